@@ -1,0 +1,33 @@
+# xltool — set-up, demo and tests. `make demo` and `make test` need only Python 3.10+.
+PYTHON ?= python3
+VENV := .venv
+ifeq ($(OS),Windows_NT)
+BIN := $(VENV)/Scripts
+else
+BIN := $(VENV)/bin
+endif
+DEMO := build/demo
+
+.PHONY: venv demo test examples bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+demo: venv
+	rm -rf $(DEMO)
+	$(BIN)/xltool check examples/kaohsiung-109/plan.xlsx
+	$(BIN)/xltool template examples/kaohsiung-109/plan.xlsx -o $(DEMO)/templates --format both
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+examples: venv
+	$(BIN)/python examples/build_examples.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,3 @@
+"""xltool: plan → per-unit templates → returns → scored master workbook."""
+
+__version__ = "0.1.0"

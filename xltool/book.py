@@ -1,0 +1,108 @@
+"""A format-neutral description of a workbook, rendered to .xlsx or .ods.
+
+The template and the starter plan are described once here; ``xlsx_writer``
+and ``ods_writer`` turn the same description into each file format, so the
+two formats cannot drift apart.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+FONT = "標楷體"  # the official document font; LibreOffice on Linux substitutes Noto CJK
+PAPER_A4 = 9
+
+
+@dataclass
+class Validation:
+    first: tuple[int, int]
+    last: tuple[int, int]
+    kind: str  # "list" | "decimal" | "date" | "length"
+    source: str = ""  # a defined name, for lists
+    minimum: Any = None
+    maximum: Any = None
+    title: str = ""
+    prompt: str = ""
+    error: str = ""
+    error_type: str = "stop"  # "stop" | "warning" | "information"
+
+
+@dataclass
+class PrintSetup:
+    landscape: bool = True
+    repeat_rows: tuple[int, int] | None = None
+    fit_width: bool = True
+    footer: bool = True
+
+
+@dataclass
+class Sheet:
+    name: str
+    cells: dict[tuple[int, int], tuple[Any, str]] = field(default_factory=dict)
+    widths: list[float] = field(default_factory=list)
+    heights: dict[int, float] = field(default_factory=dict)
+    validations: list[Validation] = field(default_factory=list)
+    state: str = "visible"  # "visible" | "hidden" | "veryhidden"
+    protect: bool = False
+    freeze: tuple[int, int] | None = None
+    print_setup: PrintSetup | None = None
+
+    def put(self, row: int, col: int, value: Any, style: str = "text") -> None:
+        self.cells[(row, col)] = (value, style)
+
+    @property
+    def max_row(self) -> int:
+        return max((r for r, _ in self.cells), default=0)
+
+    @property
+    def max_col(self) -> int:
+        return max((c for _, c in self.cells), default=0)
+
+
+# Style names used by the writers; each maps to font/fill/lock settings.
+STYLES: dict[str, dict] = {
+    "title": {"bold": True, "size": 14},
+    "text": {},
+    "wrap": {"wrap": True},
+    "label": {"bold": True, "align": "right"},
+    "header": {"bold": True, "wrap": True, "border": True, "bg": "#D9E1F2", "align": "center"},
+    "locked": {"wrap": True, "border": True, "bg": "#F2F2F2"},
+    "locked_number": {"border": True, "bg": "#F2F2F2", "align": "center"},
+    "input": {"wrap": True, "border": True, "locked": False, "bg": "#FFF2CC"},
+    "input_number": {"border": True, "locked": False, "bg": "#FFF2CC", "num": "0.##"},
+    "input_date": {"border": True, "locked": False, "bg": "#FFF2CC", "num": "yyyy/mm/dd"},
+    "input_text": {"border": True, "locked": False, "bg": "#FFF2CC", "num": "@"},
+}
+
+
+@dataclass
+class Book:
+    sheets: list[Sheet]
+    names: dict[str, tuple[str, int, int, int, int]] = field(default_factory=dict)
+    custom: dict[str, str] = field(default_factory=dict)
+    title: str = ""
+    author: str = ""
+    created: datetime | None = None
+    protect_structure: bool = False
+    active: str = ""
+
+    def sheet(self, name: str) -> Sheet:
+        return next(s for s in self.sheets if s.name == name)
+
+
+def text_width(text: str) -> int:
+    """Display width in Excel character units: CJK and full-width count double."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def row_height(values: list[tuple[str, float]], line_points: float = 15.0) -> float:
+    """Height that shows wrapped text: (text, column width) pairs → points."""
+    lines = 1
+    for text, width in values:
+        usable = max(width - 1, 1)
+        n = sum(max(1, -(-text_width(part) // int(usable))) for part in str(text).split("\n"))
+        lines = max(lines, n)
+    return min(lines * line_points + 4, 409)

@@ -1,0 +1,81 @@
+"""Spreadsheet coordinates and value normalisation shared by readers and writers."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+
+def col_letter(col: int) -> str:
+    """0-based column index → letters (0 → A, 26 → AA)."""
+    letters = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def a1(row: int, col: int) -> str:
+    """0-based (row, col) → an A1 reference."""
+    return f"{col_letter(col)}{row + 1}"
+
+
+def abs_ref(row: int, col: int) -> str:
+    """0-based (row, col) → an absolute reference such as $A$2."""
+    return f"${col_letter(col)}${row + 1}"
+
+
+def norm_text(value: Any) -> str:
+    """Text as a person meant it: NFKC (full-width digits and spaces), trimmed.
+
+    Whole numbers lose the ``.0`` that spreadsheets add.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+def squeeze(text: str) -> str:
+    """Drop all white space: unit names never contain any, PDF copies often do."""
+    return re.sub(r"\s+", "", text)
+
+
+def to_number(value: Any) -> float | int:
+    """A number, also from text such as '１２' or ' 3.5 '; ValueError otherwise."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError("not a number")
+    if isinstance(value, (int, float)):
+        return value
+    text = norm_text(value).replace(",", "")
+    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
+        raise ValueError("not a number")
+    number = float(text)
+    return int(number) if number.is_integer() and "." not in text else number
+
+
+def excel_round(value: float, digits: int = 2) -> float:
+    """Round half away from zero, as Excel's ROUND does (Python's round() does not)."""
+    q = Decimal(1).scaleb(-digits)
+    d = Decimal(repr(value)).quantize(q, rounding=ROUND_HALF_UP)
+    return float(d)
+
+
+def fmt_number(value: float | int | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, float):
+        return f"{value:.6f}".rstrip("0").rstrip(".")
+    return str(value)

@@ -1,0 +1,280 @@
+"""Render a :class:`~xltool.book.Book` as a native OpenDocument spreadsheet (odfpy).
+
+ODF is the Taiwan government's document standard, so the .ods carries the same
+lists, input messages, protection and print set-up as the .xlsx, in ODF's own
+terms: content validations, cell-protect styles and table:protected.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+from .book import FONT, STYLES, Book, Sheet, Validation
+from .cells import a1, abs_ref
+from .files import atomic_path
+
+CM_PER_CHAR = 0.21  # one Excel width unit in LibreOffice, near enough for layout
+EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def write_ods(book: Book, target: Path) -> None:
+    """Write ``book`` to ``target`` atomically."""
+    with atomic_path(target) as tmp:
+        _document(book).save(str(tmp))
+
+
+def _document(book: Book):
+    from odf import config, meta, number, style, table, text
+    from odf.namespaces import STYLENS
+    from odf.opendocument import OpenDocumentSpreadsheet
+
+    doc = OpenDocumentSpreadsheet()
+    if book.title:
+        doc.meta.addElement(_dc_title(book.title))
+    for key, value in book.custom.items():
+        doc.meta.addElement(meta.UserDefined(name=key, valuetype="string", text=value))
+
+    # Page layout: A4 landscape, fit to one page wide, footer with page numbers.
+    layout = style.PageLayout(name="xlPage")
+    props = style.PageLayoutProperties(
+        pagewidth="29.7cm", pageheight="21cm", printorientation="landscape",
+        margintop="1.2cm", marginbottom="1.2cm", marginleft="1cm", marginright="1cm")
+    # Fit to one page wide, any number of pages tall (ODF 1.3's scale-to-X/Y).
+    props.setAttrNS(STYLENS, "scale-to-X", "1")
+    props.setAttrNS(STYLENS, "scale-to-Y", "0")
+    layout.addElement(props)
+    doc.automaticstyles.addElement(layout)
+    master = style.MasterPage(name="xlMaster", pagelayoutname=layout)
+    footer = style.Footer()
+    p = text.P(text="第 ")
+    p.addElement(text.PageNumber(text="1"))
+    p.addText(" 頁，共 ")
+    p.addElement(text.PageCount(text="1"))
+    p.addText(" 頁")
+    footer.addElement(p)
+    master.addElement(footer)
+    doc.masterstyles.addElement(master)
+
+    date_style = number.DateStyle(name="xlDate")
+    for part in (number.Year(style="long"), number.Text(text="/"), number.Month(style="long"),
+                 number.Text(text="/"), number.Day(style="long")):
+        date_style.addElement(part)
+    doc.automaticstyles.addElement(date_style)
+    number_style = number.NumberStyle(name="xlNumber")
+    number_style.addElement(number.Number(decimalplaces="2", minintegerdigits="1"))
+    doc.automaticstyles.addElement(number_style)
+
+    cell_styles = {name: _cell_style(name, spec, date_style, number_style)
+                   for name, spec in STYLES.items()}
+    for s in cell_styles.values():
+        doc.automaticstyles.addElement(s)
+
+    validations = table.ContentValidations()
+    validation_names: dict[int, str] = {}
+    for sheet in book.sheets:
+        for v in sheet.validations:
+            name = f"val{len(validation_names) + 1}"
+            validation_names[id(v)] = name
+            validations.addElement(_validation(name, sheet, v))
+    if validation_names:
+        doc.spreadsheet.addElement(validations)
+    if book.protect_structure:
+        doc.spreadsheet.setAttribute("structureprotected", "true")
+
+    for i, sheet in enumerate(book.sheets):
+        doc.spreadsheet.addElement(_table(doc, i, sheet, cell_styles, validation_names))
+
+    if book.names:
+        names = table.NamedExpressions()
+        for name, (sheet_name, r1, c1, r2, c2) in book.names.items():
+            names.addElement(table.NamedRange(
+                name=name, basecelladdress=f"${_q(sheet_name)}.{abs_ref(r1, c1)}",
+                cellrangeaddress=f"${_q(sheet_name)}.{abs_ref(r1, c1)}:.{abs_ref(r2, c2)}"))
+        doc.spreadsheet.addElement(names)
+
+    doc.settings.addElement(_settings(book, config))
+    return doc
+
+
+def _dc_title(title: str):
+    from odf.dc import Title
+
+    return Title(text=title)
+
+
+def _q(sheet_name: str) -> str:
+    return "'" + sheet_name.replace("'", "''") + "'" if " " in sheet_name else sheet_name
+
+
+def _cell_style(name: str, spec: dict, date_style, number_style):
+    from odf import style
+
+    kwargs = {"name": f"ce_{name}", "family": "table-cell"}
+    if spec.get("num") == "yyyy/mm/dd":
+        kwargs["datastylename"] = date_style
+    elif spec.get("num") == "0.##":
+        kwargs["datastylename"] = number_style
+    st = style.Style(**kwargs)
+    cell = {"cellprotect": "protected" if spec.get("locked", True) else "none",
+            "verticalalign": "top"}
+    if spec.get("wrap"):
+        cell["wrapoption"] = "wrap"
+    if spec.get("border"):
+        cell["border"] = "0.5pt solid #000000"
+    if spec.get("bg"):
+        cell["backgroundcolor"] = spec["bg"]
+    st.addElement(style.TableCellProperties(**cell))
+    if spec.get("align"):
+        st.addElement(style.ParagraphProperties(textalign={"center": "center", "right": "end"}
+                                                .get(spec["align"], "start")))
+    textprops = {"fontname": FONT, "fontnameasian": FONT, "fontfamily": FONT,
+                 "fontfamilyasian": FONT, "fontsize": f"{spec.get('size', 11)}pt",
+                 "fontsizeasian": f"{spec.get('size', 11)}pt"}
+    if spec.get("bold"):
+        textprops.update(fontweight="bold", fontweightasian="bold")
+    st.addElement(style.TextProperties(**textprops))
+    return st
+
+
+def _validation(name: str, sheet: Sheet, v: Validation):
+    from odf import table, text
+
+    if v.kind == "list":
+        condition = f"of:cell-content-is-in-list({v.source})"
+    elif v.kind == "decimal":
+        condition = "of:cell-content-is-decimal-number() and " + _bounds(v.minimum, v.maximum)
+    elif v.kind == "date":
+        lo = (v.minimum - EXCEL_EPOCH).days if v.minimum is not None else None
+        hi = (v.maximum - EXCEL_EPOCH).days if v.maximum is not None else None
+        condition = "of:cell-content-is-date() and " + _bounds(lo, hi)
+    elif v.kind == "length":
+        condition = (f"of:cell-content-text-length-is-between({v.minimum or 0},{v.maximum})"
+                     if v.maximum is not None else
+                     f"of:cell-content-text-length()>={v.minimum}")
+    else:
+        raise ValueError(v.kind)
+    el = table.ContentValidation(name=name, condition=condition, allowemptycell="true",
+                                 basecelladdress=f"{_q(sheet.name)}.{a1(*v.first)}")
+    if v.kind == "list":
+        el.setAttribute("displaylist", "unsorted")
+    help_msg = table.HelpMessage(title=v.title, display="true")
+    help_msg.addElement(text.P(text=v.prompt))
+    el.addElement(help_msg)
+    err = table.ErrorMessage(title=v.title, display="true", messagetype=v.error_type
+                             if v.error_type != "information" else "information")
+    err.addElement(text.P(text=v.error))
+    el.addElement(err)
+    return el
+
+
+def _bounds(lo, hi) -> str:
+    if lo is not None and hi is not None:
+        return f"cell-content-is-between({lo},{hi})"
+    if lo is not None:
+        return f"cell-content()>={lo}"
+    return f"cell-content()<={hi}"
+
+
+def _table(doc, index: int, sheet: Sheet, cell_styles: dict, validation_names: dict):
+    from odf import style, table, text
+
+    tstyle = style.Style(name=f"ta{index}", family="table", masterpagename="xlMaster")
+    tstyle.addElement(style.TableProperties(display="false" if sheet.state != "visible"
+                                            else "true"))
+    doc.automaticstyles.addElement(tstyle)
+    t = table.Table(name=sheet.name, stylename=tstyle)
+    if sheet.protect:
+        t.setAttribute("protected", "true")
+
+    ncols = max(sheet.max_col + 1, len(sheet.widths))
+    for c in range(ncols):
+        width = sheet.widths[c] if c < len(sheet.widths) else 9
+        cs = style.Style(name=f"co{index}_{c}", family="table-column")
+        cs.addElement(style.TableColumnProperties(columnwidth=f"{width * CM_PER_CHAR:.2f}cm"))
+        doc.automaticstyles.addElement(cs)
+        t.addElement(table.TableColumn(stylename=cs))
+
+    # Each validated cell points at its validation by name.
+    cell_validation: dict[tuple[int, int], str] = {}
+    for v in sheet.validations:
+        for r in range(v.first[0], v.last[0] + 1):
+            for c in range(v.first[1], v.last[1] + 1):
+                cell_validation[(r, c)] = validation_names[id(v)]
+
+    header_rows = sheet.print_setup.repeat_rows if sheet.print_setup else None
+    header_group = None
+    for r in range(sheet.max_row + 1):
+        row_kwargs = {}
+        if r in sheet.heights:
+            rs = style.Style(name=f"ro{index}_{r}", family="table-row")
+            rs.addElement(style.TableRowProperties(rowheight=f"{sheet.heights[r]:.1f}pt",
+                                                   useoptimalrowheight="false"))
+            doc.automaticstyles.addElement(rs)
+            row_kwargs["stylename"] = rs
+        row = table.TableRow(**row_kwargs)
+        for c in range(ncols):
+            row.addElement(_cell(sheet.cells.get((r, c)), cell_styles,
+                                 cell_validation.get((r, c)), text, table))
+        if header_rows and header_rows[0] <= r <= header_rows[1]:
+            if header_group is None:
+                header_group = table.TableHeaderRows()
+                t.addElement(header_group)
+            header_group.addElement(row)
+        else:
+            t.addElement(row)
+    return t
+
+
+def _cell(entry, cell_styles, validation, text, table):
+    kwargs = {}
+    if validation:
+        kwargs["contentvalidationname"] = validation
+    if entry is None:
+        return table.TableCell(**kwargs)
+    value, style_name = entry
+    kwargs["stylename"] = cell_styles[style_name]
+    if value is None:
+        return table.TableCell(**kwargs)
+    if isinstance(value, bool):
+        cell = table.TableCell(valuetype="boolean", booleanvalue=str(value).lower(), **kwargs)
+    elif isinstance(value, (int, float)):
+        cell = table.TableCell(valuetype="float", value=value, **kwargs)
+    elif isinstance(value, datetime):
+        cell = table.TableCell(valuetype="date", datevalue=value.isoformat(), **kwargs)
+    elif isinstance(value, date):
+        cell = table.TableCell(valuetype="date", datevalue=value.isoformat(), **kwargs)
+    else:
+        cell = table.TableCell(valuetype="string", **kwargs)
+    for line in str(value).split("\n") if not isinstance(value, (date, datetime)) else [
+            value.isoformat()]:
+        cell.addElement(text.P(text=line))
+    return cell
+
+
+def _settings(book: Book, config):
+    """View settings: frozen header rows and the active sheet."""
+    views = config.ConfigItemSet(name="ooo:view-settings")
+    indexed = config.ConfigItemMapIndexed(name="Views")
+    entry = config.ConfigItemMapEntry()
+    entry.addElement(config.ConfigItem(name="ViewId", type="string", text="view1"))
+    tables = config.ConfigItemMapNamed(name="Tables")
+    for sheet in book.sheets:
+        if not sheet.freeze:
+            continue
+        row, col = sheet.freeze
+        t = config.ConfigItemMapEntry(name=sheet.name)
+        for key, typ, value in (("HorizontalSplitMode", "short", 2 if col else 0),
+                                ("VerticalSplitMode", "short", 2 if row else 0),
+                                ("HorizontalSplitPosition", "int", col),
+                                ("VerticalSplitPosition", "int", row),
+                                ("ActiveSplitRange", "short", 2),
+                                ("PositionLeft", "int", 0), ("PositionRight", "int", col),
+                                ("PositionTop", "int", 0), ("PositionBottom", "int", row)):
+            t.addElement(config.ConfigItem(name=key, type=typ, text=str(value)))
+        tables.addElement(t)
+    entry.addElement(tables)
+    if book.active:
+        entry.addElement(config.ConfigItem(name="ActiveTable", type="string", text=book.active))
+    indexed.addElement(entry)
+    views.addElement(indexed)
+    return views

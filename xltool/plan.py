@@ -1,0 +1,474 @@
+"""The plan model: one workbook, loaded and checked once.
+
+A plan workbook has the sheets 計畫, 構面, 單位, 項目, 等第 and 選項 (see
+README). :func:`check_plan` reads it and returns the model together with every
+fault found, each pinned to a sheet and cell; :func:`load_plan` is the same
+but raises :class:`PlanError` when there are errors. Nothing here knows any
+particular plan: names, points, units, groups, lists and grade bands are data.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from schema import And, Or, Schema, SchemaError, Use
+
+from .cells import a1, fmt_number, norm_text, to_number
+from .errors import ERROR, WARNING, Issue, PlanError
+from .reader import Rejected, SheetData, read_workbook
+from .units import Unit, UnitDirectory, split_names
+
+INFO_SHEET, DIM_SHEET, UNIT_SHEET, ITEM_SHEET, GRADE_SHEET, LIST_SHEET = (
+    "計畫", "構面", "單位", "項目", "等第", "選項")
+SHEETS = (INFO_SHEET, DIM_SHEET, UNIT_SHEET, ITEM_SHEET, GRADE_SHEET, LIST_SHEET)
+STATUS_LIST = "執行狀態"
+DEFAULT_NOT_APPLICABLE = "不適用"
+
+# 計畫 sheet: field name → (attribute, required)
+INFO_FIELDS = {
+    "計畫名稱": ("name", True),
+    "機關名稱": ("agency", True),
+    "年度": ("year", True),
+    "填報期間": ("period", True),
+    "考核年月": ("review_month", True),
+    "繳交期限": ("deadline", True),
+    "承辦單位": ("contact_unit", False),
+    "承辦人": ("contact_person", False),
+    "聯絡電話": ("contact_phone", False),
+    "電子郵件": ("contact_email", False),
+    "不適用選項": ("not_applicable", False),
+    "簡稱": ("short_name", False),
+}
+
+# ---------------------------------------------------------------- cell rules
+# Each rule is a `schema` Schema over one cell's raw value; the innermost
+# error text is the message the user sees.
+
+
+def _text(value: Any) -> str:
+    return norm_text(value)
+
+
+def _roc_or_date(value: Any) -> date:
+    """A date cell, or text such as 109/07/10, 109年7月10日 or 2020-07-10."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = norm_text(value)
+    m = re.fullmatch(r"(\d{2,4})\s*[/.\-年]\s*(\d{1,2})\s*[/.\-月]\s*(\d{1,2})\s*日?", text)
+    if not m:
+        raise ValueError(text)
+    y, mo, d = (int(g) for g in m.groups())
+    return date(y + 1911 if y < 1000 else y, mo, d)
+
+
+def _review_month(value: Any) -> str:
+    if not isinstance(value, str):
+        # 109.10 typed as a number arrives as 109.1: the month is already lost.
+        raise ValueError("number")
+    text = norm_text(value)
+    if not re.fullmatch(r"\d{2,3}\.(0[1-9]|1[0-2])", text):
+        raise ValueError(text)
+    return text
+
+
+def _email(value: Any) -> str:
+    text = norm_text(value)
+    if text and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
+        raise ValueError(text)
+    return text
+
+
+REQUIRED = And(Use(_text), len, error="此欄必填，不可空白")
+OPTIONAL = Use(_text)
+POSITIVE = And(Use(to_number, error="須為數字"), lambda v: v > 0, error="須為大於 0 的數字")
+NON_NEGATIVE = And(Use(to_number, error="須為數字"), lambda v: v >= 0, error="須為 0 以上的數字")
+OPTIONAL_NON_NEGATIVE = Or(None, NON_NEGATIVE)
+YEAR = And(Use(to_number, error="須為民國年度數字，例如 109"),
+           lambda v: isinstance(v, int) and 1 <= v <= 300, error="須為民國年度數字，例如 109")
+INFO_RULES = {
+    "年度": YEAR,
+    "考核年月": Use(_review_month, error="須為文字格式的「年.月」，例如 109.07"
+                                    "（請將儲存格設為文字；數字 109.10 會變成 109.1）"),
+    "繳交期限": Use(_roc_or_date, error="須為日期，例如 109/07/10 或 2020-07-10"),
+    "電子郵件": Use(_email, error="電子郵件格式不正確"),
+}
+DIM_RULES = {"代碼": REQUIRED, "名稱": REQUIRED, "配分": POSITIVE}
+UNIT_RULES = {"名稱": REQUIRED, "類別": OPTIONAL, "群組": OPTIONAL, "別名": OPTIONAL,
+              "電子郵件": Use(_email, error="電子郵件格式不正確")}
+ITEM_RULES = {"編號": REQUIRED, "構面": REQUIRED, "執行策略": REQUIRED, "執行方法": REQUIRED,
+              "主辦單位": REQUIRED, "具體作法": REQUIRED, "目標值": OPTIONAL_NON_NEGATIVE,
+              "計量單位": OPTIONAL, "配分": POSITIVE}
+GRADE_RULES = {"等第": REQUIRED, "最低分": NON_NEGATIVE}
+
+# ---------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True)
+class PlanInfo:
+    name: str
+    agency: str
+    year: int
+    period: str
+    review_month: str
+    deadline: date
+    contact_unit: str = ""
+    contact_person: str = ""
+    contact_phone: str = ""
+    contact_email: str = ""
+    not_applicable: str = DEFAULT_NOT_APPLICABLE
+    short_name: str = ""
+
+
+@dataclass(frozen=True)
+class Dimension:
+    code: str
+    name: str
+    points: float
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    dimension: str  # the 構面 代碼
+    strategy: str
+    method: str
+    lead_text: str
+    practice: str
+    target: float | None
+    measure: str
+    points: float
+    leads: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GradeBand:
+    grade: str
+    minimum: float
+
+
+@dataclass
+class Plan:
+    info: PlanInfo
+    dimensions: list[Dimension]
+    units: list[Unit]
+    items: list[Item]
+    grades: list[GradeBand]
+    lists: dict[str, list[str]]
+    source: Path | None = None
+    warnings: list[Issue] = field(default_factory=list)
+
+    @property
+    def plan_id(self) -> str:
+        """Stable id of this plan: the agency, the plan's name and the year."""
+        key = f"{self.info.agency}|{self.info.name}|{self.info.year}"
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+    @property
+    def total_points(self) -> float:
+        return sum(d.points for d in self.dimensions)
+
+    def dimension(self, code: str) -> Dimension:
+        return next(d for d in self.dimensions if d.code == code)
+
+    def unit(self, name: str) -> Unit:
+        return next(u for u in self.units if u.name == name)
+
+    def items_for(self, unit: str) -> list[Item]:
+        return [i for i in self.items if unit in i.leads]
+
+    def grade_for(self, total: float) -> str:
+        for band in sorted(self.grades, key=lambda b: -b.minimum):
+            if total >= band.minimum:
+                return band.grade
+        return ""
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_plan(path: Path) -> Plan:
+    """Read and check a plan; raise :class:`PlanError` listing every error."""
+    plan, issues = check_plan(path)
+    if plan is None or any(i.is_error for i in issues):
+        raise PlanError(issues)
+    plan.warnings = issues
+    return plan
+
+
+def check_plan(path: Path) -> tuple[Plan | None, list[Issue]]:
+    """Read a plan workbook and return (model or None, every issue found)."""
+    path = Path(path)
+    try:
+        wb = read_workbook(path)
+    except Rejected as exc:
+        return None, [exc.issue]
+    return _PlanReader(path, wb.sheets).read()
+
+
+class _PlanReader:
+    def __init__(self, path: Path, sheets: dict[str, SheetData]):
+        self.path = path
+        self.file = path.name
+        self.sheets = sheets
+        self.issues: list[Issue] = []
+
+    def issue(self, message: str, sheet: str = "", row: int | None = None,
+              col: int | None = None, *, code: str = "plan-error", severity: str = ERROR,
+              value: Any = None, field: str = "") -> None:
+        cell = a1(row, col) if row is not None and col is not None else ""
+        self.issues.append(Issue(code=code, severity=severity, message=message, file=self.file,
+                                 sheet=sheet, cell=cell, field=field,
+                                 value=norm_text(value) if value is not None else ""))
+
+    def read(self) -> tuple[Plan | None, list[Issue]]:
+        missing = [s for s in SHEETS if s not in self.sheets]
+        for name in missing:
+            self.issue(f"計畫檔缺少工作表「{name}」。", name, code="missing-sheet")
+        if missing:
+            return None, self.issues
+        info = self.read_info()
+        dims = self.read_dimensions()
+        units = self.read_units()
+        directory = UnitDirectory(units)
+        items = self.read_items(dims, directory)
+        grades = self.read_grades()
+        lists = self.read_lists()
+        if info is None:
+            return None, self.issues
+        self.check_points(dims, items)
+        self.check_leads(units, items)
+        if info.not_applicable and lists.get(STATUS_LIST) and \
+                info.not_applicable not in lists[STATUS_LIST]:
+            self.issue(f"「不適用選項」的值「{info.not_applicable}」不在「{STATUS_LIST}」清單中。",
+                       INFO_SHEET, code="not-in-list")
+        plan = Plan(info=info, dimensions=dims, units=units, items=items, grades=grades,
+                    lists=lists, source=self.path)
+        return plan, self.issues
+
+    # -- generic table reading -------------------------------------------------
+
+    def table(self, sheet_name: str, rules: dict[str, Schema]) -> list[tuple[int, dict]]:
+        """Rows of a header-row-1 sheet as (row index, {column: value}) after the rules."""
+        sheet = self.sheets[sheet_name]
+        header = [_header_name(v) for v in (sheet.rows[0] if sheet.rows else [])]
+        cols = {}
+        for name in rules:
+            if name in header:
+                cols[name] = header.index(name)
+            else:
+                self.issue(f"工作表「{sheet_name}」第 1 列缺少欄位「{name}」。", sheet_name,
+                           0, len(header), code="missing-column", field=name)
+        if len(cols) < len(rules):
+            return []
+        out = []
+        for r in range(1, len(sheet.rows)):
+            raw = {name: sheet.cell(r, c) for name, c in cols.items()}
+            if all(v is None or norm_text(v) == "" for v in raw.values()):
+                continue
+            values, ok = {}, True
+            for name, rule in rules.items():
+                try:
+                    values[name] = Schema(rule).validate(raw[name])
+                except SchemaError as exc:
+                    ok = False
+                    self.issue(f"{name}：{_schema_message(exc)}。", sheet_name, r, cols[name],
+                               value=raw[name], field=name,
+                               code="missing-value" if raw[name] is None else "type-error")
+            values["_cols"] = cols
+            if ok:
+                out.append((r, values))
+        return out
+
+    # -- sheets --------------------------------------------------------------
+
+    def read_info(self) -> PlanInfo | None:
+        sheet = self.sheets[INFO_SHEET]
+        found: dict[str, tuple[int, Any]] = {}
+        header = [_header_name(v) for v in (sheet.rows[0] if sheet.rows else [])]
+        if header[:2] != ["欄位", "內容"]:
+            self.issue("工作表「計畫」第 1 列須為「欄位｜內容」。", INFO_SHEET, 0, 0,
+                       code="missing-column")
+            return None
+        for r in range(1, len(sheet.rows)):
+            key = norm_text(sheet.cell(r, 0))
+            if key:
+                found[key] = (r, sheet.cell(r, 1))
+        values: dict[str, Any] = {}
+        for label, (attr, required) in INFO_FIELDS.items():
+            if label not in found:
+                if required:
+                    self.issue(f"工作表「計畫」缺少「{label}」這一列。", INFO_SHEET,
+                               code="missing-value", field=label)
+                continue
+            r, raw = found[label]
+            if raw is None or norm_text(raw) == "":
+                if required:
+                    self.issue(f"「{label}」必填，不可空白。", INFO_SHEET, r, 1,
+                               code="missing-value", field=label)
+                continue
+            try:
+                values[attr] = Schema(INFO_RULES.get(label, OPTIONAL)).validate(raw)
+            except SchemaError as exc:
+                self.issue(f"{label}：{_schema_message(exc)}。", INFO_SHEET, r, 1,
+                           value=raw, field=label, code="type-error")
+        if any(required and attr not in values for attr, required in INFO_FIELDS.values()):
+            return None
+        return PlanInfo(**values)
+
+    def read_dimensions(self) -> list[Dimension]:
+        dims: list[Dimension] = []
+        self._dim_rows: dict[str, int] = {}
+        for r, v in self.table(DIM_SHEET, DIM_RULES):
+            for key, col in (("代碼", v["_cols"]["代碼"]), ("名稱", v["_cols"]["名稱"])):
+                if any(v[key] in (d.code, d.name) for d in dims):
+                    self.issue(f"構面{key}「{v[key]}」重複。", DIM_SHEET, r, col,
+                               value=v[key], code="duplicate", field=key)
+            dims.append(Dimension(v["代碼"], v["名稱"], v["配分"]))
+            self._dim_rows[v["代碼"]] = r
+        if not dims and not any(i.sheet == DIM_SHEET for i in self.issues):
+            self.issue("工作表「構面」沒有任何構面。", DIM_SHEET, code="missing-value")
+        return dims
+
+    def read_units(self) -> list[Unit]:
+        units: list[Unit] = []
+        self._unit_rows: dict[str, int] = {}
+        for r, v in self.table(UNIT_SHEET, UNIT_RULES):
+            name = v["名稱"]
+            if name in self._unit_rows:
+                self.issue(f"單位「{name}」重複。", UNIT_SHEET, r, v["_cols"]["名稱"],
+                           value=name, code="duplicate", field="名稱")
+                continue
+            units.append(Unit(name=name, category=v["類別"], groups=tuple(split_names(v["群組"])),
+                              aliases=tuple(split_names(v["別名"])), email=v["電子郵件"]))
+            self._unit_rows[name] = r
+        names = {u.name for u in units}
+        for u in units:
+            for alias in u.aliases:
+                if alias in names:
+                    self.issue(f"別名「{alias}」與單位名稱相同。", UNIT_SHEET, self._unit_rows[u.name],
+                               self.sheets_header_col(UNIT_SHEET, "別名"), value=alias,
+                               code="duplicate", field="別名")
+            for group in u.groups:
+                if group in names:
+                    self.issue(f"群組「{group}」與單位名稱相同。", UNIT_SHEET, self._unit_rows[u.name],
+                               self.sheets_header_col(UNIT_SHEET, "群組"), value=group,
+                               code="duplicate", field="群組")
+        if not units and not any(i.sheet == UNIT_SHEET for i in self.issues):
+            self.issue("工作表「單位」沒有任何單位。", UNIT_SHEET, code="missing-value")
+        return units
+
+    def sheets_header_col(self, sheet: str, name: str) -> int:
+        header = [_header_name(v) for v in self.sheets[sheet].rows[0]]
+        return header.index(name)
+
+    def read_items(self, dims: list[Dimension], directory: UnitDirectory) -> list[Item]:
+        items: list[Item] = []
+        seen: set[str] = set()
+        for r, v in self.table(ITEM_SHEET, ITEM_RULES):
+            cols = v["_cols"]
+            if v["編號"] in seen:
+                self.issue(f"編號「{v['編號']}」重複。", ITEM_SHEET, r, cols["編號"],
+                           value=v["編號"], code="duplicate", field="編號")
+                continue
+            seen.add(v["編號"])
+            dim = next((d for d in dims if v["構面"] in (d.code, d.name)), None)
+            if dim is None:
+                self.issue(f"構面「{v['構面']}」不在工作表「構面」的代碼或名稱中。", ITEM_SHEET, r,
+                           cols["構面"], value=v["構面"], code="unknown-dimension", field="構面")
+            leads, unknown = directory.expand(v["主辦單位"])
+            for token in unknown:
+                self.issue(f"主辦單位「{token}」不是工作表「單位」中的單位、群組或別名。", ITEM_SHEET,
+                           r, cols["主辦單位"], value=v["主辦單位"], code="unknown-unit",
+                           field="主辦單位")
+            if not leads and not unknown:
+                self.issue("主辦單位沒有對應到任何單位。", ITEM_SHEET, r, cols["主辦單位"],
+                           value=v["主辦單位"], code="unknown-unit", field="主辦單位")
+            if dim is None or unknown or not leads:
+                continue
+            items.append(Item(id=v["編號"], dimension=dim.code, strategy=v["執行策略"],
+                              method=v["執行方法"], lead_text=v["主辦單位"], practice=v["具體作法"],
+                              target=v["目標值"], measure=v["計量單位"], points=v["配分"],
+                              leads=tuple(leads)))
+        return items
+
+    def read_grades(self) -> list[GradeBand]:
+        rows = self.table(GRADE_SHEET, GRADE_RULES)
+        bands = [GradeBand(v["等第"], v["最低分"]) for _, v in rows]
+        for (r, v), (_, prev) in zip(rows[1:], rows):
+            if v["最低分"] >= prev["最低分"]:
+                self.issue(f"等第須由高到低排列：「{v['等第']}」的最低分 {v['最低分']} 應小於上一列"
+                           f"「{prev['等第']}」的 {prev['最低分']}。", GRADE_SHEET, r,
+                           v["_cols"]["最低分"], value=v["最低分"], code="grade-order",
+                           field="最低分")
+        if not rows and not any(i.sheet == GRADE_SHEET for i in self.issues):
+            self.issue("工作表「等第」沒有任何等第。", GRADE_SHEET, code="missing-value")
+        elif rows and rows[-1][1]["最低分"] > 0:
+            self.issue(f"最低一級「{rows[-1][1]['等第']}」的最低分不是 0，低於此分數的總分將沒有等第。",
+                       GRADE_SHEET, rows[-1][0], rows[-1][1]["_cols"]["最低分"],
+                       severity=WARNING, code="grade-gap")
+        return bands
+
+    def read_lists(self) -> dict[str, list[str]]:
+        sheet = self.sheets[LIST_SHEET]
+        lists: dict[str, list[str]] = {}
+        for c, head in enumerate(sheet.rows[0] if sheet.rows else []):
+            name = _header_name(head)
+            if not name:
+                continue
+            values = []
+            for r in range(1, len(sheet.rows)):
+                v = norm_text(sheet.cell(r, c))
+                if not v:
+                    continue
+                if v in values:
+                    self.issue(f"清單「{name}」的值「{v}」重複。", LIST_SHEET, r, c, value=v,
+                               code="duplicate", field=name)
+                    continue
+                values.append(v)
+            if not values:
+                self.issue(f"清單「{name}」沒有任何值。", LIST_SHEET, 1, c, code="missing-value",
+                           field=name)
+            lists[name] = values
+        if STATUS_LIST not in lists:
+            self.issue(f"工作表「選項」缺少「{STATUS_LIST}」清單（第 1 列為清單名稱）。", LIST_SHEET,
+                       0, len(lists), code="missing-column", field=STATUS_LIST)
+        return lists
+
+    # -- cross-sheet checks --------------------------------------------------
+
+    def check_points(self, dims: list[Dimension], items: list[Item]) -> None:
+        for d in dims:
+            total = sum(i.points for i in items if i.dimension == d.code)
+            if abs(total - d.points) > 1e-6:
+                self.issue(f"構面「{d.name}」配分 {_n(d.points)}，但其項目配分合計 {_n(total)}。",
+                           DIM_SHEET, self._dim_rows[d.code], self.sheets_header_col(DIM_SHEET, "配分"),
+                           value=d.points, code="points-mismatch", field="配分")
+
+    def check_leads(self, units: list[Unit], items: list[Item]) -> None:
+        if any(i.sheet == ITEM_SHEET and i.is_error for i in self.issues):
+            return  # a bad 主辦單位 cell would make this warning misleading
+        for u in units:
+            if not any(u.name in i.leads for i in items):
+                self.issue(f"單位「{u.name}」沒有主辦任何項目，將不會產生填報表。", UNIT_SHEET,
+                           self._unit_rows[u.name], self.sheets_header_col(UNIT_SHEET, "名稱"),
+                           value=u.name, severity=WARNING, code="unit-without-items", field="名稱")
+
+
+def _header_name(value: Any) -> str:
+    """A header cell's column name, without a note such as （必填） or (選填)."""
+    return re.sub(r"[（(].*?[)）]\s*$", "", norm_text(value)).strip()
+
+
+def _schema_message(exc: SchemaError) -> str:
+    return next((m for m in reversed(exc.errors) if m), "格式不正確")
+
+
+def _n(value: float) -> str:
+    return fmt_number(value)
+

@@ -1,0 +1,238 @@
+"""Describe each unit's return workbook and write it as .xlsx and/or .ods."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable
+
+from . import fields as F
+from .book import Book, PrintSetup, Sheet, Validation, row_height
+from .cells import norm_text
+from .errors import XltoolError
+from .files import safe_filename
+from .metadata import KEYS, fingerprint, locked_rows, plan_cell_value
+from .plan import Plan
+from .resources import load_json
+
+FORMATS = ("xlsx", "ods")
+MIN_ITEM_ROW_POINTS = 48  # leaves room to type in the input cells
+
+
+def list_name(name: str, index: int) -> str:
+    """A defined name for a plan list; Unicode letters are fine in Excel and Calc."""
+    return f"選項_{name}" if re.fullmatch(r"\w+", name) else f"選項_{index + 1}"
+
+
+def short_name(plan: Plan) -> str:
+    """The plan's short name for file names: 簡稱, else the name without agency/year."""
+    if plan.info.short_name:
+        return plan.info.short_name
+    name = plan.info.name.replace(plan.info.agency, "")
+    name = re.sub(r"\d+\s*年度?", "", name)
+    name = re.sub(r"(執行|實施)?計畫$", "", name.strip())
+    return re.sub(r"\s+", "", name) or "填報"
+
+
+def template_filename(plan: Plan, unit: str, fmt: str) -> str:
+    return safe_filename(f"{plan.info.year}_{short_name(plan)}_{unit}") + f".{fmt}"
+
+
+def generation_time() -> datetime:
+    """Now, or SOURCE_DATE_EPOCH when set, so builds can be reproduced."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), tz=timezone.utc).replace(tzinfo=None)
+    return datetime.now().replace(microsecond=0)
+
+
+def build_template(plan: Plan, unit: str, generated: datetime) -> Book:
+    """The whole return workbook for one unit, format-neutral."""
+    items = plan.items_for(unit)
+    rows = locked_rows(plan, unit)
+    meta = {
+        KEYS["plan_id"]: plan.plan_id,
+        KEYS["plan_name"]: plan.info.name,
+        KEYS["year"]: str(plan.info.year),
+        KEYS["unit"]: unit,
+        KEYS["version"]: F.TEMPLATE_VERSION,
+        KEYS["generated"]: generated.isoformat(),
+        KEYS["fingerprint"]: fingerprint(rows),
+        KEYS["items"]: ",".join(i.id for i in items),
+    }
+    lists = Sheet(F.LIST_SHEET, state="hidden", protect=True)
+    names = {}
+    for c, (name, values) in enumerate(plan.lists.items()):
+        lists.put(0, c, name)
+        for r, value in enumerate(values, start=1):
+            lists.put(r, c, value)
+        names[list_name(name, c)] = (F.LIST_SHEET, 1, c, len(values), c)
+        lists.widths.append(12)
+    meta_sheet = Sheet(F.META_SHEET, state="veryhidden", protect=True, widths=[28, 60])
+    for r, (key, value) in enumerate(meta.items()):
+        meta_sheet.put(r, 0, key)
+        meta_sheet.put(r, 1, value)
+    list_names = {name: list_name(name, c) for c, name in enumerate(plan.lists)}
+    return Book(
+        sheets=[_guide_sheet(plan, unit, len(items)),
+                _form_sheet(plan, unit, items, list_names), lists, meta_sheet],
+        # The item list can pass Excel's 255-character property limit: sheet only.
+        names=names, custom={k: v for k, v in meta.items() if k != KEYS["items"]}, title=f"{plan.info.name}－{unit}",
+        author=plan.info.contact_unit or plan.info.agency, created=generated,
+        protect_structure=True, active=F.FORM_SHEET)
+
+
+def _guide_sheet(plan: Plan, unit: str, item_count: int) -> Sheet:
+    text = load_json("return_guide.json")
+    info = plan.info
+    values = {
+        "plan_name": info.name, "agency": info.agency, "unit": unit, "year": info.year,
+        "period": info.period, "deadline": roc_date(info.deadline),
+        "contact_unit": info.contact_unit, "contact_person": info.contact_person,
+        "contact_phone": info.contact_phone, "contact_email": info.contact_email,
+        "item_count": item_count, "not_applicable": info.not_applicable,
+    }
+    sheet = Sheet(F.GUIDE_SHEET, widths=[14, 90], protect=True,
+                  print_setup=PrintSetup())
+    sheet.put(0, 0, text["title"].format(**values), "title")
+    r = 2
+    for label, template in text["facts"]:
+        sheet.put(r, 0, label, "label")
+        sheet.put(r, 1, template.format(**values), "wrap")
+        r += 1
+    for heading, lines in (("填寫方式", text["how_to"]), ("請勿變更", text["do_not"])):
+        r += 1
+        sheet.put(r, 0, heading, "title")
+        r += 1
+        for n, line in enumerate(lines, start=1):
+            body = line.format(**values)
+            sheet.put(r, 0, f"{n}.", "label")
+            sheet.put(r, 1, body, "wrap")
+            sheet.heights[r] = row_height([(body, 90)])
+            r += 1
+    return sheet
+
+
+def _form_sheet(plan: Plan, unit: str, items, list_names: dict[str, str]) -> Sheet:
+    info = plan.info
+    sheet = Sheet(F.FORM_SHEET, widths=[c.width for c in F.COLUMNS], protect=True,
+                  freeze=(F.FIRST_ITEM_ROW, 1),
+                  print_setup=PrintSetup(repeat_rows=(F.HEADER_ROW, F.HEADER_ROW)))
+    sheet.put(F.TITLE_ROW, 0, f"{info.name}　{unit}　填報表（{info.period}，"
+                              f"請於 {roc_date(info.deadline)} 前回傳）", "title")
+    sheet.heights[F.TITLE_ROW] = 24
+    for field, col in zip(F.FORM_FIELDS, F.FORM_LABEL_COLS):
+        sheet.put(F.FORM_ROW, col, field.name, "label")
+        style = "input_date" if field.kind == "date" else "input_text"
+        sheet.put(F.FORM_ROW, col + 1, None, style)
+        if field.kind == "date":
+            sheet.validations.append(Validation(
+                (F.FORM_ROW, col + 1), (F.FORM_ROW, col + 1), "date",
+                minimum=F.EARLIEST_DATE, title=field.name, prompt=field.prompt,
+                error="請輸入日期，例如 2020/7/5。"))
+        else:
+            sheet.validations.append(_length_rule(field, (F.FORM_ROW, col + 1),
+                                                  (F.FORM_ROW, col + 1), limit=100))
+    for c, col in enumerate(F.COLUMNS):
+        sheet.put(F.HEADER_ROW, c, col.header, "header")
+    sheet.heights[F.HEADER_ROW] = 36
+
+    for offset, item in enumerate(items):
+        r = F.FIRST_ITEM_ROW + offset
+        texts = []
+        for c, col in enumerate(F.COLUMNS):
+            if col.input:
+                style = "input_number" if col.kind == "number" else "input"
+                sheet.put(r, c, None, style)
+                continue
+            value = plan_cell_value(plan, item, col.attr)
+            sheet.put(r, c, value, "locked_number" if col.kind == "number" else "locked")
+            texts.append((norm_text(value), col.width))
+        sheet.heights[r] = max(row_height(texts), MIN_ITEM_ROW_POINTS)
+
+    if items:
+        first, last = F.FIRST_ITEM_ROW, F.FIRST_ITEM_ROW + len(items) - 1
+        for c, col in enumerate(F.COLUMNS):
+            if not col.input:
+                continue
+            if col.kind == "list":
+                values = plan.lists.get(col.list_name, [])
+                sheet.validations.append(Validation(
+                    (first, c), (last, c), "list", source=list_names[col.list_name],
+                    title=col.name, prompt=col.prompt,
+                    error=f"請由清單選擇：{'、'.join(values)}。"))
+            elif col.kind == "number" and col.maximum_attr:
+                # Each item has its own maximum; one validation per run of equal maxima.
+                for (start, end), maximum in _runs(items, col.maximum_attr):
+                    sheet.validations.append(Validation(
+                        (first + start, c), (first + end, c), "decimal", minimum=col.minimum,
+                        maximum=maximum, title=col.name, prompt=col.prompt,
+                        error=f"請輸入 {col.minimum:g} 到 {maximum:g} 之間的數字。"))
+            elif col.kind == "number":
+                sheet.validations.append(Validation(
+                    (first, c), (last, c), "decimal", minimum=col.minimum, title=col.name,
+                    prompt=col.prompt, error=f"請輸入 {col.minimum:g} 以上的數字。"))
+            else:
+                sheet.validations.append(_length_rule(col, (first, c), (last, c)))
+    return sheet
+
+
+def _length_rule(col: F.Column, first, last, limit: int = F.TEXT_LIMIT) -> Validation:
+    return Validation(first, last, "length", maximum=limit, title=col.name, prompt=col.prompt,
+                      error=f"文字不可超過 {limit} 個字元。")
+
+
+def _runs(items, attr: str):
+    """Group consecutive items by an attribute: [((start, end), value), …]."""
+    runs = []
+    for i, item in enumerate(items):
+        value = getattr(item, attr)
+        if runs and runs[-1][1] == value and runs[-1][0][1] == i - 1:
+            runs[-1] = ((runs[-1][0][0], i), value)
+        else:
+            runs.append(((i, i), value))
+    return runs
+
+
+def roc_date(d) -> str:
+    """2020-07-10 → 109/07/10, the way forms write dates."""
+    return f"{d.year - 1911}/{d.month:02d}/{d.day:02d}"
+
+
+@dataclass
+class Written:
+    unit: str
+    path: Path
+
+
+def write_templates(plan: Plan, out_dir: Path, units: Iterable[str] | None = None,
+                    formats: Iterable[str] = ("xlsx",), generated: datetime | None = None,
+                    progress: Callable[[str], None] | None = None) -> list[Written]:
+    """Write one workbook per unit (and per format) into ``out_dir``."""
+    from .ods_writer import write_ods
+    from .xlsx_writer import write_xlsx
+
+    known = [u.name for u in plan.units]
+    chosen = list(units) if units else [u for u in known if plan.items_for(u)]
+    unknown = [u for u in chosen if u not in known]
+    if unknown:
+        raise XltoolError(f"計畫中沒有這些單位：{'、'.join(unknown)}。"
+                          f"可用的單位：{'、'.join(known)}。")
+    empty = [u for u in chosen if not plan.items_for(u)]
+    if empty:
+        raise XltoolError(f"這些單位沒有主辦任何項目，不產生填報表：{'、'.join(empty)}。")
+    generated = generated or generation_time()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for unit in chosen:
+        book = build_template(plan, unit, generated)
+        for fmt in formats:
+            path = out_dir / template_filename(plan, unit, fmt)
+            (write_xlsx if fmt == "xlsx" else write_ods)(book, path)
+            written.append(Written(unit, path))
+            if progress:
+                progress(unit)
+    return written

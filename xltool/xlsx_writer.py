@@ -1,0 +1,131 @@
+"""Render a :class:`~xltool.book.Book` as an .xlsx file with XlsxWriter."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from .book import FONT, PAPER_A4, STYLES, Book
+from .cells import a1, abs_ref
+from .errors import XltoolError
+from .files import atomic_path
+
+
+def _workbook_class():
+    import xlsxwriter
+
+    class ProtectedWorkbook(xlsxwriter.Workbook):
+        """XlsxWriter has no workbook-structure protection; add the one element."""
+
+        lock_structure = False
+
+        def _write_book_views(self):  # runs right where the schema wants the element
+            if self.lock_structure:
+                self._xml_empty_tag("workbookProtection", [("lockStructure", "1")])
+            super()._write_book_views()
+
+    return ProtectedWorkbook
+
+
+def write_xlsx(book: Book, target: Path) -> None:
+    """Write ``book`` to ``target`` atomically. Any XlsxWriter warning is an error:
+    XlsxWriter only warns when it drops a validation it cannot write."""
+    with atomic_path(target) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            _write(book, tmp)
+        except Warning as exc:
+            raise XltoolError(f"寫入「{Path(target).name}」時發生問題：{exc}") from exc
+
+
+def _write(book: Book, path: Path) -> None:
+    wb = _workbook_class()(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                       "strings_to_numbers": False})
+    wb.lock_structure = book.protect_structure
+    props = {"title": book.title, "author": book.author}
+    if book.created:
+        props["created"] = book.created
+    wb.set_properties(props)
+    for key, value in book.custom.items():
+        wb.set_custom_property(key, value)
+    formats = {name: wb.add_format(_format(spec)) for name, spec in STYLES.items()}
+    for sheet in book.sheets:
+        ws = wb.add_worksheet(sheet.name)
+        for c, width in enumerate(sheet.widths):
+            ws.set_column(c, c, width)
+        for r, height in sheet.heights.items():
+            ws.set_row(r, height)
+        for (r, c), (value, style) in sorted(sheet.cells.items()):
+            fmt = formats[style]
+            if value is None:
+                ws.write_blank(r, c, None, fmt)
+            elif isinstance(value, str):
+                ws.write_string(r, c, value, fmt)
+            else:
+                ws.write(r, c, value, fmt)
+        for v in sheet.validations:
+            opts = _validation(v)
+            if ws.data_validation(*v.first, *v.last, opts) != 0:
+                raise XltoolError(f"無法在工作表「{sheet.name}」{a1(*v.first)} 建立資料驗證。")
+        if sheet.freeze:
+            ws.freeze_panes(*sheet.freeze)
+        if sheet.print_setup:
+            p = sheet.print_setup
+            ws.set_paper(PAPER_A4)
+            if p.landscape:
+                ws.set_landscape()
+            if p.fit_width:
+                ws.fit_to_pages(1, 0)
+            if p.repeat_rows:
+                ws.repeat_rows(*p.repeat_rows)
+            if p.footer:
+                ws.set_footer("&C第 &P 頁，共 &N 頁")
+            ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+        if sheet.protect:
+            ws.protect("", {"format_columns": True, "format_rows": True,
+                            "select_locked_cells": True, "select_unlocked_cells": True})
+        if sheet.state == "hidden":
+            ws.hide()
+        elif sheet.state == "veryhidden":
+            ws.very_hidden()
+        if sheet.name == book.active:
+            ws.activate()
+    for name, (sheet_name, r1, c1, r2, c2) in book.names.items():
+        wb.define_name(name, f"='{sheet_name}'!{abs_ref(r1, c1)}:{abs_ref(r2, c2)}")
+    wb.close()
+
+
+def _format(spec: dict) -> dict:
+    fmt = {"font_name": FONT, "font_size": spec.get("size", 11), "valign": "top",
+           "locked": spec.get("locked", True)}
+    if spec.get("bold"):
+        fmt["bold"] = True
+    if spec.get("wrap"):
+        fmt["text_wrap"] = True
+    if spec.get("border"):
+        fmt["border"] = 1
+    if spec.get("bg"):
+        fmt["bg_color"] = spec["bg"]
+    if spec.get("align"):
+        fmt["align"] = spec["align"]
+    if spec.get("num"):
+        fmt["num_format"] = spec["num"]
+    return fmt
+
+
+def _validation(v) -> dict:
+    opts = {"input_title": v.title[:32], "input_message": v.prompt[:255],
+            "error_title": v.title[:32], "error_message": v.error[:255],
+            "error_type": v.error_type, "ignore_blank": True}
+    if v.kind == "list":
+        opts.update(validate="list", source=f"={v.source}")
+    elif v.kind in ("decimal", "date", "length"):
+        opts["validate"] = v.kind
+        if v.minimum is not None and v.maximum is not None:
+            opts.update(criteria="between", minimum=v.minimum, maximum=v.maximum)
+        elif v.minimum is not None:
+            opts.update(criteria=">=", value=v.minimum)
+        else:
+            opts.update(criteria="<=", value=v.maximum)
+    else:
+        raise ValueError(v.kind)
+    return opts
