@@ -19,7 +19,24 @@ EXIT_UNUSABLE = 2
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
-@click.group(context_settings=CONTEXT)
+class UserError(click.ClickException):
+    """A library error shown as a zh-TW message with exit code 2."""
+
+    exit_code = EXIT_UNUSABLE
+
+    def show(self, file=None):
+        click.echo(f"錯誤：{self.message}", err=True)
+
+
+class Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except XltoolError as exc:
+            raise UserError(str(exc)) from exc
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
 @click.version_option(package_name="xltool", message="xltool %(version)s")
 def cli():
     """xltool：計畫檔 → 各單位填報表 → 回收彙整 → 評分總表。
@@ -106,9 +123,6 @@ def main(argv=None):
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
-        sys.exit(EXIT_UNUSABLE)
-    except XltoolError as exc:
-        click.echo(f"錯誤：{exc}", err=True)
         sys.exit(EXIT_UNUSABLE)
     except KeyboardInterrupt:
         click.echo("已中斷。", err=True)

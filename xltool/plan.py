@@ -227,11 +227,11 @@ class _PlanReader:
                                  value=norm_text(value) if value is not None else ""))
 
     def read(self) -> tuple[Plan | None, list[Issue]]:
-        missing = [s for s in SHEETS if s not in self.sheets]
-        for name in missing:
+        # A missing sheet reads as empty, so the other sheets are still checked.
+        self.missing = [s for s in SHEETS if s not in self.sheets]
+        for name in self.missing:
             self.issue(f"計畫檔缺少工作表「{name}」。", name, code="missing-sheet")
-        if missing:
-            return None, self.issues
+            self.sheets[name] = SheetData(name, [])
         info = self.read_info()
         dims = self.read_dimensions()
         units = self.read_units()
@@ -239,7 +239,7 @@ class _PlanReader:
         items = self.read_items(dims, directory)
         grades = self.read_grades()
         lists = self.read_lists()
-        if info is None:
+        if info is None or self.missing:
             return None, self.issues
         self.check_points(dims, items)
         self.check_leads(units, items)
@@ -255,6 +255,8 @@ class _PlanReader:
 
     def table(self, sheet_name: str, rules: dict[str, Schema]) -> list[tuple[int, dict]]:
         """Rows of a header-row-1 sheet as (row index, {column: value}) after the rules."""
+        if sheet_name in self.missing:
+            return []
         sheet = self.sheets[sheet_name]
         header = [_header_name(v) for v in (sheet.rows[0] if sheet.rows else [])]
         cols = {}
@@ -288,6 +290,8 @@ class _PlanReader:
     # -- sheets --------------------------------------------------------------
 
     def read_info(self) -> PlanInfo | None:
+        if INFO_SHEET in self.missing:
+            return None
         sheet = self.sheets[INFO_SHEET]
         found: dict[str, tuple[int, Any]] = {}
         header = [_header_name(v) for v in (sheet.rows[0] if sheet.rows else [])]
@@ -378,7 +382,7 @@ class _PlanReader:
                 continue
             seen.add(v["編號"])
             dim = next((d for d in dims if v["構面"] in (d.code, d.name)), None)
-            if dim is None:
+            if dim is None and dims:  # with no usable 構面 sheet, that sheet's fault says it
                 self.issue(f"構面「{v['構面']}」不在工作表「構面」的代碼或名稱中。", ITEM_SHEET, r,
                            cols["構面"], value=v["構面"], code="unknown-dimension", field="構面")
             leads, unknown = directory.expand(v["主辦單位"])
@@ -415,8 +419,10 @@ class _PlanReader:
         return bands
 
     def read_lists(self) -> dict[str, list[str]]:
-        sheet = self.sheets[LIST_SHEET]
         lists: dict[str, list[str]] = {}
+        if LIST_SHEET in self.missing:
+            return lists
+        sheet = self.sheets[LIST_SHEET]
         for c, head in enumerate(sheet.rows[0] if sheet.rows else []):
             name = _header_name(head)
             if not name:

@@ -1,0 +1,56 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_PLAN = ROOT / "examples" / "kaohsiung-109" / "plan.xlsx"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from plans import second_plan, write_plan  # noqa: E402
+
+
+@pytest.fixture
+def second_plan_path(tmp_path) -> Path:
+    return write_plan(tmp_path / "plan2.xlsx", second_plan())
+
+
+@pytest.fixture(scope="session")
+def example_plan() -> Path:
+    return EXAMPLE_PLAN
+
+
+def _soffice():
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def pytest_report_header(config):
+    if not _soffice():
+        return ["LibreOffice (soffice) 未安裝：LibreOffice 相容性測試將略過（CI 的 .ci/run 會安裝並強制執行）。"]
+    return []
+
+
+@pytest.fixture(scope="session")
+def soffice():
+    """Path to soffice; skipped without it, except in CI where it must exist."""
+    exe = _soffice()
+    if not exe:
+        if os.environ.get("XLTOOL_REQUIRE_LIBREOFFICE"):
+            pytest.fail("LibreOffice is required here (XLTOOL_REQUIRE_LIBREOFFICE=1) but soffice is missing")
+        pytest.skip("LibreOffice (soffice) is not installed; run .ci/run as root to install it")
+    return exe
+
+
+def convert(soffice: str, src: Path, fmt: str, out_dir: Path) -> Path:
+    """Convert with LibreOffice headless, in a private profile so runs never collide."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    profile = out_dir / "lo-profile"
+    subprocess.run([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless",
+                    "--convert-to", fmt, "--outdir", str(out_dir), str(src)],
+                   check=True, capture_output=True, timeout=180)
+    result = out_dir / (src.stem + "." + fmt.split(":")[0])
+    assert result.exists(), f"LibreOffice did not write {result}"
+    return result
