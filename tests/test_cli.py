@@ -1,0 +1,81 @@
+"""End to end through the command line: init, check, template."""
+import re
+
+import openpyxl
+from click.testing import CliRunner
+from python_calamine import CalamineWorkbook
+
+from conftest import ROOT
+from xltool.cli import cli
+from xltool.plan import SHEETS
+
+
+def test_init_writes_a_starter_plan_with_instructions_and_lists(tmp_path):
+    runner = CliRunner()
+    target = tmp_path / "plan.xlsx"
+    res = runner.invoke(cli, ["init", str(target)])
+    assert res.exit_code == 0, res.output
+    wb = openpyxl.load_workbook(target)
+    assert wb.sheetnames == list(SHEETS)
+    assert [c.value for c in wb["項目"][1]] == [
+        "編號", "構面", "執行策略", "執行方法", "主辦單位", "具體作法", "目標值", "計量單位", "配分"]
+    assert [c.value for c in wb["單位"][1]] == ["名稱", "類別", "群組", "別名", "電子郵件"]
+    assert [wb["選項"].cell(r, 1).value for r in range(1, 6)] == [
+        "執行狀態", "已完成", "執行中", "未執行", "不適用"]
+    info = wb["計畫"]
+    labels = {info.cell(r, 1).value: r for r in range(2, info.max_row + 1)}
+    assert info.cell(labels["考核年月"], 2).number_format == "@"
+    assert info.cell(labels["繳交期限"], 2).is_date or \
+        info.cell(labels["繳交期限"], 2).number_format == "yyyy/mm/dd"
+    dvs = {str(d.sqref).split(":")[0]: d for d in wb["項目"].data_validations.dataValidation}
+    assert dvs["E2"].type == "list" and dvs["E2"].formula1 == "單位名稱"
+    assert dvs["E2"].errorStyle == "information"  # groups and lists of units stay allowed
+    assert dvs["B2"].formula1 == "構面名稱"
+    assert all(d.prompt for d in dvs.values())
+    # A blank plan is not a valid plan yet: check says what to fill in.
+    check = runner.invoke(cli, ["check", str(target)])
+    assert check.exit_code == 1 and "計畫名稱" in check.output and "B2" in check.output
+    again = runner.invoke(cli, ["init", str(target)])
+    assert again.exit_code == 2 and "--force" in again.output
+
+
+def test_init_ods(tmp_path):
+    res = CliRunner().invoke(cli, ["init", str(tmp_path / "plan.ods")])
+    assert res.exit_code == 0, res.output
+    wb = CalamineWorkbook.from_path(str(tmp_path / "plan.ods"))
+    assert wb.sheet_names == list(SHEETS)
+
+
+def test_template_end_to_end_both_formats(example_plan, tmp_path):
+    res = CliRunner().invoke(cli, ["template", str(example_plan), "-o", str(tmp_path),
+                                   "--format", "both"])
+    assert res.exit_code == 0, res.output
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert len(names) == 24
+    assert "109_提升服務效能_第一課.xlsx" in names and "109_提升服務效能_政風室.ods" in names
+
+
+def test_template_with_a_broken_plan_exits_2_and_lists_faults(tmp_path):
+    from plans import second_plan, write_plan
+
+    p = second_plan()
+    p["項目"][1][4] = "總務科"
+    res = CliRunner().invoke(cli, ["template", str(write_plan(tmp_path / "b.xlsx", p)),
+                                   "-o", str(tmp_path / "out")])
+    assert res.exit_code == 2
+    assert "總務科" in res.output and "E2" in res.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_unreadable_plan_is_a_message_not_a_traceback(tmp_path):
+    bad = tmp_path / "plan.xlsx"
+    bad.write_bytes(b"%PDF-1.4 not a workbook")
+    res = CliRunner().invoke(cli, ["check", str(bad)])
+    assert res.exit_code == 1
+    assert "plan.xlsx" in res.output and "Traceback" not in res.output
+
+
+def test_every_command_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in cli.commands:
+        assert re.search(rf"xltool {name}\b", readme), f"README does not show `xltool {name}`"

@@ -1,0 +1,120 @@
+"""`--format ods`: a real OpenDocument spreadsheet with the same lists, messages and protection."""
+import zipfile
+from datetime import datetime
+
+import pytest
+from defusedxml import ElementTree as ET
+from python_calamine import CalamineWorkbook
+
+from plans import SECOND_PLAN_LEADS
+from xltool import fields as F
+from xltool.metadata import fingerprint, locked_rows
+from xltool.plan import load_plan
+from xltool.template import write_templates
+
+NS = {
+    "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+    "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
+    "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+    "meta": "urn:oasis:names:tc:opendocument:xmlns:meta:1.0",
+    "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
+    "fo": "urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0",
+}
+
+
+def q(name):
+    prefix, local = name.split(":")
+    return f"{{{NS[prefix]}}}{local}"
+
+
+@pytest.fixture
+def ods(second_plan_path, tmp_path):
+    plan = load_plan(second_plan_path)
+    written = write_templates(plan, tmp_path, formats=("xlsx", "ods"),
+                              generated=datetime(2024, 1, 2))
+    return plan, {w.unit: w.path for w in written if w.path.suffix == ".ods"}
+
+
+def xml(path, member):
+    with zipfile.ZipFile(path) as zf:
+        return ET.fromstring(zf.read(member))
+
+
+def test_ods_is_a_real_opendocument_with_the_units_items(ods):
+    plan, paths = ods
+    assert set(paths) == set(SECOND_PLAN_LEADS)
+    for unit, ids in SECOND_PLAN_LEADS.items():
+        with zipfile.ZipFile(paths[unit]) as zf:
+            assert zf.read("mimetype") == b"application/vnd.oasis.opendocument.spreadsheet"
+        wb = CalamineWorkbook.from_path(str(paths[unit]))
+        assert wb.sheet_names == [F.GUIDE_SHEET, F.FORM_SHEET, F.LIST_SHEET, F.META_SHEET]
+        rows = wb.get_sheet_by_name(F.FORM_SHEET).to_python(skip_empty_area=False)
+        got = [r[0] for r in rows[F.FIRST_ITEM_ROW:] if r and r[0]]
+        assert got == ids
+        header = [h.replace("（必填）", "") for h in rows[F.HEADER_ROW][:len(F.COLUMNS)]]
+        assert header == [c.name for c in F.COLUMNS]
+
+
+def test_ods_validations_protection_and_names(ods):
+    plan, paths = ods
+    root = xml(paths["甲組"], "content.xml")
+    body = root.find("office:body/office:spreadsheet", NS)
+    assert body.get(q("table:structure-protected")) == "true"
+    vals = {v.get(q("table:name")): v for v in body.iter(q("table:content-validation"))}
+    conditions = [v.get(q("table:condition")) for v in vals.values()]
+    assert "of:cell-content-is-in-list(選項_執行狀態)" in conditions
+    assert any(c.startswith("of:cell-content-is-decimal-number() and cell-content-is-between(0,20.25)")
+               for c in conditions)
+    assert any(c.startswith("of:cell-content-is-date()") for c in conditions)
+    for v in vals.values():
+        help_msg = v.find("table:help-message", NS)
+        err = v.find("table:error-message", NS)
+        assert help_msg.get(q("table:display")) == "true" and "".join(help_msg.itertext())
+        assert err.get(q("table:message-type")) == "stop" and "".join(err.itertext())
+    names = {n.get(q("table:name")): n.get(q("table:cell-range-address"))
+             for n in body.iter(q("table:named-range"))}
+    assert names["選項_執行狀態"] == "$清單.$A$2:.$A$4"
+    tables = {t.get(q("table:name")): t for t in body.findall("table:table", NS)}
+    for name in (F.GUIDE_SHEET, F.FORM_SHEET, F.LIST_SHEET, F.META_SHEET):
+        assert tables[name].get(q("table:protected")) == "true"
+
+    styles = {s.get(q("style:name")): s for s in root.iter(q("style:style"))}
+
+    def unlocked(cell):
+        st = styles.get(cell.get(q("table:style-name")))
+        props = st.find("style:table-cell-properties", NS) if st is not None else None
+        return props is not None and props.get(q("style:cell-protect")) == "none"
+
+    form = tables[F.FORM_SHEET]
+    grid, validated = {}, set()
+    for r, row in enumerate(form.iter(q("table:table-row"))):
+        for c, cell in enumerate(row.findall("table:table-cell", NS)):
+            grid[(r, c)] = unlocked(cell)
+            if cell.get(q("table:content-validation-name")):
+                validated.add((r, c))
+    n = len(SECOND_PLAN_LEADS["甲組"])
+    inputs = {(F.FIRST_ITEM_ROW + i, c) for i in range(n)
+              for c, col in enumerate(F.COLUMNS) if col.input}
+    inputs |= {(F.FORM_ROW, c + 1) for c in F.FORM_LABEL_COLS}
+    assert {k for k, v in grid.items() if v} == inputs
+    assert validated == inputs
+    header = form.find("table:table-header-rows", NS)
+    assert header is not None and "編號" in "".join(header.itertext())
+    hidden_style = styles[tables[F.LIST_SHEET].get(q("table:style-name"))]
+    assert hidden_style.find("style:table-properties", NS).get(q("table:display")) == "false"
+
+
+def test_ods_metadata_and_page_layout(ods):
+    plan, paths = ods
+    meta = xml(paths["資訊中心"], "meta.xml")
+    fields = {m.get(q("meta:name")): m.text for m in meta.iter(q("meta:user-defined"))}
+    assert fields["xltool_unit"] == "資訊中心"
+    assert fields["xltool_plan_id"] == plan.plan_id
+    assert fields["xltool_fingerprint"] == fingerprint(locked_rows(plan, "資訊中心"))
+    styles = xml(paths["資訊中心"], "styles.xml")
+    props = next(styles.iter(q("style:page-layout-properties")))
+    assert props.get(q("style:print-orientation")) == "landscape"
+    assert (props.get(q("fo:page-width")), props.get(q("fo:page-height"))) == ("29.7cm", "21cm")
+    assert props.get(q("style:scale-to-X")) == "1"
+    footer = "".join(next(styles.iter(q("style:footer"))).itertext())
+    assert footer.startswith("第 ") and "頁，共" in footer
