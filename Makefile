@@ -22,6 +22,9 @@ demo: venv
 	rm -rf $(DEMO)
 	$(BIN)/xltool check examples/kaohsiung-109/plan.xlsx
 	$(BIN)/xltool template examples/kaohsiung-109/plan.xlsx -o $(DEMO)/templates --format both
+	$(BIN)/xltool status examples/kaohsiung-109/plan.xlsx examples/kaohsiung-109/returns
+	$(BIN)/xltool merge examples/kaohsiung-109/plan.xlsx examples/kaohsiung-109/returns \
+		-o $(DEMO)/master.xlsx --report $(DEMO)/report.json
 
 test: venv
 	$(BIN)/python -m pytest -q

@@ -10,8 +10,12 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
+from xltool import fields as F
 from xltool.book import row_height
+from xltool.ods_writer import write_ods
+from xltool.plan import load_plan
 from xltool.starter import build_starter
+from xltool.template import build_template, template_filename
 from xltool.xlsx_writer import write_xlsx
 
 HERE = Path(__file__).resolve().parent
@@ -60,13 +64,85 @@ def plan_book(data):
     return book
 
 
+def unit_scores(plan, data) -> dict[tuple[str, str], float]:
+    """自評分數 per (item, unit), chosen so that the merge reproduces the seed's 附表2.
+
+    Each 構面 loses (配分 - 附表2 score) points, spread over its items in whole
+    points as evenly as possible (earlier items first). Where several units lead
+    an item they score around that figure, +1/-1 in pairs, so the mean is exact.
+    """
+    scores = {}
+    for code, name, points in data.DIMENSIONS:
+        items = [i for i in plan.items if i.dimension == code]
+        base, extra = divmod(points - data.TABLE2[name], len(items))
+        for n, item in enumerate(items):
+            score = item.points - base - (1 if n < extra else 0)
+            leads = list(item.leads)
+            deltas = [0] * len(leads)
+            if 0 < score < item.points:
+                for k in range(0, len(leads) - 1, 2):
+                    deltas[k], deltas[k + 1] = 1, -1
+            for unit, delta in zip(leads, deltas):
+                scores[(item.id, unit)] = score + delta
+    return scores
+
+
+def split_result(text: str, leads: list[str]) -> dict[str, str]:
+    """Share a result among its lead units: paragraph by paragraph, round robin.
+    A unit left without a paragraph says that it took part and where the result is."""
+    paragraphs = [p for p in text.split("\n") if p.strip()]
+    shares = {u: [] for u in leads}
+    for n, paragraph in enumerate(paragraphs):
+        shares[leads[n % len(leads)]].append(paragraph)
+    return {u: "\n".join(p) if p else f"配合辦理，成果併入【{leads[0]}】填報。"
+            for u, p in shares.items()}
+
+
+def return_book(plan, data, unit: str, scores, order: int):
+    """The unit's template, filled in as the unit would, saved on its own day."""
+    generated = datetime(2020, 6, 20, 9, 0, 0)
+    book = build_template(plan, unit, generated)
+    book.created = datetime(2020, 7, 1 + order % 8, 9 + order % 7, 10 + order, 0)
+    form = book.sheet(F.FORM_SHEET)
+    cols = {c.name: i for i, c in enumerate(F.COLUMNS)}
+    labels = dict(zip((f.name for f in F.FORM_FIELDS), F.FORM_LABEL_COLS))
+    form.put(F.FORM_ROW, labels["填表人"] + 1, f"{unit}承辦人", "input_text")
+    form.put(F.FORM_ROW, labels["聯絡電話"] + 1, f"(07)000-0000 分機 {100 + order}", "input_text")
+    form.put(F.FORM_ROW, labels["填報日期"] + 1, book.created.date(), "input_date")
+    source = {i["id"]: i for i in data.ITEMS}
+    for offset, item in enumerate(plan.items_for(unit)):
+        r = F.FIRST_ITEM_ROW + offset
+        src = source[item.id]
+        first = item.leads[0] == unit
+        form.put(r, cols["執行狀態"], src["status"], "input")
+        if src["actual"] is not None and first:
+            form.put(r, cols["實際值"], src["actual"], "input_number")
+        form.put(r, cols["執行績效與成果"], split_result(src["result"], list(item.leads))[unit], "input")
+        form.put(r, cols["自評分數"], scores[(item.id, unit)], "input_number")
+        texts = [(str(v), F.COLUMNS[c].width) for (rr, c), (v, _) in form.cells.items()
+                 if rr == r and v is not None]
+        form.heights[r] = max(form.heights.get(r, 0), row_height(texts))
+    return book
+
+
 def build(folder: Path, out: Path | None = None) -> list[Path]:
-    """Write the example's plan.xlsx into ``out`` (default: the example folder)."""
+    """Write the example's plan.xlsx and filled returns into ``out`` (default: the
+    example folder)."""
     out = out or folder
     data = load_data(folder)
     target = out / "plan.xlsx"
     write_xlsx(plan_book(data), target)
-    return [target]
+    written = [target]
+    plan = load_plan(target)
+    scores = unit_scores(plan, data)
+    returns = out / "returns"
+    returns.mkdir(parents=True, exist_ok=True)
+    for order, unit in enumerate(u.name for u in plan.units):
+        fmt = data.RETURN_FORMATS.get(unit, "xlsx")
+        path = returns / template_filename(plan, unit, fmt)
+        (write_ods if fmt == "ods" else write_xlsx)(return_book(plan, data, unit, scores, order), path)
+        written.append(path)
+    return written
 
 
 def main(argv: list[str]) -> int:

@@ -102,7 +102,7 @@ def row_height(values: list[tuple[str, float]], line_points: float = 15.0) -> fl
     """Height that shows wrapped text: (text, column width) pairs → points."""
     lines = 1
     for text, width in values:
-        usable = max(width - 1, 1)
+        usable = max((width - 1) * 0.85, 1)  # LibreOffice's CJK fonts run a little wide
         n = sum(max(1, -(-text_width(part) // int(usable))) for part in str(text).split("\n"))
         lines = max(lines, n)
     return min(lines * line_points + 4, 409)

@@ -46,6 +46,8 @@ def cli():
       xltool init plan.xlsx              產生空白計畫檔
       xltool check plan.xlsx             檢查計畫檔
       xltool template plan.xlsx -o 填報表  產生各單位填報表
+      xltool status plan.xlsx 回收           查看各單位繳交狀態
+      xltool merge plan.xlsx 回收 -o 總表.xlsx  彙整評分
     """
 
 
@@ -112,6 +114,114 @@ def template(plan: Path, out_dir: Path, units: tuple[str, ...], fmt: str):
     for w in written:
         click.echo(f"  {w.unit}：{w.path}")
     click.echo(f"已產生 {len(written)} 個填報表，位於 {out_dir}")
+
+
+def _returns_option(f):
+    return click.argument("returns", nargs=-1, required=True,
+                          type=click.Path(exists=True, path_type=Path))(f)
+
+
+def _run_merge(model, returns, reviews=None):
+    """Read every return, with a progress bar on a terminal when there are many."""
+    from .intake import discover
+    from .merge import merge as do_merge
+
+    files, _ = discover(list(returns))
+    if sys.stderr.isatty() and len(files) >= 10:
+        with click.progressbar(length=len(files), label="讀取回傳檔", file=sys.stderr) as bar:
+            return do_merge(model, list(returns), reviews, progress=lambda _: bar.update(1))
+    return do_merge(model, list(returns), reviews)
+
+
+def _status_table(result) -> str:
+    from .master_writer import STATUS_ORDER
+
+    order = {u.name: i for i, u in enumerate(result.plan.units)}
+    lines = [f"{'單位':<8}\t{'狀態':<4}\t錯誤\t警告\t檔案"]
+    for s in sorted(result.units, key=lambda s: (STATUS_ORDER[s.status], order[s.unit])):
+        ret = s.ret
+        lines.append(f"{s.unit:<8}\t{s.status:<4}\t{ret.errors if ret else '-'}\t"
+                     f"{ret.warnings if ret else '-'}\t{ret.path.name if ret else ''}")
+        for old in s.superseded:
+            lines.append(f"{s.unit:<8}\t重複\t-\t-\t{old.path.name}（未採用）")
+    for ret in result.rejected:
+        lines.append(f"{ret.unit or '（無法辨識）':<8}\t無法使用\t{ret.errors}\t{ret.warnings}\t"
+                     f"{ret.path.name}")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("plan", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_returns_option
+def status(plan: Path, returns: tuple[Path, ...]):
+    """列出各單位的繳交狀態（已繳／未繳／有誤／重複），不寫入任何檔案。"""
+    model = _plan_or_exit(plan)
+    result = _run_merge(model, returns)
+    click.echo(_status_table(result))
+    counts = {}
+    for s in result.units:
+        counts[s.status] = counts.get(s.status, 0) + 1
+    click.echo("，".join(f"{k} {v}" for k, v in counts.items()))
+    if result.errors:
+        sys.exit(EXIT_ISSUES)
+
+
+@cli.command()
+@click.argument("plan", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_returns_option
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="總表檔（.xlsx）。已存在時保留其中的複評，並將舊檔另存備份。")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
+              help="另存 JSON 報告檔。")
+@click.option("--strict", is_flag=True, help="發現任何錯誤時不寫入任何檔案。")
+def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | None, strict: bool):
+    """彙整各單位回傳的填報表，檢核每一格並寫出評分總表。"""
+    from .files import atomic_path
+    from .master_writer import write_master
+    from .report import render_text, result_json
+    from .review import read_reviews
+
+    if output.suffix.lower() != ".xlsx":
+        raise XltoolError(f"總表檔須為 .xlsx：{output.name}")
+    _refuse_output_among_inputs([output] + ([report] if report else []), returns)
+    model = _plan_or_exit(plan)
+    reviews, review_issues = read_reviews(output)
+    result = _run_merge(model, returns, reviews)
+    result.issues[:0] = review_issues
+    errors = [i for i in result.issues if i.is_error]
+    shown = errors + [i for i in result.issues if not i.is_error]
+    if shown:
+        click.echo(render_text(shown[:40]))
+        if len(shown) > 40:
+            click.echo(f"…其餘 {len(shown) - 40} 筆請見總表「檢核結果」工作表。")
+    if strict and errors:
+        click.echo(f"發現 {len(errors)} 個錯誤；因指定 --strict，未寫入任何檔案。", err=True)
+        sys.exit(EXIT_ISSUES)
+    backup = write_master(result, output)
+    if report:
+        with atomic_path(report) as tmp:
+            tmp.write_text(result_json(result), encoding="utf-8")
+    click.echo(_status_table(result))
+    click.echo("")
+    for dim, value in result.dimensions:
+        click.echo(f"{dim.name}：{value:g} / {dim.points:g}")
+    click.echo(f"總分：{result.total:g}　等第：{result.grade}　考核年月：{model.info.review_month}")
+    if backup:
+        click.echo(f"原總表已備份為：{backup.name}（其中的複評已保留）")
+    click.echo(f"已寫出總表：{output}" + (f"，報告：{report}" if report else ""))
+    if errors:
+        click.echo(f"發現 {len(errors)} 個錯誤，請見總表「檢核結果」。", err=True)
+        sys.exit(EXIT_ISSUES)
+
+
+def _refuse_output_among_inputs(outputs, inputs) -> None:
+    for out in outputs:
+        target = out.resolve()
+        for given in inputs:
+            src = Path(given).resolve()
+            if target == src or (src.is_dir() and src in target.parents):
+                raise XltoolError(f"輸出檔「{out}」位於回傳檔的位置（{given}），會被當成回傳檔讀取；"
+                                  "請改存到其他資料夾。")
 
 
 def main(argv=None):

@@ -21,6 +21,22 @@ def write_ods(book: Book, target: Path) -> None:
     """Write ``book`` to ``target`` atomically."""
     with atomic_path(target) as tmp:
         _document(book).save(str(tmp))
+        _fix_zip_times(tmp)
+
+
+def _fix_zip_times(path: Path) -> None:
+    """odfpy stamps zip entries with the current time; fix them so output is
+    reproducible. The mimetype entry stays first and uncompressed, as ODF requires."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as zin:
+        entries = [(info, zin.read(info.filename)) for info in zin.infolist()]
+    with zipfile.ZipFile(path, "w") as zout:
+        for info, data in entries:
+            fixed = zipfile.ZipInfo(info.filename, (1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = info.compress_type
+            fixed.external_attr = info.external_attr
+            zout.writestr(fixed, data)
 
 
 def _document(book: Book):
@@ -31,6 +47,12 @@ def _document(book: Book):
     doc = OpenDocumentSpreadsheet()
     if book.title:
         doc.meta.addElement(_dc_title(book.title))
+    if book.created:
+        from odf.dc import Date
+
+        stamp = book.created.replace(microsecond=0).isoformat()
+        doc.meta.addElement(meta.CreationDate(text=stamp))
+        doc.meta.addElement(Date(text=stamp))
     for key, value in book.custom.items():
         doc.meta.addElement(meta.UserDefined(name=key, valuetype="string", text=value))
 

@@ -53,7 +53,7 @@ def _text(value: Any) -> str:
     return norm_text(value)
 
 
-def _roc_or_date(value: Any) -> date:
+def parse_date(value: Any) -> date:
     """A date cell, or text such as 109/07/10, 109年7月10日 or 2020-07-10."""
     if isinstance(value, datetime):
         return value.date()
@@ -95,7 +95,7 @@ INFO_RULES = {
     "年度": YEAR,
     "考核年月": Use(_review_month, error="須為文字格式的「年.月」，例如 109.07"
                                     "（請將儲存格設為文字；數字 109.10 會變成 109.1）"),
-    "繳交期限": Use(_roc_or_date, error="須為日期，例如 109/07/10 或 2020-07-10"),
+    "繳交期限": Use(parse_date, error="須為日期，例如 109/07/10 或 2020-07-10"),
     "電子郵件": Use(_email, error="電子郵件格式不正確"),
 }
 DIM_RULES = {"代碼": REQUIRED, "名稱": REQUIRED, "配分": POSITIVE}
@@ -183,10 +183,9 @@ class Plan:
         return [i for i in self.items if unit in i.leads]
 
     def grade_for(self, total: float) -> str:
-        for band in sorted(self.grades, key=lambda b: -b.minimum):
-            if total >= band.minimum:
-                return band.grade
-        return ""
+        from .scoring import grade_for
+
+        return grade_for(total, [(b.grade, b.minimum) for b in self.grades])
 
 
 # ---------------------------------------------------------------- loading
@@ -258,7 +257,7 @@ class _PlanReader:
         if sheet_name in self.missing:
             return []
         sheet = self.sheets[sheet_name]
-        header = [_header_name(v) for v in (sheet.rows[0] if sheet.rows else [])]
+        header = [header_name(v) for v in (sheet.rows[0] if sheet.rows else [])]
         cols = {}
         for name in rules:
             if name in header:
@@ -294,7 +293,7 @@ class _PlanReader:
             return None
         sheet = self.sheets[INFO_SHEET]
         found: dict[str, tuple[int, Any]] = {}
-        header = [_header_name(v) for v in (sheet.rows[0] if sheet.rows else [])]
+        header = [header_name(v) for v in (sheet.rows[0] if sheet.rows else [])]
         if header[:2] != ["欄位", "內容"]:
             self.issue("工作表「計畫」第 1 列須為「欄位｜內容」。", INFO_SHEET, 0, 0,
                        code="missing-column")
@@ -368,7 +367,7 @@ class _PlanReader:
         return units
 
     def sheets_header_col(self, sheet: str, name: str) -> int:
-        header = [_header_name(v) for v in self.sheets[sheet].rows[0]]
+        header = [header_name(v) for v in self.sheets[sheet].rows[0]]
         return header.index(name)
 
     def read_items(self, dims: list[Dimension], directory: UnitDirectory) -> list[Item]:
@@ -424,7 +423,7 @@ class _PlanReader:
             return lists
         sheet = self.sheets[LIST_SHEET]
         for c, head in enumerate(sheet.rows[0] if sheet.rows else []):
-            name = _header_name(head)
+            name = header_name(head)
             if not name:
                 continue
             values = []
@@ -466,7 +465,7 @@ class _PlanReader:
                            value=u.name, severity=WARNING, code="unit-without-items", field="名稱")
 
 
-def _header_name(value: Any) -> str:
+def header_name(value: Any) -> str:
     """A header cell's column name, without a note such as （必填） or (選填)."""
     return re.sub(r"[（(].*?[)）]\s*$", "", norm_text(value)).strip()
 

@@ -25,3 +25,34 @@ def summary(issues: list[Issue]) -> str:
 
 def issues_json(issues: Iterable[Issue]) -> str:
     return json.dumps([i.to_dict() for i in issues], ensure_ascii=False, indent=2)
+
+
+def result_json(result) -> str:
+    """The merge result as JSON (format documented in README, 「報告檔格式」)."""
+    plan = result.plan
+    data = {
+        "plan": {"id": plan.plan_id, "name": plan.info.name, "agency": plan.info.agency,
+                 "year": plan.info.year, "period": plan.info.period,
+                 "review_month": plan.info.review_month},
+        "units": [{
+            "unit": s.unit, "status": s.status,
+            "file": s.ret.path.name if s.ret else None,
+            "saved": s.ret.saved.isoformat() if s.ret and s.ret.saved else None,
+            "errors": s.ret.errors if s.ret else 0,
+            "warnings": s.ret.warnings if s.ret else 0,
+            "superseded": [old.path.name for old in s.superseded],
+        } for s in result.units],
+        "items": [{
+            "id": r.item.id, "dimension": plan.dimension(r.item.dimension).name,
+            "points": r.item.points,
+            "unit_scores": {u: (None if e.excluded else e.score) for u, e in r.entries.items()},
+            "self_score": r.self_score, "review": r.review, "adopted": r.adopted,
+            "all_not_applicable": r.all_excluded,
+        } for r in result.items],
+        "dimensions": [{"code": d.code, "name": d.name, "points": d.points, "score": s}
+                       for d, s in result.dimensions],
+        "total": result.total,
+        "grade": result.grade,
+        "issues": [i.to_dict() for i in result.issues],
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"

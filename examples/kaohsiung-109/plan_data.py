@@ -50,6 +50,13 @@ GRADES = [("優", 900), ("甲", 800), ("乙", 700), ("丙", 600), ("丁", 0)]
 
 LISTS = {"執行狀態": ["已完成", "執行中", "未執行", "不適用"]}
 
+# The seed's 附表2: the example returns are scored to reproduce it exactly.
+TABLE2 = {"基礎服務": 180, "服務遞送": 275, "服務量能": 185, "服務評價": 180, "開放創新": 90}
+TOTAL, GRADE = 910, "優"
+
+# Most units return .xlsx; the two offices work in LibreOffice and return .ods.
+RETURN_FORMATS = {"金門辦事處": "ods", "澎湖辦事處": "ods"}
+
 # 同一 (構面, 執行策略, 執行方法) 下的項目依序排列。
 S11 = "(一)服務一致及正確性"
 S12 = "(二)服務友善性"

@@ -1,0 +1,118 @@
+"""Cell rules for returns, built with `schema` from the 填報表 declarations.
+
+The same :mod:`xltool.fields` columns that drew the template's validations
+are turned into rules here, so the template and the merge cannot disagree.
+Pasting bypasses a spreadsheet's validation, so every value is checked again.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from schema import And, Schema, SchemaError, Use
+
+from .cells import fmt_number, norm_text, to_number
+from .fields import TEXT_LIMIT, Column
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass
+class Problem:
+    code: str
+    message: str
+    expected: str
+
+
+@dataclass
+class Checked:
+    value: Any  # the normalised value, or None when blank or invalid
+    problem: Problem | None = None
+    note: str = ""  # what normalisation changed, for the record
+
+
+def clean_text(value: Any) -> str:
+    """Free text as typed: surrounding blanks and control characters removed.
+
+    No NFKC here: it would turn the full-width punctuation of Chinese prose
+    into ASCII.
+    """
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", text).strip()
+
+
+def _fail(code: str, message: str):
+    return f"{code}|{message}"
+
+
+def rule_for(col: Column, *, choices: list[str] | None = None,
+             maximum: float | None = None) -> Schema:
+    """The `schema` rule for one input column (for one item, where it has a maximum)."""
+    if col.kind == "list":
+        listed = "、".join(choices or [])
+        return Schema(And(Use(norm_text), lambda v: v in (choices or []),
+                          error=_fail("not-in-list", f"「{col.name}」須為清單中的值：{listed}")))
+    if col.kind == "number":
+        lo = col.minimum if col.minimum is not None else float("-inf")
+        hi = maximum if maximum is not None else float("inf")
+        span = (f"{fmt_number(lo)} 到 {fmt_number(hi)} 之間" if maximum is not None
+                else f"{fmt_number(lo)} 以上")
+        return Schema(And(Use(to_number, error=_fail("type-error", f"「{col.name}」須為數字")),
+                          lambda v: lo <= v <= hi,
+                          error=_fail("out-of-range", f"「{col.name}」須為 {span} 的數字")))
+    if col.kind == "date":
+        return Schema(Use(_as_date, error=_fail("type-error", f"「{col.name}」須為日期，例如 2020/7/5")))
+    return Schema(And(Use(clean_text), lambda v: len(v) <= TEXT_LIMIT,
+                      error=_fail("too-long", f"「{col.name}」超過 {TEXT_LIMIT} 個字元")))
+
+
+def expected_text(col: Column, choices: list[str] | None = None,
+                  maximum: float | None = None) -> str:
+    if col.kind == "list":
+        return "、".join(choices or [])
+    if col.kind == "number":
+        lo = fmt_number(col.minimum or 0)
+        return f"{lo}～{fmt_number(maximum)}" if maximum is not None else f"≥ {lo}"
+    if col.kind == "date":
+        return "日期"
+    return f"文字（{TEXT_LIMIT} 字以內）"
+
+
+def check(rule: Schema, col: Column, raw: Any, expected: str) -> Checked:
+    """Apply one rule to a raw cell value; blank cells are None and pass here."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return Checked(None)
+    try:
+        value = rule.validate(raw)
+    except SchemaError as exc:
+        text = next((m for m in reversed(exc.errors) if m), "type-error|格式不正確")
+        code, _, message = text.partition("|")
+        return Checked(None, Problem(code, message, expected))
+    return Checked(value, note=_note(col, raw, value))
+
+
+def _note(col: Column, raw: Any, value: Any) -> str:
+    """Describe a normalisation that changed what the unit typed."""
+    if col.kind == "number" and isinstance(raw, str):
+        return f"文字「{raw}」已視為數字 {fmt_number(value)}"
+    if col.kind == "date" and isinstance(raw, str):
+        return f"文字「{raw}」已視為日期 {value.isoformat()}"
+    if isinstance(raw, str) and raw != value and col.kind == "list":
+        return f"「{raw}」已正規化為「{value}」"
+    if isinstance(raw, str) and _CONTROL.search(raw):
+        return "已移除控制字元"
+    return ""
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    from .plan import parse_date
+
+    return parse_date(value)

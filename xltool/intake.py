@@ -1,0 +1,371 @@
+"""Recognise each returned workbook and check every cell, in one pass per file.
+
+A return is identified by the template's metadata (plan id, 年度, unit,
+template version). When the metadata is gone, the file name and the item
+numbers in 填報表 identify it instead, with a warning. Every problem becomes an
+:class:`Issue`; rows are kept even when they have errors.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from . import fields as F
+from .cells import a1, fmt_number, norm_text, squeeze
+from .checks import check, clean_text, expected_text, rule_for
+from .errors import ERROR, WARNING, Issue
+from .metadata import KEYS, fingerprint, locked_rows, plan_cell_value
+from .plan import Plan, header_name
+from .reader import SPREADSHEET_SUFFIXES, Rejected, SheetData, read_workbook
+
+HEADER_SEARCH_ROWS = 30
+MAX_RETURN_ROWS = 5_000
+MAX_RETURN_COLS = len(F.COLUMNS) + 12  # room to notice inserted columns
+
+
+@dataclass
+class Row:
+    item_id: str
+    row: int  # 0-based sheet row
+    values: dict[str, Any] = field(default_factory=dict)  # input column → checked value
+    cells: dict[str, str] = field(default_factory=dict)  # input column → A1 address
+    flags: list[str] = field(default_factory=list)  # issue codes on this row
+
+    def cell_ref(self, column: str) -> str:
+        return self.cells.get(column, a1(self.row, 0))
+
+
+@dataclass
+class Return:
+    path: Path
+    unit: str | None = None
+    saved: datetime | None = None
+    rows: dict[str, Row] = field(default_factory=dict)
+    header: dict[str, Any] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
+    usable: bool = False  # recognised and read: its rows count towards scores
+    sheet: str = F.FORM_SHEET
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for i in self.issues if i.is_error)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for i in self.issues if not i.is_error)
+
+
+def discover(paths: list[Path]) -> tuple[list[Path], list[Issue]]:
+    """Expand files and folders into candidate returns, in a stable order."""
+    files, issues, seen = [], [], set()
+    for p in paths:
+        p = Path(p)
+        found = sorted((f for f in p.rglob("*") if f.is_file()), key=lambda f: str(f)) \
+            if p.is_dir() else [p]
+        for f in found:
+            key = f.resolve()
+            if key in seen:
+                continue
+            seen.add(key)
+            if f.name.startswith("~$") or f.name.startswith(".~lock."):
+                issues.append(Issue("lock-file", f"「{f.name}」是 Office／LibreOffice 的暫存鎖定檔，已略過。",
+                                    WARNING, file=f.name))
+            elif f.name.startswith("."):
+                continue
+            elif f.suffix.lower() not in SPREADSHEET_SUFFIXES:
+                issues.append(Issue("not-a-return", f"「{f.name}」不是試算表檔，已略過。", WARNING,
+                                    file=f.name))
+            else:
+                files.append(f)
+    return files, issues
+
+
+class _Intake:
+    """Reads one return; collects its issues as it goes."""
+
+    def __init__(self, plan: Plan, path: Path):
+        self.plan = plan
+        self.ret = Return(path=path)
+        self.file = path.name
+        self.plan_changed = False  # the plan was edited after this template was made
+
+    def issue(self, code: str, message: str, severity: str = ERROR, *, cell: str = "",
+              field: str = "", value: Any = None, expected: str = "", sheet: str | None = None):
+        self.ret.issues.append(Issue(
+            code=code, message=message, severity=severity, file=self.file,
+            sheet=self.ret.sheet if sheet is None else sheet, cell=cell,
+            unit=self.ret.unit or "", field=field,
+            value="" if value is None else _show(value), expected=expected))
+
+    # ---------------------------------------------------------------- flow
+
+    def run(self) -> Return:
+        try:
+            wb = read_workbook(self.ret.path, max_rows=MAX_RETURN_ROWS, max_cols=MAX_RETURN_COLS)
+        except Rejected as exc:
+            self.ret.issues.append(exc.issue)
+            return self.ret
+        for w in wb.warnings:
+            self.ret.issues.append(w)
+        self.ret.saved = wb.saved
+        meta = self.metadata(wb.properties, wb.sheets.get(F.META_SHEET))
+        form = self.find_form(wb.sheets)
+        if not self.identify(meta, form):
+            return self.ret
+        if form is None:
+            self.issue("structure-changed", f"找不到「{F.FORM_SHEET}」工作表（可能已更名或刪除），"
+                       "請以原填報表填寫後回傳。", sheet="")
+            return self.ret
+        self.read_form(form, meta)
+        return self.ret
+
+    def metadata(self, props: dict[str, str], sheet: SheetData | None) -> dict[str, str]:
+        meta = {k: v for k, v in props.items() if k.startswith("xltool_")}
+        if sheet is not None:
+            for row in sheet.rows:
+                if len(row) >= 2 and isinstance(row[0], str) and row[0].startswith("xltool_"):
+                    meta.setdefault(row[0], norm_text(row[1]))
+        return meta
+
+    def find_form(self, sheets: dict[str, SheetData]) -> SheetData | None:
+        if F.FORM_SHEET in sheets:
+            return sheets[F.FORM_SHEET]
+        for sheet in sheets.values():  # renamed: recognise it by its header row
+            if _header_row(sheet) is not None:
+                self.ret.sheet = sheet.name
+                self.issue("structure-changed", f"「{F.FORM_SHEET}」工作表被更名為「{sheet.name}」，"
+                           "已依內容讀取；請勿更改工作表名稱。", WARNING, sheet=sheet.name)
+                return sheet
+        return None
+
+    # ---------------------------------------------------------------- identity
+
+    def identify(self, meta: dict[str, str], form: SheetData | None) -> bool:
+        plan, info = self.plan, self.plan.info
+        if meta.get(KEYS["plan_id"]):
+            if meta[KEYS["plan_id"]] != plan.plan_id or meta.get(KEYS["year"]) != str(info.year):
+                name = meta.get(KEYS["plan_name"], "其他計畫")
+                self.issue("wrong-plan", f"此檔是「{name}」（{meta.get(KEYS['year'], '?')} 年度）的填報表，"
+                           f"不是本計畫（{info.name}）的；請改用本年度的填報表。", sheet="",
+                           value=meta.get(KEYS["year"]), expected=str(info.year))
+                return False
+            version = meta.get(KEYS["version"], "")
+            if version not in F.ACCEPTED_TEMPLATE_VERSIONS:
+                self.issue("wrong-version", f"填報表範本版本「{version}」無法辨識，請改用新產生的填報表。",
+                           sheet="", value=version,
+                           expected="、".join(F.ACCEPTED_TEMPLATE_VERSIONS))
+                return False
+            unit = meta.get(KEYS["unit"], "")
+            if unit not in {u.name for u in plan.units}:
+                self.issue("unknown-unit", f"填報表上的單位「{unit}」不在計畫的單位中。", sheet="",
+                           value=unit)
+                return False
+            self.ret.unit = unit
+            named = self.units_in_name()
+            if named and unit not in named:
+                self.issue("name-mismatch", f"檔名看似「{'、'.join(named)}」，但檔案內容是「{unit}」的填報表；"
+                           f"已依內容視為「{unit}」的回傳。", WARNING, sheet="")
+            expected_fp = fingerprint(locked_rows(plan, unit))
+            if meta.get(KEYS["fingerprint"]) and meta[KEYS["fingerprint"]] != expected_fp:
+                self.plan_changed = True
+                self.issue("plan-changed", "此填報表產生後計畫內容已修改；鎖定欄位將逐格與目前計畫比對。",
+                           WARNING, sheet="")
+            self.ret.usable = True
+            return True
+        return self.identify_without_metadata(form)
+
+    def units_in_name(self) -> list[str]:
+        stem = squeeze(self.ret.path.stem)
+        hits = []
+        for u in self.plan.units:
+            for name in (u.name, *u.aliases):
+                if name and name in stem:
+                    hits.append(u.name)
+        # 第一課 also matches inside 第一課室-like names; keep the longest distinct matches
+        return sorted(set(hits), key=lambda n: [u.name for u in self.plan.units].index(n))
+
+    def identify_without_metadata(self, form: SheetData | None) -> bool:
+        ids = _item_ids(form) if form is not None else []
+        by_content = [u.name for u in self.plan.units
+                      if ids and [i.id for i in self.plan.items_for(u.name)] == ids]
+        named = self.units_in_name()
+        candidates = [u for u in named if u in by_content] or \
+            (named if len(named) == 1 else []) or (by_content if len(by_content) == 1 else [])
+        if len(candidates) != 1:
+            self.issue("unrecognised", "無法辨識這是哪個單位的回傳：檔案缺少填報表識別資料，"
+                       "檔名與內容也無法對應到單一單位。請以原填報表填寫後回傳。", sheet="")
+            return False
+        self.ret.unit = candidates[0]
+        self.ret.usable = True
+        self.issue("no-metadata", f"檔案缺少填報表識別資料（可能是複製貼上到新檔案），已依檔名與內容視為"
+                   f"「{self.ret.unit}」的回傳；請以原填報表填寫。", WARNING, sheet="")
+        return True
+
+    # ---------------------------------------------------------------- the form
+
+    def read_form(self, sheet: SheetData, meta: dict[str, str]) -> None:
+        plan, unit = self.plan, self.ret.unit
+        header_row = _header_row(sheet)
+        if header_row is None:
+            self.issue("structure-changed", f"「{sheet.name}」找不到標題列（含「編號」等欄名），無法讀取。")
+            self.ret.usable = False
+            return
+        cols = {}
+        for c, v in enumerate(sheet.rows[header_row]):
+            name = _column_name(v)
+            if name:
+                cols.setdefault(name, c)
+        missing = [col.name for col in F.COLUMNS if col.name not in cols]
+        if missing:
+            self.issue("structure-changed", f"標題列缺少欄位：{'、'.join(missing)}。請勿刪除或更名欄位。",
+                       cell=a1(header_row, 0), expected="、".join(c.name for c in F.COLUMNS))
+        if any(cols.get(col.name) != c for c, col in enumerate(F.COLUMNS) if col.name in cols):
+            self.issue("structure-changed", "欄位順序或位置已變動；已依欄名讀取，請勿插入、刪除或搬移欄。",
+                       WARNING, cell=a1(header_row, 0))
+        self.read_form_fields(sheet, header_row)
+
+        expected = [i.id for i in plan.items_for(unit)]
+        items = {i.id: i for i in plan.items}
+        seen: list[str] = []
+        id_col = cols.get("編號", 0)
+        for r in range(header_row + 1, len(sheet.rows)):
+            raw_id = sheet.cell(r, id_col)
+            item_id = norm_text(raw_id)
+            inputs = {col.name: sheet.cell(r, cols[col.name]) for col in F.INPUT_COLUMNS
+                      if col.name in cols}
+            if not item_id:
+                if any(v is not None and norm_text(v) for v in inputs.values()):
+                    self.issue("structure-changed", "此列沒有編號卻有填寫內容（可能是插入的列），"
+                               "內容未納入彙整；請填在對應項目的列。", cell=a1(r, id_col))
+                continue
+            if item_id not in expected:
+                whose = "其他單位" if item_id in items else "計畫中沒有"
+                self.issue("structure-changed", f"編號「{item_id}」不是本單位的項目（{whose}的編號），"
+                           "此列未納入彙整；請勿新增或複製列。", cell=a1(r, id_col), field="編號",
+                           value=item_id)
+                continue
+            if item_id in self.ret.rows:
+                self.issue("structure-changed", f"編號「{item_id}」重複出現，只採用第一列。",
+                           cell=a1(r, id_col), field="編號", value=item_id)
+                continue
+            seen.append(item_id)
+            self.ret.rows[item_id] = self.read_row(sheet, r, cols, items[item_id], inputs)
+        for item_id in expected:
+            if item_id not in self.ret.rows:
+                self.issue("structure-changed", f"項目「{item_id}」的列已被刪除，該項以 0 分計；"
+                           "請以原填報表填寫。", field="編號", expected=item_id, cell="")
+        if seen != [i for i in expected if i in seen]:
+            self.issue("structure-changed", "項目列的順序已變動（可能經過排序）；已依編號對應，"
+                       "請勿排序或搬移列。", WARNING, cell=a1(header_row + 1, id_col))
+
+    def read_form_fields(self, sheet: SheetData, header_row: int) -> None:
+        """填表人, 聯絡電話, 填報日期: each label's value is the cell to its right."""
+        from .checks import Checked
+
+        for r in range(0, header_row):
+            for c in range(len(sheet.rows[r]) if r < len(sheet.rows) else 0):
+                label = norm_text(sheet.cell(r, c))
+                col = next((f for f in F.FORM_FIELDS if f.name == label), None)
+                if col is None or col.name in self.ret.header:
+                    continue
+                raw = sheet.cell(r, c + 1)
+                result: Checked = check(rule_for(col), col, raw, expected_text(col))
+                self.ret.header[col.name] = result.value
+                if result.problem:
+                    self.issue(result.problem.code, result.problem.message, WARNING,
+                               cell=a1(r, c + 1), field=col.name, value=raw,
+                               expected=result.problem.expected)
+
+    def read_row(self, sheet: SheetData, r: int, cols: dict[str, int], item, inputs) -> Row:
+        plan = self.plan
+        row = Row(item_id=item.id, row=r)
+        for col in F.PLAN_COLUMNS:  # locked content must be the plan's
+            if col.name not in cols or col.name == "編號":
+                continue
+            found = norm_text(sheet.cell(r, cols[col.name]))
+            want = norm_text(plan_cell_value(plan, item, col.attr))
+            if squeeze(found) != squeeze(want) and not _same_number(found, want):
+                self.issue("structure-changed", f"鎖定欄位「{col.name}」的內容被修改，已以計畫內容為準；"
+                           "請勿修改灰色欄位。", WARNING if self.plan_changed else ERROR, cell=a1(r, cols[col.name]), field=col.name, value=found,
+                           expected=want)
+                row.flags.append("structure-changed")
+        status_col = next(c for c in F.INPUT_COLUMNS if c.kind == "list")
+        for col in F.INPUT_COLUMNS:
+            if col.name not in cols:
+                continue
+            c = cols[col.name]
+            row.cells[col.name] = a1(r, c)
+            choices = plan.lists.get(col.list_name) if col.kind == "list" else None
+            maximum = getattr(item, col.maximum_attr) if col.maximum_attr else None
+            raw = inputs.get(col.name)
+            result = check(rule_for(col, choices=choices, maximum=maximum), col, raw,
+                           expected_text(col, choices, maximum))
+            row.values[col.name] = result.value
+            if result.problem:
+                self.issue(result.problem.code, f"{result.problem.message}（編號 {item.id}）。",
+                           cell=a1(r, c), field=col.name, value=raw,
+                           expected=result.problem.expected)
+                row.flags.append(result.problem.code)
+            elif result.note:
+                self.issue("normalized", f"{result.note}（編號 {item.id}）。", WARNING,
+                           cell=a1(r, c), field=col.name, value=raw)
+        not_applicable = row.values.get(status_col.name) == plan.info.not_applicable
+        for col in F.INPUT_COLUMNS:
+            if not col.required or col.name not in cols or row.values.get(col.name) is not None:
+                continue
+            if _raw_present(inputs.get(col.name)):
+                continue  # present but invalid: already reported above
+            if not_applicable and col is not status_col:
+                continue  # 不適用 rows may leave the result and the score blank
+            hint = "" if col is status_col else \
+                f"；若本項不適用，請於「{status_col.name}」選「{plan.info.not_applicable}」"
+            self.issue("missing-value", f"「{col.name}」未填（編號 {item.id}）{hint}。",
+                       cell=row.cells[col.name], field=col.name, expected="必填")
+            row.flags.append("missing-value")
+        return row
+
+
+def read_return(plan: Plan, path: Path) -> Return:
+    """Recognise and check one returned workbook. Never raises for a bad file."""
+    return _Intake(plan, Path(path)).run()
+
+
+def _header_row(sheet: SheetData) -> int | None:
+    for r in range(min(HEADER_SEARCH_ROWS, len(sheet.rows))):
+        names = {_column_name(v) for v in sheet.rows[r]}
+        if {"編號", "自評分數"} <= names:
+            return r
+    return None
+
+
+def _column_name(value: Any) -> str:
+    return header_name(value)
+
+
+def _item_ids(sheet: SheetData) -> list[str]:
+    header = _header_row(sheet)
+    if header is None:
+        return []
+    col = [_column_name(v) for v in sheet.rows[header]].index("編號")
+    return [norm_text(sheet.cell(r, col)) for r in range(header + 1, len(sheet.rows))
+            if norm_text(sheet.cell(r, col))]
+
+
+def _same_number(a: str, b: str) -> bool:
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return False
+
+
+def _raw_present(value: Any) -> bool:
+    return value is not None and norm_text(value) != ""
+
+
+def _show(value: Any) -> str:
+    text = clean_text(value) if isinstance(value, str) else norm_text(value)
+    if isinstance(value, float):
+        text = fmt_number(value)
+    return text if len(text) <= 200 else text[:200] + "…"

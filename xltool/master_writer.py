@@ -1,0 +1,433 @@
+"""Write the consolidated master workbook with XlsxWriter.
+
+Every text that came from a return is written with ``write_string``, and the
+workbook is opened with ``strings_to_formulas`` and ``strings_to_urls`` off:
+nothing a unit typed can become a formula or a link. Scores in 評分 and 附表2
+are live formulas carrying the values computed in Python as their cache.
+"""
+from __future__ import annotations
+
+import shutil
+from datetime import date, datetime
+from pathlib import Path
+
+from . import fields as F
+from .book import FONT, PAPER_A4, row_height
+from .cells import a1, abs_ref, col_letter
+from .files import atomic_path
+from .merge import (STATUS_DONE, STATUS_DUPLICATE, STATUS_ERRORS, STATUS_FIELD, STATUS_MISSING,
+                    MergeResult)
+
+SCORE_SHEET, SUMMARY_SHEET, DETAIL_SHEET, TABLE2_SHEET = "評分", "總表", "明細", "附表2"
+STATUS_SHEET, ISSUE_SHEET, CHART_SHEET = "繳交狀態", "檢核結果", "構面圖"
+REVIEW_HEADER = "複評"
+CN_NUMERALS = "一二三四五六七八九十"
+STATUS_ORDER = {STATUS_MISSING: 0, STATUS_ERRORS: 1, STATUS_DUPLICATE: 2, STATUS_DONE: 3}
+
+
+def cn_number(n: int) -> str:
+    """1 → 一, 12 → 十二: the numbering plans use for 構面."""
+    if n <= 10:
+        return CN_NUMERALS[n - 1]
+    tens, ones = divmod(n, 10)
+    return (CN_NUMERALS[tens - 1] if tens > 1 else "") + "十" + (CN_NUMERALS[ones - 1] if ones else "")
+
+
+def dimension_header(index: int, name: str, points: float) -> str:
+    from .cells import fmt_number
+
+    return f"{cn_number(index)}、{name}({fmt_number(points)} 分)"
+
+
+def write_master(result: MergeResult, target: Path, created: datetime | None = None) -> Path | None:
+    """Write the master atomically; back up an existing one first. Returns the backup."""
+    target = Path(target)
+    backup = None
+    if target.exists():
+        stamp = datetime.fromtimestamp(target.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
+        backup = target.with_name(f"{target.stem}-備份-{stamp}{target.suffix}")
+        with atomic_path(backup) as tmp:
+            shutil.copyfile(target, tmp)
+    with atomic_path(target) as tmp:
+        _Writer(result, tmp, created).write()
+    return backup
+
+
+class _Writer:
+    def __init__(self, result: MergeResult, path: Path, created: datetime | None):
+        import xlsxwriter
+
+        self.r = result
+        self.plan = result.plan
+        self.wb = xlsxwriter.Workbook(str(path), {
+            "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False})
+        created = created or result.newest_input or datetime.combine(
+            self.plan.info.deadline, datetime.min.time())
+        self.wb.set_properties({"title": f"{self.plan.info.name} 彙整總表",
+                                "author": self.plan.info.contact_unit or self.plan.info.agency,
+                                "created": created})
+        self.f = self._formats()
+        self.score_cells: dict[str, str] = {}  # 構面 code → 評分 subtotal cell (absolute)
+        self.total_cell = ""
+
+    def _formats(self) -> dict:
+        base = {"font_name": FONT, "font_size": 11, "valign": "top"}
+
+        def fmt(**kw):
+            return self.wb.add_format({**base, **kw})
+
+        return {
+            "title": fmt(bold=True, font_size=14),
+            "text": fmt(),
+            "wrap": fmt(text_wrap=True, border=1),
+            "cell": fmt(border=1),
+            "num": fmt(border=1, align="center"),
+            "date": fmt(border=1, num_format="yyyy/mm/dd"),
+            "time": fmt(border=1, num_format="yyyy/mm/dd hh:mm"),
+            "header": fmt(bold=True, text_wrap=True, border=1, bg_color="#D9E1F2",
+                          align="center", valign="vcenter"),
+            "band": fmt(bold=True, border=1, bg_color="#FCE4D6"),
+            "grey": fmt(border=1, bg_color="#EDEDED"),
+            "missing": fmt(border=1, bg_color="#F8CBAD", align="center"),
+            "bad": fmt(text_wrap=True, border=1, bg_color="#F8CBAD"),
+            "review": fmt(border=1, bg_color="#FFF2CC", locked=False, align="center"),
+            "score": fmt(border=1, align="center", bold=True),
+            "label": fmt(bold=True, border=1, align="right"),
+        }
+
+    def write(self) -> None:
+        # Sheets are created in reading order up front (XlsxWriter numbers them as
+        # added); 評分 is filled first because the others refer to its cells.
+        order = [SUMMARY_SHEET, DETAIL_SHEET, SCORE_SHEET, TABLE2_SHEET, STATUS_SHEET,
+                 ISSUE_SHEET, CHART_SHEET]
+        self.ws = {name: self.wb.add_worksheet(name) for name in order}
+        self.scores()
+        self.summary()
+        self.details()
+        self.table2()
+        self.status()
+        self.issue_list()
+        self.chart()
+        self.ws[SUMMARY_SHEET].activate()
+        self.wb.close()
+
+    def _print(self, ws, header_row: int, landscape: bool = True) -> None:
+        ws.set_paper(PAPER_A4)
+        if landscape:
+            ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(header_row)
+        ws.set_footer("&C第 &P 頁，共 &N 頁")
+        ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+
+    def _header(self, ws, row: int, names: list[str], widths: list[float]) -> None:
+        for c, (name, width) in enumerate(zip(names, widths)):
+            ws.write_string(row, c, name, self.f["header"])
+            ws.set_column(c, c, width)
+
+    # ---------------------------------------------------------------- 評分
+
+    def scores(self) -> None:
+        plan, f = self.plan, self.f
+        ws = self.ws[SCORE_SHEET]
+        units = [u.name for u in plan.units]
+        head = ["編號", "構面", "執行方法", "配分", *units, "自評", REVIEW_HEADER, "採計分數"]
+        widths = [9, 10, 30, 7, *[8] * len(units), 8, 8, 9]
+        ws.write_string(0, 0, f"{plan.info.name}　評分表", f["title"])
+        ws.write_string(1, 0, "自評＝主辦單位自評分數的平均（不適用且未評分者不列入，未繳以 0 分計）；"
+                              "複評欄（黃色）可由秘書單位填寫；採計分數＝有複評取複評，否則取自評。", f["text"])
+        hr = 3
+        self._header(ws, hr, head, widths)
+        c_points, c_first_unit = 3, 4
+        c_self = c_first_unit + len(units)
+        c_review, c_adopted = c_self + 1, c_self + 2
+        first = hr + 1
+        for n, res in enumerate(self.r.items):
+            r = first + n
+            item = res.item
+            ws.write_string(r, 0, item.id, f["cell"])
+            ws.write_string(r, 1, plan.dimension(item.dimension).name, f["cell"])
+            ws.write_string(r, 2, item.method.split("\n")[-1][:60], f["cell"])
+            ws.write_number(r, c_points, item.points, f["num"])
+            for k, unit in enumerate(units):
+                c = c_first_unit + k
+                entry = res.entries.get(unit)
+                if entry is None:
+                    ws.write_blank(r, c, None, f["grey"])
+                elif entry.excluded:
+                    ws.write_string(r, c, plan.info.not_applicable, f["num"])
+                else:
+                    missing = self.r.status_of(unit).ret is None
+                    ws.write_number(r, c, entry.score or 0, f["missing"] if missing else f["num"])
+            span = f"{a1(r, c_first_unit)}:{a1(r, c_self - 1)}"
+            ws.write_formula(r, c_self, f"=IFERROR(ROUND(AVERAGE({span}),2),0)", f["num"],
+                             res.self_score)
+            if res.review is None:
+                ws.write_blank(r, c_review, None, f["review"])
+            else:
+                ws.write_number(r, c_review, res.review, f["review"])
+            ws.write_formula(r, c_adopted, f"=IF(ISNUMBER({a1(r, c_review)}),{a1(r, c_review)},"
+                                           f"{a1(r, c_self)})", f["score"], res.adopted)
+        last = first + len(self.r.items) - 1
+        ws.data_validation(first, c_review, last, c_review, {
+            "validate": "decimal", "criteria": ">=", "value": 0,
+            "input_title": "複評", "input_message": "秘書單位的複評分數；空白時採計自評。",
+            "error_title": "複評", "error_message": "請輸入 0 以上的數字。"})
+
+        # 構面 subtotals, total and grade: all formulas over the item rows.
+        r = last + 2
+        ws.write_string(r, 0, "構面小計", f["header"])
+        dim_col = f"${col_letter(1)}${first + 1}:${col_letter(1)}${last + 1}"
+        adopted_col = f"${col_letter(c_adopted)}${first + 1}:${col_letter(c_adopted)}${last + 1}"
+        for i, (dim, value) in enumerate(self.r.dimensions):
+            rr = r + 1 + i
+            ws.write_string(rr, 1, dim.name, f["cell"])
+            ws.write_string(rr, 2, dimension_header(i + 1, dim.name, dim.points), f["cell"])
+            ws.write_number(rr, c_points, dim.points, f["num"])
+            ws.write_formula(rr, c_adopted, f"=ROUND(SUMIF({dim_col},{a1(rr, 1)},{adopted_col}),2)",
+                             f["score"], value)
+            self.score_cells[dim.code] = f"'{SCORE_SHEET}'!{abs_ref(rr, c_adopted)}"
+        tr = r + 1 + len(self.r.dimensions)
+        subtotals = f"{a1(r + 1, c_adopted)}:{a1(tr - 1, c_adopted)}"
+        ws.write_string(tr, 2, "總分", f["label"])
+        ws.write_number(tr, c_points, self.plan.total_points, f["num"])
+        ws.write_formula(tr, c_adopted, f"=ROUND(SUM({subtotals}),2)", f["score"], self.r.total)
+        ws.write_string(tr + 1, 2, "等第", f["label"])
+        ws.write_formula(tr + 1, c_adopted, self.grade_formula(a1(tr, c_adopted)), f["score"],
+                         self.r.grade)
+        self.total_cell = f"'{SCORE_SHEET}'!{abs_ref(tr, c_adopted)}"
+        ws.freeze_panes(first, 1)
+        ws.autofilter(hr, 0, last, c_adopted)
+        ws.protect("", {"autofilter": True, "sort": False, "format_columns": True,
+                        "format_rows": True})
+        self._print(ws, hr)
+
+    def grade_formula(self, total_ref: str) -> str:
+        bands = sorted(self.plan.grades, key=lambda b: -b.minimum)
+        formula = '""'
+        for band in reversed(bands):
+            formula = f'IF({total_ref}>={band.minimum:g},"{band.grade}",{formula})'
+        return "=" + formula
+
+    # ---------------------------------------------------------------- 總表
+
+    def summary(self) -> None:
+        plan, f = self.plan, self.f
+        ws = self.ws[SUMMARY_SHEET]
+        head = ["構面", "執行策略", "執行方法", "主辦單位", "具體作法",
+                f"執行績效與成果（{plan.info.period}）", "已繳/應繳", "未繳單位"]
+        widths = [9, 13, 26, 11, 32, 52, 8, 12]
+        ws.write_string(0, 0, f"{plan.info.name}　執行成果彙整", f["title"])
+        hr = 2
+        self._header(ws, hr, head, widths)
+        r = hr + 1
+        for i, dim in enumerate(plan.dimensions, start=1):
+            ws.merge_range(r, 0, r, len(head) - 1,
+                           f"構面{cn_number(i)}：{dim.name}({dim.points:g} 分)", f["band"])
+            r += 1
+            for res in (x for x in self.r.items if x.item.dimension == dim.code):
+                item = res.item
+                lines, missing, returned = [], [], 0
+                for unit in item.leads:
+                    status = self.r.status_of(unit)
+                    if status.ret is None:
+                        missing.append(unit)
+                        continue
+                    returned += 1
+                    row = status.ret.rows.get(item.id)
+                    text = row.values.get("執行績效與成果") if row else None
+                    if text:
+                        lines.append(f"【{unit}】{text}")
+                result_text = "\n".join(lines)
+                values = [dim.name, item.strategy, item.method, item.lead_text, item.practice,
+                          result_text, f"{returned}/{len(item.leads)}", "、".join(missing)]
+                for c, v in enumerate(values):
+                    ws.write_string(r, c, v, f["bad"] if c == 7 and v else f["wrap"])
+                ws.set_row(r, row_height([(str(v), w) for v, w in zip(values, widths)]))
+                r += 1
+        ws.freeze_panes(hr + 1, 0)
+        self._print(ws, hr)
+
+    # ---------------------------------------------------------------- 明細
+
+    def details(self) -> None:
+        plan, f = self.plan, self.f
+        ws = self.ws[DETAIL_SHEET]
+        inputs = [c.name for c in F.INPUT_COLUMNS]
+        head = ["單位", "編號", "構面", "配分", *inputs, "填表人", "聯絡電話", "填報日期",
+                "來源檔案", "工作表列", "檢核"]
+        widths = [11, 9, 10, 6, 10, 8, 48, 8, 16, 10, 14, 11, 30, 9, 18]
+        self._header(ws, 0, head, widths)
+        r = 1
+        for status in self.r.units:
+            ret = status.ret
+            for item in plan.items_for(status.unit):
+                row = ret.rows.get(item.id) if ret else None
+                flags = sorted(set(row.flags)) if row else (["未繳"] if ret is None else ["列已刪除"])
+                bad = bool(flags)
+                ws.write_string(r, 0, status.unit, f["cell"])
+                ws.write_string(r, 1, item.id, f["cell"])
+                ws.write_string(r, 2, plan.dimension(item.dimension).name, f["cell"])
+                ws.write_number(r, 3, item.points, f["num"])
+                for k, name in enumerate(inputs):
+                    self._value(ws, r, 4 + k, row.values.get(name) if row else None, bad)
+                c = 4 + len(inputs)
+                header = ret.header if ret else {}
+                self._value(ws, r, c, header.get("填表人"), False)
+                self._value(ws, r, c + 1, header.get("聯絡電話"), False)
+                self._value(ws, r, c + 2, header.get("填報日期"), False)
+                ws.write_string(r, c + 3, ret.path.name if ret else "", f["cell"])
+                ws.write_string(r, c + 4, f"{ret.sheet}!{row.row + 1}" if row else "", f["cell"])
+                ws.write_string(r, c + 5, "、".join(flags), f["bad"] if bad else f["cell"])
+                r += 1
+        ws.autofilter(0, 0, max(r - 1, 1), len(head) - 1)
+        ws.freeze_panes(1, 2)
+        self._print(ws, 0)
+
+    def _value(self, ws, r: int, c: int, value, bad: bool) -> None:
+        f = self.f
+        if value is None:
+            ws.write_blank(r, c, None, f["cell"])
+        elif isinstance(value, bool):
+            ws.write_string(r, c, str(value), f["cell"])
+        elif isinstance(value, (int, float)):
+            ws.write_number(r, c, value, f["num"])
+        elif isinstance(value, (date, datetime)):
+            ws.write_datetime(r, c, value, f["date"])
+        else:
+            ws.write_string(r, c, str(value), f["bad"] if bad else f["wrap"])
+
+    # ---------------------------------------------------------------- 附表2
+
+    def table2(self) -> None:
+        plan, f = self.plan, self.f
+        ws = self.ws[TABLE2_SHEET]
+        dims = self.r.dimensions
+        ws.write_string(0, 0, f"{plan.info.name}　自行考核結果統計表", f["title"])
+        ws.write_string(1, 0, f"受考核單位：{plan.info.agency}", f["text"])
+        bands = sorted(plan.grades, key=lambda b: -b.minimum)
+        legend = []
+        for i, b in enumerate(bands):
+            upper = bands[i - 1].minimum - 1 if i else None
+            if i == 0:
+                legend.append(f"{b.grade}={b.minimum:g} 分以上")
+            elif i == len(bands) - 1 and b.minimum <= 0:
+                legend.append(f"{b.grade}={upper:g} 分以下")
+            else:
+                legend.append(f"{b.grade}={upper:g}-{b.minimum:g} 分")
+        ws.write_string(2, 0, "；".join(legend), f["text"])
+        hr = 4
+        n = len(dims)
+        ws.merge_range(hr, 0, hr + 1, 0, "實施考核機關", f["header"])
+        ws.merge_range(hr, 1, hr + 1, 1, "編號", f["header"])
+        ws.merge_range(hr, 2, hr + 1, 2, "受考核單位名稱", f["header"])
+        title = f"考核項目成績（{plan.total_points:g} 分）"
+        if n > 1:
+            ws.merge_range(hr, 3, hr, 2 + n, title, f["header"])
+        else:
+            ws.write_string(hr, 3, title, f["header"])
+        for i, (dim, _) in enumerate(dims):
+            ws.write_string(hr + 1, 3 + i, dimension_header(i + 1, dim.name, dim.points), f["header"])
+        for k, name in enumerate(["總分", "等第", "考核年月"]):
+            ws.merge_range(hr, 3 + n + k, hr + 1, 3 + n + k, name, f["header"])
+        r = hr + 2
+        ws.write_string(r, 0, plan.info.agency, f["wrap"])
+        ws.write_number(r, 1, 1, f["num"])
+        ws.write_string(r, 2, plan.info.agency, f["wrap"])
+        for i, (dim, value) in enumerate(dims):
+            ws.write_formula(r, 3 + i, f"={self.score_cells[dim.code]}", f["score"], value)
+        ws.write_formula(r, 3 + n, f"=ROUND(SUM({a1(r, 3)}:{a1(r, 2 + n)}),2)", f["score"],
+                         self.r.total)
+        ws.write_formula(r, 4 + n, self.grade_formula(a1(r, 3 + n)), f["score"], self.r.grade)
+        ws.write_string(r, 5 + n, plan.info.review_month, f["num"])
+        ws.set_column(0, 0, 16)
+        ws.set_column(1, 1, 6)
+        ws.set_column(2, 2, 18)
+        ws.set_column(3, 2 + n, 14)
+        ws.set_column(3 + n, 5 + n, 9)
+        ws.set_row(hr + 1, 36)
+        ws.set_row(r, 36)
+        self._print(ws, hr + 1)
+
+    # ---------------------------------------------------------------- 繳交狀態
+
+    def status(self) -> None:
+        f = self.f
+        ws = self.ws[STATUS_SHEET]
+        head = ["單位", "狀態", "檔案", "存檔時間", "錯誤數", "警告數", "說明"]
+        self._header(ws, 0, head, [12, 8, 36, 17, 7, 7, 50])
+        order = {u.name: i for i, u in enumerate(self.plan.units)}
+        rows = sorted(self.r.units, key=lambda s: (STATUS_ORDER[s.status], order[s.unit]))
+        r = 1
+        for s in rows:
+            entries = [(s.ret, s.status)] + [(old, "重複（未採用）") for old in s.superseded]
+            for ret, label in entries:
+                style = f["missing"] if s.status in (STATUS_MISSING, STATUS_ERRORS) else f["cell"]
+                ws.write_string(r, 0, s.unit, f["cell"])
+                ws.write_string(r, 1, label, style)
+                ws.write_string(r, 2, ret.path.name if ret else "", f["cell"])
+                if ret and ret.saved:
+                    ws.write_datetime(r, 3, ret.saved.replace(tzinfo=None), f["time"])
+                else:
+                    ws.write_blank(r, 3, None, f["cell"])
+                ws.write_number(r, 4, ret.errors if ret else 0, f["num"])
+                ws.write_number(r, 5, ret.warnings if ret else 0, f["num"])
+                note = {STATUS_MISSING: "未收到可用的填報表", STATUS_ERRORS: "請依「檢核結果」通知單位修正"}
+                ws.write_string(r, 6, note.get(label, ""), f["cell"])
+                r += 1
+        for ret in self.r.rejected:
+            ws.write_string(r, 0, ret.unit or "（無法辨識）", f["cell"])
+            ws.write_string(r, 1, "無法使用", f["missing"])
+            ws.write_string(r, 2, ret.path.name, f["cell"])
+            ws.write_blank(r, 3, None, f["cell"])
+            ws.write_number(r, 4, ret.errors, f["num"])
+            ws.write_number(r, 5, ret.warnings, f["num"])
+            first = next((i.message for i in ret.issues if i.is_error), "")
+            ws.write_string(r, 6, first, f["wrap"])
+            r += 1
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, max(r - 1, 1), len(head) - 1)
+        self._print(ws, 0)
+
+    # ---------------------------------------------------------------- 檢核結果
+
+    def issue_list(self) -> None:
+        f = self.f
+        ws = self.ws[ISSUE_SHEET]
+        head = ["嚴重度", "代碼", "單位", "檔案", "工作表", "儲存格", "欄位", "填寫內容", "應為", "說明"]
+        self._header(ws, 0, head, [7, 16, 11, 30, 9, 8, 12, 24, 18, 60])
+        for r, issue in enumerate(self.r.issues, start=1):
+            values = [issue.severity, issue.code, issue.unit, issue.file, issue.sheet, issue.cell,
+                      issue.field, issue.value, issue.expected, issue.message]
+            for c, v in enumerate(values):
+                ws.write_string(r, c, v, f["bad"] if c == 0 and issue.is_error else f["wrap"])
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, max(len(self.r.issues), 1), len(head) - 1)
+        self._print(ws, 0)
+
+    # ---------------------------------------------------------------- chart
+
+    def chart(self) -> None:
+        ws = self.ws[CHART_SHEET]
+        ws.write_string(0, 0, "構面", self.f["header"])
+        ws.write_string(0, 1, "配分", self.f["header"])
+        ws.write_string(0, 2, "得分", self.f["header"])
+        for i, (dim, value) in enumerate(self.r.dimensions, start=1):
+            ws.write_string(i, 0, dim.name, self.f["cell"])
+            ws.write_number(i, 1, dim.points, self.f["num"])
+            ws.write_formula(i, 2, f"={self.score_cells[dim.code]}", self.f["num"], value)
+        n = len(self.r.dimensions)
+        chart = self.wb.add_chart({"type": "column"})
+        for col, name in ((1, "配分"), (2, "得分")):
+            chart.add_series({"name": name,
+                              "categories": [CHART_SHEET, 1, 0, n, 0],
+                              "values": [CHART_SHEET, 1, col, n, col],
+                              "data_labels": {"value": True}})
+        chart.set_title({"name": "各構面得分與配分", "name_font": {"name": FONT}})
+        chart.set_x_axis({"num_font": {"name": FONT}})
+        chart.set_legend({"position": "bottom", "font": {"name": FONT}})
+        chart.set_size({"width": 760, "height": 400})
+        ws.insert_chart(0, 4, chart)
+        ws.set_column(0, 0, 12)
+        self._print(ws, 0)
+

@@ -1,0 +1,151 @@
+"""Merge returns into one scored result: recognise, check, choose, score.
+
+:func:`merge` reads every file once, keeps every row (flagged when wrong),
+picks the latest return per unit, lists the units that sent nothing, and
+scores with the pure functions of :mod:`xltool.scoring`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from . import fields as F
+from .errors import ERROR, WARNING, Issue
+from .intake import Return, discover, read_return
+from .plan import Dimension, Item, Plan
+from .scoring import Entry, adopted_score, dimension_score, item_self_score
+
+STATUS_DONE, STATUS_MISSING, STATUS_ERRORS, STATUS_DUPLICATE = "已繳", "未繳", "有誤", "重複"
+STATUS_FIELD = next(c.name for c in F.INPUT_COLUMNS if c.kind == "list")
+SCORE_FIELD = next(c.name for c in F.INPUT_COLUMNS if c.maximum_attr)
+
+
+@dataclass
+class UnitStatus:
+    unit: str
+    status: str
+    ret: Return | None = None
+    superseded: list[Return] = field(default_factory=list)
+
+
+@dataclass
+class ItemResult:
+    item: Item
+    entries: dict[str, Entry]  # lead unit → its contribution
+    self_score: float
+    review: float | None
+    adopted: float
+    all_excluded: bool
+
+
+@dataclass
+class MergeResult:
+    plan: Plan
+    units: list[UnitStatus]
+    items: list[ItemResult]
+    dimensions: list[tuple[Dimension, float]]
+    total: float
+    grade: str
+    issues: list[Issue]
+    rejected: list[Return]  # files that could not be used at all
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for i in self.issues if i.is_error)
+
+    def status_of(self, unit: str) -> UnitStatus:
+        return next(s for s in self.units if s.unit == unit)
+
+    @property
+    def newest_input(self) -> datetime | None:
+        times = [s.ret.saved.replace(tzinfo=None) for s in self.units if s.ret and s.ret.saved]
+        return max(times) if times else None
+
+
+def merge(plan: Plan, paths: list[Path], reviews: dict[str, float] | None = None,
+          progress: Callable[[Path], None] | None = None,
+          read: Callable[[Plan, Path], Return] = read_return) -> MergeResult:
+    """Merge the returns found in ``paths``; ``reviews`` are 複評 by item 編號."""
+    files, issues = discover(paths)
+    returns: list[Return] = []
+    for path in files:
+        returns.append(read(plan, path))
+        if progress:
+            progress(path)
+    return score(plan, returns, issues, reviews or {})
+
+
+def score(plan: Plan, returns: list[Return], issues: list[Issue],
+          reviews: dict[str, float]) -> MergeResult:
+    """Choose one return per unit and score; pure given the returns read."""
+    by_unit: dict[str, list[Return]] = {}
+    rejected = []
+    for ret in returns:
+        issues.extend(ret.issues)
+        if ret.usable and ret.unit:
+            by_unit.setdefault(ret.unit, []).append(ret)
+        else:
+            rejected.append(ret)
+            if not any(i.is_error for i in ret.issues):  # nothing dropped silently
+                issues.append(Issue("unrecognised", f"「{ret.path.name}」無法使用。", file=ret.path.name))
+
+    statuses = []
+    for unit in plan.units:
+        candidates = sorted(by_unit.get(unit.name, []), key=_saved_key, reverse=True)
+        if not candidates:
+            named = [r.path.name for r in rejected if unit.name in r.path.stem]
+            hint = f"（收到無法使用的檔案：{'、'.join(named)}）" if named else ""
+            issues.append(Issue("missing-return", f"「{unit.name}」未繳交填報表{hint}。", ERROR,
+                                unit=unit.name))
+            statuses.append(UnitStatus(unit.name, STATUS_MISSING))
+            continue
+        chosen, older = candidates[0], candidates[1:]
+        for old in older:
+            issues.append(Issue("duplicate-return",
+                                f"「{unit.name}」有多個回傳檔，採用存檔時間最晚的「{chosen.path.name}」，"
+                                f"「{old.path.name}」不採用。", WARNING, file=old.path.name,
+                                unit=unit.name))
+        status = STATUS_ERRORS if chosen.errors else (STATUS_DUPLICATE if older else STATUS_DONE)
+        statuses.append(UnitStatus(unit.name, status, chosen, older))
+
+    used = {s.unit: s.ret for s in statuses if s.ret}
+    known = {i.id for i in plan.items}
+    for item_id in sorted(set(reviews) - known):
+        issues.append(Issue("orphan-review", f"總表中編號「{item_id}」的複評 {reviews[item_id]} 對應的項目已不在"
+                            "計畫中，未採計；請確認。", WARNING, sheet="評分", field="複評",
+                            value=str(reviews[item_id])))
+
+    items = []
+    for item in plan.items:
+        entries = {unit: _entry(plan, used.get(unit), item) for unit in item.leads}
+        self_score, all_out = item_self_score(list(entries.values()))
+        if all_out:
+            issues.append(Issue("all-not-applicable", f"項目「{item.id}」的主辦單位全部填「"
+                                f"{plan.info.not_applicable}」，本項以 0 分計；請確認。", WARNING,
+                                sheet="評分", field="自評"))
+        review = reviews.get(item.id)
+        items.append(ItemResult(item, entries, self_score, review,
+                                adopted_score(self_score, review), all_out))
+
+    dims = [(d, dimension_score(r.adopted for r in items if r.item.dimension == d.code))
+            for d in plan.dimensions]
+    total = dimension_score(s for _, s in dims)
+    return MergeResult(plan=plan, units=statuses, items=items, dimensions=dims, total=total,
+                       grade=plan.grade_for(total), issues=issues, rejected=rejected)
+
+
+def _saved_key(ret: Return):
+    saved = ret.saved.replace(tzinfo=None) if ret.saved else datetime.min
+    return saved, ret.path.name
+
+
+def _entry(plan: Plan, ret: Return | None, item: Item) -> Entry:
+    if ret is None or item.id not in ret.rows:
+        return Entry(0.0)
+    row = ret.rows[item.id]
+    value = row.values.get(SCORE_FIELD)
+    if value is None and row.values.get(STATUS_FIELD) == plan.info.not_applicable:
+        return Entry(None, excluded=True)
+    return Entry(value)

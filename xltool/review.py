@@ -1,0 +1,45 @@
+"""Carry the secretariat's 複評 from an existing master into the next merge."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .cells import a1, norm_text, to_number
+from .errors import WARNING, Issue
+from .master_writer import REVIEW_HEADER, SCORE_SHEET
+from .plan import header_name
+from .reader import Rejected, read_workbook
+
+
+def read_reviews(master: Path) -> tuple[dict[str, float], list[Issue]]:
+    """複評 by item 編號 from ``master``'s 評分 sheet, plus any problems found."""
+    master = Path(master)
+    if not master.exists():
+        return {}, []
+    try:
+        wb = read_workbook(master)
+    except Rejected as exc:
+        return {}, [Issue("review-unreadable", f"無法讀取既有總表中的複評：{exc.issue.message}"
+                          "；本次彙整不含先前的複評，舊檔已另存備份。", WARNING, file=master.name)]
+    sheet = wb.sheets.get(SCORE_SHEET)
+    if sheet is None:
+        return {}, []
+    for hr, row in enumerate(sheet.rows[:20]):
+        names = [header_name(v) for v in row]
+        if "編號" in names and REVIEW_HEADER in names:
+            id_col, review_col = names.index("編號"), names.index(REVIEW_HEADER)
+            break
+    else:
+        return {}, []
+    reviews, issues = {}, []
+    for r in range(hr + 1, len(sheet.rows)):
+        item_id = norm_text(sheet.cell(r, id_col))
+        value = sheet.cell(r, review_col)
+        if not item_id or value is None or norm_text(value) == "":
+            continue
+        try:
+            reviews[item_id] = to_number(value)
+        except ValueError:
+            issues.append(Issue("type-error", f"既有總表的複評「{norm_text(value)}」不是數字，未採計。",
+                                WARNING, file=master.name, sheet=SCORE_SHEET,
+                                cell=a1(r, review_col), field=REVIEW_HEADER, value=norm_text(value)))
+    return reviews, issues
