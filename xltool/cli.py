@@ -135,19 +135,19 @@ def _run_merge(model, returns, reviews=None):
 
 def _status_table(result) -> str:
     from .master_writer import STATUS_ORDER
+    from .report import table
 
     order = {u.name: i for i, u in enumerate(result.plan.units)}
-    lines = [f"{'單位':<8}\t{'狀態':<4}\t錯誤\t警告\t檔案"]
+    rows = [["單位", "狀態", "錯誤", "警告", "檔案"]]
     for s in sorted(result.units, key=lambda s: (STATUS_ORDER[s.status], order[s.unit])):
         ret = s.ret
-        lines.append(f"{s.unit:<8}\t{s.status:<4}\t{ret.errors if ret else '-'}\t"
-                     f"{ret.warnings if ret else '-'}\t{ret.path.name if ret else ''}")
+        rows.append([s.unit, s.status, ret.errors if ret else "-", ret.warnings if ret else "-",
+                     ret.path.name if ret else ""])
         for old in s.superseded:
-            lines.append(f"{s.unit:<8}\t重複\t-\t-\t{old.path.name}（未採用）")
+            rows.append([s.unit, "重複", "-", "-", f"{old.path.name}（未採用）"])
     for ret in result.rejected:
-        lines.append(f"{ret.unit or '（無法辨識）':<8}\t無法使用\t{ret.errors}\t{ret.warnings}\t"
-                     f"{ret.path.name}")
-    return "\n".join(lines)
+        rows.append([ret.unit or "（無法辨識）", "無法使用", ret.errors, ret.warnings, ret.path.name])
+    return table(rows)
 
 
 @cli.command()

@@ -7,7 +7,7 @@ numbers in 填報表 identify it instead, with a warning. Every problem becomes 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -102,24 +102,30 @@ class _Intake:
     # ---------------------------------------------------------------- flow
 
     def run(self) -> Return:
+        self._run()
+        if self.ret.unit:  # issues found before the unit was known get it now
+            self.ret.issues = [i if i.unit else replace(i, unit=self.ret.unit)
+                               for i in self.ret.issues]
+        return self.ret
+
+    def _run(self) -> None:
         try:
             wb = read_workbook(self.ret.path, max_rows=MAX_RETURN_ROWS, max_cols=MAX_RETURN_COLS)
         except Rejected as exc:
             self.ret.issues.append(exc.issue)
-            return self.ret
+            return
         for w in wb.warnings:
             self.ret.issues.append(w)
         self.ret.saved = wb.saved
         meta = self.metadata(wb.properties, wb.sheets.get(F.META_SHEET))
         form = self.find_form(wb.sheets)
         if not self.identify(meta, form):
-            return self.ret
+            return
         if form is None:
             self.issue("structure-changed", f"找不到「{F.FORM_SHEET}」工作表（可能已更名或刪除），"
                        "請以原填報表填寫後回傳。", sheet="")
-            return self.ret
+            return
         self.read_form(form, meta)
-        return self.ret
 
     def metadata(self, props: dict[str, str], sheet: SheetData | None) -> dict[str, str]:
         meta = {k: v for k, v in props.items() if k.startswith("xltool_")}

@@ -42,8 +42,13 @@ def _fix_zip_times(path: Path) -> None:
 def _document(book: Book):
     from odf import config, meta, number, style, table, text
     from odf.namespaces import STYLENS
+    from odf.element import Element
     from odf.opendocument import OpenDocumentSpreadsheet
 
+    # odfpy keeps the namespaces it has seen in one class-wide dict and declares
+    # them all in every later document; start each document afresh so the
+    # output depends on this book alone.
+    Element.namespaces.clear()
     doc = OpenDocumentSpreadsheet()
     if book.title:
         doc.meta.addElement(_dc_title(book.title))

@@ -13,6 +13,15 @@ def issue_line(issue: Issue) -> str:
         f"[{issue.severity}] {issue.message}"
 
 
+def table(rows: list[list[str]]) -> str:
+    """Rows as aligned columns; CJK characters count as two columns wide."""
+    from .book import text_width
+
+    widths = [max(text_width(str(r[c])) for r in rows) for c in range(len(rows[0]))]
+    return "\n".join("  ".join(str(v) + " " * (w - text_width(str(v)))
+                                for v, w in zip(r, widths)).rstrip() for r in rows)
+
+
 def render_text(issues: Iterable[Issue]) -> str:
     return "\n".join(issue_line(i) for i in issues)
 

@@ -1,0 +1,166 @@
+"""The master workbook: the worked example, live formulas, and review that survives a re-merge."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+from python_calamine import CalamineWorkbook
+
+from conftest import ROOT
+from plans import second_plan, write_plan
+from xltool.cli import cli
+
+EXAMPLE = ROOT / "examples" / "kaohsiung-109"
+TABLE2 = [180, 275, 185, 180, 90, 910, "優", "109.07"]
+
+
+def run_merge(*args):
+    return CliRunner().invoke(cli, ["merge", *map(str, args)])
+
+
+def table2_row(master: Path):
+    rows = CalamineWorkbook.from_path(str(master)).get_sheet_by_name("附表2").to_python()
+    header = rows[4]
+    return header, rows[6][3:]
+
+
+def test_worked_example_reproduces_the_seeds_table2(tmp_path):
+    master, report = tmp_path / "master.xlsx", tmp_path / "r.json"
+    res = run_merge(EXAMPLE / "plan.xlsx", EXAMPLE / "returns", "-o", master, "--report", report)
+    assert res.exit_code == 0, res.output
+    header, figures = table2_row(master)
+    assert figures == TABLE2
+    assert header[:4] == ["實施考核機關", "編號", "受考核單位名稱", "考核項目成績（1000 分）"]
+    dims = CalamineWorkbook.from_path(str(master)).get_sheet_by_name("附表2").to_python()[5][3:8]
+    assert dims == ["一、基礎服務(200 分)", "二、服務遞送(300 分)", "三、服務量能(200 分)",
+                    "四、服務評價(200 分)", "五、開放創新(100 分)"]
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert [d["score"] for d in data["dimensions"]] + [data["total"], data["grade"],
+                                                       data["plan"]["review_month"]] == TABLE2
+    assert data["issues"] == []
+    assert {u["status"] for u in data["units"]} == {"已繳"}
+    assert "910" in res.output and "優" in res.output
+
+
+def test_one_missing_and_one_invalid_return(tmp_path):
+    inbox = tmp_path / "returns"
+    shutil.copytree(EXAMPLE / "returns", inbox)
+    (inbox / "109_提升服務效能_政風室.xlsx").unlink()
+    first = inbox / "109_提升服務效能_第一課.xlsx"
+    wb = openpyxl.load_workbook(first)
+    wb["填報表"]["L6"] = 999
+    wb.save(first)
+    master = tmp_path / "master.xlsx"
+    res = run_merge(EXAMPLE / "plan.xlsx", inbox, "-o", master)
+    assert res.exit_code == 1
+    book = CalamineWorkbook.from_path(str(master))
+    status = {r[0]: r[1] for r in book.get_sheet_by_name("繳交狀態").to_python()[1:]}
+    assert status["政風室"] == "未繳" and status["第一課"] == "有誤"
+    assert list(status.values())[:2] == ["未繳", "有誤"]
+    assert sum(1 for s in status.values() if s == "已繳") == 10
+    issues = book.get_sheet_by_name("檢核結果").to_python()
+    head = issues[0]
+    rows = [dict(zip(head, r)) for r in issues[1:]]
+    bad = next(r for r in rows if r["代碼"] == "out-of-range")
+    assert (bad["檔案"], bad["工作表"], bad["儲存格"], bad["填寫內容"]) == (
+        "109_提升服務效能_第一課.xlsx", "填報表", "L6", "999")
+    assert any(r["代碼"] == "missing-return" and r["單位"] == "政風室" for r in rows)
+    detail = book.get_sheet_by_name("明細").to_python()
+    units = {r[0] for r in detail[1:]}
+    assert len(units) == 12  # every unit still in the master
+
+
+@pytest.fixture
+def second_master(tmp_path, second_plan_path):
+    from test_merge_e2e import FILLED
+    from returns import fill
+    from xltool.plan import load_plan
+    from xltool.template import template_filename, write_templates
+
+    plan = load_plan(second_plan_path)
+    write_templates(plan, tmp_path / "tpl")
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    for unit, rows in FILLED.items():
+        name = template_filename(plan, unit, "xlsx")
+        fill(tmp_path / "tpl" / name, inbox / name, rows)
+    master = tmp_path / "master.xlsx"
+    run_merge(second_plan_path, inbox, "-o", master)
+    return plan, inbox, master
+
+
+def type_review(master: Path, reviews: dict):
+    wb = openpyxl.load_workbook(master)
+    ws = wb["評分"]
+    head = [c.value for c in ws[4]]
+    col = head.index("複評") + 1
+    for r in range(5, ws.max_row + 1):
+        if ws.cell(r, 1).value in reviews:
+            ws.cell(r, col).value = reviews[ws.cell(r, 1).value]
+    wb.save(master)
+
+
+def test_review_survives_a_re_merge_with_a_late_return(second_master, tmp_path):
+    plan, inbox, master = second_master
+    type_review(master, {"A03": 20, "B01": 9})
+    from returns import fill
+    from xltool.template import template_filename
+
+    name = template_filename(plan, "丙組", "xlsx")
+    fill(tmp_path / "tpl" / name, inbox / name, {
+        i: {"執行狀態": "完成", "執行績效與成果": "補交", "自評分數": 10} for i in ("A01", "B01", "B02")})
+    res = run_merge(plan.source, inbox, "-o", master)
+    assert res.exit_code == 0, res.output
+    backups = list(tmp_path.glob("master-備份-*.xlsx"))
+    assert len(backups) == 1
+    ws = openpyxl.load_workbook(master, data_only=True)["評分"]
+    head = [c.value for c in ws[4]]
+    rows = {ws.cell(r, 1).value: {h: ws.cell(r, c + 1).value for c, h in enumerate(head)}
+            for r in range(5, 10)}
+    assert rows["A03"]["複評"] == 20 and rows["A03"]["採計分數"] == 20
+    assert rows["B01"]["複評"] == 9 and rows["B01"]["採計分數"] == 9
+    assert rows["A01"]["丙組"] == 10  # the late return is in
+    assert rows["A01"]["自評"] == 15.5  # (18 + 18.5 + 10) / 3
+
+
+def test_review_of_an_item_no_longer_in_the_plan_is_reported(second_master, tmp_path):
+    plan, inbox, master = second_master
+    type_review(master, {"B02": 5})
+    p = second_plan()
+    del p["項目"][5]  # B02 leaves the plan
+    p["項目"][4][8] = 39.5
+    new_plan = write_plan(tmp_path / "plan_v2.xlsx", p)
+    run_merge(new_plan, inbox, "-o", master)
+    issues = CalamineWorkbook.from_path(str(master)).get_sheet_by_name("檢核結果").to_python()
+    orphan = [r for r in issues if r[1] == "orphan-review"]
+    assert orphan and "B02" in orphan[0][-1] and orphan[0][7] == "5"
+
+
+def test_cached_values_equal_what_libreoffice_computes(second_master, soffice, tmp_path):
+    plan, inbox, master = second_master
+    type_review(master, {"A03": 19.5})
+    run_merge(plan.source, inbox, "-o", master)  # re-merge so the review is in the cache
+    python = shutil.which("python3", path="/usr/bin") or "python3"
+    out = subprocess.run([python, str(ROOT / "tests" / "lo_recalc.py"), str(master),
+                          str(tmp_path / "lo-profile")], capture_output=True, text=True,
+                         timeout=240)
+    assert out.returncode == 0, out.stderr
+    computed = json.loads(out.stdout)
+    n_items, n_dims = len(plan.items), len(plan.dimensions)
+    # 評分: 自評 and 採計 per item, subtotals, total, grade; 附表2: the same figures; chart
+    assert len(computed) == 2 * n_items + n_dims + 2 + n_dims + 2 + n_dims
+    cached = openpyxl.load_workbook(master, data_only=True)
+    for key, value in computed.items():
+        sheet, pos = key.split("!")
+        r, c = map(int, pos.split(","))
+        mine = cached[sheet].cell(r + 1, c + 1).value
+        if isinstance(value, str):
+            assert mine == value, key
+        else:
+            assert mine == pytest.approx(value, abs=1e-9), key
+    ws = cached["附表2"]
+    assert ws.cell(7, 6).value == pytest.approx(51.8 + 16.02 - 0.5)
