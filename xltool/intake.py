@@ -334,8 +334,16 @@ class _Intake:
 
 
 def read_return(plan: Plan, path: Path) -> Return:
-    """Recognise and check one returned workbook. Never raises for a bad file."""
-    return _Intake(plan, Path(path)).run()
+    """Recognise and check one returned workbook. Never raises for a bad file:
+    anything unexpected becomes one issue record and the batch goes on."""
+    intake = _Intake(plan, Path(path))
+    try:
+        return intake.run()
+    except Exception as exc:  # noqa: BLE001 — one bad file must not stop the merge
+        ret = Return(path=Path(path))
+        ret.issues.append(Issue("unreadable", f"無法讀取「{Path(path).name}」的內容"
+                                f"（{type(exc).__name__}），請重新存檔後再寄。", file=Path(path).name))
+        return ret
 
 
 def _header_row(sheet: SheetData) -> int | None:
