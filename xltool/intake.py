@@ -90,6 +90,7 @@ class _Intake:
         self.ret = Return(path=path)
         self.file = path.name
         self.plan_changed = False  # the plan was edited after this template was made
+        self.formulas: set[tuple[int, int]] = set()  # formula cells of the form sheet
 
     def issue(self, code: str, message: str, severity: str = ERROR, *, cell: str = "",
               field: str = "", value: Any = None, expected: str = "", sheet: str | None = None):
@@ -125,6 +126,7 @@ class _Intake:
             self.issue("structure-changed", f"找不到「{F.FORM_SHEET}」工作表（可能已更名或刪除），"
                        "請以原填報表填寫後回傳。", sheet="")
             return
+        self.formulas = wb.formulas.get(form.name, set())
         self.read_form(form, meta)
 
     def metadata(self, props: dict[str, str], sheet: SheetData | None) -> dict[str, str]:
@@ -231,6 +233,11 @@ class _Intake:
             self.issue("structure-changed", "欄位順序或位置已變動；已依欄名讀取，請勿插入、刪除或搬移欄。",
                        WARNING, cell=a1(header_row, 0))
         self.read_form_fields(sheet, header_row)
+        input_cols = {cols[c.name] for c in F.INPUT_COLUMNS if c.name in cols}
+        for r1, c1, r2, c2 in sheet.merged:
+            if r2 > header_row and any(c1 <= c <= c2 for c in input_cols):
+                self.issue("structure-changed", f"填寫欄位有合併儲存格（{a1(r1, c1)}:{a1(r2, c2)}），"
+                           "只讀得到左上角的值；請取消合併後分別填寫。", cell=a1(r1, c1))
 
         expected = [i.id for i in plan.items_for(unit)]
         items = {i.id: i for i in plan.items}
@@ -298,6 +305,7 @@ class _Intake:
                            expected=want)
                 row.flags.append("structure-changed")
         status_col = next(c for c in F.INPUT_COLUMNS if c.kind == "list")
+        formula_cols: set[str] = set()
         for col in F.INPUT_COLUMNS:
             if col.name not in cols:
                 continue
@@ -306,6 +314,14 @@ class _Intake:
             choices = plan.lists.get(col.list_name) if col.kind == "list" else None
             maximum = getattr(item, col.maximum_attr) if col.maximum_attr else None
             raw = inputs.get(col.name)
+            if (r, c) in self.formulas:
+                # The cached value of a formula can be stale or forged: never trust it.
+                self.issue("formula", f"「{col.name}」是公式而非數值，已忽略（編號 {item.id}）；"
+                           "請直接輸入數值或文字。", cell=a1(r, c), field=col.name, value=raw)
+                row.flags.append("formula")
+                row.values[col.name] = None
+                formula_cols.add(col.name)
+                continue
             result = check(rule_for(col, choices=choices, maximum=maximum), col, raw,
                            expected_text(col, choices, maximum))
             row.values[col.name] = result.value
@@ -321,7 +337,7 @@ class _Intake:
         for col in F.INPUT_COLUMNS:
             if not col.required or col.name not in cols or row.values.get(col.name) is not None:
                 continue
-            if _raw_present(inputs.get(col.name)):
+            if _raw_present(inputs.get(col.name)) or col.name in formula_cols:
                 continue  # present but invalid: already reported above
             if not_applicable and col is not status_col:
                 continue  # 不適用 rows may leave the result and the score blank
