@@ -33,6 +33,7 @@ class PrintSetup:
     landscape: bool = True
     repeat_rows: tuple[int, int] | None = None
     fit_width: bool = True
+    fit_height: bool = False  # also one page tall: for short sheets such as 填報說明
     footer: bool = True
 
 
@@ -47,6 +48,7 @@ class Sheet:
     protect: bool = False
     freeze: tuple[int, int] | None = None
     print_setup: PrintSetup | None = None
+    notes: dict[tuple[int, int], str] = field(default_factory=dict)  # cell comments
 
     def put(self, row: int, col: int, value: Any, style: str = "text") -> None:
         self.cells[(row, col)] = (value, style)
@@ -73,6 +75,7 @@ STYLES: dict[str, dict] = {
     "input_number": {"border": True, "locked": False, "bg": "#FFF2CC", "num": "0.##"},
     "input_date": {"border": True, "locked": False, "bg": "#FFF2CC", "num": "yyyy/mm/dd"},
     "input_text": {"border": True, "locked": False, "bg": "#FFF2CC", "num": "@"},
+    "input_bad": {"wrap": True, "border": True, "locked": False, "bg": "#FF9999"},
 }
 
 

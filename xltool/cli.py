@@ -174,16 +174,22 @@ def status(plan: Path, returns: tuple[Path, ...]):
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
               help="另存 JSON 報告檔。")
 @click.option("--strict", is_flag=True, help="發現任何錯誤時不寫入任何檔案。")
-def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | None, strict: bool):
+@click.option("--feedback", "feedback_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="為有錯誤的單位產生退件補正檔（紅色標示待修正的儲存格）的資料夾。")
+def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | None, strict: bool,
+          feedback_dir: Path | None):
     """彙整各單位回傳的填報表，檢核每一格並寫出評分總表。"""
     from .files import atomic_path
     from .master_writer import write_master
+    from .reader import assert_xml_guard
     from .report import render_text, result_json
     from .review import read_reviews
 
     if output.suffix.lower() != ".xlsx":
         raise XltoolError(f"總表檔須為 .xlsx：{output.name}")
-    _refuse_output_among_inputs([output] + ([report] if report else []), returns)
+    _refuse_output_among_inputs([output] + ([report] if report else [])
+                                + ([feedback_dir] if feedback_dir else []), returns)
+    assert_xml_guard()
     model = _plan_or_exit(plan)
     reviews, review_issues = read_reviews(output)
     result = _run_merge(model, returns, reviews)
@@ -206,6 +212,11 @@ def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | No
     for dim, value in result.dimensions:
         click.echo(f"{dim.name}：{value:g} / {dim.points:g}")
     click.echo(f"總分：{result.total:g}　等第：{result.grade}　考核年月：{model.info.review_month}")
+    if feedback_dir:
+        from .feedback import write_feedback
+
+        for path in write_feedback(result, feedback_dir):
+            click.echo(f"退件補正檔：{path}")
     if backup:
         click.echo(f"原總表已備份為：{backup.name}（其中的複評已保留）")
     click.echo(f"已寫出總表：{output}" + (f"，報告：{report}" if report else ""))
@@ -219,7 +230,8 @@ def _refuse_output_among_inputs(outputs, inputs) -> None:
         target = out.resolve()
         for given in inputs:
             src = Path(given).resolve()
-            if target == src or (src.is_dir() and src in target.parents):
+            if target == src or (src.is_dir() and src in target.parents) or \
+                    (target.is_dir() and target in src.parents):
                 raise XltoolError(f"輸出檔「{out}」位於回傳檔的位置（{given}），會被當成回傳檔讀取；"
                                   "請改存到其他資料夾。")
 

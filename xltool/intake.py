@@ -30,6 +30,7 @@ class Row:
     item_id: str
     row: int  # 0-based sheet row
     values: dict[str, Any] = field(default_factory=dict)  # input column → checked value
+    raw: dict[str, Any] = field(default_factory=dict)  # input column → value as found
     cells: dict[str, str] = field(default_factory=dict)  # input column → A1 address
     flags: list[str] = field(default_factory=list)  # issue codes on this row
 
@@ -285,7 +286,8 @@ class _Intake:
                     continue
                 raw = sheet.cell(r, c + 1)
                 result: Checked = check(rule_for(col), col, raw, expected_text(col))
-                self.ret.header[col.name] = result.value
+                # Keep what was typed when it is invalid, so nothing is lost.
+                self.ret.header[col.name] = raw if result.problem else result.value
                 if result.problem:
                     self.issue(result.problem.code, result.problem.message, WARNING,
                                cell=a1(r, c + 1), field=col.name, value=raw,
@@ -293,7 +295,7 @@ class _Intake:
 
     def read_row(self, sheet: SheetData, r: int, cols: dict[str, int], item, inputs) -> Row:
         plan = self.plan
-        row = Row(item_id=item.id, row=r)
+        row = Row(item_id=item.id, row=r, raw=dict(inputs))
         for col in F.PLAN_COLUMNS:  # locked content must be the plan's
             if col.name not in cols or col.name == "編號":
                 continue

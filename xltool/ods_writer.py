@@ -61,26 +61,27 @@ def _document(book: Book):
     for key, value in book.custom.items():
         doc.meta.addElement(meta.UserDefined(name=key, valuetype="string", text=value))
 
-    # Page layout: A4 landscape, fit to one page wide, footer with page numbers.
-    layout = style.PageLayout(name="xlPage")
-    props = style.PageLayoutProperties(
-        pagewidth="29.7cm", pageheight="21cm", printorientation="landscape",
-        margintop="1.2cm", marginbottom="1.2cm", marginleft="1cm", marginright="1cm")
-    # Fit to one page wide, any number of pages tall (ODF 1.3's scale-to-X/Y).
-    props.setAttrNS(STYLENS, "scale-to-X", "1")
-    props.setAttrNS(STYLENS, "scale-to-Y", "0")
-    layout.addElement(props)
-    doc.automaticstyles.addElement(layout)
-    master = style.MasterPage(name="xlMaster", pagelayoutname=layout)
-    footer = style.Footer()
-    p = text.P(text="第 ")
-    p.addElement(text.PageNumber(text="1"))
-    p.addText(" 頁，共 ")
-    p.addElement(text.PageCount(text="1"))
-    p.addText(" 頁")
-    footer.addElement(p)
-    master.addElement(footer)
-    doc.masterstyles.addElement(master)
+    # Page layouts: A4 landscape, one page wide (and, for short sheets, one page
+    # tall: ODF 1.3's scale-to-X/Y), footer with page numbers.
+    for name, pages_tall in (("xlMaster", "0"), ("xlMasterOnePage", "1")):
+        layout = style.PageLayout(name=name + "Layout")
+        props = style.PageLayoutProperties(
+            pagewidth="29.7cm", pageheight="21cm", printorientation="landscape",
+            margintop="1.2cm", marginbottom="1.2cm", marginleft="1cm", marginright="1cm")
+        props.setAttrNS(STYLENS, "scale-to-X", "1")
+        props.setAttrNS(STYLENS, "scale-to-Y", pages_tall)
+        layout.addElement(props)
+        doc.automaticstyles.addElement(layout)
+        master = style.MasterPage(name=name, pagelayoutname=layout)
+        footer = style.Footer()
+        p = text.P(text="第 ")
+        p.addElement(text.PageNumber(text="1"))
+        p.addText(" 頁，共 ")
+        p.addElement(text.PageCount(text="1"))
+        p.addText(" 頁")
+        footer.addElement(p)
+        master.addElement(footer)
+        doc.masterstyles.addElement(master)
 
     date_style = number.DateStyle(name="xlDate")
     for part in (number.Year(style="long"), number.Text(text="/"), number.Month(style="long"),
@@ -205,7 +206,9 @@ def _bounds(lo, hi) -> str:
 def _table(doc, index: int, sheet: Sheet, cell_styles: dict, validation_names: dict):
     from odf import style, table, text
 
-    tstyle = style.Style(name=f"ta{index}", family="table", masterpagename="xlMaster")
+    one_page = sheet.print_setup is not None and sheet.print_setup.fit_height
+    tstyle = style.Style(name=f"ta{index}", family="table",
+                         masterpagename="xlMasterOnePage" if one_page else "xlMaster")
     tstyle.addElement(style.TableProperties(display="false" if sheet.state != "visible"
                                             else "true"))
     doc.automaticstyles.addElement(tstyle)
@@ -240,8 +243,11 @@ def _table(doc, index: int, sheet: Sheet, cell_styles: dict, validation_names: d
             row_kwargs["stylename"] = rs
         row = table.TableRow(**row_kwargs)
         for c in range(ncols):
-            row.addElement(_cell(sheet.cells.get((r, c)), cell_styles,
-                                 cell_validation.get((r, c)), text, table))
+            cell = _cell(sheet.cells.get((r, c)), cell_styles, cell_validation.get((r, c)),
+                         text, table)
+            if (r, c) in sheet.notes:
+                cell.insertBefore(_annotation(sheet.notes[(r, c)]), cell.firstChild)
+            row.addElement(cell)
         if header_rows and header_rows[0] <= r <= header_rows[1]:
             if header_group is None:
                 header_group = table.TableHeaderRows()
@@ -276,6 +282,16 @@ def _cell(entry, cell_styles, validation, text, table):
             value.isoformat()]:
         cell.addElement(text.P(text=line))
     return cell
+
+
+def _annotation(note: str):
+    from odf.office import Annotation
+    from odf.text import P
+
+    ann = Annotation()
+    for line in note.split("\n"):
+        ann.addElement(P(text=line))
+    return ann
 
 
 def _settings(book: Book, config):

@@ -95,7 +95,7 @@ def _guide_sheet(plan: Plan, unit: str, item_count: int) -> Sheet:
         "item_count": item_count, "not_applicable": info.not_applicable,
     }
     sheet = Sheet(F.GUIDE_SHEET, widths=[14, 90], protect=True,
-                  print_setup=PrintSetup())
+                  print_setup=PrintSetup(fit_height=True))
     sheet.put(0, 0, text["title"].format(**values), "title")
     r = 2
     for label, template in text["facts"]:

@@ -62,6 +62,8 @@ def _write(book: Book, path: Path) -> None:
                 ws.write_string(r, c, value, fmt)
             else:
                 ws.write(r, c, value, fmt)
+        for (r, c), note in sorted(sheet.notes.items()):
+            ws.write_comment(r, c, note, {"x_scale": 2, "y_scale": 1.5, "font_name": FONT})
         for v in sheet.validations:
             opts = _validation(v)
             if ws.data_validation(*v.first, *v.last, opts) != 0:
@@ -74,7 +76,7 @@ def _write(book: Book, path: Path) -> None:
             if p.landscape:
                 ws.set_landscape()
             if p.fit_width:
-                ws.fit_to_pages(1, 0)
+                ws.fit_to_pages(1, 1 if p.fit_height else 0)
             if p.repeat_rows:
                 ws.repeat_rows(*p.repeat_rows)
             if p.footer:

@@ -1,0 +1,95 @@
+"""退件補正: one correction copy per unit whose return has errors.
+
+The copy is the unit's template drawn afresh from the plan (so protection,
+lists and metadata are intact, whatever happened to the return) holding what
+the unit typed. Every bad cell is red with a comment saying what to fix, and
+a first sheet 待修正事項 lists every issue. The unit corrects the copy and
+sends it back as its next return.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from . import fields as F
+from .book import PrintSetup, Sheet, row_height
+from .cells import a1
+from .files import safe_filename
+from .intake import Return
+from .merge import MergeResult
+from .template import build_template
+
+SHEET = "待修正事項"
+
+
+def write_feedback(result: MergeResult, out_dir: Path, created: datetime | None = None) -> list[Path]:
+    """Write a correction copy for every used return that has errors."""
+    from .ods_writer import write_ods
+    from .xlsx_writer import write_xlsx
+
+    out_dir = Path(out_dir)
+    written = []
+    for status in result.units:
+        ret = status.ret
+        if ret is None or not ret.errors:
+            continue
+        book = feedback_book(result, ret, created or result.newest_input or datetime(2000, 1, 1))
+        fmt = "ods" if ret.path.suffix.lower() == ".ods" else "xlsx"
+        target = out_dir / (safe_filename(f"{ret.path.stem}_待修正") + f".{fmt}")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (write_ods if fmt == "ods" else write_xlsx)(book, target)
+        written.append(target)
+    return written
+
+
+def feedback_book(result: MergeResult, ret: Return, created: datetime):
+    plan = result.plan
+    book = build_template(plan, ret.unit, created)
+    book.created = created
+    form = book.sheet(F.FORM_SHEET)
+    cols = {c.name: i for i, c in enumerate(F.COLUMNS)}
+    labels = dict(zip((f.name for f in F.FORM_FIELDS), F.FORM_LABEL_COLS))
+    for name, value in ret.header.items():
+        if value is not None:
+            style = "input_date" if name == "填報日期" else "input_text"
+            form.put(F.FORM_ROW, labels[name] + 1, value, style)
+
+    # Where each cell of the return lands in the fresh copy.
+    moved: dict[str, tuple[int, int, str]] = {}
+    positions = {item.id: F.FIRST_ITEM_ROW + n for n, item in enumerate(plan.items_for(ret.unit))}
+    for item_id, row in ret.rows.items():
+        r = positions[item_id]
+        for name, source in row.cells.items():
+            moved[source] = (r, cols[name], name)
+            value = row.raw.get(name)
+            if value is not None:
+                form.put(r, cols[name], value, "input_number" if isinstance(value, (int, float))
+                         else "input")
+    for label, c in labels.items():
+        moved.setdefault(a1(F.FORM_ROW, c + 1), (F.FORM_ROW, c + 1, label))
+
+    listing = Sheet(SHEET, widths=[6, 14, 14, 30, 70], protect=True,
+                    print_setup=PrintSetup(repeat_rows=(3, 3)))
+    listing.put(0, 0, f"{plan.info.name}　{ret.unit}　待修正事項", "title")
+    listing.put(1, 0, f"本檔依「{ret.path.name}」產生。請修正「{F.FORM_SHEET}」中紅色的儲存格"
+                      "（游標移到儲存格上可看說明），修正後直接存檔，於期限內回傳。", "text")
+    for c, name in enumerate(["項次", "儲存格", "欄位", "填寫內容", "問題與修正方式"]):
+        listing.put(3, c, name, "header")
+    for n, issue in enumerate(ret.issues, start=1):
+        target = moved.get(issue.cell) if issue.sheet in (ret.sheet, "") else None
+        cell = f"{F.FORM_SHEET}!{a1(target[0], target[1])}" if target else issue.cell
+        if target and issue.is_error:
+            r, c, _ = target
+            value, _style = form.cells.get((r, c), (None, "input"))
+            form.put(r, c, value, "input_bad")
+            previous = form.notes.get((r, c))
+            form.notes[(r, c)] = f"{previous}\n{issue.message}" if previous else issue.message
+        r = 3 + n
+        values = [n, cell, issue.field, issue.value, f"[{issue.severity}] {issue.message}"]
+        for c, v in enumerate(values):
+            listing.put(r, c, v, "locked" if c else "locked_number")
+        listing.heights[r] = row_height([(issue.message, 70), (issue.value, 30)])
+    book.sheets.insert(0, listing)
+    book.active = SHEET
+    return book
+
