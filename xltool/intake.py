@@ -73,8 +73,9 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Issue]]:
             if f.name.startswith("~$") or f.name.startswith(".~lock."):
                 issues.append(Issue("lock-file", f"「{f.name}」是 Office／LibreOffice 的暫存鎖定檔，已略過。",
                                     WARNING, file=f.name))
-            elif f.name.startswith("."):
-                continue
+            elif f.name.startswith(".~xltool-"):
+                issues.append(Issue("lock-file", f"「{f.name}」是 xltool 中斷時留下的暫存檔，已略過，可刪除。",
+                                    WARNING, file=f.name))
             elif f.suffix.lower() not in SPREADSHEET_SUFFIXES:
                 issues.append(Issue("not-a-return", f"「{f.name}」不是試算表檔，已略過。", WARNING,
                                     file=f.name))

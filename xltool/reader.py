@@ -176,10 +176,16 @@ def _inflate_all(path: Path, zf: zipfile.ZipFile, infos) -> dict[str, bytes]:
         wanted = _is_sheet_part(info.filename)
         chunks = []
         with zf.open(info) as fh:
+            first = True
             while True:
                 chunk = fh.read(1 << 16)
                 if not chunk:
                     break
+                if first and info.filename.endswith((".xml", ".rels")) and b"<!DOCTYPE" in chunk[:2048]:
+                    # Entity declarations serve only billion-laughs and XXE attacks here.
+                    raise _reject(path, "xml-rejected", f"「{path.name}」含有 XML 實體宣告（可能是"
+                                                        "攻擊檔案），已拒絕讀取。")
+                first = False
                 inflated += len(chunk)
                 if inflated > MAX_UNCOMPRESSED_BYTES:
                     raise _reject(path, "zip-bomb", f"「{path.name}」解壓後過大，疑似壓縮炸彈，已拒絕讀取。")

@@ -1,0 +1,327 @@
+"""A corpus of hostile and broken returns, built in code from the worked example.
+
+Each case writes one file into a folder and says what the merge must make of
+it: the issue code it must raise, and whether the file is skipped (its unit
+gets nothing from it) or read with its bad rows flagged. Every case that looks
+like a unit's return is dated before the good returns, so that in a merge of
+the whole corpus with the example returns the good ones win.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import zipfile
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+import openpyxl
+
+from conftest import ROOT
+from returns import rewrite, set_saved
+
+EXAMPLE = ROOT / "examples" / "kaohsiung-109"
+RETURNS = EXAMPLE / "returns"
+OLD = datetime(2020, 6, 25, 8, 0)  # before every good return
+R0 = 6  # sheet row of a template's first item
+BOMB_BYTES = 2 * 1024 ** 3
+
+
+def good(unit: str) -> Path:
+    return RETURNS / f"109_提升服務效能_{unit}.xlsx"
+
+
+@dataclass
+class Case:
+    name: str  # file name written into the corpus folder
+    build: Callable[[Path], None]
+    code: str  # an issue code the merge must raise for this file ("" = read cleanly alone)
+    skipped: bool  # True: nothing is taken from the file
+    unit: str = ""  # the unit the file belongs to, when it is read
+
+
+def _copy(unit: str, target: Path) -> Path:
+    shutil.copy(good(unit), target)
+    return target
+
+
+def _edit(unit: str, target: Path, change: Callable) -> None:
+    wb = openpyxl.load_workbook(good(unit))
+    change(wb["填報表"], wb)
+    wb.save(target)
+    set_saved(target, OLD)
+
+
+def _cells(**values):
+    def change(ws, wb):
+        for ref, value in values.items():
+            ws[ref] = value
+            if isinstance(value, str) and value[:1] in "=+-@":
+                ws[ref].data_type = "s"  # typed as text ('=…), the way a paste lands
+    return change
+
+
+def _sheet_xml(target: Path, change: Callable[[bytes], bytes], unit: str = "第一課") -> None:
+    _copy(unit, target)
+    set_saved(target, OLD)
+    rewrite(target, "xl/worksheets/sheet2.xml", change)
+
+
+def _formulas(target: Path) -> None:
+    # A HYPERLINK in the result text and =1+1 in the score with a forged cache of 9.
+    def change(xml: bytes) -> bytes:
+        import re
+        xml = re.sub(rb'<c r="L6"([^>]*?)(?: t="[^"]*")?>.*?</c>',
+                     rb'<c r="L6"\1><f>1+1</f><v>9</v></c>', xml, count=1, flags=re.S)
+        xml = re.sub(rb'<c r="K6"([^>]*?)(?: t="[^"]*")?>.*?</c>',
+                     rb'<c r="K6"\1 t="str"><f>HYPERLINK("http://attacker.example/x","click")</f>'
+                     rb'<v>click</v></c>', xml, count=1, flags=re.S)
+        return xml
+    _sheet_xml(target, change)
+
+
+def _drop_member(unit: str, member: str) -> Callable[[Path], None]:
+    def build(target: Path) -> None:
+        with zipfile.ZipFile(good(unit)) as zin, zipfile.ZipFile(target, "w") as zout:
+            for info in zin.infolist():
+                if info.filename != member:
+                    zout.writestr(info, zin.read(info.filename))
+    return build
+
+
+def _zip_bomb(target: Path, honest: bool = True) -> None:
+    """A tiny file whose one entry inflates to 2 GB of zeros. ``honest`` says so in
+    the directory; otherwise the directory claims 1 KB and only inflating tells.
+    (The CRC is left 0: an honest bomb must be refused before anything is inflated.)"""
+    size = BOMB_BYTES if honest else 1024
+    with zipfile.ZipFile(target, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+    _append_raw_entry(target, "xl/worksheets/sheet1.xml", _zeros_deflated(BOMB_BYTES), 0, size)
+
+
+def _zeros_deflated(n: int) -> bytes:
+    """A raw deflate stream of ``n`` zero bytes, built from one fully flushed 1 MB
+    block repeated (a full flush makes blocks independent), then a final block."""
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = comp.compress(bytes(1 << 20)) + comp.flush(zlib.Z_FULL_FLUSH)
+    return block * (n >> 20) + comp.flush(zlib.Z_FINISH)
+
+
+def _append_raw_entry(path: Path, name: str, raw: bytes, crc: int, size: int) -> None:
+    """Append a pre-compressed entry with the given CRC and declared size."""
+    import struct
+
+    data = path.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        infos = zf.infolist()
+        bodies = {i.filename: zf.read(i.filename) for i in infos}
+    out = io.BytesIO()
+    central = []
+    entries = [(i.filename, zlib.compress(bodies[i.filename])[2:-4], zlib.crc32(bodies[i.filename]),
+                len(bodies[i.filename])) for i in infos] + [(name, raw, crc, size)]
+    for fname, comp, c, usize in entries:
+        offset = out.tell()
+        fn = fname.encode()
+        zsize = min(usize, 0xFFFFFFFF)
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, c & 0xFFFFFFFF,
+                              len(comp), zsize, len(fn), 0))
+        out.write(fn)
+        out.write(comp)
+        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21,
+                                   c & 0xFFFFFFFF, len(comp), zsize, len(fn), 0, 0, 0, 0, 0,
+                                   offset) + fn)
+    start = out.tell()
+    for rec in central:
+        out.write(rec)
+    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central),
+                          out.tell() - start, start, 0))
+    path.write_bytes(out.getvalue())
+
+
+def _billion_laughs(target: Path) -> None:
+    lol = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+           + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+                      for i in range(1, 10))
+           + b']><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
+             b'uniqueCount="1"><si><t>&lol9;</t></si></sst>')
+    _copy("第一課", target)
+    set_saved(target, OLD)
+    with zipfile.ZipFile(target) as zf:
+        names = zf.namelist()
+    member = "xl/sharedStrings.xml" if "xl/sharedStrings.xml" in names else "xl/worksheets/sheet2.xml"
+    rewrite(target, member, lambda _: lol)
+
+
+def _xxe(target: Path) -> None:
+    secret = Path(target).parent.parent / "secret.txt"
+    secret.write_text("TOP-SECRET-XLTOOL", encoding="utf-8")
+
+    def change(xml: bytes) -> bytes:
+        head = (b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY x SYSTEM "'
+                + secret.as_uri().encode() + b'">]>')
+        body = xml.split(b"?>", 1)[1] if xml.startswith(b"<?xml") else xml
+        return head + body.replace(b"<v>", b"<v>&x;", 1)
+    _sheet_xml(target, change)
+
+
+def _lying_dimension(target: Path) -> None:
+    import re
+    _sheet_xml(target, lambda xml: re.sub(rb'<dimension ref="[^"]*"/>',
+                                          b'<dimension ref="A1:XFD1048576"/>', xml))
+
+
+def _far_cell(target: Path) -> None:
+    _sheet_xml(target, lambda xml: xml.replace(
+        b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'))
+
+
+def _encrypted(target: Path) -> None:
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    with good("第一課").open("rb") as src, target.open("wb") as out:
+        OOXMLFile(src).encrypt("secret", out)
+
+
+def _macro(target: Path) -> None:
+    shutil.copy(good("第三課"), target)
+    set_saved(target, OLD)
+    with zipfile.ZipFile(target, "a") as zf:
+        zf.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0Attribute VB_Name = \"Module1\"\nShell \"calc\"")
+
+
+def _rows(change: str) -> Callable[[Path], None]:
+    def build(target: Path) -> None:
+        def edit(ws, wb):
+            if change == "deleted":
+                ws.delete_rows(R0 + 1)
+            elif change == "inserted":
+                ws.insert_rows(R0 + 1)
+                ws.cell(R0 + 1, 1).value = "9-9-9"
+                ws.cell(R0 + 1, 12).value = 5
+            else:  # sorted
+                a = [c.value for c in ws[R0]]
+                b = [c.value for c in ws[R0 + 1]]
+                for col, (x, y) in enumerate(zip(a, b), start=1):
+                    ws.cell(R0, col).value, ws.cell(R0 + 1, col).value = y, x
+        _edit("第四課", target, edit)
+    return build
+
+
+def _rename_form(delete: bool) -> Callable[[Path], None]:
+    def build(target: Path) -> None:
+        wb = openpyxl.load_workbook(good("第五課"))
+        if delete:
+            del wb["填報表"]
+        else:
+            wb["填報表"].title = "我們的表"
+        wb.save(target)
+        set_saved(target, OLD)
+    return build
+
+
+def _merged(target: Path) -> None:
+    _edit("第六課", target, lambda ws, wb: ws.merge_cells(f"K{R0}:L{R0 + 1}"))
+
+
+def _last_year_template(target: Path) -> None:
+    """Last year's template of the same unit: the plan of 108 drawn by xltool itself."""
+    from dataclasses import replace
+
+    from xltool.plan import load_plan
+    from xltool.template import build_template
+    from xltool.xlsx_writer import write_xlsx
+
+    plan = load_plan(EXAMPLE / "plan.xlsx")
+    old = replace(plan, info=replace(plan.info, year=108, name=plan.info.name.replace("109", "108")))
+    write_xlsx(build_template(old, "人事室", datetime(2019, 6, 20)), target)
+
+
+def _long_and_control(long_text: str) -> Callable[[Path], None]:
+    """Over-long text, and control characters the way Excel escapes them (_x0007_)."""
+    def build(target: Path) -> None:
+        _edit("政風室", target, _cells(K6="LONGMARK", K7="含控制字元CTRLA與CTRLB跳脫"))
+        with zipfile.ZipFile(target) as zf:  # wherever the writer put its strings
+            members = [n for n in zf.namelist() if b"LONGMARK" in zf.read(n)]
+        for member in members:
+            rewrite(target, member,
+                    lambda xml: xml.replace(b"CTRLA", b"_x0007_").replace(b"CTRLB", b"_x001B_")
+                    .replace(b"LONGMARK", long_text.encode("utf-8")))
+    return build
+
+
+def _write(data: bytes) -> Callable[[Path], None]:
+    return lambda target: target.write_bytes(data)
+
+
+def _truncated(target: Path) -> None:
+    data = good("第二課").read_bytes()
+    target.write_bytes(data[: len(data) // 2])
+
+
+def cases() -> list[Case]:
+    long_text = "很長的說明" * 7000  # 35,000 characters, over Excel's 32,767
+    return [
+        Case("109_提升服務效能_第一課_空檔.xlsx", _write(b""), "empty-file", True),
+        Case("109_提升服務效能_第一課.pdf.xlsx", _write(b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"),
+             "wrong-format", True),
+        Case("109_提升服務效能_第二課.csv.xlsx", _write("編號,自評分數\n1-1-1,9\n".encode("utf-8")),
+             "wrong-format", True),
+        Case("109_提升服務效能_第二課_截斷.xlsx", _truncated, "corrupt-file", True),
+        Case("109_提升服務效能_第一課_加密.xlsx", _encrypted, "encrypted", True),
+        Case("109_提升服務效能_第三課.xlsm", _macro, "macro-removed", False, "第三課"),
+        Case("109_提升服務效能_第一課_bomb.xlsx", _zip_bomb, "zip-bomb", True),
+        Case("109_提升服務效能_第一課_bomb2.xlsx", lambda t: _zip_bomb(t, honest=False),
+             "corrupt-file", True),
+        Case("109_提升服務效能_第一課_lol.xlsx", _billion_laughs, "xml-rejected", True),
+        Case("109_提升服務效能_第一課_xxe.xlsx", _xxe, "xml-rejected", True),
+        Case("109_提升服務效能_第一課_dim.xlsx", _lying_dimension, "", False, "第一課"),
+        Case("109_提升服務效能_第一課_far.xlsx", _far_cell, "too-large", True),
+        Case("109_提升服務效能_第二課_無類型.xlsx", _drop_member("第二課", "[Content_Types].xml"),
+             "corrupt-file", True),
+        Case("109_提升服務效能_第二課_缺表.xlsx", _drop_member("第二課", "xl/worksheets/sheet2.xml"),
+             "unreadable", True),
+        Case("109_提升服務效能_第一課_公式.xlsx", _formulas, "formula", False, "第一課"),
+        Case("109_提升服務效能_第二課_貼上.xlsx",
+             lambda t: _edit("第二課", t, _cells(I6="做完了", I7="已 完 成")), "not-in-list", False,
+             "第二課"),
+        Case("109_提升服務效能_第三課_他課.xlsx", lambda t: (_copy("第六課", t), set_saved(t, OLD)),
+             "name-mismatch", False, "第六課"),
+        Case("109_提升服務效能_人事室_去年.xlsx", _last_year_template, "wrong-plan", True),
+        Case("109_提升服務效能_第五課_更名.xlsx", _rename_form(False), "structure-changed", False,
+             "第五課"),
+        Case("109_提升服務效能_第五課_刪表.xlsx", _rename_form(True), "structure-changed", False,
+             "第五課"),
+        Case("109_提升服務效能_第六課_改字.xlsx",
+             lambda t: _edit("第六課", t, _cells(E6="我們改過的具體作法")), "structure-changed", False,
+             "第六課"),
+        Case("109_提升服務效能_第四課_刪列.xlsx", _rows("deleted"), "structure-changed", False, "第四課"),
+        Case("109_提升服務效能_第四課_插列.xlsx", _rows("inserted"), "structure-changed", False, "第四課"),
+        Case("109_提升服務效能_第四課_排序.xlsx", _rows("sorted"), "structure-changed", False, "第四課"),
+        Case("109_提升服務效能_秘書室_舊版.xlsx", lambda t: (_copy("秘書室", t), set_saved(t, OLD)),
+             "", False, "秘書室"),
+        Case("109_提升服務效能_主計室_注入.xlsx", lambda t: _edit("主計室", t, _cells(
+            K6="=HYPERLINK(\"http://attacker.example\")", K7="+886 專線", K8="-1 件", K9="@SUM(A1)",
+            K10="\t以 Tab 開頭", K11="\r以 CR 開頭")), "", False, "主計室"),
+        Case("109_提升服務效能_政風室_超長.xlsx", _long_and_control(long_text), "too-long", False,
+             "政風室"),
+        Case("109_提升服務效能_人事室_全形.xlsx", lambda t: _edit("人事室", t, _cells(
+            L6="２５", J6="１２", L7="26.5 ")), "normalized", False, "人事室"),
+        Case("109_提升服務效能_人事室_NA.xlsx", lambda t: _edit("人事室", t, _cells(
+            L6="N/A", J6="N/A")), "type-error", False, "人事室"),
+        Case("109_提升服務效能_第六課_合併.xlsx", _merged, "structure-changed", False, "第六課"),
+    ] + ([] if os.name == "nt" else [  # Windows cannot even hold such a name
+        Case("..\\..\\109_提升服務效能_主計室<:?*>.xlsx",
+             lambda t: _edit("主計室", t, _cells(L6=999)), "out-of-range", False, "主計室"),
+    ])
+
+
+def build(folder: Path) -> list[Case]:
+    folder.mkdir(parents=True, exist_ok=True)
+    built = cases()
+    for case in built:
+        case.build(folder / case.name)
+    return built

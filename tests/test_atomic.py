@@ -1,0 +1,80 @@
+"""Atomic writes: a merge killed or interrupted mid-write leaves the previous master intact."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from conftest import ROOT
+
+EXAMPLE = ROOT / "examples" / "kaohsiung-109"
+
+CRASHER = textwrap.dedent("""
+    import os, signal, sys, zipfile
+    how = sys.argv[1]
+    calls = {"n": 0}
+
+    def crashing(original):
+        def method(self, *args, **kwargs):
+            if ".~xltool-" in str(self.filename):
+                calls["n"] += 1
+                if calls["n"] == 8:  # some parts of the master are in the temp file
+                    if how == "kill":
+                        os.kill(os.getpid(), signal.SIGKILL)  # a power cut
+                    raise KeyboardInterrupt  # Ctrl-C
+            return original(self, *args, **kwargs)
+        return method
+
+    zipfile.ZipFile.write = crashing(zipfile.ZipFile.write)
+    zipfile.ZipFile.writestr = crashing(zipfile.ZipFile.writestr)
+    from xltool.cli import main
+    main(sys.argv[2:])
+""")
+
+
+def merge_args(inbox, out):
+    return ["merge", str(EXAMPLE / "plan.xlsx"), str(inbox), "-o", str(out / "master.xlsx"),
+            "--report", str(out / "report.json")]
+
+
+@pytest.fixture
+def previous(tmp_path):
+    inbox = tmp_path / "in"
+    shutil.copytree(EXAMPLE / "returns", inbox)
+    out = tmp_path / "out"
+    subprocess.run([sys.executable, "-m", "xltool", *merge_args(inbox, out)], check=True,
+                   capture_output=True)
+    return inbox, out, (out / "master.xlsx").read_bytes(), (out / "report.json").read_bytes()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
+def test_killed_mid_write(previous):
+    inbox, out, master, report = previous
+    proc = subprocess.run([sys.executable, "-c", CRASHER, "kill", *merge_args(inbox, out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL
+    assert (out / "master.xlsx").read_bytes() == master
+    assert (out / "report.json").read_bytes() == report
+
+
+def test_interrupted_mid_write(previous):
+    inbox, out, master, report = previous
+    proc = subprocess.run([sys.executable, "-c", CRASHER, "interrupt", *merge_args(inbox, out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 130, proc.stderr
+    assert "已中斷" in proc.stderr and "Traceback" not in proc.stderr
+    assert (out / "master.xlsx").read_bytes() == master
+    assert (out / "report.json").read_bytes() == report
+    assert not [p for p in out.iterdir() if p.name.startswith(".~xltool-")]
+
+
+def test_output_that_is_an_input_is_refused(previous):
+    inbox, out, master, _ = previous
+    proc = subprocess.run([sys.executable, "-m", "xltool", "merge", str(EXAMPLE / "plan.xlsx"),
+                           str(inbox), "-o", str(inbox / "master.xlsx")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "回傳檔" in proc.stderr
+    assert not (inbox / "master.xlsx").exists()

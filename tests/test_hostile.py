@@ -1,0 +1,167 @@
+"""Hostile and broken returns: each corpus case alone, then the whole corpus at once."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from python_calamine import CalamineWorkbook
+
+import corpus
+from xltool.merge import merge
+from xltool.plan import load_plan
+
+CASES = {c.name: c for c in corpus.cases()}
+resource = pytest.importorskip("resource") if os.name != "nt" else None
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("corpus") / "bad"
+    corpus.build(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def plan():
+    return load_plan(corpus.EXAMPLE / "plan.xlsx")
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_each_case_alone(built, plan, name):
+    case = CASES[name]
+    path = built / name
+    result = merge(plan, [path])
+    mine = [i for i in result.issues if i.file == name]
+    if case.code:
+        assert case.code in {i.code for i in mine}, [(i.code, i.message) for i in mine]
+    else:  # clean on its own; only beside the good return is it a duplicate
+        assert not [i for i in mine if i.is_error], [(i.code, i.message) for i in mine]
+    assert all(i.message for i in mine)
+    users = [s.unit for s in result.units if s.ret and s.ret.path == path]
+    if case.skipped:
+        assert users == []
+        assert any(i.is_error for i in mine)
+    else:
+        assert users == [case.unit]
+
+
+def test_password_message_tells_what_to_do(built, plan):
+    result = merge(plan, [built / "109_提升服務效能_第一課_加密.xlsx"])
+    assert any("請移除密碼後重新存檔" in i.message for i in result.issues)
+
+
+def test_formulas_in_input_cells_are_never_trusted(built, plan):
+    result = merge(plan, [built / "109_提升服務效能_第一課_公式.xlsx"])
+    row = result.status_of("第一課").ret.rows["1-1-1"]
+    assert row.values["自評分數"] is None  # not the forged cached 9
+    assert row.values["執行績效與成果"] is None
+    assert {i.cell for i in result.issues if i.code == "formula"} == {"K6", "L6"}
+
+
+def test_xxe_never_reads_the_local_file(built, plan, tmp_path):
+    master, report = tmp_path / "m.xlsx", tmp_path / "r.json"
+    from click.testing import CliRunner
+    from xltool.cli import cli
+
+    CliRunner().invoke(cli, ["merge", str(corpus.EXAMPLE / "plan.xlsx"),
+                             str(built / "109_提升服務效能_第一課_xxe.xlsx"), "-o", str(master),
+                             "--report", str(report)])
+    assert "TOP-SECRET" not in report.read_text(encoding="utf-8")
+    with zipfile.ZipFile(master) as zf:
+        assert not any(b"TOP-SECRET" in zf.read(n) for n in zf.namelist())
+
+
+def test_text_that_looks_like_code_stays_text(built, plan):
+    result = merge(plan, [built / "109_提升服務效能_主計室_注入.xlsx"])
+    rows = result.status_of("主計室").ret.rows
+    texts = [rows[i].values["執行績效與成果"] for i in list(rows)[:6]]
+    assert texts[0] == '=HYPERLINK("http://attacker.example")'
+    assert texts[1:4] == ["+886 專線", "-1 件", "@SUM(A1)"]
+    assert texts[4:] == ["以 Tab 開頭", "以 CR 開頭"]  # surrounding blanks trimmed
+
+
+def test_long_text_and_control_characters(built, plan):
+    result = merge(plan, [built / "109_提升服務效能_政風室_超長.xlsx"])
+    rows = result.status_of("政風室").ret.rows
+    first, second = list(rows.values())[:2]
+    assert first.values["執行績效與成果"] is None and "too-long" in first.flags
+    assert second.values["執行績效與成果"] == "含控制字元與跳脫"
+
+
+def test_feedback_names_are_safe(built, plan, tmp_path):
+    from xltool.feedback import write_feedback
+
+    odd = [n for n in CASES if n.startswith("..")]
+    if not odd:
+        pytest.skip("Windows cannot hold the odd file name")
+    result = merge(plan, [built / odd[0]])
+    written = write_feedback(result, tmp_path / "fb")
+    assert len(written) == 1
+    assert written[0].parent == tmp_path / "fb"
+    assert not re.search(r'[<>:"\\|?*]', written[0].name)
+
+
+def _run_cli_measuring_memory(args):
+    """Run xltool in a child process; return (exit code, output, peak RSS in MB)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if resource else 0
+    proc = subprocess.run([sys.executable, "-m", "xltool", *map(str, args)],
+                          capture_output=True, text=True, timeout=600)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if resource else 0
+    assert peak >= before / 1024
+    return proc.returncode, proc.stdout + proc.stderr, peak
+
+
+@pytest.mark.skipif(os.name == "nt", reason="peak memory is measured with the resource module")
+def test_zip_bomb_is_refused_before_inflating_within_200_mb(built, tmp_path):
+    for name in ("109_提升服務效能_第一課_bomb.xlsx", "109_提升服務效能_第一課_bomb2.xlsx"):
+        assert (built / name).stat().st_size < 5 * 1024 * 1024  # tiny on disk
+        code, out, peak = _run_cli_measuring_memory(
+            ["merge", corpus.EXAMPLE / "plan.xlsx", built / name, "-o", tmp_path / "m.xlsx"])
+        assert code == 1 and "Traceback" not in out
+        assert peak < 200, f"peak {peak:.0f} MB"
+
+
+def test_whole_corpus_with_the_example_returns(built, tmp_path):
+    inbox = tmp_path / "inbox"
+    shutil.copytree(corpus.RETURNS, inbox)
+    for f in built.iterdir():
+        shutil.copy(f, inbox / f.name)
+    before = {f.name: f.read_bytes() for f in inbox.iterdir()}
+    runs = []
+    for n in (1, 2):
+        out = tmp_path / f"run{n}"
+        code, text, peak = _run_cli_measuring_memory(
+            ["merge", corpus.EXAMPLE / "plan.xlsx", inbox, "-o", out / "master.xlsx",
+             "--report", out / "report.json", "--feedback", out / "feedback"])
+        assert code == 1, text
+        assert "Traceback" not in text
+        if resource:
+            assert peak < 300, f"peak {peak:.0f} MB"
+        runs.append(out)
+    assert {f.name: f.read_bytes() for f in inbox.iterdir()} == before  # returns untouched
+
+    master = runs[0] / "master.xlsx"
+    book = CalamineWorkbook.from_path(str(master))
+    figures = book.get_sheet_by_name("附表2").to_python()[6][3:]
+    assert figures == [180, 275, 185, 180, 90, 910, "優", "109.07"]  # every good unit complete
+    status = {r[0]: r[1] for r in book.get_sheet_by_name("繳交狀態").to_python()[1:]}
+    assert "未繳" not in status.values()
+    report = json.loads((runs[0] / "report.json").read_text(encoding="utf-8"))
+    files_with_issues = {i["file"] for i in report["issues"]}
+    for name in CASES:
+        assert name in files_with_issues, name
+    with zipfile.ZipFile(master) as zf:
+        for name in zf.namelist():
+            if not name.startswith("xl/worksheets/"):
+                continue
+            xml = zf.read(name).decode("utf-8")
+            formulas = re.findall(r"<f>(.*?)</f>", xml)
+            assert not any("HYPERLINK" in f or "1+1" in f or "SUM(A1)" in f for f in formulas)
+            assert "<hyperlink" not in xml
+    assert (runs[0] / "master.xlsx").read_bytes() == (runs[1] / "master.xlsx").read_bytes()
+    assert (runs[0] / "report.json").read_bytes() == (runs[1] / "report.json").read_bytes()
