@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 endif
 DEMO := build/demo
 
-.PHONY: venv demo test examples bench clean
+.PHONY: venv demo test examples pictures bench clean
 
 venv: $(VENV)/.installed
 
@@ -31,6 +31,9 @@ test: venv
 
 examples: venv
 	$(BIN)/python examples/build_examples.py
+
+pictures: venv
+	$(BIN)/python examples/render_pages.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

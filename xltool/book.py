@@ -105,7 +105,9 @@ def row_height(values: list[tuple[str, float]], line_points: float = 15.0) -> fl
     """Height that shows wrapped text: (text, column width) pairs → points."""
     lines = 1
     for text, width in values:
-        usable = max((width - 1) * 0.85, 1)  # LibreOffice's CJK fonts run a little wide
+        # CJK counts two units, as in Excel with 標楷體; LibreOffice's Noto CJK is a
+        # little narrower, so rows there come out slightly taller than needed.
+        usable = max(width - 1, 1)
         n = sum(max(1, -(-text_width(part) // int(usable))) for part in str(text).split("\n"))
         lines = max(lines, n)
     return min(lines * line_points + 4, 409)

@@ -174,10 +174,12 @@ def status(plan: Path, returns: tuple[Path, ...]):
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
               help="另存 JSON 報告檔。")
 @click.option("--strict", is_flag=True, help="發現任何錯誤時不寫入任何檔案。")
+@click.option("--pdf", "as_pdf", is_flag=True,
+              help="另以 LibreOffice 將總表轉成 PDF（與總表同名，放在同一資料夾）。")
 @click.option("--feedback", "feedback_dir", type=click.Path(file_okay=False, path_type=Path),
               help="為有錯誤的單位產生退件補正檔（紅色標示待修正的儲存格）的資料夾。")
 def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | None, strict: bool,
-          feedback_dir: Path | None):
+          as_pdf: bool, feedback_dir: Path | None):
     """彙整各單位回傳的填報表，檢核每一格並寫出評分總表。"""
     from .files import atomic_path
     from .master_writer import write_master
@@ -212,6 +214,10 @@ def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | No
     for dim, value in result.dimensions:
         click.echo(f"{dim.name}：{value:g} / {dim.points:g}")
     click.echo(f"總分：{result.total:g}　等第：{result.grade}　考核年月：{model.info.review_month}")
+    if as_pdf:
+        from .printing import to_pdf
+
+        click.echo(f"已產生 PDF：{to_pdf(output)}")
     if feedback_dir:
         from .feedback import write_feedback
 
@@ -223,6 +229,17 @@ def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | No
     if errors:
         click.echo(f"發現 {len(errors)} 個錯誤，請見總表「檢核結果」。", err=True)
         sys.exit(EXIT_ISSUES)
+
+
+@cli.command(name="print")
+@click.argument("workbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="PDF 檔名（預設與活頁簿同名）。")
+def print_(workbook: Path, output: Path | None):
+    """以 LibreOffice 將活頁簿（例如總表）轉成 A4 的 PDF。"""
+    from .printing import to_pdf
+
+    click.echo(f"已產生 PDF：{to_pdf(workbook, output)}")
 
 
 def _refuse_output_among_inputs(outputs, inputs) -> None:

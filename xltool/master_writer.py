@@ -117,7 +117,7 @@ class _Writer:
             ws.set_landscape()
         ws.fit_to_pages(1, 0)
         ws.repeat_rows(header_row)
-        ws.set_footer("&C第 &P 頁，共 &N 頁")
+        ws.set_footer("&C&A　第 &P 頁，共 &N 頁")  # the sheet's name: pages stay sortable
         ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
 
     def _header(self, ws, row: int, names: list[str], widths: list[float]) -> None:
@@ -256,7 +256,7 @@ class _Writer:
         inputs = [c.name for c in F.INPUT_COLUMNS]
         head = ["單位", "編號", "構面", "配分", *inputs, "填表人", "聯絡電話", "填報日期",
                 "來源檔案", "工作表列", "檢核"]
-        widths = [11, 9, 10, 6, 10, 8, 48, 8, 16, 10, 14, 11, 30, 9, 18]
+        widths = [11, 9, 10, 6, 10, 8, 48, 8, 16, 12, 17, 12, 30, 10, 18]
         self._header(ws, 0, head, widths)
         r = 1
         for status in self.r.units:
@@ -279,6 +279,9 @@ class _Writer:
                 ws.write_string(r, c + 3, ret.path.name if ret else "", f["cell"])
                 ws.write_string(r, c + 4, f"{ret.sheet}!{row.row + 1}" if row else "", f["cell"])
                 ws.write_string(r, c + 5, "、".join(flags), f["bad"] if bad else f["cell"])
+                result = row.values.get("執行績效與成果") if row else None
+                if result:
+                    ws.set_row(r, row_height([(str(result), widths[4 + inputs.index("執行績效與成果")])]))
                 r += 1
         ws.autofilter(0, 0, max(r - 1, 1), len(head) - 1)
         ws.freeze_panes(1, 2)

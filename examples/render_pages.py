@@ -1,0 +1,52 @@
+"""Render the first printed page of each master sheet to docs/images/ (`make pictures`).
+
+Needs LibreOffice and poppler-utils. The pictures in the README show what the
+secretariat sees when it prints the master.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from xltool.cli import main as xltool
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "kaohsiung-109"
+OUT = ROOT / "docs" / "images"
+NAMES = {"總表": "summary", "明細": "details", "評分": "scores", "附表2": "table2",
+         "繳交狀態": "status", "檢核結果": "issues", "構面圖": "chart"}
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        master = Path(tmp) / "master.xlsx"
+        try:
+            xltool(["merge", str(EXAMPLE / "plan.xlsx"), str(EXAMPLE / "returns"), "-o",
+                    str(master), "--pdf"])
+        except SystemExit as exc:
+            if exc.code:
+                return exc.code
+        pdf = master.with_suffix(".pdf")
+        count = int(re.search(r"Pages:\s+(\d+)", subprocess.run(
+            ["pdfinfo", str(pdf)], capture_output=True, text=True).stdout).group(1))
+        done = set()
+        OUT.mkdir(parents=True, exist_ok=True)
+        for n in range(1, count + 1):
+            text = subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), str(pdf), "-"],
+                                  capture_output=True, text=True).stdout
+            m = re.search(r"(\S+)\s+第 \d+ 頁", text)
+            if not m or m.group(1) in done or m.group(1) not in NAMES:
+                continue
+            done.add(m.group(1))
+            target = OUT / f"master-{NAMES[m.group(1)]}"
+            subprocess.run(["pdftoppm", "-f", str(n), "-l", str(n), "-r", "60", "-png",
+                            "-singlefile", str(pdf), str(target)], check=True)
+            print(f"wrote {target}.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
