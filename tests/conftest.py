@@ -28,8 +28,14 @@ def _soffice():
 
 
 def pytest_report_header(config):
-    if not _soffice():
-        return ["LibreOffice (soffice) 未安裝：LibreOffice 相容性測試將略過（CI 的 .ci/run 會安裝並強制執行）。"]
+    missing = [name for name, ok in (
+        ("LibreOffice (soffice)", _soffice()),
+        ("python3-uno", subprocess.run(["/usr/bin/python3", "-c", "import uno"], capture_output=True)
+         .returncode == 0 if Path("/usr/bin/python3").exists() else False),
+        ("poppler-utils", shutil.which("pdftoppm"))) if not ok]
+    if missing:
+        return [f"未安裝 {'、'.join(missing)}：需要它們的 LibreOffice 測試將略過"
+                "（CI 的 .ci/run 會以 root 安裝並強制執行）。"]
     return []
 
 
