@@ -32,9 +32,10 @@ def pytest_report_header(config):
         ("LibreOffice (soffice)", _soffice()),
         ("python3-uno", subprocess.run(["/usr/bin/python3", "-c", "import uno"], capture_output=True)
          .returncode == 0 if Path("/usr/bin/python3").exists() else False),
-        ("poppler-utils", shutil.which("pdftoppm"))) if not ok]
+        ("poppler-utils", shutil.which("pdftoppm")),
+        ("dovecot-imapd", Path("/usr/sbin/dovecot").exists() or shutil.which("dovecot"))) if not ok]
     if missing:
-        return [f"未安裝 {'、'.join(missing)}：需要它們的 LibreOffice 測試將略過"
+        return [f"未安裝 {'、'.join(missing)}：需要它們的測試將略過"
                 "（CI 的 .ci/run 會以 root 安裝並強制執行）。"]
     return []
 
@@ -44,8 +45,8 @@ def soffice():
     """Path to soffice; skipped without it, except in CI where it must exist."""
     exe = _soffice()
     if not exe:
-        if os.environ.get("XLTOOL_REQUIRE_LIBREOFFICE"):
-            pytest.fail("LibreOffice is required here (XLTOOL_REQUIRE_LIBREOFFICE=1) but soffice is missing")
+        if os.environ.get("XLTOOL_REQUIRE_ALL"):
+            pytest.fail("LibreOffice is required here (XLTOOL_REQUIRE_ALL=1) but soffice is missing")
         pytest.skip("LibreOffice (soffice) is not installed; run .ci/run as root to install it")
     return exe
 

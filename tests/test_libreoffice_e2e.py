@@ -32,7 +32,7 @@ def uno_python(soffice):
         if candidate and subprocess.run([candidate, "-c", "import uno"],
                                         capture_output=True).returncode == 0:
             return candidate
-    if os.environ.get("XLTOOL_REQUIRE_LIBREOFFICE"):
+    if os.environ.get("XLTOOL_REQUIRE_ALL"):
         pytest.fail("python3-uno is required here but `import uno` fails")
     pytest.skip("LibreOffice's Python bridge (python3-uno) is not installed")
 

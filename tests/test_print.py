@@ -19,7 +19,7 @@ def poppler(tool):
     exe = shutil.which(tool)
     if not exe:
         import os
-        if os.environ.get("XLTOOL_REQUIRE_LIBREOFFICE"):
+        if os.environ.get("XLTOOL_REQUIRE_ALL"):
             pytest.fail(f"{tool} (poppler-utils) is required here")
         pytest.skip(f"{tool} (poppler-utils) is not installed")
     return exe

@@ -46,6 +46,8 @@ def cli():
       xltool init plan.xlsx              產生空白計畫檔
       xltool check plan.xlsx             檢查計畫檔
       xltool template plan.xlsx -o 填報表  產生各單位填報表
+      xltool send plan.xlsx 填報表 -o 寄件匣   寄出各單位填報表
+      xltool collect 收件匣 --plan plan.xlsx -o 回收  取出回傳檔
       xltool status plan.xlsx 回收           查看各單位繳交狀態
       xltool merge plan.xlsx 回收 -o 總表.xlsx  彙整評分
     """
@@ -228,6 +230,101 @@ def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | No
     click.echo(f"已寫出總表：{output}" + (f"，報告：{report}" if report else ""))
     if errors:
         click.echo(f"發現 {len(errors)} 個錯誤，請見總表「檢核結果」。", err=True)
+        sys.exit(EXIT_ISSUES)
+
+
+def _password(env: str, user: str, what: str) -> str:
+    """Passwords come from the environment or a prompt, never from the command line."""
+    if not user:
+        return ""
+    return os.environ.get(env) or click.prompt(f"{what}密碼（{user}）", hide_input=True)
+
+
+@cli.command()
+@click.argument("plan", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("templates", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", "outbox", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="寄件資料夾：郵件（.eml）與寄送紀錄存放處。")
+@click.option("--smtp", metavar="HOST[:PORT]", help="直接以此郵件伺服器寄出（預設只產生 .eml 草稿）。")
+@click.option("--ssl", "use_ssl", is_flag=True, help="以 SSL 連線（通常為 465 埠）；預設為 STARTTLS（587 埠）。")
+@click.option("--user", default="", help="郵件伺服器帳號；密碼取自環境變數 XLTOOL_SMTP_PASSWORD 或提示輸入。")
+@click.option("--cafile", type=click.Path(exists=True, dir_okay=False), help="信任的憑證（自簽憑證時使用）。")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "ods", "both"]), default="xlsx",
+              show_default=True, help="附加哪種格式的填報表。")
+@click.option("--resend", is_flag=True, help="已寄過的單位也重新寄出。")
+@click.option("--dry-run", is_flag=True, help="只列出將寄出的郵件，不寄也不寫檔。")
+def send(plan: Path, templates: Path, outbox: Path, smtp: str | None, use_ssl: bool, user: str,
+         cafile: str | None, fmt: str, resend: bool, dry_run: bool):
+    """把各單位的填報表以電子郵件寄出（或先產生 .eml 草稿）。"""
+    from .mail import SmtpSettings, parse_hostport, prepare
+    from .mail import send as do_send
+    from .report import render_text
+
+    model = _plan_or_exit(plan)
+    formats = ("xlsx", "ods") if fmt == "both" else (fmt,)
+    outgoing, issues = prepare(model, templates, formats, prefer_one=fmt != "both")
+    settings = None
+    if smtp:
+        host, port = parse_hostport(smtp, 465 if use_ssl else 587)
+        settings = SmtpSettings(host, port, "ssl" if use_ssl else "starttls", user,
+                                "" if dry_run else _password("XLTOOL_SMTP_PASSWORD", user, "郵件伺服器"),
+                                cafile)
+    result = do_send(outgoing, outbox, settings, resend=resend, dry_run=dry_run,
+                     progress=lambda o: click.echo(f"  {'已寄出' if settings else '已產生'}：{o.unit} <{o.to}>"))
+    issues += result.issues
+    if dry_run:
+        for out in result.sent:
+            click.echo(f"  將寄給 {out.unit} <{out.to}>：{out.message['Subject']}"
+                       f"（附件 {'、'.join(p.name for p in out.attachments)}）")
+    for out in result.skipped:
+        click.echo(f"  略過：{out.unit}（已寄過；要重寄請加 --resend）")
+    if issues:
+        click.echo(render_text(issues), err=True)
+    verb = "將寄出" if dry_run else ("已寄出" if settings else "已產生草稿")
+    click.echo(f"{verb} {len(result.sent)} 封，略過 {len(result.skipped)} 封。"
+               + ("" if dry_run or settings else f" 草稿在 {outbox}，可用 Outlook 或 Thunderbird 開啟後寄出。"))
+    if issues:
+        sys.exit(EXIT_ISSUES)
+
+
+@cli.command()
+@click.argument("source", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--plan", "plan_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path), help="計畫檔。")
+@click.option("-o", "--output", "out_dir", required=True,
+              type=click.Path(file_okay=False, path_type=Path), help="回收資料夾。")
+@click.option("--imap", metavar="HOST[:PORT]", help="從 IMAP 信箱收取（TLS，唯讀）。")
+@click.option("--user", default="", help="IMAP 帳號；密碼取自環境變數 XLTOOL_IMAP_PASSWORD 或提示輸入。")
+@click.option("--folder", default="INBOX", show_default=True, help="IMAP 資料夾。")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="只收此日（含）之後的郵件。")
+@click.option("--before", type=click.DateTime(["%Y-%m-%d"]), help="只收此日之前的郵件。")
+@click.option("--starttls", is_flag=True, help="以 STARTTLS 連線（143 埠）；預設為 SSL（993 埠）。")
+@click.option("--cafile", type=click.Path(exists=True, dir_okay=False), help="信任的憑證（自簽憑證時使用）。")
+def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | None, user: str,
+            folder: str, since, before, starttls: bool, cafile: str | None):
+    """從 .eml 資料夾、mbox、Maildir 或 IMAP 信箱取出本計畫的回傳檔。"""
+    from .collect import ImapSettings, collect as do_collect, messages_from, messages_from_imap
+    from .mail import parse_hostport
+    from .report import render_text
+
+    if bool(source) == bool(imap):
+        raise XltoolError("請指定郵件來源：SOURCE（.eml 資料夾、mbox 或 Maildir）或 --imap 主機，二擇一。")
+    model = _plan_or_exit(plan_path)
+    if imap:
+        host, port = parse_hostport(imap, 143 if starttls else 993)
+        messages = messages_from_imap(ImapSettings(
+            host, port, user, _password("XLTOOL_IMAP_PASSWORD", user, "IMAP "), folder, starttls,
+            cafile, since.date() if since else None, before.date() if before else None))
+    else:
+        messages = messages_from(source)
+    result = do_collect(model, messages, out_dir)
+    for saved in result.saved:
+        click.echo(f"  {saved.unit}：{saved.path.name}（{saved.sender}，{saved.sent[:16]}）")
+    if result.issues:
+        click.echo(render_text(result.issues), err=True)
+    click.echo(f"存入 {len(result.saved)} 個回傳檔到 {out_dir}；另有 {len(result.issues)} 則說明。")
+    if any(i.is_error for i in result.issues):
         sys.exit(EXIT_ISSUES)
 
 

@@ -73,6 +73,8 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Issue]]:
             if f.name.startswith("~$") or f.name.startswith(".~lock."):
                 issues.append(Issue("lock-file", f"「{f.name}」是 Office／LibreOffice 的暫存鎖定檔，已略過。",
                                     WARNING, file=f.name))
+            elif f.name.startswith(".xltool-"):
+                continue  # xltool's own records (who sent which file), not a return
             elif f.name.startswith(".~xltool-"):
                 issues.append(Issue("lock-file", f"「{f.name}」是 xltool 中斷時留下的暫存檔，已略過，可刪除。",
                                     WARNING, file=f.name))

@@ -357,8 +357,8 @@ class _Writer:
     def status(self) -> None:
         f = self.f
         ws = self.ws[STATUS_SHEET]
-        head = ["單位", "狀態", "檔案", "存檔時間", "錯誤數", "警告數", "說明"]
-        self._header(ws, 0, head, [12, 8, 36, 17, 7, 7, 50])
+        head = ["單位", "狀態", "檔案", "存檔時間", "錯誤數", "警告數", "說明", "寄件者"]
+        self._header(ws, 0, head, [12, 8, 36, 17, 7, 7, 40, 36])
         order = {u.name: i for i, u in enumerate(self.plan.units)}
         rows = sorted(self.r.units, key=lambda s: (STATUS_ORDER[s.status], order[s.unit]))
         r = 1
@@ -377,6 +377,7 @@ class _Writer:
                 ws.write_number(r, 5, ret.warnings if ret else 0, f["num"])
                 note = {STATUS_MISSING: "未收到可用的填報表", STATUS_ERRORS: "請依「檢核結果」通知單位修正"}
                 ws.write_string(r, 6, note.get(label, ""), f["cell"])
+                ws.write_string(r, 7, self.r.senders.get(ret.path.name, "") if ret else "", f["cell"])
                 r += 1
         for ret in self.r.rejected:
             ws.write_string(r, 0, ret.unit or "（無法辨識）", f["cell"])
@@ -387,6 +388,7 @@ class _Writer:
             ws.write_number(r, 5, ret.warnings, f["num"])
             first = next((i.message for i in ret.issues if i.is_error), "")
             ws.write_string(r, 6, first, f["wrap"])
+            ws.write_string(r, 7, self.r.senders.get(ret.path.name, ""), f["cell"])
             r += 1
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, max(r - 1, 1), len(head) - 1)

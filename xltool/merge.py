@@ -50,6 +50,7 @@ class MergeResult:
     grade: str
     issues: list[Issue]
     rejected: list[Return]  # files that could not be used at all
+    senders: dict[str, str] = field(default_factory=dict)  # file name → who sent it, when
 
     @property
     def errors(self) -> int:
@@ -74,7 +75,21 @@ def merge(plan: Plan, paths: list[Path], reviews: dict[str, float] | None = None
         returns.append(read(plan, path))
         if progress:
             progress(path)
-    return score(plan, returns, issues, reviews or {})
+    result = score(plan, returns, issues, reviews or {})
+    result.senders = senders_of(paths)
+    return result
+
+
+def senders_of(paths: list[Path]) -> dict[str, str]:
+    """Who sent each file, from the records `xltool collect` keeps beside the returns."""
+    from .collect import read_log
+
+    found = {}
+    for folder in (Path(p) for p in paths):
+        if folder.is_dir():
+            for name, rec in read_log(folder)["files"].items():
+                found[name] = f"{rec.get('sender', '')}（{rec.get('date', '')[:16].replace('T', ' ')}）"
+    return found
 
 
 def score(plan: Plan, returns: list[Return], issues: list[Issue],

@@ -50,6 +50,7 @@ def result_json(result) -> str:
             "errors": s.ret.errors if s.ret else 0,
             "warnings": s.ret.warnings if s.ret else 0,
             "superseded": [old.path.name for old in s.superseded],
+            "sender": result.senders.get(s.ret.path.name) if s.ret else None,
         } for s in result.units],
         "items": [{
             "id": r.item.id, "dimension": plan.dimension(r.item.dimension).name,

@@ -1,0 +1,196 @@
+"""Real mail servers on loopback, started by the tests: aiosmtpd (SMTP with STARTTLS
+and AUTH) and Dovecot (IMAP over TLS) with a throwaway configuration."""
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+USER, PASSWORD = "secretariat", "s3cret-pass"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(port: int, seconds: float = 20) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def make_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and localhost."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import ipaddress
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "xltool test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=7))
+            .add_extension(x509.SubjectAlternativeName([
+                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class SmtpServer:
+    def __init__(self, folder: Path):
+        import ssl
+
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
+
+        self.cert, key = make_certificate(folder)
+        self.received: list[dict] = []
+        outer = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                outer.received.append({"from": envelope.mail_from, "to": envelope.rcpt_tos,
+                                       "data": envelope.original_content or envelope.content})
+                return "250 OK"
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = auth_data.login == USER.encode() and auth_data.password == PASSWORD.encode()
+            return AuthResult(success=ok, handled=False)
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert, key)
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
+                                     tls_context=context, require_starttls=True,
+                                     authenticator=authenticator, auth_require_tls=True,
+                                     auth_exclude_mechanism=["LOGIN"])
+        self.controller.start()
+
+    def stop(self):
+        self.controller.stop()
+
+
+class Dovecot:
+    """Dovecot IMAP over TLS on a free loopback port, its mail in a temporary folder."""
+
+    def __init__(self, folder: Path):
+        exe = shutil.which("dovecot") or "/usr/sbin/dovecot"
+        if not Path(exe).exists():
+            if os.environ.get("XLTOOL_REQUIRE_ALL"):
+                pytest.fail("Dovecot is required here (dovecot-imapd) but is not installed")
+            pytest.skip("Dovecot (dovecot-imapd) is not installed; .ci/run installs it")
+        self.cert, key = make_certificate(folder)
+        self.port = free_port()
+        # The mail processes run as another user, who must reach the mail folder:
+        # pytest's own temporary folders are private to this user.
+        import tempfile
+
+        self.public = Path(tempfile.mkdtemp(prefix="xltool-dovecot-"))
+        self.public.chmod(0o711)
+        mail = self.public / "mail"
+        mail.mkdir()
+        if os.geteuid() == 0:  # Dovecot will not run its login or mail processes as root
+            import grp
+            import pwd
+
+            uid, gid = pwd.getpwnam("dovecot").pw_uid, grp.getgrnam("dovecot").gr_gid
+            users = ("dovenull", "dovecot", "dovecot")
+            shutil.chown(mail, uid, gid)
+        else:
+            import grp
+            import pwd
+
+            uid, gid = os.geteuid(), os.getegid()
+            me, group = pwd.getpwuid(uid).pw_name, grp.getgrgid(gid).gr_name
+            users = (me, me, group)
+        conf = folder / "dovecot.conf"
+        conf.write_text(f"""
+base_dir = {folder}/run
+state_dir = {folder}/state
+log_path = {folder}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = required
+ssl_cert = <{self.cert}
+ssl_key = <{key}
+auth_mechanisms = plain login
+mail_location = maildir:{mail}/%u
+first_valid_uid = {min(uid, 1)}
+default_login_user = {users[0]}
+default_internal_user = {users[1]}
+default_internal_group = {users[2]}
+passdb {{
+  driver = static
+  args = password={PASSWORD}
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={mail}/home/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    port = 0
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {self.port}
+    ssl = yes
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service auth {{
+  user = {users[1]}
+}}
+""", encoding="utf-8")
+        self.proc = subprocess.Popen([exe, "-F", "-c", str(conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        self.log = folder / "dovecot.log"
+        try:
+            wait_for(self.port)
+        except RuntimeError:
+            self.stop()
+            raise RuntimeError("Dovecot did not start: " + (
+                self.log.read_text(errors="replace") if self.log.exists() else ""))
+
+    def client(self):
+        import imaplib
+        import ssl
+
+        conn = imaplib.IMAP4_SSL("127.0.0.1", self.port,
+                                 ssl_context=ssl.create_default_context(cafile=str(self.cert)))
+        conn.login(USER, PASSWORD)
+        return conn
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.public, ignore_errors=True)

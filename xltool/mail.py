@@ -1,0 +1,260 @@
+"""`xltool send`: one message per unit with its template attached.
+
+Messages are built with the standard library's ``email`` package under its
+modern policy, which encodes Chinese subjects (RFC 2047) and attachment names
+(RFC 2231) so that every mail client shows them. By default they are written
+as .eml drafts; with an SMTP server they are sent, STARTTLS or SSL. A log in
+the output folder makes a second run send only what has not gone yet.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import policy
+from email.header import Header
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+from pathlib import Path
+from typing import Callable
+
+from .errors import Issue, XltoolError
+from .files import atomic_path, safe_filename
+from .metadata import KEYS
+from .plan import Plan
+from .reader import Rejected, read_workbook
+from .resources import load_json
+from .template import roc_date, short_name, template_filename
+
+LOG_NAME = "send-log.json"
+MIME = {".xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ".ods": ("application", "vnd.oasis.opendocument.spreadsheet")}
+
+
+@dataclass
+class Outgoing:
+    unit: str
+    to: str
+    message: EmailMessage
+    attachments: list[Path]
+    digest: str
+
+
+@dataclass
+class SendResult:
+    sent: list[Outgoing] = field(default_factory=list)  # sent or drafted now
+    skipped: list[Outgoing] = field(default_factory=list)  # already in the log
+    issues: list[Issue] = field(default_factory=list)
+
+
+@dataclass
+class SmtpSettings:
+    host: str
+    port: int
+    mode: str = "starttls"  # "starttls" | "ssl" | "plain" (loopback testing only)
+    user: str = ""
+    password: str = ""
+    cafile: str | None = None
+
+
+def sender_address(plan: Plan) -> str:
+    return formataddr((plan.info.contact_unit or plan.info.agency, plan.info.contact_email))
+
+
+def compose(plan: Plan, unit: str, attachments: list[Path]) -> EmailMessage:
+    """The message for one unit: zh-TW subject and body, templates attached."""
+    text = load_json("mail.json")
+    info = plan.info
+    values = {
+        "year": info.year, "short_name": short_name(plan), "unit": unit, "plan_name": info.name,
+        "period": info.period, "deadline": roc_date(info.deadline),
+        "attachment": "、".join(p.name for p in attachments),
+        "item_count": len(plan.items_for(unit)), "contact_unit": info.contact_unit,
+        "contact_person": info.contact_person, "contact_phone": info.contact_phone,
+        "contact_email": info.contact_email, "agency": info.agency,
+    }
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"] = sender_address(plan)
+    msg["To"] = formataddr((unit, plan.unit(unit).email))
+    msg["Subject"] = text["subject"].format(**values)
+    msg["Date"] = formatdate(localtime=True)
+    digest = _digest(attachments)
+    domain = (info.contact_email.split("@")[-1] if "@" in info.contact_email else "xltool.invalid")
+    # Stable per plan, unit and attachment, so a resend of the same file is recognisable.
+    msg["Message-ID"] = f"<xltool.{plan.plan_id}.{_unit_key(unit)}.{digest[:12]}@{domain}>"
+    msg.set_content("\n".join(text["body"]).format(**values))
+    for path in attachments:
+        maintype, subtype = MIME.get(path.suffix.lower(), ("application", "octet-stream"))
+        msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype,
+                           filename=path.name)
+        # RFC 2231 (filename*=) is the standard; older Outlook reads only an RFC 2047
+        # encoded name= on Content-Type, so give both.
+        part = msg.get_payload()[-1]
+        part.set_param("name", Header(path.name, "utf-8").encode(maxlinelen=998),
+                       header="Content-Type")
+    return msg
+
+
+def _unit_key(unit: str) -> str:
+    return hashlib.sha256(unit.encode("utf-8")).hexdigest()[:8]
+
+
+def _digest(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def find_templates(plan: Plan, templates_dir: Path, unit: str, formats: tuple[str, ...]
+                   ) -> tuple[list[Path], list[Issue]]:
+    """The unit's template files, checked to belong to this plan and unit."""
+    found, issues = [], []
+    for fmt in formats:
+        path = templates_dir / template_filename(plan, unit, fmt)
+        if not path.exists():
+            continue
+        try:
+            props = read_workbook(path).properties
+        except Rejected as exc:
+            issues.append(exc.issue)
+            continue
+        if props.get(KEYS["plan_id"]) != plan.plan_id or props.get(KEYS["unit"]) != unit:
+            issues.append(Issue("wrong-plan", f"「{path.name}」不是本計畫「{unit}」的填報表，未寄出；"
+                                "請重新執行 xltool template。", file=path.name, unit=unit))
+            continue
+        found.append(path)
+    return found, issues
+
+
+def prepare(plan: Plan, templates_dir: Path, formats: tuple[str, ...] = ("xlsx", "ods"),
+            prefer_one: bool = True) -> tuple[list[Outgoing], list[Issue]]:
+    """Messages for every unit that leads items; problems for the others."""
+    outgoing, issues = [], []
+    for unit in plan.units:
+        if not plan.items_for(unit.name):
+            continue
+        if not unit.email:
+            issues.append(Issue("no-address", f"「{unit.name}」在計畫檔「單位」工作表沒有電子郵件，"
+                                "未寄出；請補上後再執行。", unit=unit.name, sheet="單位",
+                                field="電子郵件"))
+            continue
+        paths, problems = find_templates(plan, Path(templates_dir), unit.name, formats)
+        issues.extend(problems)
+        if prefer_one:
+            paths = paths[:1]
+        if not paths:
+            if not problems:
+                issues.append(Issue("no-template", f"找不到「{unit.name}」的填報表（"
+                                    f"{template_filename(plan, unit.name, formats[0])}），未寄出；"
+                                    "請先執行 xltool template。", unit=unit.name))
+            continue
+        msg = compose(plan, unit.name, paths)
+        outgoing.append(Outgoing(unit.name, unit.email, msg, paths, _digest(paths)))
+    return outgoing, issues
+
+
+class SendLog:
+    """What went, kept in the output folder; written after every message."""
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / LOG_NAME
+        self.entries: dict[str, dict] = {}
+        if self.path.exists():
+            try:
+                self.entries = json.loads(self.path.read_text(encoding="utf-8"))["sent"]
+            except (ValueError, KeyError, TypeError):
+                raise XltoolError(f"寄送紀錄「{self.path}」已損毀；請檢查或移除後再執行。")
+
+    def has(self, out: Outgoing, via: str) -> bool:
+        entry = self.entries.get(out.unit)
+        return bool(entry) and entry.get("via") == via
+
+    def record(self, out: Outgoing, via: str) -> None:
+        self.entries[out.unit] = {
+            "to": out.to, "subject": str(out.message["Subject"]),
+            "message_id": str(out.message["Message-ID"]),
+            "attachments": [p.name for p in out.attachments], "sha256": out.digest,
+            "via": via, "at": datetime.now().replace(microsecond=0).isoformat()}
+        with atomic_path(self.path) as tmp:
+            tmp.write_text(json.dumps({"sent": self.entries}, ensure_ascii=False, indent=2),
+                           encoding="utf-8")
+
+
+def send(outgoing: list[Outgoing], outbox: Path, smtp: SmtpSettings | None = None,
+         resend: bool = False, dry_run: bool = False,
+         progress: Callable[[Outgoing], None] | None = None) -> SendResult:
+    """Write drafts (default) or send over SMTP; skip what the log says has gone."""
+    outbox = Path(outbox)
+    log = SendLog(outbox)
+    via = f"smtp:{smtp.host}" if smtp else "eml"
+    result = SendResult()
+    todo = []
+    for out in outgoing:
+        (result.skipped if log.has(out, via) and not resend else todo).append(out)
+    if dry_run or not todo:
+        result.sent = todo if dry_run else []
+        return result
+    outbox.mkdir(parents=True, exist_ok=True)
+    if smtp is None:
+        for out in todo:
+            _keep_copy(outbox, out)
+            log.record(out, via)
+            result.sent.append(out)
+            if progress:
+                progress(out)
+        return result
+    with _connect(smtp) as server:
+        for out in todo:
+            try:
+                server.send_message(out.message)
+            except smtplib.SMTPRecipientsRefused:
+                result.issues.append(Issue("send-failed", f"郵件伺服器拒收「{out.unit}」的收件人 {out.to}。",
+                                           unit=out.unit))
+                continue
+            _keep_copy(outbox, out)  # what went, for the record
+            log.record(out, via)
+            result.sent.append(out)
+            if progress:
+                progress(out)
+    return result
+
+
+def _keep_copy(outbox: Path, out: Outgoing) -> None:
+    with atomic_path(outbox / (safe_filename(out.unit) + ".eml")) as tmp:
+        tmp.write_bytes(out.message.as_bytes(policy=policy.SMTP))
+
+
+def _connect(s: SmtpSettings) -> smtplib.SMTP:
+    context = ssl.create_default_context(cafile=s.cafile)
+    try:
+        if s.mode == "ssl":
+            server = smtplib.SMTP_SSL(s.host, s.port, context=context, timeout=60)
+        else:
+            server = smtplib.SMTP(s.host, s.port, timeout=60)
+            if s.mode == "starttls":
+                server.starttls(context=context)
+        if s.user:
+            server.login(s.user, s.password)
+        return server
+    except smtplib.SMTPAuthenticationError:
+        raise XltoolError(f"郵件伺服器 {s.host} 拒絕登入：請確認帳號與密碼。")
+    except (ssl.SSLError, ssl.CertificateError) as exc:
+        raise XltoolError(f"與郵件伺服器 {s.host} 的加密連線失敗（{exc}）；"
+                          "如使用自簽憑證，請以 --cafile 指定憑證。")
+    except (OSError, smtplib.SMTPException) as exc:
+        raise XltoolError(f"無法連線到郵件伺服器 {s.host}:{s.port}（{exc}）。")
+
+
+def parse_hostport(text: str, default_port: int) -> tuple[str, int]:
+    host, _, port = text.rpartition(":") if text.count(":") == 1 else (text, "", "")
+    if not host:
+        host, port = text, ""
+    try:
+        return host, int(port) if port else default_port
+    except ValueError:
+        raise XltoolError(f"伺服器位址「{text}」格式不正確，應為 主機 或 主機:連接埠。")
+
