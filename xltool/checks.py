@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime
 from typing import Any
 
@@ -49,9 +50,11 @@ def _fail(code: str, message: str):
     return f"{code}|{message}"
 
 
-def rule_for(col: Column, *, choices: list[str] | None = None,
+@lru_cache(maxsize=4096)
+def rule_for(col: Column, *, choices: tuple[str, ...] | None = None,
              maximum: float | None = None) -> Schema:
-    """The `schema` rule for one input column (for one item, where it has a maximum)."""
+    """The `schema` rule for one input column (for one item, where it has a maximum).
+    Cached: a merge asks for the same few rules for every row of every return."""
     if col.kind == "list":
         listed = "、".join(choices or [])
         return Schema(And(Use(norm_text), lambda v: v in (choices or []),
@@ -70,7 +73,8 @@ def rule_for(col: Column, *, choices: list[str] | None = None,
                       error=_fail("too-long", f"「{col.name}」超過 {TEXT_LIMIT} 個字元")))
 
 
-def expected_text(col: Column, choices: list[str] | None = None,
+@lru_cache(maxsize=4096)
+def expected_text(col: Column, choices: tuple[str, ...] | None = None,
                   maximum: float | None = None) -> str:
     if col.kind == "list":
         return "、".join(choices or [])
@@ -82,10 +86,16 @@ def expected_text(col: Column, choices: list[str] | None = None,
     return f"文字（{TEXT_LIMIT} 字以內）"
 
 
-def check(rule: Schema, col: Column, raw: Any, expected: str) -> Checked:
-    """Apply one rule to a raw cell value; blank cells are None and pass here."""
+def check(rule: Schema, col: Column, raw: Any, expected: str,
+          bounds: tuple[tuple[str, ...] | None, float | None] | None = None) -> Checked:
+    """Apply one rule to a raw cell value; blank cells are None and pass here.
+
+    ``bounds`` — the (choices, maximum) the rule was built with — lets values the
+    rule would pass unchanged skip it (see :func:`_already_valid`)."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return Checked(None)
+    if bounds is not None and _already_valid(col, raw, *bounds):
+        return Checked(raw)
     try:
         value = rule.validate(raw)
     except SchemaError as exc:
@@ -93,6 +103,26 @@ def check(rule: Schema, col: Column, raw: Any, expected: str) -> Checked:
         code, _, message = text.partition("|")
         return Checked(None, Problem(code, message, expected))
     return Checked(value, note=_note(col, raw, value))
+
+
+def _already_valid(col: Column, raw: Any, choices, maximum) -> bool:
+    """The values the rule would pass through unchanged, recognised without running it.
+
+    Most cells of most returns are like this; skipping the schema machinery for
+    them is what keeps a merge near the speed of reading. Anything else, including
+    every value that needs normalising, goes through the rule.
+    """
+    kind = col.kind
+    if kind == "list":
+        return type(raw) is str and choices is not None and raw in choices
+    if kind == "number":
+        return (type(raw) in (int, float) and raw == raw
+                and (col.minimum is None or raw >= col.minimum)
+                and (maximum is None or raw <= maximum))
+    if kind == "text":
+        return (type(raw) is str and len(raw) <= TEXT_LIMIT and raw == raw.strip()
+                and "\r" not in raw and not _CONTROL.search(raw))
+    return False
 
 
 def _note(col: Column, raw: Any, value: Any) -> str:

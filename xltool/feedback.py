@@ -15,7 +15,7 @@ from . import fields as F
 from .book import PrintSetup, Sheet, row_height
 from .cells import a1
 from .files import safe_filename
-from .intake import Return
+from .intake import Return, read_return
 from .merge import MergeResult
 from .template import build_template
 
@@ -33,7 +33,9 @@ def write_feedback(result: MergeResult, out_dir: Path, created: datetime | None 
         ret = status.ret
         if ret is None or not ret.errors:
             continue
-        book = feedback_book(result, ret, created or result.newest_input or datetime(2000, 1, 1))
+        # Read the file again, keeping every value as typed (the merge keeps only checked ones).
+        full = read_return(result.plan, ret.path, keep_raw=True)
+        book = feedback_book(result, full, created or result.newest_input or datetime(2000, 1, 1))
         fmt = "ods" if ret.path.suffix.lower() == ".ods" else "xlsx"
         target = out_dir / (safe_filename(f"{ret.path.stem}_待修正") + f".{fmt}")
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -59,9 +61,9 @@ def feedback_book(result: MergeResult, ret: Return, created: datetime):
     positions = {item.id: F.FIRST_ITEM_ROW + n for n, item in enumerate(plan.items_for(ret.unit))}
     for item_id, row in ret.rows.items():
         r = positions[item_id]
-        for name, source in row.cells.items():
-            moved[source] = (r, cols[name], name)
-            value = row.raw.get(name)
+        for name in (c.name for c in F.INPUT_COLUMNS if c.name in ret.cols):
+            moved[ret.cell_ref(row, name)] = (r, cols[name], name)
+            value = (row.raw or {}).get(name)
             if value is not None:
                 form.put(r, cols[name], value, "input_number" if isinstance(value, (int, float))
                          else "input")

@@ -25,17 +25,15 @@ MAX_RETURN_ROWS = 5_000
 MAX_RETURN_COLS = len(F.COLUMNS) + 12  # room to notice inserted columns
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
+    """One item row of a return. Kept small: a merge holds one per unit and item."""
+
     item_id: str
     row: int  # 0-based sheet row
     values: dict[str, Any] = field(default_factory=dict)  # input column → checked value
-    raw: dict[str, Any] = field(default_factory=dict)  # input column → value as found
-    cells: dict[str, str] = field(default_factory=dict)  # input column → A1 address
     flags: list[str] = field(default_factory=list)  # issue codes on this row
-
-    def cell_ref(self, column: str) -> str:
-        return self.cells.get(column, a1(self.row, 0))
+    raw: dict[str, Any] | None = None  # input column → value as found (feedback only)
 
 
 @dataclass
@@ -48,6 +46,11 @@ class Return:
     issues: list[Issue] = field(default_factory=list)
     usable: bool = False  # recognised and read: its rows count towards scores
     sheet: str = F.FORM_SHEET
+    cols: dict[str, int] = field(default_factory=dict)  # column name → 0-based column
+
+    def cell_ref(self, row: Row, column: str) -> str:
+        """The A1 address of an input cell of ``row`` in this return's own layout."""
+        return a1(row.row, self.cols[column])
 
     @property
     def errors(self) -> int:
@@ -89,8 +92,9 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Issue]]:
 class _Intake:
     """Reads one return; collects its issues as it goes."""
 
-    def __init__(self, plan: Plan, path: Path):
+    def __init__(self, plan: Plan, path: Path, keep_raw: bool = False):
         self.plan = plan
+        self.keep_raw = keep_raw
         self.ret = Return(path=path)
         self.file = path.name
         self.plan_changed = False  # the plan was edited after this template was made
@@ -224,7 +228,7 @@ class _Intake:
             self.issue("structure-changed", f"「{sheet.name}」找不到標題列（含「編號」等欄名），無法讀取。")
             self.ret.usable = False
             return
-        cols = {}
+        cols = self.ret.cols
         for c, v in enumerate(sheet.rows[header_row]):
             name = _column_name(v)
             if name:
@@ -298,12 +302,15 @@ class _Intake:
 
     def read_row(self, sheet: SheetData, r: int, cols: dict[str, int], item, inputs) -> Row:
         plan = self.plan
-        row = Row(item_id=item.id, row=r, raw=dict(inputs))
+        row = Row(item_id=item.id, row=r, raw=dict(inputs) if self.keep_raw else None)
         for col in F.PLAN_COLUMNS:  # locked content must be the plan's
             if col.name not in cols or col.name == "編號":
                 continue
-            found = norm_text(sheet.cell(r, cols[col.name]))
-            want = norm_text(plan_cell_value(plan, item, col.attr))
+            raw_found = sheet.cell(r, cols[col.name])
+            want_raw = plan_cell_value(plan, item, col.attr)
+            if raw_found == want_raw:
+                continue  # the usual case, without normalising
+            found, want = norm_text(raw_found), norm_text(want_raw)
             if squeeze(found) != squeeze(want) and not _same_number(found, want):
                 self.issue("structure-changed", f"鎖定欄位「{col.name}」的內容被修改，已以計畫內容為準；"
                            "請勿修改灰色欄位。", WARNING if self.plan_changed else ERROR, cell=a1(r, cols[col.name]), field=col.name, value=found,
@@ -315,8 +322,7 @@ class _Intake:
             if col.name not in cols:
                 continue
             c = cols[col.name]
-            row.cells[col.name] = a1(r, c)
-            choices = plan.lists.get(col.list_name) if col.kind == "list" else None
+            choices = tuple(plan.lists.get(col.list_name, ())) if col.kind == "list" else None
             maximum = getattr(item, col.maximum_attr) if col.maximum_attr else None
             raw = inputs.get(col.name)
             if (r, c) in self.formulas:
@@ -328,7 +334,7 @@ class _Intake:
                 formula_cols.add(col.name)
                 continue
             result = check(rule_for(col, choices=choices, maximum=maximum), col, raw,
-                           expected_text(col, choices, maximum))
+                           expected_text(col, choices, maximum), (choices, maximum))
             row.values[col.name] = result.value
             if result.problem:
                 self.issue(result.problem.code, f"{result.problem.message}（編號 {item.id}）。",
@@ -349,15 +355,16 @@ class _Intake:
             hint = "" if col is status_col else \
                 f"；若本項不適用，請於「{status_col.name}」選「{plan.info.not_applicable}」"
             self.issue("missing-value", f"「{col.name}」未填（編號 {item.id}）{hint}。",
-                       cell=row.cells[col.name], field=col.name, expected="必填")
+                       cell=a1(r, cols[col.name]), field=col.name, expected="必填")
             row.flags.append("missing-value")
         return row
 
 
-def read_return(plan: Plan, path: Path) -> Return:
+def read_return(plan: Plan, path: Path, keep_raw: bool = False) -> Return:
     """Recognise and check one returned workbook. Never raises for a bad file:
-    anything unexpected becomes one issue record and the batch goes on."""
-    intake = _Intake(plan, Path(path))
+    anything unexpected becomes one issue record and the batch goes on.
+    ``keep_raw`` keeps every value as found, for the correction copies."""
+    intake = _Intake(plan, Path(path), keep_raw)
     try:
         return intake.run()
     except Exception as exc:  # noqa: BLE001 — one bad file must not stop the merge

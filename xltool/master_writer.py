@@ -21,8 +21,22 @@ from .merge import (STATUS_DONE, STATUS_DUPLICATE, STATUS_ERRORS, STATUS_FIELD, 
 SCORE_SHEET, SUMMARY_SHEET, DETAIL_SHEET, TABLE2_SHEET = "評分", "總表", "明細", "附表2"
 STATUS_SHEET, ISSUE_SHEET, CHART_SHEET = "繳交狀態", "檢核結果", "構面圖"
 REVIEW_HEADER = "複評"
+MAX_UNIT_COLUMNS = 250
+MAX_CELL_TEXT = 32_000  # Excel holds 32,767 characters in a cell
 CN_NUMERALS = "一二三四五六七八九十"
 STATUS_ORDER = {STATUS_MISSING: 0, STATUS_ERRORS: 1, STATUS_DUPLICATE: 2, STATUS_DONE: 3}
+
+
+def _capped(lines: list[str]) -> str:
+    """Join unit results for one cell, stopping before Excel's per-cell limit."""
+    out, size = [], 0
+    for n, line in enumerate(lines):
+        if size + len(line) + 1 > MAX_CELL_TEXT - 40:
+            out.append(f"…（其餘 {len(lines) - n} 個單位的內容請見「明細」）")
+            break
+        out.append(line)
+        size += len(line) + 1
+    return "\n".join(out)
 
 
 def cn_number(n: int) -> str:
@@ -59,8 +73,11 @@ class _Writer:
 
         self.r = result
         self.plan = result.plan
+        # constant_memory: rows stream to disk as written, so memory stays flat
+        # however many returns there are; every sheet is written in row order.
         self.wb = xlsxwriter.Workbook(str(path), {
-            "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False})
+            "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+            "constant_memory": True})
         created = created or result.newest_input or datetime.combine(
             self.plan.info.deadline, datetime.min.time())
         self.wb.set_properties({"title": f"{self.plan.info.name} 彙整總表",
@@ -130,7 +147,9 @@ class _Writer:
     def scores(self) -> None:
         plan, f = self.plan, self.f
         ws = self.ws[SCORE_SHEET]
-        units = [u.name for u in plan.units]
+        # One column per unit while that stays readable (and within Excel's 16,384 columns);
+        # beyond, 自評 is written as its value and each unit's score is in 明細.
+        units = [u.name for u in plan.units] if len(plan.units) <= MAX_UNIT_COLUMNS else []
         head = ["編號", "構面", "執行方法", "配分", *units, "自評", REVIEW_HEADER, "採計分數"]
         widths = [9, 10, 30, 7, *[8] * len(units), 8, 8, 9]
         ws.write_string(0, 0, f"{plan.info.name}　評分表", f["title"])
@@ -159,9 +178,12 @@ class _Writer:
                 else:
                     missing = self.r.status_of(unit).ret is None
                     ws.write_number(r, c, entry.score or 0, f["missing"] if missing else f["num"])
-            span = f"{a1(r, c_first_unit)}:{a1(r, c_self - 1)}"
-            ws.write_formula(r, c_self, f"=IFERROR(ROUND(AVERAGE({span}),2),0)", f["num"],
-                             res.self_score)
+            if units:
+                span = f"{a1(r, c_first_unit)}:{a1(r, c_self - 1)}"
+                ws.write_formula(r, c_self, f"=IFERROR(ROUND(AVERAGE({span}),2),0)", f["num"],
+                                 res.self_score)
+            else:
+                ws.write_number(r, c_self, res.self_score, f["num"])
             if res.review is None:
                 ws.write_blank(r, c_review, None, f["review"])
             else:
@@ -238,7 +260,7 @@ class _Writer:
                     text = row.values.get("執行績效與成果") if row else None
                     if text:
                         lines.append(f"【{unit}】{text}")
-                result_text = "\n".join(lines)
+                result_text = _capped(lines)
                 values = [dim.name, item.strategy, item.method, item.lead_text, item.practice,
                           result_text, f"{returned}/{len(item.leads)}", "、".join(missing)]
                 for c, v in enumerate(values):
@@ -321,18 +343,23 @@ class _Writer:
         ws.write_string(2, 0, "；".join(legend), f["text"])
         hr = 4
         n = len(dims)
-        ws.merge_range(hr, 0, hr + 1, 0, "實施考核機關", f["header"])
-        ws.merge_range(hr, 1, hr + 1, 1, "編號", f["header"])
-        ws.merge_range(hr, 2, hr + 1, 2, "受考核單位名稱", f["header"])
+        # Two header rows written in row order (the workbook streams rows to disk, so
+        # no merge may reach back up); the labels stand in the upper row.
+        for c, name in enumerate(["實施考核機關", "編號", "受考核單位名稱"]):
+            ws.write_string(hr, c, name, f["header"])
         title = f"考核項目成績（{plan.total_points:g} 分）"
         if n > 1:
             ws.merge_range(hr, 3, hr, 2 + n, title, f["header"])
         else:
             ws.write_string(hr, 3, title, f["header"])
+        for k, name in enumerate(["總分", "等第", "考核年月"]):
+            ws.write_string(hr, 3 + n + k, name, f["header"])
+        for c in range(3):
+            ws.write_blank(hr + 1, c, None, f["header"])
         for i, (dim, _) in enumerate(dims):
             ws.write_string(hr + 1, 3 + i, dimension_header(i + 1, dim.name, dim.points), f["header"])
-        for k, name in enumerate(["總分", "等第", "考核年月"]):
-            ws.merge_range(hr, 3 + n + k, hr + 1, 3 + n + k, name, f["header"])
+        for k in range(3):
+            ws.write_blank(hr + 1, 3 + n + k, None, f["header"])
         r = hr + 2
         ws.write_string(r, 0, plan.info.agency, f["wrap"])
         ws.write_number(r, 1, 1, f["num"])

@@ -6,6 +6,7 @@ scores with the pure functions of :mod:`xltool.scoring`.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -51,13 +52,16 @@ class MergeResult:
     issues: list[Issue]
     rejected: list[Return]  # files that could not be used at all
     senders: dict[str, str] = field(default_factory=dict)  # file name → who sent it, when
+    _by_unit: dict[str, UnitStatus] = field(default_factory=dict, repr=False)
 
     @property
     def errors(self) -> int:
         return sum(1 for i in self.issues if i.is_error)
 
     def status_of(self, unit: str) -> UnitStatus:
-        return next(s for s in self.units if s.unit == unit)
+        if len(self._by_unit) != len(self.units):
+            self._by_unit = {s.unit: s for s in self.units}
+        return self._by_unit[unit]
 
     @property
     def newest_input(self) -> datetime | None:
@@ -65,19 +69,50 @@ class MergeResult:
         return max(times) if times else None
 
 
+PARALLEL_FROM = 24  # files; below this a process pool costs more than it saves
+
+
 def merge(plan: Plan, paths: list[Path], reviews: dict[str, float] | None = None,
-          progress: Callable[[Path], None] | None = None,
-          read: Callable[[Plan, Path], Return] = read_return) -> MergeResult:
+          progress: Callable[[Path], None] | None = None, workers: int | None = None
+          ) -> MergeResult:
     """Merge the returns found in ``paths``; ``reviews`` are 複評 by item 編號."""
     files, issues = discover(paths)
-    returns: list[Return] = []
-    for path in files:
-        returns.append(read(plan, path))
-        if progress:
-            progress(path)
+    returns = list(read_all(plan, files, progress, workers))
     result = score(plan, returns, issues, reviews or {})
     result.senders = senders_of(paths)
     return result
+
+
+def read_all(plan: Plan, files: list[Path], progress=None, workers: int | None = None):
+    """Read every file once, spread over the cores when there are many; in file order."""
+    workers = workers or min(os.cpu_count() or 1, 8)
+    if workers < 2 or len(files) < PARALLEL_FROM:
+        for path in files:
+            yield read_return(plan, path)
+            if progress:
+                progress(path)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunk = max(1, min(64, len(files) // (workers * 4)))
+    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+                             initargs=(plan,)) as pool:
+        for path, ret in zip(files, pool.map(_worker_read, files, chunksize=chunk)):
+            yield ret
+            if progress:
+                progress(path)
+
+
+_worker_plan: Plan | None = None
+
+
+def _worker_init(plan: Plan) -> None:
+    global _worker_plan
+    _worker_plan = plan
+
+
+def _worker_read(path: Path) -> Return:
+    return read_return(_worker_plan, path)
 
 
 def senders_of(paths: list[Path]) -> dict[str, str]:

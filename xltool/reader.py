@@ -203,6 +203,8 @@ def _is_sheet_part(name: str) -> bool:
 
 _XLSX_CELL = re.compile(rb'<c\b([^>]*?)(/>|>(.*?)</c>)', re.S)
 _XLSX_REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]{1,7})"')
+# A sheet with no column past ZZ and no row past 99,999 cannot span too far: skip the walk.
+_XLSX_FAR = re.compile(rb'\br="(?:[A-Z]{3}[0-9]+|[A-Z]{1,3}[0-9]{6,}|[0-9]{6,})"')
 
 
 def _scan_xlsx(path: Path, parts: dict[str, bytes]) -> dict[str, set[tuple[int, int]]]:
@@ -229,6 +231,8 @@ def _scan_xlsx(path: Path, parts: dict[str, bytes]) -> dict[str, set[tuple[int, 
             continue
         if b"<!ENTITY" in data or b"<!DOCTYPE" in data:
             raise _reject(path, "xml-rejected", f"「{path.name}」含有 XML 實體宣告（可能是攻擊檔案），已拒絕讀取。")
+        if b"<f>" not in data and b"<f " not in data and not _XLSX_FAR.search(data):
+            continue  # the common case: no formula, nothing far away
         cells = set()
         lo_r = lo_c = 1 << 30
         hi_r = hi_c = -1
@@ -239,7 +243,7 @@ def _scan_xlsx(path: Path, parts: dict[str, bytes]) -> dict[str, set[tuple[int, 
                 continue
             r, c = int(ref.group(2)) - 1, _col_index(ref.group(1).decode())
             lo_r, hi_r, lo_c, hi_c = min(lo_r, r), max(hi_r, r), min(lo_c, c), max(hi_c, c)
-            if b"<f" in inner:
+            if b"<f>" in inner or b"<f " in inner:
                 cells.add((r, c))
         if hi_r >= 0 and (hi_r - lo_r + 1) * (hi_c - lo_c + 1) > MAX_CELL_SPAN:
             raise _reject(path, "too-large",
@@ -311,7 +315,7 @@ def assert_xml_guard() -> None:
 
 
 def read_workbook(path: Path, *, max_rows: int = DEFAULT_MAX_ROWS,
-                  max_cols: int | None = None) -> WorkbookData:
+                  max_cols: int | None = None, only: set[str] | None = None) -> WorkbookData:
     """Gate, then read every sheet's cell values with python-calamine.
 
     Rows and columns are capped whatever the file's own ``<dimension>`` claims.
@@ -325,6 +329,8 @@ def read_workbook(path: Path, *, max_rows: int = DEFAULT_MAX_ROWS,
         wb = CalamineWorkbook.from_path(str(path))
         sheets = {}
         for meta in wb.sheets_metadata:
+            if only is not None and meta.name not in only:
+                continue
             sheet = wb.get_sheet_by_name(meta.name)
             rows = sheet.to_python(skip_empty_area=False, nrows=max_rows)
             if max_cols is not None:

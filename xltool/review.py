@@ -16,7 +16,7 @@ def read_reviews(master: Path) -> tuple[dict[str, float], list[Issue]]:
     if not master.exists():
         return {}, []
     try:
-        wb = read_workbook(master)
+        wb = read_workbook(master, only={SCORE_SHEET})
     except Rejected as exc:
         return {}, [Issue("review-unreadable", f"無法讀取既有總表中的複評：{exc.issue.message}"
                           "；本次彙整不含先前的複評，舊檔已另存備份。", WARNING, file=master.name)]

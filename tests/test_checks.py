@@ -1,0 +1,40 @@
+"""The cell rules: the fast path for already-valid values agrees with the schema rules."""
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xltool import fields as F
+from xltool.checks import _already_valid, check, expected_text, rule_for
+
+CHOICES = ("已完成", "執行中", "未執行", "不適用")
+values = st.one_of(st.none(), st.integers(-5, 50), st.floats(allow_nan=True), st.booleans(),
+                   st.sampled_from(CHOICES + (" 已完成", "已完成 ", "１８", "N/A", "8.5", "\t=1+1")),
+                   st.text(max_size=40))
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(raw=values, maximum=st.sampled_from([None, 9, 20.25]))
+def test_fast_path_matches_the_rules(raw, maximum):
+    for col in F.INPUT_COLUMNS:
+        choices = CHOICES if col.kind == "list" else None
+        mx = maximum if col.maximum_attr else None
+        fast = check(rule_for(col, choices=choices, maximum=mx), col, raw,
+                     expected_text(col, choices, mx), (choices, mx))
+        slow = check(rule_for(col, choices=choices, maximum=mx), col, raw,
+                     expected_text(col, choices, mx))  # no bounds: always through the rule
+        assert (fast.value == slow.value or fast.value != fast.value) and \
+            (fast.problem is None) == (slow.problem is None)
+        if _already_valid(col, raw, choices, mx):
+            assert slow.value == fast.value or (slow.value != slow.value)
+            assert slow.problem is None and slow.note == ""
+
+
+@pytest.mark.parametrize("raw, code", [("做完了", "not-in-list"), ("N/A", "type-error"),
+                                       (25, "out-of-range"), (-1, "out-of-range")])
+def test_rules_name_the_problem(raw, code):
+    col = next(c for c in F.INPUT_COLUMNS if c.kind == ("list" if raw == "做完了" else "number")
+               and (c.maximum_attr if raw == 25 else True))
+    choices = CHOICES if col.kind == "list" else None
+    result = check(rule_for(col, choices=choices, maximum=20.25 if col.maximum_attr else None), col,
+                   raw, "")
+    assert result.value is None and result.problem.code == code
