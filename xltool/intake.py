@@ -16,7 +16,7 @@ from . import fields as F
 from .cells import a1, fmt_number, norm_text, squeeze
 from .checks import check, clean_text, expected_text, rule_for
 from .errors import ERROR, WARNING, Issue
-from .metadata import KEYS, fingerprint, locked_rows, plan_cell_value
+from .metadata import KEYS, plan_cell_value
 from .plan import Plan, header_name
 from .reader import SPREADSHEET_SUFFIXES, Rejected, SheetData, read_workbook
 
@@ -119,7 +119,8 @@ class _Intake:
 
     def _run(self) -> None:
         try:
-            wb = read_workbook(self.ret.path, max_rows=MAX_RETURN_ROWS, max_cols=MAX_RETURN_COLS)
+            wb = read_workbook(self.ret.path, max_rows=MAX_RETURN_ROWS, max_cols=MAX_RETURN_COLS,
+                               prefer={F.FORM_SHEET, F.META_SHEET})
         except Rejected as exc:
             self.ret.issues.append(exc.issue)
             return
@@ -183,7 +184,7 @@ class _Intake:
             if named and unit not in named:
                 self.issue("name-mismatch", f"檔名看似「{'、'.join(named)}」，但檔案內容是「{unit}」的填報表；"
                            f"已依內容視為「{unit}」的回傳。", WARNING, sheet="")
-            expected_fp = fingerprint(locked_rows(plan, unit))
+            expected_fp = plan.fingerprint_of(unit)
             if meta.get(KEYS["fingerprint"]) and meta[KEYS["fingerprint"]] != expected_fp:
                 self.plan_changed = True
                 self.issue("plan-changed", "此填報表產生後計畫內容已修改；鎖定欄位將逐格與目前計畫比對。",

@@ -26,9 +26,13 @@ KEYS = {
 
 def locked_rows(plan, unit: str) -> list[list[str]]:
     """The locked plan cells of a unit's 填報表, as normalised text."""
+    cache = plan.__dict__.setdefault("_locked_rows", {})  # per item: merge asks per file
     rows = []
     for item in plan.items_for(unit):
-        rows.append([norm_text(plan_cell_value(plan, item, col.attr)) for col in PLAN_COLUMNS])
+        if item.id not in cache:
+            cache[item.id] = [norm_text(plan_cell_value(plan, item, col.attr))
+                              for col in PLAN_COLUMNS]
+        rows.append(cache[item.id])
     return rows
 
 

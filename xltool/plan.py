@@ -180,7 +180,24 @@ class Plan:
         return next(u for u in self.units if u.name == name)
 
     def items_for(self, unit: str) -> list[Item]:
-        return [i for i in self.items if unit in i.leads]
+        """The items a unit leads, in plan order (indexed once: plans may have 10,000 units)."""
+        index = self.__dict__.get("_items_by_unit")
+        if index is None:
+            index = {u.name: [] for u in self.units}
+            for item in self.items:
+                for lead in item.leads:
+                    index.setdefault(lead, []).append(item)
+            self.__dict__["_items_by_unit"] = index
+        return list(index.get(unit, []))
+
+    def fingerprint_of(self, unit: str) -> str:
+        """The fingerprint of a unit's locked template content (cached: merge asks per file)."""
+        cache = self.__dict__.setdefault("_fingerprints", {})
+        if unit not in cache:
+            from .metadata import fingerprint, locked_rows
+
+            cache[unit] = fingerprint(locked_rows(self, unit))
+        return cache[unit]
 
     def grade_for(self, total: float) -> str:
         from .scoring import grade_for
@@ -458,8 +475,9 @@ class _PlanReader:
     def check_leads(self, units: list[Unit], items: list[Item]) -> None:
         if any(i.sheet == ITEM_SHEET and i.is_error for i in self.issues):
             return  # a bad 主辦單位 cell would make this warning misleading
+        leading = {lead for i in items for lead in i.leads}
         for u in units:
-            if not any(u.name in i.leads for i in items):
+            if u.name not in leading:
                 self.issue(f"單位「{u.name}」沒有主辦任何項目，將不會產生填報表。", UNIT_SHEET,
                            self._unit_rows[u.name], self.sheets_header_col(UNIT_SHEET, "名稱"),
                            value=u.name, severity=WARNING, code="unit-without-items", field="名稱")

@@ -315,10 +315,12 @@ def assert_xml_guard() -> None:
 
 
 def read_workbook(path: Path, *, max_rows: int = DEFAULT_MAX_ROWS,
-                  max_cols: int | None = None, only: set[str] | None = None) -> WorkbookData:
+                  max_cols: int | None = None, only: set[str] | None = None,
+                  prefer: set[str] | None = None) -> WorkbookData:
     """Gate, then read every sheet's cell values with python-calamine.
 
     Rows and columns are capped whatever the file's own ``<dimension>`` claims.
+    ``only`` reads just those sheets; ``prefer`` reads just those when all exist.
     Any parser failure becomes :class:`Rejected` with a plain message.
     """
     path = Path(path)
@@ -328,6 +330,9 @@ def read_workbook(path: Path, *, max_rows: int = DEFAULT_MAX_ROWS,
     try:
         wb = CalamineWorkbook.from_path(str(path))
         sheets = {}
+        present = {meta.name for meta in wb.sheets_metadata}
+        if only is None and prefer and prefer <= present:
+            only = prefer  # everything needed is there: leave the other sheets unread
         for meta in wb.sheets_metadata:
             if only is not None and meta.name not in only:
                 continue
