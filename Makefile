@@ -32,6 +32,10 @@ test: venv
 examples: venv
 	$(BIN)/python examples/build_examples.py
 
+bench: venv
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python benchmarks/bench.py
+
 pictures: venv
 	$(BIN)/python examples/render_pages.py
 

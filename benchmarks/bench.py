@@ -137,7 +137,8 @@ def calamine_floor(files: list[Path]) -> None:
 def pandas_script(files: list[Path]) -> None:
     import pandas as pd
 
-    pd.concat([pd.read_excel(f, sheet_name="填報表", header=4) for f in files])
+    # engine="openpyxl": what read_excel has used by default, and what the scripts use
+    pd.concat([pd.read_excel(f, sheet_name="填報表", header=4, engine="openpyxl") for f in files])
 
 
 def machine() -> str:

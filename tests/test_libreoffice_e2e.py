@@ -153,10 +153,15 @@ def test_master_carries_exactly_what_was_typed(filled):
             assert rec[name] == want.get(name), (rec["單位"], rec["編號"], name)
             if name in ("實際值", "自評分數") and name in want:
                 assert isinstance(rec[name], (int, float)), "numbers stay numbers"
-        assert rec["填報日期"] == datetime.combine(TYPED_DATE, datetime.min.time()), "dates stay dates"
-        assert rec["填表人"] == f"{rec['單位']}承辦人"
         seen += 1
     assert seen == sum(len(plan.items_for(u.name)) for u in plan.units)
+    status = openpyxl.load_workbook(master)["繳交狀態"]
+    head = [c.value for c in status[1]]
+    for row in status.iter_rows(min_row=2, values_only=True):
+        rec = dict(zip(head, row))
+        assert rec["填報日期"] == datetime.combine(TYPED_DATE, datetime.min.time()), "dates stay dates"
+        assert rec["填表人"] == f"{rec['單位']}承辦人"
+        assert rec["聯絡電話"] == "07-1234567#21"
 
 
 def test_scores_equal_an_independent_computation(filled):

@@ -164,3 +164,25 @@ def test_cached_values_equal_what_libreoffice_computes(second_master, soffice, t
             assert mine == pytest.approx(value, abs=1e-9), key
     ws = cached["附表2"]
     assert ws.cell(7, 6).value == pytest.approx(51.8 + 16.02 - 0.5)
+
+
+@pytest.mark.parametrize("options", [{"spill_from": 0}, {"workers": 2}])
+def test_rows_on_disk_and_worker_processes_change_nothing(tmp_path, options):
+    """The paths large merges take (rows kept on disk, a process pool) write the same bytes."""
+    from xltool.master_writer import write_master
+    from xltool.merge import merge
+    from xltool.plan import load_plan
+    from xltool.report import result_json
+
+    plan = load_plan(EXAMPLE / "plan.xlsx")
+    inbox = tmp_path / "in"
+    shutil.copytree(EXAMPLE / "returns", inbox)
+    for n in range(30):  # enough files for the process pool to start
+        shutil.copy(inbox / "109_提升服務效能_第一課.xlsx", inbox / f"dup{n:02d}.xlsx")
+    plain = merge(plan, [inbox], workers=1, spill_from=10 ** 9)
+    other = merge(plan, [inbox], **options)
+    assert (plain.store is None) and ((other.store is not None) == ("spill_from" in options))
+    write_master(plain, tmp_path / "a.xlsx")
+    write_master(other, tmp_path / "b.xlsx")
+    assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
+    assert result_json(plain) == result_json(other)

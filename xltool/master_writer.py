@@ -168,9 +168,10 @@ class _Writer:
             ws.write_string(r, 1, plan.dimension(item.dimension).name, f["cell"])
             ws.write_string(r, 2, item.method.split("\n")[-1][:60], f["cell"])
             ws.write_number(r, c_points, item.points, f["num"])
+            entries = res.entries if units else {}
             for k, unit in enumerate(units):
                 c = c_first_unit + k
-                entry = res.entries.get(unit)
+                entry = entries.get(unit)
                 if entry is None:
                     ws.write_blank(r, c, None, f["grey"])
                 elif entry.excluded:
@@ -250,13 +251,13 @@ class _Writer:
             for res in (x for x in self.r.items if x.item.dimension == dim.code):
                 item = res.item
                 lines, missing, returned = [], [], 0
+                rows = self.r.rows_of_item(item)
                 for unit in item.leads:
-                    status = self.r.status_of(unit)
-                    if status.ret is None:
+                    if self.r.status_of(unit).ret is None:
                         missing.append(unit)
                         continue
                     returned += 1
-                    row = status.ret.rows.get(item.id)
+                    row = rows.get(unit)
                     text = row.values.get("執行績效與成果") if row else None
                     if text:
                         lines.append(f"【{unit}】{text}")
@@ -273,37 +274,38 @@ class _Writer:
     # ---------------------------------------------------------------- 明細
 
     def details(self) -> None:
+        """One row per unit and item. The biggest sheet by far (600,000 rows for 10,000
+        units), so every cell counts: who filled it in is on 繳交狀態, once per unit."""
         plan, f = self.plan, self.f
         ws = self.ws[DETAIL_SHEET]
         inputs = [c.name for c in F.INPUT_COLUMNS]
-        head = ["單位", "編號", "構面", "配分", *inputs, "填表人", "聯絡電話", "填報日期",
-                "來源檔案", "工作表列", "檢核"]
-        widths = [11, 9, 10, 6, 10, 8, 48, 8, 16, 12, 17, 12, 30, 10, 18]
+        head = ["單位", "編號", "構面", *inputs, "來源檔案", "工作表列", "檢核"]
+        widths = [11, 9, 10, 10, 8, 48, 8, 16, 30, 10, 18]
         self._header(ws, 0, head, widths)
+        result_col = 3 + inputs.index("執行績效與成果")
+        dims = {d.code: d.name for d in plan.dimensions}
         r = 1
         for status in self.r.units:
             ret = status.ret
+            rows = dict(ret.rows.items()) if ret else {}  # one read per return
+            source = ret.path.name if ret else ""
             for item in plan.items_for(status.unit):
-                row = ret.rows.get(item.id) if ret else None
+                row = rows.get(item.id)
                 flags = sorted(set(row.flags)) if row else (["未繳"] if ret is None else ["列已刪除"])
                 bad = bool(flags)
+                result = row.values.get("執行績效與成果") if row else None
+                if result and len(result) * 2 > widths[result_col]:  # taller only when it wraps
+                    ws.set_row(r, row_height([(str(result), widths[result_col])]))
                 ws.write_string(r, 0, status.unit, f["cell"])
                 ws.write_string(r, 1, item.id, f["cell"])
-                ws.write_string(r, 2, plan.dimension(item.dimension).name, f["cell"])
-                ws.write_number(r, 3, item.points, f["num"])
-                for k, name in enumerate(inputs):
-                    self._value(ws, r, 4 + k, row.values.get(name) if row else None, bad)
-                c = 4 + len(inputs)
-                header = ret.header if ret else {}
-                self._value(ws, r, c, header.get("填表人"), False)
-                self._value(ws, r, c + 1, header.get("聯絡電話"), False)
-                self._value(ws, r, c + 2, header.get("填報日期"), False)
-                ws.write_string(r, c + 3, ret.path.name if ret else "", f["cell"])
-                ws.write_string(r, c + 4, f"{ret.sheet}!{row.row + 1}" if row else "", f["cell"])
-                ws.write_string(r, c + 5, "、".join(flags), f["bad"] if bad else f["cell"])
-                result = row.values.get("執行績效與成果") if row else None
-                if result:
-                    ws.set_row(r, row_height([(str(result), widths[4 + inputs.index("執行績效與成果")])]))
+                ws.write_string(r, 2, dims[item.dimension], f["cell"])
+                if row:
+                    for k, name in enumerate(inputs):
+                        self._value(ws, r, 3 + k, row.values.get(name), bad)
+                c = 3 + len(inputs)
+                ws.write_string(r, c, source, f["cell"])
+                ws.write_string(r, c + 1, f"{ret.sheet}!{row.row + 1}" if row else "", f["cell"])
+                ws.write_string(r, c + 2, "、".join(flags), f["bad"] if bad else f["cell"])
                 r += 1
         ws.autofilter(0, 0, max(r - 1, 1), len(head) - 1)
         ws.freeze_panes(1, 2)
@@ -312,7 +314,7 @@ class _Writer:
     def _value(self, ws, r: int, c: int, value, bad: bool) -> None:
         f = self.f
         if value is None:
-            ws.write_blank(r, c, None, f["cell"])
+            return  # nothing to write: a blank cell costs as much as a full one
         elif isinstance(value, bool):
             ws.write_string(r, c, str(value), f["cell"])
         elif isinstance(value, (int, float)):
@@ -384,8 +386,9 @@ class _Writer:
     def status(self) -> None:
         f = self.f
         ws = self.ws[STATUS_SHEET]
-        head = ["單位", "狀態", "檔案", "存檔時間", "錯誤數", "警告數", "說明", "寄件者"]
-        self._header(ws, 0, head, [12, 8, 36, 17, 7, 7, 40, 36])
+        head = ["單位", "狀態", "檔案", "存檔時間", "填表人", "聯絡電話", "填報日期", "錯誤數", "警告數",
+                "說明", "寄件者"]
+        self._header(ws, 0, head, [12, 8, 36, 17, 12, 16, 12, 7, 7, 40, 36])
         order = {u.name: i for i, u in enumerate(self.plan.units)}
         rows = sorted(self.r.units, key=lambda s: (STATUS_ORDER[s.status], order[s.unit]))
         r = 1
@@ -400,22 +403,25 @@ class _Writer:
                     ws.write_datetime(r, 3, ret.saved.replace(tzinfo=None), f["time"])
                 else:
                     ws.write_blank(r, 3, None, f["cell"])
-                ws.write_number(r, 4, ret.errors if ret else 0, f["num"])
-                ws.write_number(r, 5, ret.warnings if ret else 0, f["num"])
+                header = ret.header if ret else {}
+                for k, name in enumerate(("填表人", "聯絡電話", "填報日期")):
+                    self._value(ws, r, 4 + k, header.get(name), False)
+                ws.write_number(r, 7, ret.errors if ret else 0, f["num"])
+                ws.write_number(r, 8, ret.warnings if ret else 0, f["num"])
                 note = {STATUS_MISSING: "未收到可用的填報表", STATUS_ERRORS: "請依「檢核結果」通知單位修正"}
-                ws.write_string(r, 6, note.get(label, ""), f["cell"])
-                ws.write_string(r, 7, self.r.senders.get(ret.path.name, "") if ret else "", f["cell"])
+                ws.write_string(r, 9, note.get(label, ""), f["cell"])
+                ws.write_string(r, 10, self.r.senders.get(ret.path.name, "") if ret else "", f["cell"])
                 r += 1
         for ret in self.r.rejected:
             ws.write_string(r, 0, ret.unit or "（無法辨識）", f["cell"])
             ws.write_string(r, 1, "無法使用", f["missing"])
             ws.write_string(r, 2, ret.path.name, f["cell"])
             ws.write_blank(r, 3, None, f["cell"])
-            ws.write_number(r, 4, ret.errors, f["num"])
-            ws.write_number(r, 5, ret.warnings, f["num"])
+            ws.write_number(r, 7, ret.errors, f["num"])
+            ws.write_number(r, 8, ret.warnings, f["num"])
             first = next((i.message for i in ret.issues if i.is_error), "")
-            ws.write_string(r, 6, first, f["wrap"])
-            ws.write_string(r, 7, self.r.senders.get(ret.path.name, ""), f["cell"])
+            ws.write_string(r, 9, first, f["wrap"])
+            ws.write_string(r, 10, self.r.senders.get(ret.path.name, ""), f["cell"])
             r += 1
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, max(r - 1, 1), len(head) - 1)

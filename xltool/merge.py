@@ -14,9 +14,10 @@ from typing import Callable
 
 from . import fields as F
 from .errors import ERROR, WARNING, Issue
-from .intake import Return, discover, read_return
+from .intake import Return, Row, discover, read_return
 from .plan import Dimension, Item, Plan
 from .scoring import Entry, adopted_score, dimension_score, item_self_score
+from .store import RowStore, StoredRows
 
 STATUS_DONE, STATUS_MISSING, STATUS_ERRORS, STATUS_DUPLICATE = "已繳", "未繳", "有誤", "重複"
 STATUS_FIELD = next(c.name for c in F.INPUT_COLUMNS if c.kind == "list")
@@ -34,11 +35,16 @@ class UnitStatus:
 @dataclass
 class ItemResult:
     item: Item
-    entries: dict[str, Entry]  # lead unit → its contribution
     self_score: float
     review: float | None
     adopted: float
     all_excluded: bool
+    result: "MergeResult | None" = field(default=None, repr=False, compare=False)
+
+    @property
+    def entries(self) -> dict[str, Entry]:
+        """Lead unit → its contribution; read back when asked, not kept (see store.py)."""
+        return self.result.entries_for(self.item)
 
 
 @dataclass
@@ -52,7 +58,28 @@ class MergeResult:
     issues: list[Issue]
     rejected: list[Return]  # files that could not be used at all
     senders: dict[str, str] = field(default_factory=dict)  # file name → who sent it, when
+    store: RowStore | None = field(default=None, repr=False)
     _by_unit: dict[str, UnitStatus] = field(default_factory=dict, repr=False)
+
+    def rows_of_item(self, item: Item) -> dict[str, Row]:
+        """The rows the chosen returns hold for one item, by unit."""
+        stored = self.store.rows_of_item(item.id) if self.store else None
+        out = {}
+        for unit in item.leads:
+            ret = self.status_of(unit).ret
+            if ret is None:
+                continue
+            if stored is not None and isinstance(ret.rows, StoredRows):
+                row = stored.get(ret.rows.file)
+            else:
+                row = ret.rows.get(item.id)
+            if row is not None:
+                out[unit] = row
+        return out
+
+    def entries_for(self, item: Item) -> dict[str, Entry]:
+        rows = self.rows_of_item(item)
+        return {unit: _entry(self.plan, rows.get(unit)) for unit in item.leads}
 
     @property
     def errors(self) -> int:
@@ -70,21 +97,31 @@ class MergeResult:
 
 
 PARALLEL_FROM = 24  # files; below this a process pool costs more than it saves
+SPILL_FROM = 200  # files; from here on rows wait on disk, not in memory
 
 
 def merge(plan: Plan, paths: list[Path], reviews: dict[str, float] | None = None,
-          progress: Callable[[Path], None] | None = None, workers: int | None = None
-          ) -> MergeResult:
+          progress: Callable[[Path], None] | None = None, workers: int | None = None,
+          spill_from: int | None = None) -> MergeResult:
     """Merge the returns found in ``paths``; ``reviews`` are 複評 by item 編號."""
     files, issues = discover(paths)
-    returns = list(read_all(plan, files, progress, workers))
-    result = score(plan, returns, issues, reviews or {})
+    limit = SPILL_FROM if spill_from is None else spill_from
+    store = RowStore() if len(files) >= limit else None
+    returns = []
+    for ret in read_all(plan, files, progress, workers):
+        if store is not None and ret.rows:
+            ret.rows = store.put(ret.rows)
+        returns.append(ret)
+    result = score(plan, returns, issues, reviews or {}, store)
     result.senders = senders_of(paths)
     return result
 
 
 def read_all(plan: Plan, files: list[Path], progress=None, workers: int | None = None):
-    """Read every file once, spread over the cores when there are many; in file order."""
+    """Read every file once, in file order, spread over the cores when there are many.
+
+    Work is handed out a few chunks at a time, so finished returns never pile up
+    in memory faster than they are taken."""
     workers = workers or min(os.cpu_count() or 1, 8)
     if workers < 2 or len(files) < PARALLEL_FROM:
         for path in files:
@@ -92,15 +129,28 @@ def read_all(plan: Plan, files: list[Path], progress=None, workers: int | None =
             if progress:
                 progress(path)
         return
+    from collections import deque
     from concurrent.futures import ProcessPoolExecutor
 
-    chunk = max(1, min(64, len(files) // (workers * 4)))
+    size = max(1, min(32, len(files) // (workers * 4)))
+    chunks = iter([files[i:i + size] for i in range(0, len(files), size)])
     with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
                              initargs=(plan,)) as pool:
-        for path, ret in zip(files, pool.map(_worker_read, files, chunksize=chunk)):
-            yield ret
-            if progress:
-                progress(path)
+        pending = deque()
+        for chunk in chunks:
+            pending.append((chunk, pool.submit(_worker_read, chunk)))
+            if len(pending) >= workers * 2:
+                break
+        while pending:
+            chunk, future = pending.popleft()
+            done = future.result()
+            following = next(chunks, None)
+            if following:
+                pending.append((following, pool.submit(_worker_read, following)))
+            for path, ret in zip(chunk, done):
+                yield ret
+                if progress:
+                    progress(path)
 
 
 _worker_plan: Plan | None = None
@@ -111,8 +161,8 @@ def _worker_init(plan: Plan) -> None:
     _worker_plan = plan
 
 
-def _worker_read(path: Path) -> Return:
-    return read_return(_worker_plan, path)
+def _worker_read(paths: list[Path]) -> list[Return]:
+    return [read_return(_worker_plan, path) for path in paths]
 
 
 def senders_of(paths: list[Path]) -> dict[str, str]:
@@ -128,7 +178,7 @@ def senders_of(paths: list[Path]) -> dict[str, str]:
 
 
 def score(plan: Plan, returns: list[Return], issues: list[Issue],
-          reviews: dict[str, float]) -> MergeResult:
+          reviews: dict[str, float], store: RowStore | None = None) -> MergeResult:
     """Choose one return per unit and score; pure given the returns read."""
     by_unit: dict[str, list[Return]] = {}
     rejected = []
@@ -160,30 +210,32 @@ def score(plan: Plan, returns: list[Return], issues: list[Issue],
         status = STATUS_ERRORS if chosen.errors else (STATUS_DUPLICATE if older else STATUS_DONE)
         statuses.append(UnitStatus(unit.name, status, chosen, older))
 
-    used = {s.unit: s.ret for s in statuses if s.ret}
     known = {i.id for i in plan.items}
     for item_id in sorted(set(reviews) - known):
         issues.append(Issue("orphan-review", f"總表中編號「{item_id}」的複評 {reviews[item_id]} 對應的項目已不在"
                             "計畫中，未採計；請確認。", WARNING, sheet="評分", field="複評",
                             value=str(reviews[item_id])))
 
-    items = []
+    result = MergeResult(plan=plan, units=statuses, items=[], dimensions=[], total=0, grade="",
+                         issues=issues, rejected=rejected, store=store)
+    items = result.items
     for item in plan.items:
-        entries = {unit: _entry(plan, used.get(unit), item) for unit in item.leads}
+        entries = result.entries_for(item)
         self_score, all_out = item_self_score(list(entries.values()))
         if all_out:
             issues.append(Issue("all-not-applicable", f"項目「{item.id}」的主辦單位全部填「"
                                 f"{plan.info.not_applicable}」，本項以 0 分計；請確認。", WARNING,
                                 sheet="評分", field="自評"))
         review = reviews.get(item.id)
-        items.append(ItemResult(item, entries, self_score, review,
-                                adopted_score(self_score, review), all_out))
+        items.append(ItemResult(item, self_score, review, adopted_score(self_score, review),
+                                all_out, result))
 
-    dims = [(d, dimension_score(r.adopted for r in items if r.item.dimension == d.code))
-            for d in plan.dimensions]
-    total = dimension_score(s for _, s in dims)
-    return MergeResult(plan=plan, units=statuses, items=items, dimensions=dims, total=total,
-                       grade=plan.grade_for(total), issues=issues, rejected=rejected)
+    result.dimensions = [(d, dimension_score(r.adopted for r in items
+                                             if r.item.dimension == d.code))
+                         for d in plan.dimensions]
+    result.total = dimension_score(s for _, s in result.dimensions)
+    result.grade = plan.grade_for(result.total)
+    return result
 
 
 def _saved_key(ret: Return):
@@ -191,10 +243,10 @@ def _saved_key(ret: Return):
     return saved, ret.path.name
 
 
-def _entry(plan: Plan, ret: Return | None, item: Item) -> Entry:
-    if ret is None or item.id not in ret.rows:
+def _entry(plan: Plan, row: Row | None) -> Entry:
+    """A unit's contribution to an item: no return or no row counts 0."""
+    if row is None:
         return Entry(0.0)
-    row = ret.rows[item.id]
     value = row.values.get(SCORE_FIELD)
     if value is None and row.values.get(STATUS_FIELD) == plan.info.not_applicable:
         return Entry(None, excluded=True)

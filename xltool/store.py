@@ -1,0 +1,96 @@
+"""Keep the rows of many returns on disk, so a merge's memory stays flat.
+
+A merge of 10,000 returns holds 600,000 rows; in memory that is most of a
+gigabyte. The rows go to a temporary SQLite file as each return is read, and
+each :class:`~xltool.intake.Return` keeps a small mapping that reads its rows
+back when the master is written. The file is deleted when the merge is done.
+"""
+from __future__ import annotations
+
+import pickle
+import sqlite3
+import tempfile
+import weakref
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Iterator
+
+
+class RowStore:
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="xltool-rows-")
+        # The finaliser may run on another thread (garbage is collected wherever).
+        self.db = sqlite3.connect(str(Path(self._dir.name) / "rows.sqlite"), check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=OFF")
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute("CREATE TABLE rows (file INTEGER, pos INTEGER, item TEXT, data BLOB, "
+                        "PRIMARY KEY (file, item)) WITHOUT ROWID")
+        self.db.execute("CREATE INDEX rows_item ON rows (item)")
+        self._count = 0
+        weakref.finalize(self, RowStore._cleanup, self.db, self._dir)
+
+    @staticmethod
+    def _cleanup(db, folder) -> None:
+        try:
+            db.close()
+        finally:
+            folder.cleanup()
+
+    def put(self, rows: dict) -> "StoredRows":
+        """Store one return's rows (item id → Row); return a mapping that reads them back."""
+        file = self._count
+        self._count += 1
+        self.db.executemany(
+            "INSERT INTO rows VALUES (?, ?, ?, ?)",
+            ((file, n, item_id, pickle.dumps((r.row, r.values, r.flags), protocol=5))
+             for n, (item_id, r) in enumerate(rows.items())))
+        return StoredRows(self, file, len(rows))
+
+    def rows_of_item(self, item_id: str) -> dict[int, object]:
+        """Every stored row of one item, by file: one query for a column of the master."""
+        return {file: StoredRows._row(item_id, blob) for file, blob in self.db.execute(
+            "SELECT file, data FROM rows WHERE item=?", (item_id,))}
+
+    def close(self) -> None:
+        self._cleanup(self.db, self._dir)
+
+
+class StoredRows(Mapping):
+    """A return's rows, read back from the store on demand (item id → Row)."""
+
+    def __init__(self, store: RowStore, file: int, count: int):
+        self.store, self.file, self.count = store, file, count
+
+    @staticmethod
+    def _row(item_id: str, blob: bytes):
+        from .intake import Row
+
+        row, values, flags = pickle.loads(blob)
+        return Row(item_id=item_id, row=row, values=values, flags=flags)
+
+    def __getitem__(self, item_id: str):
+        found = self.store.db.execute("SELECT data FROM rows WHERE file=? AND item=?",
+                                      (self.file, item_id)).fetchone()
+        if found is None:
+            raise KeyError(item_id)
+        return self._row(item_id, found[0])
+
+    def __iter__(self) -> Iterator[str]:
+        for (item_id,) in self.store.db.execute(
+                "SELECT item FROM rows WHERE file=? ORDER BY pos", (self.file,)):
+            yield item_id
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __contains__(self, item_id) -> bool:
+        return self.store.db.execute("SELECT 1 FROM rows WHERE file=? AND item=?",
+                                     (self.file, item_id)).fetchone() is not None
+
+    def items(self):
+        """All rows at once, in sheet order: one query instead of one per row."""
+        return [(item_id, self._row(item_id, blob)) for item_id, blob in self.store.db.execute(
+            "SELECT item, data FROM rows WHERE file=? ORDER BY pos", (self.file,))]
+
+    def values(self):
+        return [row for _, row in self.items()]
