@@ -211,12 +211,10 @@ def write_templates(plan: Plan, out_dir: Path, units: Iterable[str] | None = Non
                     formats: Iterable[str] = ("xlsx",), generated: datetime | None = None,
                     progress: Callable[[str], None] | None = None) -> list[Written]:
     """Write one workbook per unit (and per format) into ``out_dir``."""
-    from .ods_writer import write_ods
-    from .xlsx_writer import write_xlsx
-
     known = [u.name for u in plan.units]
     chosen = list(units) if units else [u for u in known if plan.items_for(u)]
-    unknown = [u for u in chosen if u not in known]
+    known_set = set(known)
+    unknown = [u for u in chosen if u not in known_set]
     if unknown:
         raise XltoolError(f"計畫中沒有這些單位：{'、'.join(unknown)}。"
                           f"可用的單位：{'、'.join(known)}。")
@@ -226,13 +224,51 @@ def write_templates(plan: Plan, out_dir: Path, units: Iterable[str] | None = Non
     generated = generated or generation_time()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    formats = tuple(formats)
+    jobs = [(unit, out_dir, formats, generated) for unit in chosen]
+    workers = min(os.cpu_count() or 1, 8)
+    if workers < 2 or len(jobs) < PARALLEL_FROM:
+        results = (_write_unit(plan, job) for job in jobs)
+    else:  # many units: one process per core, each writing whole workbooks
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(plan,))
+        results = pool.map(_write_unit_in_worker, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
     written = []
-    for unit in chosen:
-        book = build_template(plan, unit, generated)
-        for fmt in formats:
-            path = out_dir / template_filename(plan, unit, fmt)
-            (write_xlsx if fmt == "xlsx" else write_ods)(book, path)
-            written.append(Written(unit, path))
-            if progress:
-                progress(unit)
+    try:
+        for paths in results:
+            for unit, path in paths:
+                written.append(Written(unit, path))
+                if progress:
+                    progress(unit)
+    finally:
+        if workers >= 2 and len(jobs) >= PARALLEL_FROM:
+            pool.shutdown()
     return written
+
+
+PARALLEL_FROM = 24  # units; below this a process pool costs more than it saves
+_worker_plan: Plan | None = None
+
+
+def _init_worker(plan: Plan) -> None:
+    global _worker_plan
+    _worker_plan = plan
+
+
+def _write_unit_in_worker(job) -> list[tuple[str, Path]]:
+    return _write_unit(_worker_plan, job)
+
+
+def _write_unit(plan: Plan, job) -> list[tuple[str, Path]]:
+    from .ods_writer import write_ods
+    from .xlsx_writer import write_xlsx
+
+    unit, out_dir, formats, generated = job
+    book = build_template(plan, unit, generated)
+    out = []
+    for fmt in formats:
+        path = out_dir / template_filename(plan, unit, fmt)
+        (write_xlsx if fmt == "xlsx" else write_ods)(book, path)
+        out.append((unit, path))
+    return out
