@@ -21,6 +21,7 @@ from .plan import Plan, header_name
 from .reader import SPREADSHEET_SUFFIXES, Rejected, SheetData, read_workbook
 
 HEADER_SEARCH_ROWS = 30
+_RULES: dict[tuple, tuple] = {}  # (column, choices, maximum) → (rule, expected text)
 MAX_RETURN_ROWS = 5_000
 MAX_RETURN_COLS = len(F.COLUMNS) + 12  # room to notice inserted columns
 
@@ -180,7 +181,8 @@ class _Intake:
                            value=unit)
                 return False
             self.ret.unit = unit
-            named = self.units_in_name()
+            # Usually the file is named after its unit; only otherwise look for another name.
+            named = [] if unit in squeeze(self.ret.path.stem) else self.units_in_name()
             if named and unit not in named:
                 self.issue("name-mismatch", f"檔名看似「{'、'.join(named)}」，但檔案內容是「{unit}」的填報表；"
                            f"已依內容視為「{unit}」的回傳。", WARNING, sheet="")
@@ -334,8 +336,12 @@ class _Intake:
                 row.values[col.name] = None
                 formula_cols.add(col.name)
                 continue
-            result = check(rule_for(col, choices=choices, maximum=maximum), col, raw,
-                           expected_text(col, choices, maximum), (choices, maximum))
+            key = (col.name, choices, maximum)
+            rule = _RULES.get(key)
+            if rule is None:  # a plain dict: hashing the Column itself costs more than the check
+                rule = _RULES[key] = (rule_for(col, choices=choices, maximum=maximum),
+                                      expected_text(col, choices, maximum))
+            result = check(rule[0], col, raw, rule[1], (choices, maximum))
             row.values[col.name] = result.value
             if result.problem:
                 self.issue(result.problem.code, f"{result.problem.message}（編號 {item.id}）。",
