@@ -11,7 +11,6 @@ from pathlib import Path
 
 import click
 
-from .errors import XltoolError
 
 EXIT_ISSUES = 1
 EXIT_UNUSABLE = 2
@@ -32,8 +31,12 @@ class Group(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except XltoolError as exc:
-            raise UserError(str(exc)) from exc
+        except Exception as exc:
+            from .errors import XltoolError  # here, not at the top: `--help` stays fast
+
+            if isinstance(exc, XltoolError):
+                raise UserError(str(exc)) from exc
+            raise
 
 
 @click.group(cls=Group, context_settings=CONTEXT)
@@ -62,7 +65,7 @@ def _plan_or_exit(plan_path: Path):
         return load_plan(plan_path)
     except PlanError as exc:
         click.echo(render_text(exc.issues), err=True)
-        raise XltoolError(str(exc))
+        raise UserError(str(exc))
 
 
 @cli.command()
@@ -186,11 +189,11 @@ def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | No
     from .files import atomic_path
     from .master_writer import write_master
     from .reader import assert_xml_guard
-    from .report import render_text, result_json
+    from .report import render_text, write_result_json
     from .review import read_reviews
 
     if output.suffix.lower() != ".xlsx":
-        raise XltoolError(f"總表檔須為 .xlsx：{output.name}")
+        raise UserError(f"總表檔須為 .xlsx：{output.name}")
     _refuse_output_among_inputs([output] + ([report] if report else [])
                                 + ([feedback_dir] if feedback_dir else []), returns)
     assert_xml_guard()
@@ -210,7 +213,8 @@ def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | No
     backup = write_master(result, output)
     if report:
         with atomic_path(report) as tmp:
-            tmp.write_text(result_json(result), encoding="utf-8")
+            with tmp.open("w", encoding="utf-8", newline="\n") as fh:
+                write_result_json(result, fh)
     click.echo(_status_table(result))
     click.echo("")
     for dim, value in result.dimensions:
@@ -309,7 +313,7 @@ def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | Non
     from .report import render_text
 
     if bool(source) == bool(imap):
-        raise XltoolError("請指定郵件來源：SOURCE（.eml 資料夾、mbox 或 Maildir）或 --imap 主機，二擇一。")
+        raise UserError("請指定郵件來源：SOURCE（.eml 資料夾、mbox 或 Maildir）或 --imap 主機，二擇一。")
     model = _plan_or_exit(plan_path)
     if imap:
         host, port = parse_hostport(imap, 143 if starttls else 993)
@@ -346,7 +350,7 @@ def _refuse_output_among_inputs(outputs, inputs) -> None:
             src = Path(given).resolve()
             if target == src or (src.is_dir() and src in target.parents) or \
                     (target.is_dir() and target in src.parents):
-                raise XltoolError(f"輸出檔「{out}」位於回傳檔的位置（{given}），會被當成回傳檔讀取；"
+                raise UserError(f"輸出檔「{out}」位於回傳檔的位置（{given}），會被當成回傳檔讀取；"
                                   "請改存到其他資料夾。")
 
 

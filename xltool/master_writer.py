@@ -107,6 +107,7 @@ class _Writer:
             "grey": fmt(border=1, bg_color="#EDEDED"),
             "missing": fmt(border=1, bg_color="#F8CBAD", align="center"),
             "bad": fmt(text_wrap=True, border=1, bg_color="#F8CBAD"),
+            "bad_line": fmt(border=1, bg_color="#F8CBAD"),
             "review": fmt(border=1, bg_color="#FFF2CC", locked=False, align="center"),
             "score": fmt(border=1, align="center", bold=True),
             "label": fmt(bold=True, border=1, align="right"),
@@ -275,14 +276,15 @@ class _Writer:
 
     def details(self) -> None:
         """One row per unit and item. The biggest sheet by far (600,000 rows for 10,000
-        units), so every cell counts: who filled it in is on 繳交狀態, once per unit."""
+        units), so every cell counts: who filled it in is on 繳交狀態, once per unit.
+        Rows keep the default height, one line each, as data sheets for filtering and
+        pivot tables do; XlsxWriter would also keep every row height in memory."""
         plan, f = self.plan, self.f
         ws = self.ws[DETAIL_SHEET]
         inputs = [c.name for c in F.INPUT_COLUMNS]
         head = ["單位", "編號", "構面", *inputs, "來源檔案", "工作表列", "檢核"]
         widths = [11, 9, 10, 10, 8, 48, 8, 16, 30, 10, 18]
         self._header(ws, 0, head, widths)
-        result_col = 3 + inputs.index("執行績效與成果")
         dims = {d.code: d.name for d in plan.dimensions}
         r = 1
         for status in self.r.units:
@@ -293,15 +295,12 @@ class _Writer:
                 row = rows.get(item.id)
                 flags = sorted(set(row.flags)) if row else (["未繳"] if ret is None else ["列已刪除"])
                 bad = bool(flags)
-                result = row.values.get("執行績效與成果") if row else None
-                if result and len(result) * 2 > widths[result_col]:  # taller only when it wraps
-                    ws.set_row(r, row_height([(str(result), widths[result_col])]))
                 ws.write_string(r, 0, status.unit, f["cell"])
                 ws.write_string(r, 1, item.id, f["cell"])
                 ws.write_string(r, 2, dims[item.dimension], f["cell"])
                 if row:
                     for k, name in enumerate(inputs):
-                        self._value(ws, r, 3 + k, row.values.get(name), bad)
+                        self._value(ws, r, 3 + k, row.values.get(name), bad, wrap=False)
                 c = 3 + len(inputs)
                 ws.write_string(r, c, source, f["cell"])
                 ws.write_string(r, c + 1, f"{ret.sheet}!{row.row + 1}" if row else "", f["cell"])
@@ -311,7 +310,7 @@ class _Writer:
         ws.freeze_panes(1, 2)
         self._print(ws, 0)
 
-    def _value(self, ws, r: int, c: int, value, bad: bool) -> None:
+    def _value(self, ws, r: int, c: int, value, bad: bool, wrap: bool = True) -> None:
         f = self.f
         if value is None:
             return  # nothing to write: a blank cell costs as much as a full one
@@ -322,7 +321,8 @@ class _Writer:
         elif isinstance(value, (date, datetime)):
             ws.write_datetime(r, c, value, f["date"])
         else:
-            ws.write_string(r, c, str(value), f["bad"] if bad else f["wrap"])
+            style = ("bad" if bad else "wrap") if wrap else ("bad_line" if bad else "cell")
+            ws.write_string(r, c, str(value), f[style])
 
     # ---------------------------------------------------------------- 附表2
 

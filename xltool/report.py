@@ -38,31 +38,54 @@ def issues_json(issues: Iterable[Issue]) -> str:
 
 def result_json(result) -> str:
     """The merge result as JSON (format documented in README, 「報告檔格式」)."""
+    import io
+
+    out = io.StringIO()
+    write_result_json(result, out)
+    return out.getvalue()
+
+
+def write_result_json(result, out) -> None:
+    """Write the report piece by piece: with 10,000 units the item scores alone are
+    600,000 numbers, which need not all be in memory at once."""
     plan = result.plan
-    data = {
-        "plan": {"id": plan.plan_id, "name": plan.info.name, "agency": plan.info.agency,
-                 "year": plan.info.year, "period": plan.info.period,
-                 "review_month": plan.info.review_month},
-        "units": [{
-            "unit": s.unit, "status": s.status,
-            "file": s.ret.path.name if s.ret else None,
-            "saved": s.ret.saved.isoformat() if s.ret and s.ret.saved else None,
-            "errors": s.ret.errors if s.ret else 0,
-            "warnings": s.ret.warnings if s.ret else 0,
-            "superseded": [old.path.name for old in s.superseded],
-            "sender": result.senders.get(s.ret.path.name) if s.ret else None,
-        } for s in result.units],
-        "items": [{
-            "id": r.item.id, "dimension": plan.dimension(r.item.dimension).name,
-            "points": r.item.points,
-            "unit_scores": {u: (None if e.excluded else e.score) for u, e in r.entries.items()},
-            "self_score": r.self_score, "review": r.review, "adopted": r.adopted,
-            "all_not_applicable": r.all_excluded,
-        } for r in result.items],
-        "dimensions": [{"code": d.code, "name": d.name, "points": d.points, "score": s}
-                       for d, s in result.dimensions],
-        "total": result.total,
-        "grade": result.grade,
-        "issues": [i.to_dict() for i in result.issues],
-    }
-    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+
+    def dump(value, indent: int = 2) -> str:
+        text = json.dumps(value, ensure_ascii=False, indent=2)
+        return text.replace("\n", "\n" + " " * indent)
+
+    def section(name: str, rows, last: bool = False) -> None:
+        out.write(f'  "{name}": [')
+        first = True
+        for row in rows:
+            out.write(("\n    " if first else ",\n    ") + dump(row, 4))
+            first = False
+        out.write(("\n  ]" if not first else "]") + ("\n" if last else ",\n"))
+
+    out.write("{\n")
+    out.write('  "plan": ' + dump({
+        "id": plan.plan_id, "name": plan.info.name, "agency": plan.info.agency,
+        "year": plan.info.year, "period": plan.info.period,
+        "review_month": plan.info.review_month}) + ",\n")
+    section("units", ({
+        "unit": s.unit, "status": s.status,
+        "file": s.ret.path.name if s.ret else None,
+        "saved": s.ret.saved.isoformat() if s.ret and s.ret.saved else None,
+        "errors": s.ret.errors if s.ret else 0,
+        "warnings": s.ret.warnings if s.ret else 0,
+        "superseded": [old.path.name for old in s.superseded],
+        "sender": result.senders.get(s.ret.path.name) if s.ret else None,
+    } for s in result.units))
+    section("items", ({
+        "id": r.item.id, "dimension": plan.dimension(r.item.dimension).name,
+        "points": r.item.points,
+        "unit_scores": {u: (None if e.excluded else e.score) for u, e in r.entries.items()},
+        "self_score": r.self_score, "review": r.review, "adopted": r.adopted,
+        "all_not_applicable": r.all_excluded,
+    } for r in result.items))
+    section("dimensions", ({"code": d.code, "name": d.name, "points": d.points, "score": sc}
+                           for d, sc in result.dimensions))
+    out.write(f'  "total": {json.dumps(result.total)},\n')
+    out.write(f'  "grade": {json.dumps(result.grade, ensure_ascii=False)},\n')
+    section("issues", (i.to_dict() for i in result.issues), last=True)
+    out.write("}\n")
