@@ -165,8 +165,7 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    import python_calamine
-    import xlsxwriter as xw
+    from importlib.metadata import version
 
     mem = ""
     try:
@@ -176,8 +175,8 @@ def machine() -> str:
     except (OSError, StopIteration):
         pass
     return (f"{cpu}, {os.cpu_count()} cores{mem}; {platform.system()} {platform.release()}; "
-            f"Python {platform.python_version()}; python-calamine {python_calamine.__version__ if hasattr(python_calamine, '__version__') else '?'}, "
-            f"XlsxWriter {xw.__version__}")
+            f"Python {platform.python_version()}; python-calamine {version('python-calamine')}, "
+            f"XlsxWriter {version('xlsxwriter')}, pandas {version('pandas')}")
 
 
 def main() -> int:
