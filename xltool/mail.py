@@ -250,11 +250,11 @@ def _connect(s: SmtpSettings) -> smtplib.SMTP:
 
 
 def parse_hostport(text: str, default_port: int) -> tuple[str, int]:
-    host, _, port = text.rpartition(":") if text.count(":") == 1 else (text, "", "")
-    if not host:
-        host, port = text, ""
-    try:
-        return host, int(port) if port else default_port
-    except ValueError:
+    """``host``, ``host:port`` or ``[ipv6]:port`` → (host, port)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or (":" in host and not host.endswith("]")):
+        return text.strip("[]"), default_port  # no port, or a bare IPv6 address
+    if not port.isdigit():
         raise XltoolError(f"伺服器位址「{text}」格式不正確，應為 主機 或 主機:連接埠。")
+    return host.strip("[]"), int(port)
 

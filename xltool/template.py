@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -227,23 +228,22 @@ def write_templates(plan: Plan, out_dir: Path, units: Iterable[str] | None = Non
     formats = tuple(formats)
     jobs = [(unit, out_dir, formats, generated) for unit in chosen]
     workers = min(os.cpu_count() or 1, 8)
-    if workers < 2 or len(jobs) < PARALLEL_FROM:
-        results = (_write_unit(plan, job) for job in jobs)
-    else:  # many units: one process per core, each writing whole workbooks
-        from concurrent.futures import ProcessPoolExecutor
-
-        pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(plan,))
-        results = pool.map(_write_unit_in_worker, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
     written = []
-    try:
+    with ExitStack() as stack:
+        if workers < 2 or len(jobs) < PARALLEL_FROM:
+            results = (_write_unit(plan, job) for job in jobs)
+        else:  # many units: one process per core, each writing whole workbooks
+            from concurrent.futures import ProcessPoolExecutor
+
+            pool = stack.enter_context(ProcessPoolExecutor(
+                max_workers=workers, initializer=_init_worker, initargs=(plan,)))
+            results = pool.map(_write_unit_in_worker, jobs,
+                               chunksize=max(1, len(jobs) // (workers * 8)))
         for paths in results:
             for unit, path in paths:
                 written.append(Written(unit, path))
                 if progress:
                     progress(unit)
-    finally:
-        if workers >= 2 and len(jobs) >= PARALLEL_FROM:
-            pool.shutdown()
     return written
 
 
