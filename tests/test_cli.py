@@ -79,3 +79,12 @@ def test_every_command_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name in cli.commands:
         assert re.search(rf"xltool {name}\b", readme), f"README does not show `xltool {name}`"
+
+
+def test_click_speaks_traditional_chinese_too(tmp_path):
+    runner = CliRunner()
+    assert "用法：" in runner.invoke(cli, ["--help"]).output
+    missing = runner.invoke(cli, ["merge"])
+    assert missing.exit_code == 2 and "缺少參數" in missing.output
+    bad = runner.invoke(cli, ["template", str(tmp_path / "none.xlsx"), "-o", str(tmp_path)])
+    assert bad.exit_code == 2 and "不存在" in bad.output

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import click
 
+from . import cli_text
+
+cli_text.install()  # click's own words in Traditional Chinese
 
 EXIT_ISSUES = 1
 EXIT_UNUSABLE = 2
@@ -40,7 +43,8 @@ class Group(click.Group):
 
 
 @click.group(cls=Group, context_settings=CONTEXT)
-@click.version_option(package_name="xltool", message="xltool %(version)s")
+@click.version_option(package_name="xltool", message="xltool %(version)s",
+                      help="顯示版本後結束。")
 def cli():
     """xltool：計畫檔 → 各單位填報表 → 回收彙整 → 評分總表。
 
