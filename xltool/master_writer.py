@@ -265,9 +265,9 @@ class _Writer:
                 result_text = _capped(lines)
                 values = [dim.name, item.strategy, item.method, item.lead_text, item.practice,
                           result_text, f"{returned}/{len(item.leads)}", "、".join(missing)]
+                ws.set_row(r, row_height([(str(v), w) for v, w in zip(values, widths)]))
                 for c, v in enumerate(values):
                     ws.write_string(r, c, v, f["bad"] if c == 7 and v else f["wrap"])
-                ws.set_row(r, row_height([(str(v), w) for v, w in zip(values, widths)]))
                 r += 1
         ws.freeze_panes(hr + 1, 0)
         self._print(ws, hr)
@@ -356,6 +356,8 @@ class _Writer:
             ws.write_string(hr, 3, title, f["header"])
         for k, name in enumerate(["總分", "等第", "考核年月"]):
             ws.write_string(hr, 3 + n + k, name, f["header"])
+        # Heights before the rows' cells: the workbook streams each row out as it moves on.
+        ws.set_row(hr + 1, 36)
         for c in range(3):
             ws.write_blank(hr + 1, c, None, f["header"])
         for i, (dim, _) in enumerate(dims):
@@ -363,6 +365,7 @@ class _Writer:
         for k in range(3):
             ws.write_blank(hr + 1, 3 + n + k, None, f["header"])
         r = hr + 2
+        ws.set_row(r, 36)
         ws.write_string(r, 0, plan.info.agency, f["wrap"])
         ws.write_number(r, 1, 1, f["num"])
         ws.write_string(r, 2, plan.info.agency, f["wrap"])
@@ -377,8 +380,6 @@ class _Writer:
         ws.set_column(2, 2, 18)
         ws.set_column(3, 2 + n, 14)
         ws.set_column(3 + n, 5 + n, 9)
-        ws.set_row(hr + 1, 36)
-        ws.set_row(r, 36)
         self._print(ws, hr + 1)
 
     # ---------------------------------------------------------------- 繳交狀態
@@ -388,7 +389,7 @@ class _Writer:
         ws = self.ws[STATUS_SHEET]
         head = ["單位", "狀態", "檔案", "存檔時間", "填表人", "聯絡電話", "填報日期", "錯誤數", "警告數",
                 "說明", "寄件者"]
-        self._header(ws, 0, head, [12, 8, 36, 17, 12, 16, 12, 7, 7, 40, 36])
+        self._header(ws, 0, head, [12, 8, 36, 19, 14, 18, 12, 7, 7, 36, 36])
         order = {u.name: i for i, u in enumerate(self.plan.units)}
         rows = sorted(self.r.units, key=lambda s: (STATUS_ORDER[s.status], order[s.unit]))
         r = 1
