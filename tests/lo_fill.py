@@ -65,8 +65,14 @@ def main(jobs_path, profile):
     with office(profile) as (desktop, ctx):
         results = [fill(desktop, ctx, job) for job in jobs]
     for job, result in zip(jobs, results):
-        with office(profile) as (desktop, ctx):
-            result["refused"] = refuses(desktop, ctx, job["output"], job["locked"])
+        for attempt in (1, 2):  # the abort that follows a refusal can, rarely, come first
+            try:
+                with office(profile) as (desktop, ctx):
+                    result["refused"] = refuses(desktop, ctx, job["output"], job["locked"])
+                break
+            except Exception:
+                if attempt == 2:
+                    raise
         # the office may abort as it shuts down after the refusal: that is expected
     print(json.dumps(results, ensure_ascii=False))
 
