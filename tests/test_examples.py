@@ -1,6 +1,5 @@
 """The committed example workbooks are exactly what `make examples` builds."""
 import importlib.util
-from pathlib import Path
 
 from conftest import ROOT
 from xltool.plan import load_plan

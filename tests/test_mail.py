@@ -3,7 +3,6 @@ import email
 import re
 import imaplib
 import mailbox
-import os
 import time
 from datetime import datetime
 from email import policy
@@ -107,7 +106,6 @@ def test_send_over_smtp_with_starttls_and_auth(plan, templates, smtp, tmp_path):
     by_unit = {}
     for got in smtp.received:
         msg = parse(got["data"])
-        unit = parseaddr(str(msg["To"]))[0] or str(msg["To"]).split("<")[0].strip()
         by_unit[str(msg["To"].addresses[0].display_name)] = (got, msg)
     assert set(by_unit) == {u.name for u in plan.units}
     for u in plan.units:

@@ -50,6 +50,3 @@ class PlanError(XltoolError):
         n = sum(1 for i in issues if i.is_error)
         super().__init__(f"計畫檔有 {n} 個錯誤，請先以 xltool check 檢查並修正。")
 
-
-def count_errors(issues) -> int:
-    return sum(1 for i in issues if i.is_error)

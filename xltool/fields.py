@@ -78,6 +78,3 @@ FORM_FIELDS = (
 # Column index of each FORM_FIELDS label; its input cell is directly to the right.
 FORM_LABEL_COLS = (0, 2, 9)
 
-
-def column_index(name: str) -> int:
-    return next(i for i, c in enumerate(COLUMNS) if c.name == name)

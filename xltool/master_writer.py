@@ -15,7 +15,7 @@ from . import fields as F
 from .book import FONT, PAPER_A4, row_height
 from .cells import a1, abs_ref, col_letter
 from .files import atomic_path
-from .merge import (STATUS_DONE, STATUS_DUPLICATE, STATUS_ERRORS, STATUS_FIELD, STATUS_MISSING,
+from .merge import (STATUS_DONE, STATUS_DUPLICATE, STATUS_ERRORS, STATUS_MISSING,
                     MergeResult)
 
 SCORE_SHEET, SUMMARY_SHEET, DETAIL_SHEET, TABLE2_SHEET = "評分", "總表", "明細", "附表2"

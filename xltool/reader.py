@@ -264,7 +264,7 @@ def _scan_ods(path: Path, content: bytes) -> dict[str, set[tuple[int, int]]]:
     if b"<!ENTITY" in content or b"<!DOCTYPE" in content:
         raise _reject(path, "xml-rejected", f"「{path.name}」含有 XML 實體宣告（可能是攻擊檔案），已拒絕讀取。")
     formulas: dict[str, set[tuple[int, int]]] = {}
-    sheet, row, col, row_repeat, depth = "", 0, 0, 1, 0
+    sheet, row, col, row_repeat = "", 0, 0, 1
     for m in _ODS_TAG.finditer(content):
         closing, tag, attrs, selfclose = m.group(1), m.group(2), m.group(3), m.group(4)
         found = {k.decode(): v.decode("utf-8", "replace") for k, v in _ODS_ATTR.findall(attrs)}
