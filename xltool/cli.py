@@ -192,7 +192,7 @@ def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | No
     """彙整各單位回傳的填報表，檢核每一格並寫出評分總表。"""
     from .files import atomic_path
     from .master_writer import write_master
-    from .reader import assert_xml_guard
+    from .reading.workbook import assert_xml_guard
     from .report import render_text, write_result_json
     from .review import read_reviews
 

@@ -26,7 +26,7 @@ from .errors import ERROR, WARNING, Issue, XltoolError
 from .files import atomic_path, safe_filename
 from .intake import read_return
 from .plan import Plan
-from .reader import SPREADSHEET_SUFFIXES
+from .reading.workbook import SPREADSHEET_SUFFIXES
 
 LOG_NAME = ".xltool-collect.json"  # beside the returns; merge reads it to say who sent what
 

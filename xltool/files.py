@@ -32,3 +32,23 @@ def atomic_path(target: Path) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def display_name(path: Path | str) -> str:
+    """A file's name as a person should see it, whatever bytes it is made of.
+
+    On Linux a name that is not UTF-8 (Big5 from an old Windows share or archive)
+    arrives with surrogate escapes, which no writer can encode: decode it as Big5
+    where that works, else mark the undecodable bytes."""
+    name = Path(path).name
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        raw = os.fsencode(name)
+    for encoding in ("cp950", "big5hkscs"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", "replace")

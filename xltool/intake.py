@@ -7,10 +7,11 @@ numbers in 填報表 identify it instead, with a warning. Every problem becomes 
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from . import fields as F
 from .cells import a1, fmt_number, norm_text, squeeze
@@ -18,7 +19,7 @@ from .checks import check, clean_text, expected_text, rule_for
 from .errors import ERROR, WARNING, Issue
 from .metadata import KEYS, plan_cell_value
 from .plan import Plan, header_name
-from .reader import SPREADSHEET_SUFFIXES, Rejected, SheetData, read_workbook
+from .reading.workbook import SPREADSHEET_SUFFIXES, Rejected, SheetData, read_workbook
 
 HEADER_SEARCH_ROWS = 30
 _RULES: dict[tuple, tuple] = {}  # (column, choices, maximum) → (rule, expected text)
@@ -365,6 +366,36 @@ class _Intake:
                        cell=a1(r, cols[col.name]), field=col.name, expected="必填")
             row.flags.append("missing-value")
         return row
+
+
+def read_returns(plan: Plan, paths: list[Path], *, keep_raw: bool = False,
+                 workers: int | None = None,
+                 progress: Callable[[Path], None] | None = None) -> Iterator[Return]:
+    """Read and check every file in isolated worker processes, yielding in the order
+    given. A worker that crashes, runs out of memory or of time costs only its file,
+    which comes back as a Return holding one issue that says so."""
+    from .reading.isolation import Failure, Pool
+    from .reading.workbook import failure_issue
+
+    paths = list(paths)
+    if workers is None:
+        workers = 1 if len(paths) < PARALLEL_FROM else min(os.cpu_count() or 1, 8)
+    with Pool(_read_return_job, plan, workers=workers) as pool:
+        answers = pool.map((path, keep_raw) for path in paths)
+        for path, answer in zip(paths, answers):
+            if isinstance(answer, Failure):
+                answer = Return(path=path, issues=[failure_issue(path, answer, pool.limits)])
+            if progress:
+                progress(path)
+            yield answer
+
+
+PARALLEL_FROM = 24  # files; below this one worker is quicker than several
+
+
+def _read_return_job(plan: Plan, payload: tuple[Path, bool]) -> Return:
+    path, keep_raw = payload
+    return read_return(plan, path, keep_raw)
 
 
 def read_return(plan: Plan, path: Path, keep_raw: bool = False) -> Return:

@@ -25,7 +25,7 @@ from .errors import Issue, XltoolError
 from .files import atomic_path, safe_filename
 from .metadata import KEYS
 from .plan import Plan
-from .reader import Rejected, read_workbook
+from .reading.workbook import Rejected, read_workbook
 from .resources import load_json
 from .template import roc_date, short_name, template_filename
 

@@ -6,7 +6,6 @@ scores with the pure functions of :mod:`xltool.scoring`.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Callable
 
 from . import fields as F
 from .errors import ERROR, WARNING, Issue
-from .intake import Return, Row, discover, read_return
+from .intake import Return, Row, discover, read_returns
 from .plan import Dimension, Item, Plan
 from .scoring import Entry, adopted_score, dimension_score, item_self_score
 from .store import RowStore, StoredRows
@@ -96,7 +95,6 @@ class MergeResult:
         return max(times) if times else None
 
 
-PARALLEL_FROM = 24  # files; below this a process pool costs more than it saves
 SPILL_FROM = 200  # files; from here on rows wait on disk, not in memory
 
 
@@ -118,51 +116,8 @@ def merge(plan: Plan, paths: list[Path], reviews: dict[str, float] | None = None
 
 
 def read_all(plan: Plan, files: list[Path], progress=None, workers: int | None = None):
-    """Read every file once, in file order, spread over the cores when there are many.
-
-    Work is handed out a few chunks at a time, so finished returns never pile up
-    in memory faster than they are taken."""
-    workers = workers or min(os.cpu_count() or 1, 8)
-    if workers < 2 or len(files) < PARALLEL_FROM:
-        for path in files:
-            yield read_return(plan, path)
-            if progress:
-                progress(path)
-        return
-    from collections import deque
-    from concurrent.futures import ProcessPoolExecutor
-
-    size = max(1, min(32, len(files) // (workers * 4)))
-    chunks = iter([files[i:i + size] for i in range(0, len(files), size)])
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
-                             initargs=(plan,)) as pool:
-        pending = deque()
-        for chunk in chunks:
-            pending.append((chunk, pool.submit(_worker_read, chunk)))
-            if len(pending) >= workers * 2:
-                break
-        while pending:
-            chunk, future = pending.popleft()
-            done = future.result()
-            following = next(chunks, None)
-            if following:
-                pending.append((following, pool.submit(_worker_read, following)))
-            for path, ret in zip(chunk, done):
-                yield ret
-                if progress:
-                    progress(path)
-
-
-_worker_plan: Plan | None = None
-
-
-def _worker_init(plan: Plan) -> None:
-    global _worker_plan
-    _worker_plan = plan
-
-
-def _worker_read(paths: list[Path]) -> list[Return]:
-    return [read_return(_worker_plan, path) for path in paths]
+    """Read every file once, in file order, in isolated workers (see intake)."""
+    return read_returns(plan, files, workers=workers, progress=progress)
 
 
 def senders_of(paths: list[Path]) -> dict[str, str]:

@@ -19,7 +19,7 @@ from schema import And, Or, Schema, SchemaError, Use
 
 from .cells import a1, fmt_number, norm_text, to_number
 from .errors import ERROR, WARNING, Issue, PlanError
-from .reader import Rejected, SheetData, read_workbook
+from .reading.workbook import Rejected, SheetData, read_workbook
 from .units import Unit, UnitDirectory, split_names
 
 INFO_SHEET, DIM_SHEET, UNIT_SHEET, ITEM_SHEET, GRADE_SHEET, LIST_SHEET = (

@@ -7,7 +7,7 @@ from .cells import a1, norm_text, to_number
 from .errors import WARNING, Issue
 from .master_writer import REVIEW_HEADER, SCORE_SHEET
 from .plan import header_name
-from .reader import Rejected, read_workbook
+from .reading.workbook import Rejected, read_workbook
 
 
 def read_reviews(master: Path) -> tuple[dict[str, float], list[Issue]]:

@@ -1,0 +1,296 @@
+"""Read a workbook's cell values: the gate first, then python-calamine.
+
+Every workbook xltool reads (the plan, every return, a master being re-merged)
+comes through :func:`read_workbook`. It runs in an isolated worker (see
+:mod:`.isolation`) unless it is already in one. A well-formed ODF file that
+calamine refuses is read by the gate's own streaming ODF walk instead.
+"""
+from __future__ import annotations
+
+import math
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from ..errors import Issue, XltoolError
+from ..files import display_name
+from .bounds import Bounds
+from .gate import (SPREADSHEET_SUFFIXES, ZIP_FORMATS, GateReport, Rejected, gate,  # noqa: F401
+                   reject)
+from .isolation import Failure, Limits
+
+DEFAULT_MAX_ROWS = 20_000
+
+
+@dataclass
+class SheetData:
+    name: str
+    rows: list[list[Any]]
+    visible: bool = True
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # r1, c1, r2, c2
+
+    def cell(self, row: int, col: int) -> Any:
+        """Value at 0-based (row, col), or None past the data."""
+        if row < len(self.rows) and col < len(self.rows[row]):
+            return self.rows[row][col]
+        return None
+
+
+@dataclass
+class WorkbookData:
+    path: Path
+    sheets: dict[str, SheetData]
+    properties: dict[str, str] = field(default_factory=dict)
+    saved: datetime | None = None  # as the file states it: aware when it gave a zone
+    producer: str = ""  # the program that saved it, from the file's own properties
+    warnings: list[Issue] = field(default_factory=list)
+    formulas: dict[str, set[tuple[int, int]]] = field(default_factory=dict)  # (row, col), 0-based
+    date1904: bool = False
+    reader: str = "calamine"  # or "odf-stream", when calamine refused a valid ODF file
+
+
+def read_workbook(path: Path, *, bounds: Bounds | None = None, max_rows: int = DEFAULT_MAX_ROWS,
+                  max_cols: int | None = None, only: set[str] | None = None,
+                  prefer: set[str] | None = None, limits: Limits | None = None) -> WorkbookData:
+    """Gate, then read the cell values of the chosen sheets, in an isolated worker.
+
+    ``only`` reads just those sheets; ``prefer`` reads just those when all exist.
+    Rows and columns are capped whatever the file claims. Raises :class:`Rejected`
+    for a file that cannot be read, with a plain message."""
+    from .isolation import IN_WORKER, Pool
+
+    options = dict(bounds=bounds, max_rows=max_rows, max_cols=max_cols, only=only,
+                   prefer=prefer)
+    if IN_WORKER:
+        return read_here(Path(path), **options)
+    with Pool(_read_job, limits=limits) as pool:
+        answer = pool.call((Path(path), options))
+    if isinstance(answer, Failure):
+        raise Rejected(failure_issue(Path(path), answer, pool.limits))
+    status, value = answer
+    if status == "rejected":
+        raise Rejected(value)
+    return value
+
+
+def _read_job(_context, payload) -> tuple[str, Any]:
+    path, options = payload
+    try:
+        return "ok", read_here(path, **options)
+    except Rejected as exc:
+        return "rejected", exc.issue
+
+
+def failure_issue(path: Path, failure: Failure, limits: Limits) -> Issue:
+    """The issue for a file whose worker died, ran out of memory or of time."""
+    name = display_name(path)
+    if failure.kind == "memory":
+        return Issue("too-large", f"讀取「{name}」需要的記憶體超過上限（{limits.memory_mb} MB），"
+                                  "已停止讀取；檔案可能過大或已損毀，請重新存檔後再寄。", file=name)
+    if failure.kind == "timeout":
+        return Issue("timeout", f"讀取「{name}」超過時間上限（{limits.wall_seconds:g} 秒），"
+                                "已停止讀取；檔案可能過大或已損毀，請重新存檔後再寄。", file=name)
+    return Issue("unreadable", f"無法讀取「{name}」：讀取程式異常結束（檔案格式有誤或已損毀），"
+                               "請重新存檔後再寄。", file=name)
+
+
+def read_here(path: Path, *, bounds: Bounds | None = None, max_rows: int = DEFAULT_MAX_ROWS,
+              max_cols: int | None = None, only: set[str] | None = None,
+              prefer: set[str] | None = None) -> WorkbookData:
+    """:func:`read_workbook` in this process: for workers, and for tests of the reader."""
+    path = Path(path)
+    bounds = bounds or Bounds()
+    report = gate(path, bounds, only, prefer)
+    present = report.sheets
+    wanted = only if only is not None else (
+        prefer if prefer and prefer <= set(present) else None)
+    reader = "calamine"
+    try:
+        sheets = _calamine_sheets(path, wanted, max_rows, max_cols)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 — calamine panics are BaseExceptions
+        if path.suffix.lower() != ".ods":
+            raise _unreadable(path, exc) from None
+        sheets = _streamed_ods_sheets(path, bounds, wanted, max_rows, max_cols)
+        reader = "odf-stream"
+    props, saved, producer = _document_properties(path)
+    if report.saved_xls is not None and saved is None:
+        saved = report.saved_xls  # type: ignore[assignment]
+    return WorkbookData(path=path, sheets=sheets, properties=props, saved=saved,
+                        producer=producer, warnings=report.warnings, formulas=report.formulas,
+                        date1904=report.date1904, reader=reader)
+
+
+def _unreadable(path: Path, exc: BaseException) -> Rejected:
+    text = str(exc).lower()
+    name = display_name(path)
+    if "password" in text or "encrypt" in text:
+        return reject(path, "encrypted", f"「{name}」設有密碼保護，無法讀取。請移除密碼後重新存檔。")
+    return reject(path, "unreadable", f"無法讀取「{name}」：檔案格式有誤或已損毀"
+                                      f"（{type(exc).__name__}），請重新存檔後再寄。")
+
+
+def _calamine_sheets(path: Path, wanted: set[str] | None, max_rows: int,
+                     max_cols: int | None) -> dict[str, SheetData]:
+    from python_calamine import CalamineWorkbook  # lazy: keeps `--help` fast
+
+    wb = CalamineWorkbook.from_path(str(path))
+    sheets = {}
+    for meta in wb.sheets_metadata:
+        if wanted is not None and meta.name not in wanted:
+            continue
+        sheet = wb.get_sheet_by_name(meta.name)
+        rows = sheet.to_python(skip_empty_area=False, nrows=max_rows)
+        merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
+        sheets[meta.name] = SheetData(
+            name=meta.name, rows=[[_clean(v) for v in r[:max_cols]] for r in rows],
+            visible=str(meta.visible).endswith("Visible"), merged=merged)
+    return sheets
+
+
+def _streamed_ods_sheets(path: Path, bounds: Bounds, wanted: set[str] | None, max_rows: int,
+                         max_cols: int | None) -> dict[str, SheetData]:
+    from .bounds import Corrupt, TooLarge
+    from .ods_scan import scan_ods
+    from .xmlstream import Malformed, Unsafe
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            scan = scan_ods(zf, bounds, collect=True, wanted=wanted)
+    except (Corrupt, TooLarge, Malformed, Unsafe, zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _unreadable(path, exc) from None
+    return {t.name: SheetData(t.name, [[_clean(v) for v in r[:max_cols]] for r in t.rows[:max_rows]],
+                              merged=t.merged) for t in scan.tables}
+
+
+def _clean(value: Any) -> Any:
+    """Reader values as the checks expect them: empty strings as None, whole floats
+    as int, and numbers no writer can store (NaN, infinities) as the text they were."""
+    if value == "" or value is None:
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "NaN" if value != value else ("INF" if value > 0 else "-INF")
+        if value.is_integer() and abs(value) < 2**53:
+            return int(value)
+        return value
+    if isinstance(value, (datetime, date, time, timedelta)):
+        return value
+    return value
+
+
+# ------------------------------------------------------------------ properties
+
+_SMALL = 2 * 1024 * 1024
+
+
+def _document_properties(path: Path) -> tuple[dict[str, str], datetime | None, str]:
+    """Custom properties, the saved time and the producer, from docProps (xlsx)
+    or meta.xml (ods). Properties are a convenience: a file without them is read."""
+    if path.suffix.lower() not in ZIP_FORMATS:
+        return {}, None, ""
+    from .xmlstream import Malformed, Unsafe
+
+    found: dict[str, Any] = {"props": {}, "saved": None, "producer": ""}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            for part, collect in (("docProps/custom.xml", _custom_xlsx),
+                                  ("docProps/core.xml", _core_xlsx),
+                                  ("docProps/app.xml", _app_xlsx),
+                                  ("meta.xml", _meta_ods)):
+                if part in names:
+                    collect(_read_small(zf, part), found)
+    except (Malformed, Unsafe, zipfile.BadZipFile, OSError, ValueError, KeyError):
+        return {}, None, ""
+    return found["props"], found["saved"], found["producer"]
+
+
+def _read_small(zf: zipfile.ZipFile, name: str) -> bytes:
+    with zf.open(name) as fh:
+        data = fh.read(_SMALL + 1)
+    if len(data) > _SMALL:
+        raise ValueError(f"{name} too large")
+    return data
+
+
+def _elements(data: bytes):
+    """(local name, attributes by local name, text) of every element, in order."""
+    from .xmlstream import local, make_parser, parse_bytes
+
+    out: list[list[Any]] = []
+    stack: list[list[Any]] = []
+
+    def start(tag, attrs):
+        item = [local(tag), {local(k): v for k, v in attrs.items()}, []]
+        stack.append(item)
+        out.append(item)
+
+    def end(tag):
+        stack.pop()
+
+    def text(data):
+        if stack:
+            stack[-1][2].append(data)
+
+    parse_bytes(make_parser(start, end, text), data)
+    return [(name, attrs, "".join(parts)) for name, attrs, parts in out]
+
+
+def _custom_xlsx(data: bytes, found: dict) -> None:
+    current = None
+    for name, attrs, text in _elements(data):
+        if name == "property":
+            current = attrs.get("name")
+        elif current and name in ("lpwstr", "lpstr", "bstr", "i4", "r8", "bool", "filetime"):
+            found["props"][current] = text
+            current = None
+
+
+def _core_xlsx(data: bytes, found: dict) -> None:
+    for name, _attrs, text in _elements(data):
+        if name == "modified" and text:
+            found["saved"] = parse_stamp(text)
+
+
+def _app_xlsx(data: bytes, found: dict) -> None:
+    for name, _attrs, text in _elements(data):
+        if name == "Application" and text:
+            found["producer"] = text.strip()[:100]
+
+
+def _meta_ods(data: bytes, found: dict) -> None:
+    for name, attrs, text in _elements(data):
+        if name == "user-defined" and attrs.get("name"):
+            found["props"][attrs["name"]] = text
+        elif name == "date" and text:
+            found["saved"] = parse_stamp(text)
+        elif name == "generator" and text:
+            found["producer"] = text.strip()[:100]
+
+
+def parse_stamp(text: str) -> datetime | None:
+    """An ISO 8601 time as written in document properties: aware when it has a zone
+    (Z or an offset), naive when it has none (ODF writes local time that way)."""
+    text = text.strip()[:40]
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            value = datetime.fromisoformat(text[:19])
+        except ValueError:
+            return None
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc)
+    return value
+
+
+def assert_xml_guard() -> None:
+    """openpyxl refuses XML entity tricks only when defusedxml is installed."""
+    from openpyxl.xml import DEFUSEDXML
+
+    if not DEFUSEDXML:
+        raise XltoolError("安全防護未啟用：請先安裝 defusedxml（pip install defusedxml）再執行。")
