@@ -79,3 +79,14 @@ def fmt_number(value: float | int | None) -> str:
     if isinstance(value, float):
         return f"{value:.6f}".rstrip("0").rstrip(".")
     return str(value)
+
+
+EXCERPT_CHARS = 40
+
+
+def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
+    """At most ``limit`` characters of a value taken from a file, for a message:
+    a message is copied into every report, so it must not carry a whole cell."""
+    text = str(value) if not isinstance(value, str) else value
+    text = text.replace("\r", " ").replace("\n", " ")
+    return text if len(text) <= limit else text[:limit] + "…"

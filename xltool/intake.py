@@ -14,17 +14,33 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from . import fields as F
-from .cells import a1, fmt_number, norm_text, squeeze
+from .cells import a1, excerpt, fmt_number, norm_text, squeeze
+from .files import display_name
 from .checks import check, clean_text, expected_text, rule_for
 from .errors import ERROR, WARNING, Issue
-from .metadata import KEYS, plan_cell_value
+from .metadata import IDENTITY_KEYS, KEYS, fingerprint, implausible_time, plan_cell_value
 from .plan import Plan, header_name
+from .reading.bounds import Bounds
 from .reading.workbook import SPREADSHEET_SUFFIXES, Rejected, SheetData, read_workbook
 
 HEADER_SEARCH_ROWS = 30
 _RULES: dict[tuple, tuple] = {}  # (column, choices, maximum) → (rule, expected text)
 MAX_RETURN_ROWS = 5_000
 MAX_RETURN_COLS = len(F.COLUMNS) + 12  # room to notice inserted columns
+MAX_ISSUES_PER_FILE = 300  # a file can be wrong in every cell; the report stays readable
+
+
+def return_bounds(plan: Plan) -> Bounds:
+    """What a return may make a reader build: its form's items plus a margin of rows,
+    a few hundred columns, and text for every input cell filled to Excel's limit."""
+    cache = plan.__dict__.get("_return_bounds")
+    if cache is None:
+        most = max((len(plan.items_for(u.name)) for u in plan.units), default=0)
+        rows = max(MAX_RETURN_ROWS, F.FIRST_ITEM_ROW + most + 500)
+        text = max(8_000_000, most * len(F.INPUT_COLUMNS) * F.TEXT_LIMIT // 4)
+        cache = plan.__dict__["_return_bounds"] = Bounds(rows=rows, cols=256, cells=rows * 100,
+                                                         text=text, records=rows * 300)
+    return cache
 
 
 @dataclass(slots=True)
@@ -49,6 +65,11 @@ class Return:
     usable: bool = False  # recognised and read: its rows count towards scores
     sheet: str = F.FORM_SHEET
     cols: dict[str, int] = field(default_factory=dict)  # column name → 0-based column
+
+    @property
+    def name(self) -> str:
+        """The file's name as people should see it (see files.display_name)."""
+        return display_name(self.path)
 
     def cell_ref(self, row: Row, column: str) -> str:
         """The A1 address of an input cell of ``row`` in this return's own layout."""
@@ -76,16 +97,16 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Issue]]:
                 continue
             seen.add(key)
             if f.name.startswith("~$") or f.name.startswith(".~lock."):
-                issues.append(Issue("lock-file", f"「{f.name}」是 Office／LibreOffice 的暫存鎖定檔，已略過。",
-                                    WARNING, file=f.name))
+                issues.append(Issue("lock-file", f"「{display_name(f)}」是 Office／LibreOffice 的暫存鎖定檔，"
+                                    "已略過。", WARNING, file=display_name(f)))
             elif f.name.startswith(".xltool-"):
                 continue  # xltool's own records (who sent which file), not a return
             elif f.name.startswith(".~xltool-"):
-                issues.append(Issue("lock-file", f"「{f.name}」是 xltool 中斷時留下的暫存檔，已略過，可刪除。",
-                                    WARNING, file=f.name))
+                issues.append(Issue("lock-file", f"「{display_name(f)}」是 xltool 中斷時留下的暫存檔，"
+                                    "已略過，可刪除。", WARNING, file=display_name(f)))
             elif f.suffix.lower() not in SPREADSHEET_SUFFIXES:
-                issues.append(Issue("not-a-return", f"「{f.name}」不是試算表檔，已略過。", WARNING,
-                                    file=f.name))
+                issues.append(Issue("not-a-return", f"「{display_name(f)}」不是試算表檔，已略過。", WARNING,
+                                    file=display_name(f)))
             else:
                 files.append(f)
     return files, issues
@@ -98,12 +119,20 @@ class _Intake:
         self.plan = plan
         self.keep_raw = keep_raw
         self.ret = Return(path=path)
-        self.file = path.name
+        self.file = display_name(path)
         self.plan_changed = False  # the plan was edited after this template was made
         self.formulas: set[tuple[int, int]] = set()  # formula cells of the form sheet
+        self.meta: dict[str, str] = {}
+        self.dropped = self.dropped_errors = 0  # issues past MAX_ISSUES_PER_FILE
+        self.locked: dict[str, list[str]] = {}  # item id → its locked cells as found
+        self.edits: list[tuple[Row, str, str, str, str]] = []  # locked cells unlike the plan
 
     def issue(self, code: str, message: str, severity: str = ERROR, *, cell: str = "",
               field: str = "", value: Any = None, expected: str = "", sheet: str | None = None):
+        if len(self.ret.issues) >= MAX_ISSUES_PER_FILE:
+            self.dropped += 1
+            self.dropped_errors += severity == ERROR
+            return
         self.ret.issues.append(Issue(
             code=code, message=message, severity=severity, file=self.file,
             sheet=self.ret.sheet if sheet is None else sheet, cell=cell,
@@ -114,6 +143,11 @@ class _Intake:
 
     def run(self) -> Return:
         self._run()
+        if self.dropped:
+            self.ret.issues.append(Issue(
+                "too-many-issues", f"此檔還有 {self.dropped} 個問題未列出（其中 {self.dropped_errors} 個錯誤）；"
+                "請先修正上列問題後重新回傳。", ERROR if self.dropped_errors else WARNING,
+                file=self.file, unit=self.ret.unit or ""))
         if self.ret.unit:  # issues found before the unit was known get it now
             self.ret.issues = [i if i.unit else replace(i, unit=self.ret.unit)
                                for i in self.ret.issues]
@@ -121,32 +155,61 @@ class _Intake:
 
     def _run(self) -> None:
         try:
-            wb = read_workbook(self.ret.path, max_rows=MAX_RETURN_ROWS, max_cols=MAX_RETURN_COLS,
+            wb = read_workbook(self.ret.path, bounds=return_bounds(self.plan),
+                               max_rows=return_bounds(self.plan).rows, max_cols=MAX_RETURN_COLS,
                                prefer={F.FORM_SHEET, F.META_SHEET})
         except Rejected as exc:
             self.ret.issues.append(exc.issue)
             return
         for w in wb.warnings:
             self.ret.issues.append(w)
-        self.ret.saved = wb.saved
         meta = self.metadata(wb.properties, wb.sheets.get(F.META_SHEET))
+        if meta is None:
+            return
+        self.meta = meta
         form = self.find_form(wb.sheets)
         if not self.identify(meta, form):
             return
+        self.ret.saved = self.trusted_time(wb.saved, meta)
         if form is None:
             self.issue("structure-changed", f"找不到「{F.FORM_SHEET}」工作表（可能已更名或刪除），"
                        "請以原填報表填寫後回傳。", sheet="")
             return
         self.formulas = wb.formulas.get(form.name, set())
         self.read_form(form, meta)
+        self.verify_fingerprint(meta)
 
-    def metadata(self, props: dict[str, str], sheet: SheetData | None) -> dict[str, str]:
-        meta = {k: v for k, v in props.items() if k.startswith("xltool_")}
+    def metadata(self, props: dict[str, str], sheet: SheetData | None) -> dict[str, str] | None:
+        """The template's identity from both places it is kept, which must agree:
+        a file that says one thing in its properties and another in its hidden
+        sheet has been tampered with, and cannot be attributed to either unit."""
+        from_props = {k: norm_text(v) for k, v in props.items() if k.startswith("xltool_")}
+        from_sheet: dict[str, str] = {}
         if sheet is not None:
-            for row in sheet.rows:
+            for row in sheet.rows[:64]:
                 if len(row) >= 2 and isinstance(row[0], str) and row[0].startswith("xltool_"):
-                    meta.setdefault(row[0], norm_text(row[1]))
-        return meta
+                    from_sheet.setdefault(row[0], norm_text(row[1]))
+        conflicts = [k for k in IDENTITY_KEYS
+                     if k in from_props and k in from_sheet and from_props[k] != from_sheet[k]]
+        if conflicts:
+            key = conflicts[0]
+            self.issue("identity-conflict", f"檔案的識別資料互相矛盾（文件屬性為「{excerpt(from_props[key])}」，"
+                       f"隱藏工作表為「{excerpt(from_sheet[key])}」），無法確認是哪個單位的填報表，"
+                       "未採用；請以原填報表填寫後回傳。", sheet="", field=key)
+            return None
+        return {**from_sheet, **from_props}
+
+    def trusted_time(self, saved, meta: dict[str, str]):
+        """The saved time, unless it is impossible: in the future, or before the
+        template was made. Such a time is not trusted to pick the latest return."""
+        if saved is None:
+            return None
+        problem = implausible_time(saved, meta.get(KEYS["generated"], ""), self.plan.info.year)
+        if problem:
+            self.issue("implausible-time", f"檔案記錄的存檔時間（{excerpt(str(saved), 25)}）{problem}，"
+                       "不可信；挑選最新回傳檔時不採用此時間。", WARNING, sheet="")
+            return None
+        return saved
 
     def find_form(self, sheets: dict[str, SheetData]) -> SheetData | None:
         if F.FORM_SHEET in sheets:
@@ -154,7 +217,7 @@ class _Intake:
         for sheet in sheets.values():  # renamed: recognise it by its header row
             if _header_row(sheet) is not None:
                 self.ret.sheet = sheet.name
-                self.issue("structure-changed", f"「{F.FORM_SHEET}」工作表被更名為「{sheet.name}」，"
+                self.issue("structure-changed", f"「{F.FORM_SHEET}」工作表被更名為「{excerpt(sheet.name)}」，"
                            "已依內容讀取；請勿更改工作表名稱。", WARNING, sheet=sheet.name)
                 return sheet
         return None
@@ -165,20 +228,20 @@ class _Intake:
         plan, info = self.plan, self.plan.info
         if meta.get(KEYS["plan_id"]):
             if meta[KEYS["plan_id"]] != plan.plan_id or meta.get(KEYS["year"]) != str(info.year):
-                name = meta.get(KEYS["plan_name"], "其他計畫")
-                self.issue("wrong-plan", f"此檔是「{name}」（{meta.get(KEYS['year'], '?')} 年度）的填報表，"
+                name = excerpt(meta.get(KEYS["plan_name"], "其他計畫"))
+                self.issue("wrong-plan", f"此檔是「{name}」（{excerpt(meta.get(KEYS['year'], '?'), 8)} 年度）的填報表，"
                            f"不是本計畫（{info.name}）的；請改用本年度的填報表。", sheet="",
                            value=meta.get(KEYS["year"]), expected=str(info.year))
                 return False
             version = meta.get(KEYS["version"], "")
             if version not in F.ACCEPTED_TEMPLATE_VERSIONS:
-                self.issue("wrong-version", f"填報表範本版本「{version}」無法辨識，請改用新產生的填報表。",
+                self.issue("wrong-version", f"填報表範本版本「{excerpt(version, 12)}」無法辨識，請改用新產生的填報表。",
                            sheet="", value=version,
                            expected="、".join(F.ACCEPTED_TEMPLATE_VERSIONS))
                 return False
             unit = meta.get(KEYS["unit"], "")
             if unit not in {u.name for u in plan.units}:
-                self.issue("unknown-unit", f"填報表上的單位「{unit}」不在計畫的單位中。", sheet="",
+                self.issue("unknown-unit", f"填報表上的單位「{excerpt(unit)}」不在計畫的單位中。", sheet="",
                            value=unit)
                 return False
             self.ret.unit = unit
@@ -187,11 +250,8 @@ class _Intake:
             if named and unit not in named:
                 self.issue("name-mismatch", f"檔名看似「{'、'.join(named)}」，但檔案內容是「{unit}」的填報表；"
                            f"已依內容視為「{unit}」的回傳。", WARNING, sheet="")
-            expected_fp = plan.fingerprint_of(unit)
-            if meta.get(KEYS["fingerprint"]) and meta[KEYS["fingerprint"]] != expected_fp:
-                self.plan_changed = True
-                self.issue("plan-changed", "此填報表產生後計畫內容已修改；鎖定欄位將逐格與目前計畫比對。",
-                           WARNING, sheet="")
+            claimed = meta.get(KEYS["fingerprint"], "")
+            self.plan_changed = bool(claimed) and claimed != plan.fingerprint_of(unit)
             self.ret.usable = True
             return True
         return self.identify_without_metadata(form)
@@ -229,7 +289,7 @@ class _Intake:
         plan, unit = self.plan, self.ret.unit
         header_row = _header_row(sheet)
         if header_row is None:
-            self.issue("structure-changed", f"「{sheet.name}」找不到標題列（含「編號」等欄名），無法讀取。")
+            self.issue("structure-changed", f"「{excerpt(sheet.name)}」找不到標題列（含「編號」等欄名），無法讀取。")
             self.ret.usable = False
             return
         cols = self.ret.cols
@@ -260,6 +320,9 @@ class _Intake:
             item_id = norm_text(raw_id)
             inputs = {col.name: sheet.cell(r, cols[col.name]) for col in F.INPUT_COLUMNS
                       if col.name in cols}
+            if item_id and item_id not in self.locked:
+                self.locked[item_id] = [norm_text(sheet.cell(r, cols[c.name])) if c.name in cols
+                                        else "" for c in F.PLAN_COLUMNS]
             if not item_id:
                 if any(v is not None and norm_text(v) for v in inputs.values()):
                     self.issue("structure-changed", "此列沒有編號卻有填寫內容（可能是插入的列），"
@@ -267,12 +330,12 @@ class _Intake:
                 continue
             if item_id not in expected:
                 whose = "其他單位" if item_id in items else "計畫中沒有"
-                self.issue("structure-changed", f"編號「{item_id}」不是本單位的項目（{whose}的編號），"
+                self.issue("structure-changed", f"編號「{excerpt(item_id)}」不是本單位的項目（{whose}的編號），"
                            "此列未納入彙整；請勿新增或複製列。", cell=a1(r, id_col), field="編號",
                            value=item_id)
                 continue
             if item_id in self.ret.rows:
-                self.issue("structure-changed", f"編號「{item_id}」重複出現，只採用第一列。",
+                self.issue("structure-changed", f"編號「{excerpt(item_id)}」重複出現，只採用第一列。",
                            cell=a1(r, id_col), field="編號", value=item_id)
                 continue
             seen.append(item_id)
@@ -284,6 +347,30 @@ class _Intake:
         if seen != [i for i in expected if i in seen]:
             self.issue("structure-changed", "項目列的順序已變動（可能經過排序）；已依編號對應，"
                        "請勿排序或搬移列。", WARNING, cell=a1(header_row + 1, id_col))
+
+    def verify_fingerprint(self, meta: dict[str, str]) -> None:
+        """Judge the locked cells that differ from the plan. A template made from an
+        earlier plan carries that plan's fingerprint, and its locked cells hash to
+        it: then the differences are the plan's, not the unit's. A fingerprint that
+        does not match the content it claims to describe has been forged."""
+        claimed = meta.get(KEYS["fingerprint"], "")
+        genuine_old = False
+        if self.plan_changed:
+            order = [i for i in meta.get(KEYS["items"], "").split(",") if i] or list(self.locked)
+            found = [self.locked.get(i) for i in order]
+            if all(row is not None for row in found) and fingerprint(found) == claimed:
+                genuine_old = True
+                self.issue("plan-changed", "此填報表產生後計畫內容已修改；鎖定欄位將逐格與目前計畫比對。",
+                           WARNING, sheet="")
+            else:
+                self.issue("fingerprint-mismatch", "填報表的識別碼與鎖定欄位的內容不符（識別資料可能被竄改，"
+                           "或灰色欄位被修改）；鎖定欄位已以計畫內容為準，請以原填報表填寫後回傳。",
+                           sheet="")
+        for row, name, cell, found_text, want in self.edits:
+            self.issue("structure-changed", f"鎖定欄位「{name}」的內容被修改，已以計畫內容為準；"
+                       "請勿修改灰色欄位。", WARNING if genuine_old else ERROR, cell=cell, field=name,
+                       value=found_text, expected=want)
+            row.flags.append("structure-changed")
 
     def read_form_fields(self, sheet: SheetData, header_row: int) -> None:
         """填表人, 聯絡電話, 填報日期: each label's value is the cell to its right."""
@@ -316,10 +403,7 @@ class _Intake:
                 continue  # the usual case, without normalising
             found, want = norm_text(raw_found), norm_text(want_raw)
             if squeeze(found) != squeeze(want) and not _same_number(found, want):
-                self.issue("structure-changed", f"鎖定欄位「{col.name}」的內容被修改，已以計畫內容為準；"
-                           "請勿修改灰色欄位。", WARNING if self.plan_changed else ERROR, cell=a1(r, cols[col.name]), field=col.name, value=found,
-                           expected=want)
-                row.flags.append("structure-changed")
+                self.edits.append((row, col.name, a1(r, cols[col.name]), found, want))
         status_col = next(c for c in F.INPUT_COLUMNS if c.kind == "list")
         formula_cols: set[str] = set()
         for col in F.INPUT_COLUMNS:
@@ -407,8 +491,9 @@ def read_return(plan: Plan, path: Path, keep_raw: bool = False) -> Return:
         return intake.run()
     except Exception as exc:  # noqa: BLE001 — one bad file must not stop the merge
         ret = Return(path=Path(path))
-        ret.issues.append(Issue("unreadable", f"無法讀取「{Path(path).name}」的內容"
-                                f"（{type(exc).__name__}），請重新存檔後再寄。", file=Path(path).name))
+        ret.issues.append(Issue("internal-error", f"xltool 讀取「{display_name(path)}」時發生內部錯誤"
+                                f"（{type(exc).__name__}）；這不是檔案的問題，請將此訊息回報開發者。",
+                                file=display_name(path)))
         return ret
 
 

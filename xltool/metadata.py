@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime, timedelta, timezone
 
-from .cells import norm_text
+from .cells import norm_text, squeeze
 from .fields import PLAN_COLUMNS
 
 KEYS = {
@@ -44,6 +45,48 @@ def plan_cell_value(plan, item, attr: str):
 
 
 def fingerprint(rows: list[list[str]]) -> str:
-    """A short hash of locked content; any edit to a locked cell changes it."""
-    data = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    """A short hash of locked content; any edit to a locked cell changes it. White
+    space is left out, as office programs may re-wrap text when they save."""
+    data = json.dumps([[squeeze(c) for c in row] for row in rows], ensure_ascii=False,
+                      separators=(",", ":"))
     return hashlib.sha256(data.encode("utf-8")).hexdigest()[:24]
+
+
+# The keys that say which plan, year, unit and template a file is; they must agree
+# wherever the file keeps them.
+IDENTITY_KEYS = tuple(KEYS[k] for k in ("plan_id", "year", "unit", "version", "fingerprint"))
+FUTURE_SLACK = timedelta(days=1)  # clocks of office PCs are often a little off
+
+
+def implausible_time(saved: datetime, generated: str, plan_year: int) -> str:
+    """Why a file's saved time cannot be true ("" when it can): in the future, or
+    before the template it was filled in from was made (or, without that, well
+    before the plan's year)."""
+    instant = as_instant(saved)
+    if instant is None:
+        return "無法辨識"
+    now = datetime.now(timezone.utc)
+    if instant > now + FUTURE_SLACK:
+        return "晚於現在"
+    made = _parse_generated(generated)
+    earliest = made - FUTURE_SLACK if made else datetime(plan_year + 1911 - 1, 1, 1,
+                                                         tzinfo=timezone.utc)
+    if instant < earliest:
+        return "早於填報表產生的時間" if made else "早於計畫年度"
+    return ""
+
+
+def as_instant(value: datetime) -> datetime | None:
+    """An aware time: naive times (ODF writes local time without a zone) are read
+    in this machine's time zone."""
+    try:
+        return value.astimezone(timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _parse_generated(text: str) -> datetime | None:
+    try:
+        return as_instant(datetime.fromisoformat(text)) if text else None
+    except ValueError:
+        return None
