@@ -262,6 +262,303 @@ def _truncated(target: Path) -> None:
     target.write_bytes(data[: len(data) // 2])
 
 
+# ---------------------------------------------------------------- issue 10: gaps in the gate
+
+def _append_rows(xml_rows: bytes, unit: str = "第一課") -> Callable[[Path], None]:
+    return lambda t: _sheet_xml(t, lambda xml: xml.replace(b"</sheetData>", xml_rows + b"</sheetData>"),
+                                unit)
+
+
+def _set_cell(xml: bytes, ref: str, inner: bytes, kind: bytes = b"") -> bytes:
+    """Replace cell ``ref``'s content (and type) in sheet XML written by XlsxWriter."""
+    import re
+
+    attrs = b' t="' + kind + b'"' if kind else b""
+    pattern = rb'<c r="' + ref.encode() + rb'"( s="\d+")?(?: t="[^"]*")?(?:/>|>.*?</c>)'
+    return re.sub(pattern, lambda m: b'<c r="' + ref.encode() + b'"' + (m.group(1) or b"") + attrs
+                  + b">" + inner + b"</c>", xml, count=1, flags=re.S)
+
+
+def _moved_form(target: Path) -> None:
+    """The form sheet stored outside xl/worksheets/, with a formula in it."""
+    _copy("第二課", target)
+    set_saved(target, OLD)
+    with zipfile.ZipFile(target) as zf:
+        form = zf.read("xl/worksheets/sheet2.xml")
+    form = _set_cell(form, "L6", b"<f>1+1</f><v>9</v>")
+    tmp = target.with_suffix(".tmp")
+    with zipfile.ZipFile(target) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet2.xml":
+                zout.writestr("evil/form.xml", form)
+                continue
+            if info.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b'Target="worksheets/sheet2.xml"', b'Target="/evil/form.xml"')
+            if info.filename == "[Content_Types].xml":
+                data = data.replace(b"/xl/worksheets/sheet2.xml", b"/evil/form.xml")
+            zout.writestr(info, data)
+    shutil.move(tmp, target)
+
+
+def _prefixed(xml: bytes) -> bytes:
+    """The same sheet with every element under an x: prefix, as some writers do."""
+    import re
+
+    main = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    xml = _set_cell(xml, "L6", b"<f>1+1</f><v>9</v>")
+    xml = re.sub(rb"<(/?)([A-Za-z]+)(?=[\s>/])", rb"<\1x:\2", xml)
+    return xml.replace(b'xmlns="' + main + b'"', b'xmlns:x="' + main + b'"', 1)
+
+
+def _shared_string_bomb(target: Path) -> None:
+    """200,000 cells that all point at one 2,000-character shared string."""
+    _copy("第一課", target)
+    set_saved(target, OLD)
+    with zipfile.ZipFile(target) as zf:
+        count = zf.read("xl/sharedStrings.xml").count(b"<si>")
+    rewrite(target, "xl/sharedStrings.xml",
+            lambda xml: xml.replace(b"</sst>", b"<si><t>" + "長".encode() * 2000 + b"</t></si></sst>"))
+    cells = b"".join(b'<c t="s"><v>%d</v></c>' % count for _ in range(100))
+    rows = b"".join(b'<row r="%d">%s</row>' % (r, cells) for r in range(40, 2040))
+    rewrite(target, "xl/worksheets/sheet2.xml", lambda xml: xml.replace(b"</sheetData>", rows + b"</sheetData>"))
+
+
+def _not_finite(target: Path) -> None:
+    """NaN and an overflowing number in number cells and in the 填報日期 cell."""
+    def change(xml: bytes) -> bytes:
+        xml = _set_cell(xml, "L6", b"<v>NaN</v>")
+        xml = _set_cell(xml, "J6", b"<v>1e999</v>")
+        return _set_cell(xml, "L3", b"<v>NaN</v>")
+    _sheet_xml(target, change, "第三課")
+
+
+def _saved_in(year: str, unit: str, edit: dict | None = None) -> Callable[[Path], None]:
+    def build(target: Path) -> None:
+        if edit:
+            _edit(unit, target, _cells(**edit))
+        else:
+            _copy(unit, target)
+        rewrite(target, "docProps/core.xml", lambda xml: __import__("re").sub(
+            rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+            rb"\g<1>" + year.encode() + rb"-12-31T00:00:00Z\g<2>", xml))
+    return build
+
+
+def _identity_conflict(target: Path) -> None:
+    """第二課's return whose document properties claim it is 第一課's."""
+    _copy("第二課", target)
+    set_saved(target, OLD)
+    rewrite(target, "docProps/custom.xml", lambda xml: xml.replace(
+        "<vt:lpwstr>第二課</vt:lpwstr>".encode(), "<vt:lpwstr>第一課</vt:lpwstr>".encode()))
+
+
+def _forged_fingerprint(target: Path) -> None:
+    """A locked cell edited, and a made-up fingerprint to pass it off as a plan change."""
+    _edit("第四課", target, _cells(E6="改過的具體作法"))
+    import re
+
+    fake = b"0123456789abcdef01234567"
+    _replace_everywhere(target, lambda xml: re.sub(rb"[0-9a-f]{24}(?=</)", fake, xml))
+    set_saved(target, OLD)
+
+
+def _replace_everywhere(target: Path, change: Callable[[bytes], bytes]) -> None:
+    """Apply ``change`` to every XML member (wherever the writer put its strings)."""
+    with zipfile.ZipFile(target) as zf:
+        members = [n for n in zf.namelist() if n.endswith(".xml") and change(zf.read(n)) != zf.read(n)]
+    for member in members:
+        rewrite(target, member, change)
+
+
+def _long_ids(target: Path) -> None:
+    """Rows whose 編號 is 200,000 characters: messages must quote a few of them only."""
+    long_id = "9-9-" + "9" * 200_000
+    rows = {f"A{r}": long_id for r in range(40, 60)}
+    rows.update({f"L{r}": 1 for r in range(40, 60)})
+    _edit("第五課", target, _cells(**rows))
+
+
+def _control_id(target: Path) -> None:
+    """An extra row whose 編號 holds terminal escapes and a carriage return, the way
+    Excel stores control characters (_x001B_)."""
+    _edit("第六課", target, _cells(A40="CTRLID", L40=1))
+    _replace_everywhere(target, lambda xml: xml.replace(
+        b"CTRLID", "_x001B_[2J_x001B_[31m假編號_x000D_OK".encode()))
+
+
+def _ods_content(unit: str, change: Callable[[bytes], bytes]) -> Callable[[Path], None]:
+    def build(target: Path) -> None:
+        shutil.copy(RETURNS / f"109_提升服務效能_{unit}.ods", target)
+        _rewrite_ods(target, change)
+        _ods_saved(target, OLD)
+    return build
+
+
+def _rewrite_ods(target: Path, change: Callable[[bytes], bytes]) -> None:
+    tmp = target.with_suffix(".tmp")
+    with zipfile.ZipFile(target) as zin, zipfile.ZipFile(tmp, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "content.xml":
+                data = change(data)
+            zout.writestr(info, data, zipfile.ZIP_STORED if info.filename == "mimetype"
+                          else zipfile.ZIP_DEFLATED)
+    shutil.move(tmp, target)
+
+
+def _ods_saved(target: Path, when: datetime) -> None:
+    import re
+
+    tmp = target.with_suffix(".tmp")
+    with zipfile.ZipFile(target) as zin, zipfile.ZipFile(tmp, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "meta.xml":
+                data = re.sub(rb"<dc:date>[^<]*</dc:date>",
+                              b"<dc:date>" + when.isoformat().encode() + b"</dc:date>", data)
+            zout.writestr(info, data, zipfile.ZIP_STORED if info.filename == "mimetype"
+                          else zipfile.ZIP_DEFLATED)
+    shutil.move(tmp, target)
+
+
+def _after_form_table(extra: bytes) -> Callable[[bytes], bytes]:
+    """Append rows at the end of the 填報表 table (the second table of content.xml)."""
+    def change(xml: bytes) -> bytes:
+        head, sep, rest = xml.partition("table:name=\"填報表\"".encode())
+        body, end, tail = rest.partition(b"</table:table>")
+        return head + sep + body + extra + end + tail
+    return change
+
+
+def _ods_formula(xml: bytes) -> bytes:
+    """=1+1 with a cached 9 in the first item's 自評分數 (L6), as LibreOffice stores it."""
+    import xml.etree.ElementTree as ET
+
+    namespaces = dict(ns for _, ns in ET.iterparse(io.BytesIO(xml), events=["start-ns"]))
+    for prefix, uri in namespaces.items():
+        ET.register_namespace(prefix, uri)
+    root = ET.fromstring(xml)
+    t = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+    o = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+    table = next(e for e in root.iter(t + "table") if e.get(t + "name") == "填報表")
+    rows = [e for e in table.iter(t + "table-row")]
+    cell = [c for c in rows[5] if c.tag == t + "table-cell"][11]
+    cell.set(t + "formula", "of:=1+1")
+    cell.set(o + "value-type", "float")
+    cell.set(o + "value", "9")
+    for child in list(cell):
+        cell.remove(child)
+    ET.SubElement(cell, "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}p").text = "9"
+    return b"<?xml version='1.0' encoding='UTF-8'?>\n" + ET.tostring(root)
+
+
+def _xls(unit: str, **options) -> Callable[[Path], None]:
+    def build(target: Path) -> None:
+        from xls import to_xls
+
+        to_xls(good(unit), target, **options)
+    return build
+
+
+def _xls_records(unit: str, change: Callable[[list], None]) -> Callable[[Path], None]:
+    def build(target: Path) -> None:
+        from xls import assemble, records, save_stream, xls_stream
+
+        recs = records(xls_stream(good(unit)))
+        change(recs)
+        save_stream(assemble(recs), target)
+    return build
+
+
+def _xls_far(recs: list) -> None:
+    """A number at row 60,001, column GS of 填報表 (the third substream: after the
+    globals and 填報說明)."""
+    import struct
+
+    form_eof = [i for i, (k, _) in enumerate(recs) if k == 0x000A][2]
+    recs.insert(form_eof, [0x0203, struct.pack("<HHHd", 60000, 200, 15, 1.0)])
+
+
+def _xls_dimensions(recs: list) -> None:
+    import struct
+
+    dims = [r for r in recs if r[0] == 0x0200][1]  # the 填報表 sheet's
+    dims[1] = struct.pack("<IIHHH", 0, 0x7FFFFFF0, 0, 0xFF00, 0)
+
+
+def _xls_sst_count(recs: list) -> None:
+    import struct
+
+    sst = next(r for r in recs if r[0] == 0x00FC)
+    sst[1] = sst[1][:4] + struct.pack("<I", 0xFFFFFFF0) + sst[1][8:]
+
+
+def _xls_fuzz_find(name: str) -> Callable[[Path], None]:
+    """A file the fuzzer found (tests/fuzz_finds.json), rebuilt from its recipe."""
+    def build(target: Path) -> None:
+        import fuzzing
+
+        fuzzing.rebuild(fuzzing.find(name), target)
+    return build
+
+
+def _big5_name() -> str:
+    """A return whose name is Big5 bytes, as unzipped from an old Windows archive."""
+    return os.fsdecode("109_提升服務效能_第三課_舊檔.xlsx".encode("cp950"))
+
+
+def gate_cases() -> list[Case]:
+    """Issue 10: every way past the gate that was seen, in .xlsx, .ods and .xls."""
+    far = b'<row r="99999999"><c r="A99999999"><v>1</v></c></row>'
+    wide = b'<row r="40"><c r="AAAA40"><v>1</v></c></row>'
+    unnumbered = b"<row><c><v>1</v></c></row>" * 6000
+    ods_extent = (b'<table:table-row table:number-rows-repeated="5500"><table:table-cell '
+                  b'office:value-type="float" office:value="1" table:number-columns-repeated="16384">'
+                  b"<text:p>1</text:p></table:table-cell></table:table-row>")
+    ods_column = (b'<table:table-row table:number-rows-repeated="4900000"><table:table-cell '
+                  b'office:value-type="string"><text:p>x</text:p></table:table-cell></table:table-row>')
+    cases = [
+        Case("109_提升服務效能_第一課_遠列.xlsx", _append_rows(far), "too-large", True),
+        Case("109_提升服務效能_第一課_遠欄.xlsx", _append_rows(wide), "too-large", True),
+        Case("109_提升服務效能_第一課_無列號.xlsx", _append_rows(unnumbered), "too-large", True),
+        Case("109_提升服務效能_第二課_搬表.xlsx", _moved_form, "formula", False, "第二課"),
+        Case("109_提升服務效能_第一課_前綴.xlsx", lambda t: _sheet_xml(t, _prefixed), "formula", False,
+             "第一課"),
+        Case("109_提升服務效能_第一課_共用字串.xlsx", _shared_string_bomb, "too-large", True),
+        Case("109_提升服務效能_第三課_非數.xlsx", _not_finite, "type-error", False, "第三課"),
+        Case("109_提升服務效能_第三課_西元一年.xlsx", _saved_in("0001", "第三課"), "implausible-time",
+             False, "第三課"),
+        Case("109_提升服務效能_第一課_未來.xlsx", _saved_in("9999", "第一課", {"L6": 0, "L7": 0}),
+             "implausible-time", False, "第一課"),
+        Case("109_提升服務效能_第二課_身分矛盾.xlsx", _identity_conflict, "identity-conflict", True),
+        Case("109_提升服務效能_第四課_偽造.xlsx", _forged_fingerprint, "fingerprint-mismatch", False,
+             "第四課"),
+        Case("109_提升服務效能_第五課_長編號.xlsx", _long_ids, "structure-changed", False, "第五課"),
+        Case("109_提升服務效能_第六課_控制字元.xlsx", _control_id, "structure-changed", False, "第六課"),
+        Case("109_提升服務效能_金門辦事處_重複格.ods",
+             _ods_content("金門辦事處", _after_form_table(ods_extent)), "too-large", True),
+        Case("109_提升服務效能_澎湖辦事處_重複列.ods",
+             _ods_content("澎湖辦事處", _after_form_table(ods_column)), "too-large", True),
+        Case("109_提升服務效能_金門辦事處_公式.ods", _ods_content("金門辦事處", _ods_formula), "formula",
+             False, "金門辦事處"),
+        Case("109_提升服務效能_第二課.xls", _xls("第二課"), "", False, "第二課"),
+        Case("109_提升服務效能_第二課_公式.xls", _xls("第二課", formulas={("填報表", "L6"): "H6-1"}),
+             "formula", False, "第二課"),
+        Case("109_提升服務效能_第二課_遠格.xls", _xls_records("第二課", _xls_far), "too-large", True),
+        Case("109_提升服務效能_第二課_範圍.xls", _xls_records("第二課", _xls_dimensions), "too-large",
+             True),
+        Case("109_提升服務效能_第二課_字串表.xls", _xls_records("第二課", _xls_sst_count), "too-large",
+             True),
+        Case("109_提升服務效能_第二課_崩潰.xls", _xls_fuzz_find("xls-panic"), "unreadable", True),
+        Case("109_提升服務效能_第二課_配置.xls", _xls_fuzz_find("xls-alloc-abort"), "too-large", True),
+    ]
+    if os.name != "nt":  # NTFS names are always Unicode
+        cases.append(Case(_big5_name(), lambda t: (_copy("第三課", t), set_saved(t, OLD)), "", False,
+                          "第三課"))
+    return cases
+
+
 def cases() -> list[Case]:
     long_text = "很長的說明" * 7000  # 35,000 characters, over Excel's 32,767
     return [
@@ -316,7 +613,7 @@ def cases() -> list[Case]:
     ] + ([] if os.name == "nt" else [  # Windows cannot even hold such a name
         Case("..\\..\\109_提升服務效能_主計室<:?*>.xlsx",
              lambda t: _edit("主計室", t, _cells(L6=999)), "out-of-range", False, "主計室"),
-    ])
+    ]) + gate_cases()
 
 
 def build(folder: Path) -> list[Case]:

@@ -14,34 +14,40 @@ from pathlib import Path
 from . import fields as F
 from .book import PrintSetup, Sheet, row_height
 from .cells import a1
-from .files import safe_filename
-from .intake import Return, read_return
+from .files import short_filename
+from .errors import Issue, XltoolError
+from .intake import Return, read_returns
 from .merge import MergeResult
 from .template import build_template
 
 SHEET = "待修正事項"
 
 
-def write_feedback(result: MergeResult, out_dir: Path, created: datetime | None = None) -> list[Path]:
-    """Write a correction copy for every used return that has errors."""
+def write_feedback(result: MergeResult, out_dir: Path,
+                   created: datetime | None = None) -> tuple[list[Path], list[Issue]]:
+    """Write a correction copy for every used return that has errors. A copy that
+    cannot be written is an issue; the other copies are still written."""
     from .ods_writer import write_ods
     from .xlsx_writer import write_xlsx
 
     out_dir = Path(out_dir)
-    written = []
-    for status in result.units:
-        ret = status.ret
-        if ret is None or not ret.errors:
+    due = [s.ret for s in result.units if s.ret is not None and s.ret.errors]
+    written, problems = [], []
+    # Read the files again, keeping every value as typed (the merge keeps only checked ones).
+    for ret, full in zip(due, read_returns(result.plan, [r.path for r in due], keep_raw=True)):
+        if not full.usable:
             continue
-        # Read the file again, keeping every value as typed (the merge keeps only checked ones).
-        full = read_return(result.plan, ret.path, keep_raw=True)
         book = feedback_book(result, full, created or result.newest_input or datetime(2000, 1, 1))
         fmt = "ods" if ret.path.suffix.lower() == ".ods" else "xlsx"
-        target = out_dir / (safe_filename(f"{ret.path.stem}_待修正") + f".{fmt}")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (write_ods if fmt == "ods" else write_xlsx)(book, target)
+        target = out_dir / (short_filename(f"{Path(ret.name).stem}_待修正") + f".{fmt}")
+        try:
+            (write_ods if fmt == "ods" else write_xlsx)(book, target)
+        except XltoolError as exc:
+            problems.append(Issue("write-failed", f"「{ret.unit}」的退件補正檔未寫出：{exc}",
+                                  unit=ret.unit or "", file=ret.name))
+            continue
         written.append(target)
-    return written
+    return written, problems
 
 
 def feedback_book(result: MergeResult, ret: Return, created: datetime):
@@ -73,7 +79,7 @@ def feedback_book(result: MergeResult, ret: Return, created: datetime):
     listing = Sheet(SHEET, widths=[6, 14, 14, 30, 70], protect=True,
                     print_setup=PrintSetup(repeat_rows=(3, 3)))
     listing.put(0, 0, f"{plan.info.name}　{ret.unit}　待修正事項", "title")
-    listing.put(1, 0, f"本檔依「{ret.path.name}」產生。請修正「{F.FORM_SHEET}」中紅色的儲存格"
+    listing.put(1, 0, f"本檔依「{ret.name}」產生。請修正「{F.FORM_SHEET}」中紅色的儲存格"
                       "（游標移到儲存格上可看說明），修正後直接存檔，於期限內回傳。", "text")
     for c, name in enumerate(["項次", "儲存格", "欄位", "填寫內容", "問題與修正方式"]):
         listing.put(3, c, name, "header")

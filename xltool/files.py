@@ -20,18 +20,35 @@ def safe_filename(name: str) -> str:
 
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; move it into place on success."""
+    """Yield a temporary path beside ``target``; move it into place on success.
+
+    A folder that cannot be written to is an :class:`XltoolError` in the user's
+    terms, not a traceback."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".~xltool-", suffix=target.suffix, dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".~xltool-", suffix=target.suffix, dir=target.parent)
+    except OSError as exc:
+        raise _unwritable(target, exc) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        os.replace(tmp_path, target)
+        try:
+            os.replace(tmp_path, target)
+        except OSError as exc:
+            raise _unwritable(target, exc) from None
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _unwritable(target: Path, exc: OSError):
+    from .errors import XltoolError
+
+    reason = exc.strerror or type(exc).__name__
+    return XltoolError(f"無法寫入「{target}」（{reason}）；請確認資料夾存在、有寫入權限，"
+                       "且檔案沒有被其他程式開啟。")
 
 
 def display_name(path: Path | str) -> str:
@@ -52,3 +69,16 @@ def display_name(path: Path | str) -> str:
         except UnicodeDecodeError:
             continue
     return raw.decode("utf-8", "replace")
+
+
+MAX_NAME_BYTES = 180  # file systems allow 255 bytes; leave room for suffixes and copies
+
+
+def short_filename(name: str, max_bytes: int = MAX_NAME_BYTES) -> str:
+    """``safe_filename`` cut to fit ``max_bytes`` of UTF-8 (CJK takes three bytes each)."""
+    name = safe_filename(name)
+    if len(name.encode("utf-8")) <= max_bytes:
+        return name
+    while len((name + "…").encode("utf-8")) > max_bytes:
+        name = name[:-1]
+    return name.rstrip(" .") + "…"

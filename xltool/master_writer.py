@@ -290,7 +290,7 @@ class _Writer:
         for status in self.r.units:
             ret = status.ret
             rows = dict(ret.rows.items()) if ret else {}  # one read per return
-            source = ret.path.name if ret else ""
+            source = ret.name if ret else ""
             for item in plan.items_for(status.unit):
                 row = rows.get(item.id)
                 flags = sorted(set(row.flags)) if row else (["未繳"] if ret is None else ["列已刪除"])
@@ -399,7 +399,7 @@ class _Writer:
                 style = f["missing"] if s.status in (STATUS_MISSING, STATUS_ERRORS) else f["cell"]
                 ws.write_string(r, 0, s.unit, f["cell"])
                 ws.write_string(r, 1, label, style)
-                ws.write_string(r, 2, ret.path.name if ret else "", f["cell"])
+                ws.write_string(r, 2, ret.name if ret else "", f["cell"])
                 if ret and ret.saved:
                     ws.write_datetime(r, 3, ret.saved.replace(tzinfo=None), f["time"])
                 else:
@@ -411,18 +411,18 @@ class _Writer:
                 ws.write_number(r, 8, ret.warnings if ret else 0, f["num"])
                 note = {STATUS_MISSING: "未收到可用的填報表", STATUS_ERRORS: "請依「檢核結果」通知單位修正"}
                 ws.write_string(r, 9, note.get(label, ""), f["cell"])
-                ws.write_string(r, 10, self.r.senders.get(ret.path.name, "") if ret else "", f["cell"])
+                ws.write_string(r, 10, self.r.senders.get(ret.name, "") if ret else "", f["cell"])
                 r += 1
         for ret in self.r.rejected:
             ws.write_string(r, 0, ret.unit or "（無法辨識）", f["cell"])
             ws.write_string(r, 1, "無法使用", f["missing"])
-            ws.write_string(r, 2, ret.path.name, f["cell"])
+            ws.write_string(r, 2, ret.name, f["cell"])
             ws.write_blank(r, 3, None, f["cell"])
             ws.write_number(r, 7, ret.errors, f["num"])
             ws.write_number(r, 8, ret.warnings, f["num"])
             first = next((i.message for i in ret.issues if i.is_error), "")
             ws.write_string(r, 9, first, f["wrap"])
-            ws.write_string(r, 10, self.r.senders.get(ret.path.name, ""), f["cell"])
+            ws.write_string(r, 10, self.r.senders.get(ret.name, ""), f["cell"])
             r += 1
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, max(r - 1, 1), len(head) - 1)

@@ -144,13 +144,13 @@ def score(plan: Plan, returns: list[Return], issues: list[Issue],
         else:
             rejected.append(ret)
             if not any(i.is_error for i in ret.issues):  # nothing dropped silently
-                issues.append(Issue("unrecognised", f"「{ret.path.name}」無法使用。", file=ret.path.name))
+                issues.append(Issue("unrecognised", f"「{ret.name}」無法使用。", file=ret.name))
 
     statuses = []
     for unit in plan.units:
         candidates = sorted(by_unit.get(unit.name, []), key=_saved_key, reverse=True)
         if not candidates:
-            named = [r.path.name for r in rejected if unit.name in r.path.stem]
+            named = [r.name for r in rejected if unit.name in r.name]
             hint = f"（收到無法使用的檔案：{'、'.join(named)}）" if named else ""
             issues.append(Issue("missing-return", f"「{unit.name}」未繳交填報表{hint}。", ERROR,
                                 unit=unit.name))
@@ -159,8 +159,8 @@ def score(plan: Plan, returns: list[Return], issues: list[Issue],
         chosen, older = candidates[0], candidates[1:]
         for old in older:
             issues.append(Issue("duplicate-return",
-                                f"「{unit.name}」有多個回傳檔，採用存檔時間最晚的「{chosen.path.name}」，"
-                                f"「{old.path.name}」不採用。", WARNING, file=old.path.name,
+                                f"「{unit.name}」有多個回傳檔，採用存檔時間最晚的「{chosen.name}」，"
+                                f"「{old.name}」不採用。", WARNING, file=old.name,
                                 unit=unit.name))
         status = STATUS_ERRORS if chosen.errors else (STATUS_DUPLICATE if older else STATUS_DONE)
         statuses.append(UnitStatus(unit.name, status, chosen, older))
@@ -195,7 +195,7 @@ def score(plan: Plan, returns: list[Return], issues: list[Issue],
 
 def _saved_key(ret: Return):
     saved = ret.saved.replace(tzinfo=None) if ret.saved else datetime.min
-    return saved, ret.path.name
+    return saved, ret.name
 
 
 def _entry(plan: Plan, row: Row | None) -> Entry:

@@ -137,7 +137,12 @@ def _calamine_sheets(path: Path, wanted: set[str] | None, max_rows: int,
                      max_cols: int | None) -> dict[str, SheetData]:
     from python_calamine import CalamineWorkbook  # lazy: keeps `--help` fast
 
-    wb = CalamineWorkbook.from_path(str(path))
+    try:
+        str(path).encode("utf-8")
+        wb = CalamineWorkbook.from_path(str(path))
+    except UnicodeEncodeError:  # a name that is not UTF-8 (see files.display_name)
+        with path.open("rb") as fh:
+            wb = CalamineWorkbook.from_filelike(fh)
     sheets = {}
     for meta in wb.sheets_metadata:
         if wanted is not None and meta.name not in wanted:
