@@ -207,6 +207,14 @@ def main() -> int:
     results["a"] = timed(lambda: subprocess.run(merge_cmd(small_plan, WORK / "returns", WORK / "m"),
                                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
                          args.runs)
+    print("(g) isolation off, and on with one worker …", flush=True)
+    merge_out = merge_cmd(small_plan, WORK / "returns", WORK / "m")
+    results["g"] = timed(lambda: subprocess.run(merge_out, env={**os.environ, "XLTOOL_ISOLATION": "off"},
+                                                stdout=subprocess.DEVNULL,
+                                                stderr=subprocess.DEVNULL), args.runs)
+    results["g1"] = timed(lambda: subprocess.run(merge_out, env={**os.environ, "XLTOOL_WORKERS": "1"},
+                                                 stdout=subprocess.DEVNULL,
+                                                 stderr=subprocess.DEVNULL), args.runs)
     print("(a) split …", flush=True)
     reading, writing = breakdown(small_plan, WORK / "returns", WORK / "split.xlsx")
     print("(f) XlsxWriter floor …", flush=True)
@@ -252,6 +260,14 @@ def main() -> int:
         f"| (a₂) of which: write the master (in process) | {writing:.2f} s | "
         f"{writing / n * 1000:.2f} ms | | |",
         f"| (a₁) / (b) | {reading / b:.2f} | | | |",
+        f"| (g) `xltool merge` with parsing in process (`XLTOOL_ISOLATION=off`, one core) | "
+        f"{results['g']:.2f} s | {results['g'] / n * 1000:.2f} ms | | |",
+        f"| (g₁) `xltool merge` isolated, one worker (`XLTOOL_WORKERS=1`) | {results['g1']:.2f} s | "
+        f"{results['g1'] / n * 1000:.2f} ms | | |",
+        f"| what isolation costs: (g₁) / (g) − 1, same single core | "
+        f"{(results['g1'] / results['g'] - 1) * 100:+.0f} % | | ≤ +20 % | "
+        f"{'yes' if results['g1'] <= 1.2 * results['g'] else 'no'} |",
+        f"| isolation on all cores: (a) / (g) − 1 | {(a / results['g'] - 1) * 100:+.0f} % | | | |",
         f"| (f) bare XlsxWriter write of {n * args.items:,} rows × {detail_cells} cells (floor for "
         f"明細) | {results['f']:.2f} s | | | |",
     ]

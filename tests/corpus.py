@@ -324,12 +324,21 @@ def _shared_string_bomb(target: Path) -> None:
     rewrite(target, "xl/worksheets/sheet2.xml", lambda xml: xml.replace(b"</sheetData>", rows + b"</sheetData>"))
 
 
+def _formula_then_many_elements(target: Path) -> None:
+    """One formula, then 50,000 small elements: a scan must stay linear in the file."""
+    def change(xml: bytes) -> bytes:
+        xml = _set_cell(xml, "L6", b"<f>9</f><v>9</v>")
+        tail = b"".join(b'<row r="%d"/>' % r for r in range(100, 50_100))
+        return xml.replace(b"</sheetData>", tail + b"</sheetData>")
+    _sheet_xml(target, change)
+
+
 def _not_finite(target: Path) -> None:
     """NaN and an overflowing number in number cells and in the 填報日期 cell."""
     def change(xml: bytes) -> bytes:
         xml = _set_cell(xml, "L6", b"<v>NaN</v>")
         xml = _set_cell(xml, "J6", b"<v>1e999</v>")
-        return _set_cell(xml, "L3", b"<v>NaN</v>")
+        return _set_cell(xml, "K3", b"<v>NaN</v>")  # 填報日期
     _sheet_xml(target, change, "第三課")
 
 
@@ -526,6 +535,7 @@ def gate_cases() -> list[Case]:
         Case("109_提升服務效能_第一課_前綴.xlsx", lambda t: _sheet_xml(t, _prefixed), "formula", False,
              "第一課"),
         Case("109_提升服務效能_第一課_共用字串.xlsx", _shared_string_bomb, "too-large", True),
+        Case("109_提升服務效能_第一課_長尾.xlsx", _formula_then_many_elements, "formula", False, "第一課"),
         Case("109_提升服務效能_第三課_非數.xlsx", _not_finite, "type-error", False, "第三課"),
         Case("109_提升服務效能_第三課_西元一年.xlsx", _saved_in("0001", "第三課"), "implausible-time",
              False, "第三課"),

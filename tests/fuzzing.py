@@ -31,6 +31,9 @@ FORMATS = ("xlsx", "ods", "xls")
 _BASES: dict[str, object] = {}
 
 SPECIAL = [0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0xFFFF, 0x10000, 0x7FFFFFFF, 0xFFFFFFFF]
+# Numbers an XML part may be made to carry: indexes, repeats, rows, values.
+NUMBERS = [b"0", b"-1", b"65536", b"1048577", b"99999999", b"4294967296", b"1e999", b"NaN",
+           b"-0", b"18446744073709551616", b"2.5", b"007"]
 
 
 def base(fmt: str):
@@ -58,9 +61,10 @@ def random_recipe(fmt: str, rng: random.Random) -> dict:
         if not size:
             continue
         pos = rng.randrange(size)
-        how = rng.choice(["byte", "word", "cut", "repeat", "drop"] if fmt != "xls"
+        how = rng.choice(["byte", "digits", "digits", "digits", "repeat", "drop"] if fmt != "xls"
                          else ["byte", "word", "word", "cut", "repeat"])
-        value = rng.choice(SPECIAL) if how == "word" else rng.randrange(256)
+        value = rng.choice(SPECIAL) if how == "word" else (
+            rng.randrange(len(NUMBERS)) if how == "digits" else rng.randrange(256))
         edits.append([k, how, pos, value])
     return {"format": fmt, "edits": edits}
 
@@ -81,6 +85,12 @@ def _edit(data: bytes, how: str, pos: int, value: int) -> bytes:
         buf[pos:pos] = chunk * (1 + value % 40)
     elif how == "drop":
         del buf[pos:pos + 1 + value % 64]
+    elif how == "digits":  # the next run of digits becomes another number: XML stays well formed
+        import re
+
+        m = re.compile(rb"\d+").search(bytes(buf), pos)
+        if m:
+            buf[m.start():m.end()] = NUMBERS[value % len(NUMBERS)]
     return bytes(buf)
 
 

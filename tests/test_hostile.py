@@ -179,3 +179,82 @@ def test_whole_corpus_with_the_example_returns(built, tmp_path):
             assert "<hyperlink" not in xml
     assert (runs[0] / "master.xlsx").read_bytes() == (runs[1] / "master.xlsx").read_bytes()
     assert (runs[0] / "report.json").read_bytes() == (runs[1] / "report.json").read_bytes()
+
+
+def _cli(*args):
+    from click.testing import CliRunner
+    from xltool.cli import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_control_characters_never_reach_the_terminal(built, tmp_path):
+    res = _cli("merge", corpus.EXAMPLE / "plan.xlsx", built / "109_提升服務效能_第六課_控制字元.xlsx",
+               "-o", tmp_path / "m.xlsx")
+    assert res.exit_code == 1, res.output
+    assert "\x1b" not in res.output and "\r" not in res.output
+    assert "\\x1b[2J" in res.output
+
+
+def test_long_values_are_quoted_short_and_the_report_stays_small(built, tmp_path):
+    report = tmp_path / "r.json"
+    res = _cli("merge", corpus.EXAMPLE / "plan.xlsx", built / "109_提升服務效能_第五課_長編號.xlsx",
+               "-o", tmp_path / "m.xlsx", "--report", report)
+    assert res.exit_code == 1, res.output
+    assert report.stat().st_size < 200_000
+    issues = json.loads(report.read_text(encoding="utf-8"))["issues"]
+    assert all(len(i["message"]) < 400 and len(i["value"]) <= 201 for i in issues)
+
+
+def test_outputs_never_overwrite_the_plan_or_an_input(tmp_path):
+    plan = tmp_path / "plan.xlsx"
+    shutil.copy(corpus.EXAMPLE / "plan.xlsx", plan)
+    before = plan.read_bytes()
+    res = _cli("merge", plan, corpus.RETURNS, "-o", plan)
+    assert res.exit_code == 2 and "計畫檔" in res.output
+    one = corpus.RETURNS / "109_提升服務效能_第一課.xlsx"
+    res = _cli("merge", plan, one, "-o", tmp_path / "m.xlsx", "--report", one)
+    assert res.exit_code == 2 and "回傳檔" in res.output
+    assert plan.read_bytes() == before
+
+
+@pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="root writes to read-only folders")
+def test_unwritable_output_folder_is_a_clear_error(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    res = _cli("merge", corpus.EXAMPLE / "plan.xlsx", corpus.RETURNS, "-o", locked / "m.xlsx")
+    assert res.exit_code == 2 and "無法寫入" in res.output
+
+
+def test_an_output_path_that_cannot_be_written_is_a_clear_error(tmp_path):
+    """As root nothing is read-only; a path under a file cannot be written by anyone."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    res = _cli("merge", corpus.EXAMPLE / "plan.xlsx", corpus.RETURNS, "-o", blocker / "m.xlsx")
+    assert res.exit_code == 2, res.output
+    assert "無法寫入" in res.output and "Traceback" not in res.output
+
+
+def test_correction_copies_of_returns_with_very_long_names(tmp_path):
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    name = "109_提升服務效能_主計室_" + "很長的檔名" * 14 + "長長.xlsx"  # 254 bytes of UTF-8
+    assert 240 < len(name.encode("utf-8")) <= 255
+    from returns import fill
+    shutil.copy(corpus.RETURNS / "109_提升服務效能_主計室.xlsx", inbox / name)
+    fill(inbox / name, inbox / name, {"1-1-3-1": {"自評分數": 999}})
+    res = _cli("merge", corpus.EXAMPLE / "plan.xlsx", inbox, "-o", tmp_path / "m.xlsx",
+               "--feedback", tmp_path / "fb")
+    assert res.exit_code == 1, res.output
+    (copy,) = (tmp_path / "fb").iterdir()
+    assert len(copy.name.encode("utf-8")) <= 200 and copy.name.endswith("….xlsx")
+
+
+def test_check_survives_a_plan_that_crashes_the_reader(tmp_path):
+    import fuzzing
+
+    plan = fuzzing.rebuild(fuzzing.find("xls-panic"), tmp_path / "plan.xls")
+    res = _cli("check", plan)
+    assert res.exit_code == 1, res.output
+    assert "plan.xls" in res.output and "Traceback" not in res.output

@@ -15,7 +15,7 @@ from typing import Any
 from schema import And, Schema, SchemaError, Use
 
 from .cells import fmt_number, norm_text, to_number
-from .fields import TEXT_LIMIT, Column
+from .fields import EARLIEST_DATE, LATEST_DATE, TEXT_LIMIT, Column
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -68,7 +68,9 @@ def rule_for(col: Column, *, choices: tuple[str, ...] | None = None,
                           lambda v: lo <= v <= hi,
                           error=_fail("out-of-range", f"「{col.name}」須為 {span} 的數字")))
     if col.kind == "date":
-        return Schema(Use(_as_date, error=_fail("type-error", f"「{col.name}」須為日期，例如 2020/7/5")))
+        message = _fail("type-error", f"「{col.name}」須為日期，例如 2020/7/5")
+        return Schema(And(Use(_as_date, error=message),
+                          lambda d: EARLIEST_DATE <= d <= LATEST_DATE, error=message))
     return Schema(And(Use(clean_text), lambda v: len(v) <= TEXT_LIMIT,
                       error=_fail("too-long", f"「{col.name}」超過 {TEXT_LIMIT} 個字元")))
 

@@ -23,6 +23,7 @@ HEADER_ROW = 4
 FIRST_ITEM_ROW = HEADER_ROW + 1
 TEXT_LIMIT = 32_767  # Excel's maximum characters in one cell
 EARLIEST_DATE = date(1912, 1, 1)  # ROC year 1
+LATEST_DATE = date(2199, 12, 31)  # far enough; later dates are typing slips
 
 
 @dataclass(frozen=True)

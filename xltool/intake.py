@@ -384,8 +384,9 @@ class _Intake:
                     continue
                 raw = sheet.cell(r, c + 1)
                 result: Checked = check(rule_for(col), col, raw, expected_text(col))
-                # Keep what was typed when it is invalid, so nothing is lost.
-                self.ret.header[col.name] = raw if result.problem else result.value
+                # Keep what was typed when it is invalid, so nothing is lost: as text,
+                # since an impossible date or a NaN is no value any writer can store.
+                self.ret.header[col.name] = _show(raw) if result.problem else result.value
                 if result.problem:
                     self.issue(result.problem.code, result.problem.message, WARNING,
                                cell=a1(r, c + 1), field=col.name, value=raw,
@@ -463,7 +464,7 @@ def read_returns(plan: Plan, paths: list[Path], *, keep_raw: bool = False,
 
     paths = list(paths)
     if workers is None:
-        workers = 1 if len(paths) < PARALLEL_FROM else min(os.cpu_count() or 1, 8)
+        workers = 1 if len(paths) < PARALLEL_FROM else worker_count()
     with Pool(_read_return_job, plan, workers=workers) as pool:
         answers = pool.map((path, keep_raw) for path in paths)
         for path, answer in zip(paths, answers):
@@ -475,6 +476,14 @@ def read_returns(plan: Plan, paths: list[Path], *, keep_raw: bool = False,
 
 
 PARALLEL_FROM = 24  # files; below this one worker is quicker than several
+
+
+def worker_count() -> int:
+    """One worker per core, up to 8; XLTOOL_WORKERS overrides (e.g. on a shared server)."""
+    value = os.environ.get("XLTOOL_WORKERS", "")
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return min(os.cpu_count() or 1, 8)
 
 
 def _read_return_job(plan: Plan, payload: tuple[Path, bool]) -> Return:

@@ -285,6 +285,9 @@ def _worker_main(conn, handler: Handler, context: Any, limits: Limits, stderr_pa
         pass
     err = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(err, 2)
+    import faulthandler
+
+    faulthandler.disable()  # a crash report written elsewhere would reach the terminal
     _limit_memory(limits)
     while True:
         try:

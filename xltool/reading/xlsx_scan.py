@@ -16,7 +16,7 @@ from array import array
 from dataclasses import dataclass, field
 
 from .bounds import Bounds, Corrupt, Extent, TooLarge
-from .xmlstream import local, make_parser, parse_stream
+from .xmlstream import local, make_parser, parse_bytes, parse_stream
 
 WORKBOOK = "xl/workbook.xml"
 WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
@@ -74,8 +74,7 @@ def _relationships(zf: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
         if local(tag) == "Relationship" and attrs.get("TargetMode") != "External":
             found[attrs.get("Id", "")] = (attrs.get("Type", ""), _resolve(attrs.get("Target", "")))
 
-    parser = make_parser(start)
-    parser.Parse(_read_small(zf, WORKBOOK_RELS), True)
+    parse_bytes(make_parser(start), _read_small(zf, WORKBOOK_RELS))
     return found
 
 
@@ -100,9 +99,8 @@ def _workbook(zf: zipfile.ZipFile, rels: dict[str, tuple[str, str]]):
         elif name == "workbookPr":
             flags["date1904"] = attrs.get("date1904", "").lower() in ("1", "true")
 
-    parser = make_parser(start)
     try:
-        parser.Parse(_read_small(zf, WORKBOOK), True)
+        parse_bytes(make_parser(start), _read_small(zf, WORKBOOK))
     except KeyError:
         raise Corrupt(WORKBOOK) from None
     return sheets, flags["date1904"]

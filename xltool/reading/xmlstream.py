@@ -55,12 +55,16 @@ def parse_stream(parser, stream: IO[bytes]) -> None:
                 break
             parser.Parse(chunk, False)
         parser.Parse(b"", True)
-    except expat.ExpatError as exc:
+    except _BROKEN as exc:
         raise Malformed(str(exc)) from exc
 
 
 def parse_bytes(parser, data: bytes) -> None:
     try:
         parser.Parse(data, True)
-    except expat.ExpatError as exc:
+    except _BROKEN as exc:
         raise Malformed(str(exc)) from exc
+
+
+# What expat raises on a broken part: bad XML, or an unknown encoding in the declaration.
+_BROKEN = (expat.ExpatError, LookupError, UnicodeError, ValueError)
