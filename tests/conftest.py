@@ -12,6 +12,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from plans import second_plan, write_plan  # noqa: E402
 
+# Every ODF package xltool writes during the run, validated at the end
+# (tests/test_zz_odf_valid.py) against the OASIS schemas.
+WRITTEN_ODF: list[Path] = []
+
+
+def _record_odf_writes() -> None:
+    import xltool.ods_writer as writer
+
+    original = writer.write_ods
+
+    def recording(book, target):
+        original(book, target)
+        WRITTEN_ODF.append(Path(target))
+
+    writer.write_ods = recording
+
+
+_record_odf_writes()
+
 
 @pytest.fixture
 def second_plan_path(tmp_path) -> Path:

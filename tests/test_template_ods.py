@@ -3,7 +3,6 @@ import zipfile
 from datetime import datetime
 
 import pytest
-from defusedxml import ElementTree as ET
 from python_calamine import CalamineWorkbook
 
 from plans import SECOND_PLAN_LEADS
@@ -12,19 +11,7 @@ from xltool.metadata import fingerprint, locked_rows
 from xltool.plan import load_plan
 from xltool.template import write_templates
 
-NS = {
-    "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
-    "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
-    "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
-    "meta": "urn:oasis:names:tc:opendocument:xmlns:meta:1.0",
-    "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
-    "fo": "urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0",
-}
-
-
-def q(name):
-    prefix, local = name.split(":")
-    return f"{{{NS[prefix]}}}{local}"
+from odfcheck import NS, page_of, q, validate
 
 
 @pytest.fixture
@@ -35,9 +22,7 @@ def ods(second_plan_path, tmp_path):
     return plan, {w.unit: w.path for w in written if w.path.suffix == ".ods"}
 
 
-def xml(path, member):
-    with zipfile.ZipFile(path) as zf:
-        return ET.fromstring(zf.read(member))
+from odfcheck import xml  # noqa: E402
 
 
 def test_ods_is_a_real_opendocument_with_the_units_items(ods):
@@ -111,10 +96,14 @@ def test_ods_metadata_and_page_layout(ods):
     assert fields["xltool_unit"] == "資訊中心"
     assert fields["xltool_plan_id"] == plan.plan_id
     assert fields["xltool_fingerprint"] == fingerprint(locked_rows(plan, "資訊中心"))
-    styles = xml(paths["資訊中心"], "styles.xml")
-    props = next(styles.iter(q("style:page-layout-properties")))
+    props, master = page_of(paths["資訊中心"], F.FORM_SHEET)
     assert props.get(q("style:print-orientation")) == "landscape"
     assert (props.get(q("fo:page-width")), props.get(q("fo:page-height"))) == ("29.7cm", "21cm")
     assert props.get(q("style:scale-to-X")) == "1"
-    footer = "".join(next(styles.iter(q("style:footer"))).itertext())
+    footer = "".join(master.find("style:footer", NS).itertext())
     assert footer.startswith("第 ") and "頁，共" in footer
+
+
+def test_every_ods_template_is_valid_odf_1_3(ods):
+    plan, paths = ods
+    assert validate(list(paths.values())) == []

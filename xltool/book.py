@@ -1,8 +1,9 @@
 """A format-neutral description of a workbook, rendered to .xlsx or .ods.
 
 The template and the starter plan are described once here; ``xlsx_writer``
-and ``ods_writer`` turn the same description into each file format, so the
-two formats cannot drift apart.
+and ``ods_writer`` turn the same description into each file format. Styles,
+number formats and print settings are named by meaning, and a test holds each
+writer to every one of them.
 """
 from __future__ import annotations
 
@@ -28,13 +29,23 @@ class Validation:
     error_type: str = "stop"  # "stop" | "warning" | "information"
 
 
-@dataclass
+@dataclass(frozen=True)
 class PrintSetup:
+    """How a sheet prints, by meaning; A4 always. Both writers honour every field."""
+
     landscape: bool = True
     repeat_rows: tuple[int, int] | None = None
-    fit_width: bool = True
+    fit_width: bool = True  # one page wide
     fit_height: bool = False  # also one page tall: for short sheets such as 填報說明
-    footer: bool = True
+    footer: bool = True  # 第 N 頁，共 M 頁
+
+
+# A sheet without a PrintSetup prints as the office programs' default would, on A4.
+PLAIN_PRINT = PrintSetup(landscape=False, fit_width=False, footer=False)
+
+# Number formats by meaning. "general" shows a number as typed (7, 7.5; never "7."),
+# "text" keeps what is typed as text (109.10 stays 109.10), "date" shows a date.
+NUMBER_FORMATS = ("general", "text", "date")
 
 
 @dataclass
@@ -72,9 +83,9 @@ STYLES: dict[str, dict] = {
     "locked": {"wrap": True, "border": True, "bg": "#F2F2F2"},
     "locked_number": {"border": True, "bg": "#F2F2F2", "align": "center"},
     "input": {"wrap": True, "border": True, "locked": False, "bg": "#FFF2CC"},
-    "input_number": {"border": True, "locked": False, "bg": "#FFF2CC", "num": "0.##"},
-    "input_date": {"border": True, "locked": False, "bg": "#FFF2CC", "num": "yyyy/mm/dd"},
-    "input_text": {"border": True, "locked": False, "bg": "#FFF2CC", "num": "@"},
+    "input_number": {"border": True, "locked": False, "bg": "#FFF2CC", "format": "general"},
+    "input_date": {"border": True, "locked": False, "bg": "#FFF2CC", "format": "date"},
+    "input_text": {"border": True, "locked": False, "bg": "#FFF2CC", "format": "text"},
     "input_bad": {"wrap": True, "border": True, "locked": False, "bg": "#FF9999"},
 }
 

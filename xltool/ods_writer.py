@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from .book import FONT, STYLES, Book, Sheet, Validation
+from .book import FONT, PLAIN_PRINT, STYLES, Book, PrintSetup, Sheet, Validation
 from .cells import a1, abs_ref
 from .files import atomic_path
 
@@ -21,18 +21,28 @@ def write_ods(book: Book, target: Path) -> None:
     """Write ``book`` to ``target`` atomically."""
     with atomic_path(target) as tmp:
         _document(book).save(str(tmp))
-        _fix_zip_times(tmp)
+        _finish_package(tmp)
 
 
-def _fix_zip_times(path: Path) -> None:
-    """odfpy stamps zip entries with the current time; fix them so output is
-    reproducible. The mimetype entry stays first and uncompressed, as ODF requires."""
+ODF_VERSION = b"1.3"
+
+
+def _finish_package(path: Path) -> None:
+    """What odfpy cannot be told: declare ODF 1.3 (odfpy writes 1.2 while the
+    attributes used here are 1.3's), give the manifest its required version, and
+    stamp every zip entry with a fixed time so that output is reproducible. The
+    mimetype entry stays first and uncompressed, as ODF requires."""
     import zipfile
 
     with zipfile.ZipFile(path) as zin:
         entries = [(info, zin.read(info.filename)) for info in zin.infolist()]
     with zipfile.ZipFile(path, "w") as zout:
         for info, data in entries:
+            if info.filename.endswith(".xml") and info.filename != "META-INF/manifest.xml":
+                data = data.replace(b'office:version="1.2"', b'office:version="' + ODF_VERSION + b'"', 1)
+            elif info.filename == "META-INF/manifest.xml":
+                data = data.replace(b"<manifest:manifest ", b'<manifest:manifest manifest:version="'
+                                    + ODF_VERSION + b'" ', 1)
             fixed = zipfile.ZipInfo(info.filename, (1980, 1, 1, 0, 0, 0))
             fixed.compress_type = info.compress_type
             fixed.external_attr = info.external_attr
@@ -40,8 +50,7 @@ def _fix_zip_times(path: Path) -> None:
 
 
 def _document(book: Book):
-    from odf import config, meta, number, style, table, text
-    from odf.namespaces import STYLENS
+    from odf import config, meta, table
     from odf.element import Element
     from odf.opendocument import OpenDocumentSpreadsheet
 
@@ -61,39 +70,9 @@ def _document(book: Book):
     for key, value in book.custom.items():
         doc.meta.addElement(meta.UserDefined(name=key, valuetype="string", text=value))
 
-    # Page layouts: A4 landscape, one page wide (and, for short sheets, one page
-    # tall: ODF 1.3's scale-to-X/Y), footer with page numbers.
-    for name, pages_tall in (("xlMaster", "0"), ("xlMasterOnePage", "1")):
-        layout = style.PageLayout(name=name + "Layout")
-        props = style.PageLayoutProperties(
-            pagewidth="29.7cm", pageheight="21cm", printorientation="landscape",
-            margintop="1.2cm", marginbottom="1.2cm", marginleft="1cm", marginright="1cm")
-        props.setAttrNS(STYLENS, "scale-to-X", "1")
-        props.setAttrNS(STYLENS, "scale-to-Y", pages_tall)
-        layout.addElement(props)
-        doc.automaticstyles.addElement(layout)
-        master = style.MasterPage(name=name, pagelayoutname=layout)
-        footer = style.Footer()
-        p = text.P(text="第 ")
-        p.addElement(text.PageNumber(text="1"))
-        p.addText(" 頁，共 ")
-        p.addElement(text.PageCount(text="1"))
-        p.addText(" 頁")
-        footer.addElement(p)
-        master.addElement(footer)
-        doc.masterstyles.addElement(master)
-
-    date_style = number.DateStyle(name="xlDate")
-    for part in (number.Year(style="long"), number.Text(text="/"), number.Month(style="long"),
-                 number.Text(text="/"), number.Day(style="long")):
-        date_style.addElement(part)
-    doc.automaticstyles.addElement(date_style)
-    number_style = number.NumberStyle(name="xlNumber")
-    number_style.addElement(number.Number(decimalplaces="2", minintegerdigits="1"))
-    doc.automaticstyles.addElement(number_style)
-
-    cell_styles = {name: _cell_style(name, spec, date_style, number_style)
-                   for name, spec in STYLES.items()}
+    masters = _page_styles(doc, book)
+    data_styles = _data_styles(doc)
+    cell_styles = {name: _cell_style(name, spec, data_styles) for name, spec in STYLES.items()}
     for s in cell_styles.values():
         doc.automaticstyles.addElement(s)
 
@@ -110,7 +89,8 @@ def _document(book: Book):
         doc.spreadsheet.setAttribute("structureprotected", "true")
 
     for i, sheet in enumerate(book.sheets):
-        doc.spreadsheet.addElement(_table(doc, i, sheet, cell_styles, validation_names))
+        doc.spreadsheet.addElement(_table(doc, i, sheet, cell_styles, validation_names,
+                                          masters[sheet.print_setup or PLAIN_PRINT]))
 
     if book.names:
         names = table.NamedExpressions()
@@ -134,14 +114,70 @@ def _q(sheet_name: str) -> str:
     return "'" + sheet_name.replace("'", "''") + "'" if " " in sheet_name else sheet_name
 
 
-def _cell_style(name: str, spec: dict, date_style, number_style):
+def _page_styles(doc, book: Book) -> dict[PrintSetup, str]:
+    """One page layout and master page per distinct print setup: A4 in the setup's
+    orientation, scaled to one page wide (and tall) only where asked, with the
+    page-number footer only where asked. Repeated rows are table header rows."""
+    from odf import style, text
+    from odf.namespaces import STYLENS
+
+    setups = sorted({s.print_setup or PLAIN_PRINT for s in book.sheets},
+                    key=lambda p: (p.landscape, p.fit_width, p.fit_height, p.footer))
+    names = {}
+    for n, p in enumerate(setups):
+        key = (p.landscape, p.fit_width, p.fit_height, p.footer)
+        if key in names:
+            continue
+        name = f"xlPage{n + 1}"
+        width, height = ("29.7cm", "21cm") if p.landscape else ("21cm", "29.7cm")
+        layout = style.PageLayout(name=name + "Layout")
+        props = style.PageLayoutProperties(
+            pagewidth=width, pageheight=height,
+            printorientation="landscape" if p.landscape else "portrait",
+            margintop="1.2cm", marginbottom="1.2cm", marginleft="1cm", marginright="1cm")
+        if p.fit_width:
+            props.setAttrNS(STYLENS, "scale-to-X", "1")
+        if p.fit_height:
+            props.setAttrNS(STYLENS, "scale-to-Y", "1")
+        layout.addElement(props)
+        doc.automaticstyles.addElement(layout)
+        master = style.MasterPage(name=name, pagelayoutname=layout)
+        if p.footer:
+            footer = style.Footer()
+            para = text.P(text="第 ")
+            para.addElement(text.PageNumber(text="1"))
+            para.addText(" 頁，共 ")
+            para.addElement(text.PageCount(text="1"))
+            para.addText(" 頁")
+            footer.addElement(para)
+            master.addElement(footer)
+        doc.masterstyles.addElement(master)
+        names[key] = name
+    return {p: names[(p.landscape, p.fit_width, p.fit_height, p.footer)] for p in setups}
+
+
+def _data_styles(doc) -> dict[str, object]:
+    """ODF data styles for the book's number formats ("general" needs none)."""
+    from odf import number
+
+    date_style = number.DateStyle(name="xlDate")
+    for part in (number.Year(style="long"), number.Text(text="/"), number.Month(style="long"),
+                 number.Text(text="/"), number.Day(style="long")):
+        date_style.addElement(part)
+    text_style = number.TextStyle(name="xlText")
+    text_style.addElement(number.TextContent())
+    for st in (date_style, text_style):
+        doc.automaticstyles.addElement(st)
+    return {"date": date_style, "text": text_style}
+
+
+def _cell_style(name: str, spec: dict, data_styles: dict):
     from odf import style
 
     kwargs = {"name": f"ce_{name}", "family": "table-cell"}
-    if spec.get("num") == "yyyy/mm/dd":
-        kwargs["datastylename"] = date_style
-    elif spec.get("num") == "0.##":
-        kwargs["datastylename"] = number_style
+    fmt = spec.get("format", "general")
+    if fmt != "general":
+        kwargs["datastylename"] = data_styles[fmt]
     st = style.Style(**kwargs)
     cell = {"cellprotect": "protected" if spec.get("locked", True) else "none",
             "verticalalign": "top"}
@@ -203,12 +239,11 @@ def _bounds(lo, hi) -> str:
     return f"cell-content()<={hi}"
 
 
-def _table(doc, index: int, sheet: Sheet, cell_styles: dict, validation_names: dict):
+def _table(doc, index: int, sheet: Sheet, cell_styles: dict, validation_names: dict,
+           master: str):
     from odf import style, table, text
 
-    one_page = sheet.print_setup is not None and sheet.print_setup.fit_height
-    tstyle = style.Style(name=f"ta{index}", family="table",
-                         masterpagename="xlMasterOnePage" if one_page else "xlMaster")
+    tstyle = style.Style(name=f"ta{index}", family="table", masterpagename=master)
     tstyle.addElement(style.TableProperties(display="false" if sheet.state != "visible"
                                             else "true"))
     doc.automaticstyles.addElement(tstyle)
@@ -315,7 +350,8 @@ def _settings(book: Book, config):
                                 ("PositionTop", "int", 0), ("PositionBottom", "int", row)):
             t.addElement(config.ConfigItem(name=key, type=typ, text=str(value)))
         tables.addElement(t)
-    entry.addElement(tables)
+    if tables.childNodes:  # an empty map is invalid ODF
+        entry.addElement(tables)
     if book.active:
         entry.addElement(config.ConfigItem(name="ActiveTable", type="string", text=book.active))
     indexed.addElement(entry)

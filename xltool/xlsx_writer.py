@@ -4,7 +4,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from .book import FONT, PAPER_A4, STYLES, Book
+from .book import FONT, PAPER_A4, PLAIN_PRINT, STYLES, Book
 from .cells import a1, abs_ref
 from .errors import XltoolError
 from .files import atomic_path
@@ -70,18 +70,7 @@ def _write(book: Book, path: Path) -> None:
                 raise XltoolError(f"無法在工作表「{sheet.name}」{a1(*v.first)} 建立資料驗證。")
         if sheet.freeze:
             ws.freeze_panes(*sheet.freeze)
-        if sheet.print_setup:
-            p = sheet.print_setup
-            ws.set_paper(PAPER_A4)
-            if p.landscape:
-                ws.set_landscape()
-            if p.fit_width:
-                ws.fit_to_pages(1, 1 if p.fit_height else 0)
-            if p.repeat_rows:
-                ws.repeat_rows(*p.repeat_rows)
-            if p.footer:
-                ws.set_footer("&C第 &P 頁，共 &N 頁")
-            ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+        _print_setup(ws, sheet.print_setup or PLAIN_PRINT)
         if sheet.protect:
             ws.protect("", {"format_columns": True, "format_rows": True,
                             "select_locked_cells": True, "select_unlocked_cells": True})
@@ -94,6 +83,24 @@ def _write(book: Book, path: Path) -> None:
     for name, (sheet_name, r1, c1, r2, c2) in book.names.items():
         wb.define_name(name, f"='{sheet_name}'!{abs_ref(r1, c1)}:{abs_ref(r2, c2)}")
     wb.close()
+
+
+EXCEL_FORMATS = {"general": "General", "text": "@", "date": "yyyy/mm/dd"}
+
+
+def _print_setup(ws, p) -> None:
+    ws.set_paper(PAPER_A4)
+    if p.landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    if p.fit_width or p.fit_height:
+        ws.fit_to_pages(1 if p.fit_width else 0, 1 if p.fit_height else 0)
+    if p.repeat_rows:
+        ws.repeat_rows(*p.repeat_rows)
+    if p.footer:
+        ws.set_footer("&C第 &P 頁，共 &N 頁")
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
 
 
 def _format(spec: dict) -> dict:
@@ -109,8 +116,8 @@ def _format(spec: dict) -> dict:
         fmt["bg_color"] = spec["bg"]
     if spec.get("align"):
         fmt["align"] = spec["align"]
-    if spec.get("num"):
-        fmt["num_format"] = spec["num"]
+    if spec.get("format", "general") != "general":
+        fmt["num_format"] = EXCEL_FORMATS[spec["format"]]
     return fmt
 
 
