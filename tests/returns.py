@@ -54,3 +54,37 @@ def rewrite(path: Path, member: str, change) -> None:
                 data = change(data)
             zout.writestr(info, data)
     shutil.move(tmp, path)
+
+
+def filled_book(plan, unit: str, values: dict[str, dict[str, object]], generated: datetime):
+    """The unit's template as a book, filled with {編號: {欄名: 值}}; written with
+    xltool's own writers, so the same filling can be saved as .xlsx and as .ods."""
+    from xltool.template import build_template
+
+    book = build_template(plan, unit, generated)
+    form = book.sheet(F.FORM_SHEET)
+    cols = {c.name: i for i, c in enumerate(F.COLUMNS)}
+    rows = {item.id: F.FIRST_ITEM_ROW + n for n, item in enumerate(plan.items_for(unit))}
+    for item_id, row in values.items():
+        for name, value in row.items():
+            style = "input_number" if isinstance(value, (int, float)) else "input"
+            form.put(rows[item_id], cols[name], value, style)
+    return book
+
+
+def set_saved_ods(path: Path, local: datetime) -> None:
+    """Set an .ods file's dc:date, which ODF writes as local time without a zone."""
+    stamp = local.strftime("%Y-%m-%dT%H:%M:%S").encode()
+    rewrite(path, "meta.xml", lambda xml: re.sub(rb"<dc:date>[^<]*</dc:date>",
+                                                 b"<dc:date>" + stamp + b"</dc:date>", xml))
+
+
+def set_producer(path: Path, application: str) -> None:
+    """Say which program saved an .xlsx (docProps/app.xml <Application>)."""
+    def change(xml: bytes) -> bytes:
+        if b"<Application>" in xml:
+            return re.sub(rb"<Application>[^<]*</Application>",
+                          b"<Application>" + application.encode() + b"</Application>", xml)
+        return xml.replace(b"</Properties>", b"<Application>" + application.encode()
+                           + b"</Application></Properties>")
+    rewrite(path, "docProps/app.xml", change)

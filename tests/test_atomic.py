@@ -78,3 +78,31 @@ def test_output_that_is_an_input_is_refused(previous):
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "回傳檔" in proc.stderr
     assert not (inbox / "master.xlsx").exists()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
+def test_outputs_have_the_mode_the_umask_gives(tmp_path):
+    """Files are written through temporary files (mode 0600); what lands must be readable
+    by colleagues, as a plain save would be: 0644 under umask 022, 0640 under 027."""
+    for umask, want in ((0o022, 0o644), (0o027, 0o640)):
+        out = tmp_path / f"u{umask:o}"
+        inbox = out / "in"
+        shutil.copytree(EXAMPLE / "returns", inbox)
+        from returns import fill
+        first = inbox / "109_提升服務效能_第一課.xlsx"
+        fill(first, first, {"1-1-1": {"自評分數": 99}})  # an error: a correction copy is made
+        script = (f"import os, sys; os.umask({umask}); from xltool.cli import main; "
+                  "main(sys.argv[1:])")
+        runs = [["init", out / "new-plan.ods"],
+                ["template", EXAMPLE / "plan.xlsx", "-o", out / "tpl", "--unit", "第一課",
+                 "--format", "both"],
+                ["merge", EXAMPLE / "plan.xlsx", inbox, "-o", out / "m.xlsx", "--report",
+                 out / "r.json", "--feedback", out / "fb"],
+                ["merge", EXAMPLE / "plan.xlsx", inbox, "-o", out / "m.xlsx"]]  # a backup too
+        for args in runs:
+            subprocess.run([sys.executable, "-c", script, *map(str, args)], capture_output=True,
+                           timeout=300)
+        written = [p for p in out.rglob("*") if p.is_file() and inbox not in p.parents]
+        assert len(written) >= 7, written
+        for path in written:
+            assert path.stat().st_mode & 0o777 == want, (path, oct(path.stat().st_mode))

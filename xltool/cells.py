@@ -90,3 +90,14 @@ def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
     text = str(value) if not isinstance(value, str) else value
     text = text.replace("\r", " ").replace("\n", " ")
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def local_text(instant: datetime | None) -> str:
+    """An instant as people here read it: local time, ROC year (109/07/08 14:00)."""
+    if instant is None:
+        return ""
+    try:
+        local = instant.astimezone() if instant.tzinfo else instant
+    except (OverflowError, OSError, ValueError):
+        return excerpt(str(instant), 25)
+    return f"{local.year - 1911}/{local.month:02d}/{local.day:02d} {local.hour:02d}:{local.minute:02d}"

@@ -8,6 +8,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+def _umask_mode() -> int:
+    """0666 less the user's umask (0644 under umask 022), read once at start-up."""
+    if os.name == "nt":
+        return 0o666  # only the read-only bit means anything on Windows
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_NEW_FILE_MODE = _umask_mode()
+
 # Characters Windows forbids in file names, plus control characters.
 _FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 
@@ -35,6 +46,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
     try:
         yield tmp_path
         try:
+            # mkstemp makes the file private (0600); colleagues must be able to open
+            # what xltool writes, so give it the mode a plain open() would.
+            os.chmod(tmp_path, _NEW_FILE_MODE)
             os.replace(tmp_path, target)
         except OSError as exc:
             raise _unwritable(target, exc) from None

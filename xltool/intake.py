@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from . import fields as F
-from .cells import a1, excerpt, fmt_number, norm_text, squeeze
+from .cells import a1, excerpt, fmt_number, local_text, norm_text, squeeze
 from .files import display_name
 from .checks import check, clean_text, expected_text, rule_for
 from .errors import ERROR, WARNING, Issue
-from .metadata import IDENTITY_KEYS, KEYS, fingerprint, implausible_time, plan_cell_value
+from .metadata import (IDENTITY_KEYS, KEYS, fingerprint, implausible_time, plan_cell_value,
+                       saved_instant)
 from .plan import Plan, header_name
 from .reading.bounds import Bounds
 from .reading.workbook import SPREADSHEET_SUFFIXES, Rejected, SheetData, read_workbook
@@ -170,7 +171,8 @@ class _Intake:
         form = self.find_form(wb.sheets)
         if not self.identify(meta, form):
             return
-        self.ret.saved = self.trusted_time(wb.saved, meta)
+        self.ret.saved = self.trusted_time(
+            saved_instant(wb.saved, wb.producer, self.ret.path.suffix), meta)
         if form is None:
             self.issue("structure-changed", f"找不到「{F.FORM_SHEET}」工作表（可能已更名或刪除），"
                        "請以原填報表填寫後回傳。", sheet="")
@@ -206,7 +208,7 @@ class _Intake:
             return None
         problem = implausible_time(saved, meta.get(KEYS["generated"], ""), self.plan.info.year)
         if problem:
-            self.issue("implausible-time", f"檔案記錄的存檔時間（{excerpt(str(saved), 25)}）{problem}，"
+            self.issue("implausible-time", f"檔案記錄的存檔時間（{local_text(saved)}）{problem}，"
                        "不可信；挑選最新回傳檔時不採用此時間。", WARNING, sheet="")
             return None
         return saved

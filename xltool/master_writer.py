@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import fields as F
 from .book import FONT, PAPER_A4, row_height
-from .cells import a1, abs_ref, col_letter
+from .cells import a1, abs_ref, col_letter, local_text
 from .files import atomic_path
 from .merge import (STATUS_DONE, STATUS_DUPLICATE, STATUS_ERRORS, STATUS_MISSING,
                     MergeResult)
@@ -400,10 +400,7 @@ class _Writer:
                 ws.write_string(r, 0, s.unit, f["cell"])
                 ws.write_string(r, 1, label, style)
                 ws.write_string(r, 2, ret.name if ret else "", f["cell"])
-                if ret and ret.saved:
-                    ws.write_datetime(r, 3, ret.saved.replace(tzinfo=None), f["time"])
-                else:
-                    ws.write_blank(r, 3, None, f["cell"])
+                ws.write_string(r, 3, local_text(ret.saved) if ret else "", f["cell"])
                 header = ret.header if ret else {}
                 for k, name in enumerate(("填表人", "聯絡電話", "填報日期")):
                     self._value(ws, r, 4 + k, header.get(name), False)

@@ -7,7 +7,7 @@ scores with the pure functions of :mod:`xltool.scoring`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -91,8 +91,8 @@ class MergeResult:
 
     @property
     def newest_input(self) -> datetime | None:
-        times = [s.ret.saved.replace(tzinfo=None) for s in self.units if s.ret and s.ret.saved]
-        return max(times) if times else None
+        times = [s.ret.saved for s in self.units if s.ret and s.ret.saved]
+        return max(times).astimezone().replace(tzinfo=None) if times else None
 
 
 SPILL_FROM = 200  # files; from here on rows wait on disk, not in memory
@@ -193,9 +193,13 @@ def score(plan: Plan, returns: list[Return], issues: list[Issue],
     return result
 
 
+_NEVER = datetime.min.replace(tzinfo=timezone.utc)
+
+
 def _saved_key(ret: Return):
-    saved = ret.saved.replace(tzinfo=None) if ret.saved else datetime.min
-    return saved, ret.name
+    """Latest first, by the instant each file was saved (see metadata.saved_instant);
+    a file without a trusted time loses to any file with one."""
+    return ret.saved or _NEVER, ret.name
 
 
 def _entry(plan: Plan, row: Row | None) -> Entry:

@@ -76,6 +76,21 @@ def implausible_time(saved: datetime, generated: str, plan_year: int) -> str:
     return ""
 
 
+def saved_instant(saved: datetime | None, producer: str, suffix: str) -> datetime | None:
+    """When a file was saved, as a real instant (aware, UTC).
+
+    Excel writes UTC and says so (Z); ODF writes local time with no zone, read here
+    in this machine's zone; LibreOffice saving .xlsx writes local time but labels
+    it Z (under TZ=Asia/Taipei, a save at 14:06 UTC is stamped 22:06Z), so for its
+    .xlsx the stated zone is ignored and the time read as local too."""
+    if saved is None:
+        return None
+    if saved.tzinfo is not None and suffix.lower() in (".xlsx", ".xlsm") and \
+            producer.lower().startswith("libreoffice"):
+        saved = saved.replace(tzinfo=None)
+    return as_instant(saved)
+
+
 def as_instant(value: datetime) -> datetime | None:
     """An aware time: naive times (ODF writes local time without a zone) are read
     in this machine's time zone."""
