@@ -54,3 +54,80 @@ def test_saved_by_libreoffice_as_xls_and_ods(filled, tmp_path, soffice, fmt):
         if leftover.is_dir():
             shutil.rmtree(leftover)
     check_values(plan, inbox)
+
+
+# ------------------------------------------------------- returns re-saved by other producers
+
+def other_producer_ods(source, target):
+    """The same .ods as another producer writes it: content.xml indented (white space
+    between every element, which ODF allows and python-calamine 0.x refuses) and
+    carrying a foreign namespace's attributes and empty elements."""
+    import io
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    foreign = "urn:example:other-office:1.0"
+    with zipfile.ZipFile(source) as zin:
+        parts = [(i, zin.read(i.filename)) for i in zin.infolist()]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zout:
+        for info, data in parts:
+            if info.filename == "content.xml":
+                namespaces = dict(ns for _, ns in ET.iterparse(io.BytesIO(data), events=["start-ns"]))
+                for prefix, uri in {**namespaces, "oo": foreign}.items():
+                    ET.register_namespace(prefix, uri)
+                root = ET.fromstring(data)
+                table = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+                for cell in root.iter(table + "table-cell"):
+                    cell.set(f"{{{foreign}}}hint", "kept")
+                for row in root.iter(table + "table-row"):
+                    row.insert(0, ET.Element(f"{{{foreign}}}row-meta", {f"{{{foreign}}}n": "1"}))
+                ET.indent(root, space="  ")
+                data = b"<?xml version='1.0' encoding='UTF-8'?>\n" + ET.tostring(root)
+            zout.writestr(info, data, zipfile.ZIP_STORED if info.filename == "mimetype"
+                          else zipfile.ZIP_DEFLATED)
+    target.write_bytes(out.getvalue())
+    return target
+
+
+def dates_for_numbers_xlsx(source, target):
+    """The same .xlsx with every number cell under a date format, as a careless
+    re-save leaves it: readers then return 1900-01-07 for a 7."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(source)
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+                    cell.number_format = "m/d/yy"
+    wb.save(target)
+    return target
+
+
+def test_returns_resaved_by_other_producers_score_exactly_as_the_originals(tmp_path):
+    from conftest import ROOT
+    from xls import to_xls
+
+    example = ROOT / "examples" / "kaohsiung-109"
+    plan = load_plan(example / "plan.xlsx")
+    original = merge(plan, [example / "returns"])
+    inbox = tmp_path / "in"
+    shutil.copytree(example / "returns", inbox)
+    ods = inbox / "109_提升服務效能_金門辦事處.ods"
+    other_producer_ods(ods, ods)
+    second = inbox / "109_提升服務效能_第二課.xlsx"
+    to_xls(second, second.with_suffix(".xls"), number_format="m/d/yy")
+    second.unlink()
+    third = inbox / "109_提升服務效能_第三課.xlsx"
+    dates_for_numbers_xlsx(third, third)
+    resaved = merge(plan, [inbox])
+    for unit in ("金門辦事處", "第二課", "第三課"):
+        status = resaved.status_of(unit)
+        assert status.status == "已繳", (unit, [i.message for i in status.ret.issues])
+    assert [r.adopted for r in resaved.items] == [r.adopted for r in original.items]
+    assert resaved.total == original.total == 910
+    for unit in ("金門辦事處", "第二課", "第三課"):
+        before, after = original.status_of(unit).ret, resaved.status_of(unit).ret
+        assert {k: r.values for k, r in after.rows.items()} == \
+            {k: r.values for k, r in before.rows.items()}, unit

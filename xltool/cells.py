@@ -101,3 +101,31 @@ def local_text(instant: datetime | None) -> str:
     except (OverflowError, OSError, ValueError):
         return excerpt(str(instant), 25)
     return f"{local.year - 1911}/{local.month:02d}/{local.day:02d} {local.hour:02d}:{local.minute:02d}"
+
+
+# Day zero of each date system: Excel's 1900 system (with Lotus's phantom
+# 1900-02-29, so serials before 61 count from 1899-12-31), Excel's 1904 system,
+# and ODF's null date.
+_EPOCHS = {"1900": date(1899, 12, 30), "1904": date(1904, 1, 1), "odf": date(1899, 12, 30)}
+
+
+def date_to_serial(value: date | datetime, system: str = "1900") -> float | int:
+    """A date as the number its cell holds, in the workbook's date system."""
+    day = value.date() if isinstance(value, datetime) else value
+    days = (day - _EPOCHS[system]).days
+    if system == "1900" and day < date(1900, 3, 1):
+        days -= 1  # before the phantom leap day
+    if isinstance(value, datetime):
+        fraction = (value.hour * 3600 + value.minute * 60 + value.second) / 86400
+        return days + fraction if fraction else days
+    return days
+
+
+def serial_to_date(serial: float, system: str = "1900") -> date:
+    """The date a cell number means, in the workbook's date system."""
+    days = int(serial)
+    if system == "1900" and days < 61:
+        days += 1
+    from datetime import timedelta
+
+    return _EPOCHS[system] + timedelta(days=days)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from . import fields as F
-from .cells import a1, excerpt, fmt_number, local_text, norm_text, squeeze
+from .cells import (a1, date_to_serial, excerpt, fmt_number, local_text, norm_text, serial_to_date,
+                    squeeze)
 from .files import display_name
 from .checks import check, clean_text, expected_text, rule_for
 from .errors import ERROR, WARNING, Issue
@@ -125,6 +126,7 @@ class _Intake:
         self.formulas: set[tuple[int, int]] = set()  # formula cells of the form sheet
         self.meta: dict[str, str] = {}
         self.dropped = self.dropped_errors = 0  # issues past MAX_ISSUES_PER_FILE
+        self.date_system = "1900"
         self.locked: dict[str, list[str]] = {}  # item id → its locked cells as found
         self.edits: list[tuple[Row, str, str, str, str]] = []  # locked cells unlike the plan
 
@@ -178,6 +180,8 @@ class _Intake:
                        "請以原填報表填寫後回傳。", sheet="")
             return
         self.formulas = wb.formulas.get(form.name, set())
+        self.date_system = "odf" if self.ret.path.suffix.lower() == ".ods" else (
+            "1904" if wb.date1904 else "1900")
         self.read_form(form, meta)
         self.verify_fingerprint(meta)
 
@@ -320,11 +324,12 @@ class _Intake:
         for r in range(header_row + 1, len(sheet.rows)):
             raw_id = sheet.cell(r, id_col)
             item_id = norm_text(raw_id)
-            inputs = {col.name: sheet.cell(r, cols[col.name]) for col in F.INPUT_COLUMNS
-                      if col.name in cols}
+            inputs = {col.name: self.as_declared(col, sheet.cell(r, cols[col.name]))
+                      for col in F.INPUT_COLUMNS if col.name in cols}
             if item_id and item_id not in self.locked:
-                self.locked[item_id] = [norm_text(sheet.cell(r, cols[c.name])) if c.name in cols
-                                        else "" for c in F.PLAN_COLUMNS]
+                self.locked[item_id] = [
+                    norm_text(self.as_declared(c, sheet.cell(r, cols[c.name]))) if c.name in cols
+                    else "" for c in F.PLAN_COLUMNS]
             if not item_id:
                 if any(v is not None and norm_text(v) for v in inputs.values()):
                     self.issue("structure-changed", "此列沒有編號卻有填寫內容（可能是插入的列），"
@@ -349,6 +354,22 @@ class _Intake:
         if seen != [i for i in expected if i in seen]:
             self.issue("structure-changed", "項目列的順序已變動（可能經過排序）；已依編號對應，"
                        "請勿排序或搬移列。", WARNING, cell=a1(header_row + 1, id_col))
+
+    def as_declared(self, col: F.Column, value: Any) -> Any:
+        """A cell value of the type the form declares for its column.
+
+        Readers decide "date or number" from the cell's number format, so a number
+        under a date-looking format comes back as a date (7 → 1900-01-07) and a date
+        typed as a plain number as a number. The form knows better: turn the value
+        back, in the workbook's own date system."""
+        if col.kind == "number" and isinstance(value, (date, datetime)):
+            return date_to_serial(value, self.date_system)
+        if col.kind == "number" and isinstance(value, timedelta):
+            return value.total_seconds() / 86400
+        if col.kind == "date" and isinstance(value, (int, float)) and not isinstance(value, bool) \
+                and 0 < value < 2_958_466:  # Excel's last day, 9999-12-31
+            return serial_to_date(value, self.date_system)
+        return value
 
     def verify_fingerprint(self, meta: dict[str, str]) -> None:
         """Judge the locked cells that differ from the plan. A template made from an
@@ -384,7 +405,7 @@ class _Intake:
                 col = next((f for f in F.FORM_FIELDS if f.name == label), None)
                 if col is None or col.name in self.ret.header:
                     continue
-                raw = sheet.cell(r, c + 1)
+                raw = self.as_declared(col, sheet.cell(r, c + 1))
                 result: Checked = check(rule_for(col), col, raw, expected_text(col))
                 # Keep what was typed when it is invalid, so nothing is lost: as text,
                 # since an impossible date or a NaN is no value any writer can store.
@@ -400,7 +421,7 @@ class _Intake:
         for col in F.PLAN_COLUMNS:  # locked content must be the plan's
             if col.name not in cols or col.name == "編號":
                 continue
-            raw_found = sheet.cell(r, cols[col.name])
+            raw_found = self.as_declared(col, sheet.cell(r, cols[col.name]))
             want_raw = plan_cell_value(plan, item, col.attr)
             if raw_found == want_raw:
                 continue  # the usual case, without normalising

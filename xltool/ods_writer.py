@@ -6,6 +6,7 @@ terms: content validations, cell-protect styles and table:protected.
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 
@@ -315,8 +316,28 @@ def _cell(entry, cell_styles, validation, text, table):
         cell = table.TableCell(valuetype="string", **kwargs)
     for line in str(value).split("\n") if not isinstance(value, (date, datetime)) else [
             value.isoformat()]:
-        cell.addElement(text.P(text=line))
+        cell.addElement(_paragraph(line, text))
     return cell
+
+
+_RUNS = re.compile(r"( +)|(\t)|([^ \t]+)")
+
+
+def _paragraph(line: str, text):
+    """A text:p that means exactly ``line``: ODF collapses runs of white space and drops
+    it at a paragraph's ends, so such spaces are written as text:s, tabs as text:tab."""
+    para = text.P()
+    for m in _RUNS.finditer(line):
+        spaces, tab, word = m.groups()
+        if word:
+            para.addText(word)
+        elif tab:
+            para.addElement(text.Tab())
+        elif len(spaces) == 1 and 0 < m.start() and m.end() < len(line):
+            para.addText(" ")
+        else:
+            para.addElement(text.S(c=len(spaces)))
+    return para
 
 
 def _annotation(note: str):

@@ -12,6 +12,7 @@ gate is, because it is the gate.
 """
 from __future__ import annotations
 
+import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -23,6 +24,7 @@ from .xmlstream import local, make_parser, parse_stream
 CONTENT = "content.xml"
 _NUMERIC = {"float", "percentage", "currency"}
 _MAX_REPEAT_DIGITS = 9
+_SPACES = re.compile(r"[ \t\r\n]+")
 
 
 @dataclass
@@ -95,6 +97,7 @@ class _Walk:
         self.chars = 0
         self.in_p = 0
         self.in_note = 0
+        self.after_space = True  # the last text was collapsible white space
 
     # ------------------------------------------------------------ elements
 
@@ -127,6 +130,8 @@ class _Walk:
                 self._close_cell()
             elif name == "p" and self.in_p:
                 self.in_p -= 1
+                if self.after_space and self.parts and self.parts[-1].endswith(" "):
+                    self.parts[-1] = self.parts[-1][:-1]  # the paragraph's trailing space
             elif name == "annotation" and self.in_note:
                 self.in_note -= 1
             return
@@ -138,7 +143,14 @@ class _Walk:
 
     def text(self, data):
         if self.cell is not None and self.in_p and not self.in_note:
-            self._add_chars(data)
+            # ODF white space: runs of spaces, tabs and line ends are one space, and a
+            # paragraph neither starts nor ends with one (text:s and text:tab are literal).
+            data = _SPACES.sub(" ", data)
+            if self.after_space:
+                data = data.lstrip(" ")
+            if data:
+                self._add_chars(data)
+                self.after_space = data.endswith(" ")
 
     # ------------------------------------------------------------ cells
 
@@ -165,15 +177,19 @@ class _Walk:
                 self._add_chars("\n")
             self.paragraphs += 1
             self.in_p += 1
+            self.after_space = True
         elif not self.in_p:
             return
         elif name == "s":
             count = _repeat(_attrs(attrs).get("c"))
             self._add_chars(" " * min(count, self.bounds.text + 1))
+            self.after_space = False
         elif name == "tab":
             self._add_chars("\t")
+            self.after_space = False
         elif name == "line-break":
             self._add_chars("\n")
+            self.after_space = True
 
     def _add_chars(self, data: str) -> None:
         self.chars += len(data)
