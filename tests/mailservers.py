@@ -60,7 +60,12 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
 
 
 class SmtpServer:
-    def __init__(self, folder: Path):
+    """aiosmtpd with STARTTLS and AUTH. ``behaviour`` maps a recipient to what the
+    server does with it: "refuse" (550 at RCPT), "reject" (554 after DATA) or
+    "drop" (the connection is closed without a reply). ``smtputf8`` offers SMTPUTF8."""
+
+    def __init__(self, folder: Path, behaviour: dict[str, str] | None = None,
+                 smtputf8: bool = False):
         import ssl
 
         from aiosmtpd.controller import Controller
@@ -68,12 +73,26 @@ class SmtpServer:
 
         self.cert, key = make_certificate(folder)
         self.received: list[dict] = []
+        self.behaviour = dict(behaviour or {})
         outer = self
 
         class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+                what = outer.behaviour.get(address)
+                if what == "refuse":
+                    return "550 5.1.1 No such user here"
+                if what == "drop":
+                    server.transport.close()
+                    return "250 OK"  # never reaches the client
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, server, session, envelope):
+                if any(outer.behaviour.get(a) == "reject" for a in envelope.rcpt_tos):
+                    return "554 5.7.1 Message rejected as spam"
                 outer.received.append({"from": envelope.mail_from, "to": envelope.rcpt_tos,
-                                       "data": envelope.original_content or envelope.content})
+                                       "data": envelope.original_content or envelope.content,
+                                       "smtputf8": envelope.smtp_utf8})
                 return "250 OK"
 
         def authenticator(server, session, envelope, mechanism, auth_data):
@@ -86,11 +105,53 @@ class SmtpServer:
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
                                      tls_context=context, require_starttls=True,
                                      authenticator=authenticator, auth_require_tls=True,
-                                     auth_exclude_mechanism=["LOGIN"])
+                                     auth_exclude_mechanism=["LOGIN"], enable_SMTPUTF8=smtputf8)
         self.controller.start()
 
     def stop(self):
         self.controller.stop()
+
+
+class SilentServer:
+    """A loopback server that accepts connections and never answers; with
+    ``greet_tls`` it completes TLS and sends an IMAP greeting, then falls silent."""
+
+    def __init__(self, folder: Path | None = None, greet_tls: bool = False):
+        import ssl
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.held: list[socket.socket] = []
+        self.context = None
+        if greet_tls:
+            self.cert, key = make_certificate(folder)
+            self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self.context.load_cert_chain(self.cert, key)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                if self.context is not None:
+                    conn = self.context.wrap_socket(conn, server_side=True)
+                    conn.sendall(b"* OK IMAP4rev1 ready\r\n")
+            except OSError:
+                conn.close()
+                continue
+            self.held.append(conn)  # kept open, never read, never answered
+
+    def stop(self):
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
 
 
 class Dovecot:

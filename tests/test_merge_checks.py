@@ -165,9 +165,9 @@ def test_two_returns_the_one_saved_last_wins_not_the_newest_mtime(kit):
     os.utime(late, (1_000_000, 1_000_000))  # an email client reset the file time
     result = kit.run()
     status = result.status_of("北區服務站")
-    assert status.ret.path == late and status.status == "重複"
+    assert status.ret.path == late and status.status == "已繳"
     assert [r.path for r in status.superseded] == [early]
-    dup = next(i for i in result.issues if i.code == "duplicate-return")
+    dup = next(i for i in result.issues if i.code == "superseded")
     assert dup.file == early.name and dup.severity == "警告"
 
 

@@ -81,17 +81,6 @@ def fmt_number(value: float | int | None) -> str:
     return str(value)
 
 
-EXCERPT_CHARS = 40
-
-
-def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
-    """At most ``limit`` characters of a value taken from a file, for a message:
-    a message is copied into every report, so it must not carry a whole cell."""
-    text = str(value) if not isinstance(value, str) else value
-    text = text.replace("\r", " ").replace("\n", " ")
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
 def local_text(instant: datetime | None) -> str:
     """An instant as people here read it: local time, ROC year (109/07/08 14:00)."""
     if instant is None:
@@ -99,7 +88,7 @@ def local_text(instant: datetime | None) -> str:
     try:
         local = instant.astimezone() if instant.tzinfo else instant
     except (OverflowError, OSError, ValueError):
-        return excerpt(str(instant), 25)
+        return str(instant)[:25]
     return f"{local.year - 1911}/{local.month:02d}/{local.day:02d} {local.hour:02d}:{local.minute:02d}"
 
 

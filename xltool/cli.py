@@ -21,13 +21,21 @@ EXIT_UNUSABLE = 2
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
+def say(message: str = "", err: bool = False) -> None:
+    """click.echo for text that may carry file content: control characters are
+    shown as escapes (see quoting.visible); line breaks stay."""
+    from .quoting import visible
+
+    click.echo("\n".join(visible(line) for line in str(message).split("\n")), err=err)
+
+
 class UserError(click.ClickException):
     """A library error shown as a zh-TW message with exit code 2."""
 
     exit_code = EXIT_UNUSABLE
 
     def show(self, file=None):
-        click.echo(f"錯誤：{self.message}", err=True)
+        say(f"錯誤：{self.message}", err=True)
 
 
 class Group(click.Group):
@@ -68,7 +76,7 @@ def _plan_or_exit(plan_path: Path):
     try:
         return load_plan(plan_path)
     except PlanError as exc:
-        click.echo(render_text(exc.issues), err=True)
+        say(render_text(exc.issues), err=True)
         raise UserError(str(exc))
 
 
@@ -80,8 +88,8 @@ def init(plan: Path, force: bool):
     from .starter import write_starter
 
     write_starter(plan, overwrite=force)
-    click.echo(f"已產生空白計畫檔：{plan}")
-    click.echo(f"請填妥後執行：xltool check {plan}")
+    say(f"已產生空白計畫檔：{plan}")
+    say(f"請填妥後執行：xltool check {plan}")
 
 
 @cli.command()
@@ -94,14 +102,14 @@ def check(plan: Path, as_json: bool):
 
     model, issues = check_plan(plan)
     if as_json:
-        click.echo(issues_json(issues))
+        say(issues_json(issues))
     else:
         if issues:
-            click.echo(render_text(issues))
+            say(render_text(issues))
         if model is not None and not any(i.is_error for i in issues):
-            click.echo(f"計畫檔正確：{len(model.dimensions)} 個構面、{len(model.units)} 個單位、"
+            say(f"計畫檔正確：{len(model.dimensions)} 個構面、{len(model.units)} 個單位、"
                        f"{len(model.items)} 個項目，總配分 {model.total_points:g}。")
-        click.echo(summary(issues))
+        say(summary(issues))
     if any(i.is_error for i in issues):
         sys.exit(EXIT_ISSUES)
 
@@ -121,8 +129,8 @@ def template(plan: Path, out_dir: Path, units: tuple[str, ...], fmt: str):
     formats = ("xlsx", "ods") if fmt == "both" else (fmt,)
     written = write_templates(model, out_dir, units or None, formats)
     for w in written:
-        click.echo(f"  {w.unit}：{w.path}")
-    click.echo(f"已產生 {len(written)} 個填報表，位於 {out_dir}")
+        say(f"  {w.unit}：{w.path}")
+    say(f"已產生 {len(written)} 個填報表，位於 {out_dir}")
 
 
 def _returns_option(f):
@@ -144,6 +152,7 @@ def _run_merge(model, returns, reviews=None):
 
 def _status_table(result) -> str:
     from .master_writer import STATUS_ORDER
+    from .merge import SUPERSEDED
     from .report import table
 
     order = {u.name: i for i, u in enumerate(result.plan.units)}
@@ -151,11 +160,11 @@ def _status_table(result) -> str:
     for s in sorted(result.units, key=lambda s: (STATUS_ORDER[s.status], order[s.unit])):
         ret = s.ret
         rows.append([s.unit, s.status, ret.errors if ret else "-", ret.warnings if ret else "-",
-                     ret.path.name if ret else ""])
+                     ret.name if ret else ""])
         for old in s.superseded:
-            rows.append([s.unit, "重複", "-", "-", f"{old.path.name}（未採用）"])
+            rows.append([s.unit, SUPERSEDED, "-", "-", f"{old.name}（未採用）"])
     for ret in result.rejected:
-        rows.append([ret.unit or "（無法辨識）", "無法使用", ret.errors, ret.warnings, ret.path.name])
+        rows.append([ret.unit or "（無法辨識）", "無法使用", ret.errors, ret.warnings, ret.name])
     return table(rows)
 
 
@@ -166,11 +175,11 @@ def status(plan: Path, returns: tuple[Path, ...]):
     """列出各單位的繳交狀態（已繳／未繳／有誤／重複），不寫入任何檔案。"""
     model = _plan_or_exit(plan)
     result = _run_merge(model, returns)
-    click.echo(_status_table(result))
+    say(_status_table(result))
     counts = {}
     for s in result.units:
         counts[s.status] = counts.get(s.status, 0) + 1
-    click.echo("，".join(f"{k} {v}" for k, v in counts.items()))
+    say("，".join(f"{k} {v}" for k, v in counts.items()))
     if result.errors:
         sys.exit(EXIT_ISSUES)
 
@@ -199,7 +208,7 @@ def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | No
     if output.suffix.lower() != ".xlsx":
         raise UserError(f"總表檔須為 .xlsx：{output.name}")
     _refuse_output_among_inputs([output] + ([report] if report else [])
-                                + ([feedback_dir] if feedback_dir else []), returns)
+                                + ([feedback_dir] if feedback_dir else []), returns, plan)
     assert_xml_guard()
     model = _plan_or_exit(plan)
     reviews, review_issues = read_reviews(output)
@@ -208,36 +217,39 @@ def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | No
     errors = [i for i in result.issues if i.is_error]
     shown = errors + [i for i in result.issues if not i.is_error]
     if shown:
-        click.echo(render_text(shown[:40]))
+        say(render_text(shown[:40]))
         if len(shown) > 40:
-            click.echo(f"…其餘 {len(shown) - 40} 筆請見總表「檢核結果」工作表。")
+            say(f"…其餘 {len(shown) - 40} 筆請見總表「檢核結果」工作表。")
     if strict and errors:
-        click.echo(f"發現 {len(errors)} 個錯誤；因指定 --strict，未寫入任何檔案。", err=True)
+        say(f"發現 {len(errors)} 個錯誤；因指定 --strict，未寫入任何檔案。", err=True)
         sys.exit(EXIT_ISSUES)
     backup = write_master(result, output)
     if report:
         with atomic_path(report) as tmp:
             with tmp.open("w", encoding="utf-8", newline="\n") as fh:
                 write_result_json(result, fh)
-    click.echo(_status_table(result))
-    click.echo("")
+    say(_status_table(result))
+    say("")
     for dim, value in result.dimensions:
-        click.echo(f"{dim.name}：{value:g} / {dim.points:g}")
-    click.echo(f"總分：{result.total:g}　等第：{result.grade}　考核年月：{model.info.review_month}")
+        say(f"{dim.name}：{value:g} / {dim.points:g}")
+    say(f"總分：{result.total:g}　等第：{result.grade}　考核年月：{model.info.review_month}")
     if as_pdf:
         from .printing import to_pdf
 
-        click.echo(f"已產生 PDF：{to_pdf(output)}")
+        say(f"已產生 PDF：{to_pdf(output)}")
     if feedback_dir:
         from .feedback import write_feedback
 
-        for path in write_feedback(result, feedback_dir):
-            click.echo(f"退件補正檔：{path}")
+        copies, problems = write_feedback(result, feedback_dir)
+        for path in copies:
+            say(f"退件補正檔：{path}")
+        if problems:
+            say(render_text(problems), err=True)
     if backup:
-        click.echo(f"原總表已備份為：{backup.name}（其中的複評已保留）")
-    click.echo(f"已寫出總表：{output}" + (f"，報告：{report}" if report else ""))
+        say(f"原總表已備份為：{backup.name}（其中的複評已保留）")
+    say(f"已寫出總表：{output}" + (f"，報告：{report}" if report else ""))
     if errors:
-        click.echo(f"發現 {len(errors)} 個錯誤，請見總表「檢核結果」。", err=True)
+        say(f"發現 {len(errors)} 個錯誤，請見總表「檢核結果」。", err=True)
         sys.exit(EXIT_ISSUES)
 
 
@@ -279,18 +291,20 @@ def send(plan: Path, templates: Path, outbox: Path, smtp: str | None, use_ssl: b
                                 "" if dry_run else _password("XLTOOL_SMTP_PASSWORD", user, "郵件伺服器"),
                                 cafile)
     result = do_send(outgoing, outbox, settings, resend=resend, dry_run=dry_run,
-                     progress=lambda o: click.echo(f"  {'已寄出' if settings else '已產生'}：{o.unit} <{o.to}>"))
+                     progress=lambda o: say(f"  {'已寄出' if settings else '已產生'}：{o.unit} <{o.to}>"))
     issues += result.issues
     if dry_run:
         for out in result.sent:
-            click.echo(f"  將寄給 {out.unit} <{out.to}>：{out.message['Subject']}"
+            say(f"  將寄給 {out.unit} <{out.to}>：{out.message['Subject']}"
                        f"（附件 {'、'.join(p.name for p in out.attachments)}）")
     for out in result.skipped:
-        click.echo(f"  略過：{out.unit}（已寄過；要重寄請加 --resend）")
+        say(f"  略過：{out.unit}（已寄過；要重寄請加 --resend）")
     if issues:
-        click.echo(render_text(issues), err=True)
+        say(render_text(issues), err=True)
     verb = "將寄出" if dry_run else ("已寄出" if settings else "已產生草稿")
-    click.echo(f"{verb} {len(result.sent)} 封，略過 {len(result.skipped)} 封。"
+    failed = len({i.unit for i in result.issues})
+    say(f"{verb} {len(result.sent)} 封，略過 {len(result.skipped)} 封"
+               + (f"，未寄出 {failed} 封（已記錄，重新執行時會再寄）" if failed else "") + "。"
                + ("" if dry_run or settings else f" 草稿在 {outbox}，可用 Outlook 或 Thunderbird 開啟後寄出。"))
     if issues:
         sys.exit(EXIT_ISSUES)
@@ -309,29 +323,36 @@ def send(plan: Path, templates: Path, outbox: Path, smtp: str | None, use_ssl: b
 @click.option("--before", type=click.DateTime(["%Y-%m-%d"]), help="只收此日之前的郵件。")
 @click.option("--starttls", is_flag=True, help="以 STARTTLS 連線（143 埠）；預設為 SSL（993 埠）。")
 @click.option("--cafile", type=click.Path(exists=True, dir_okay=False), help="信任的憑證（自簽憑證時使用）。")
+@click.option("--timeout", type=float, default=60, show_default=True, metavar="秒數",
+              help="IMAP 連線與每次讀取的逾時秒數。")
 def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | None, user: str,
-            folder: str, since, before, starttls: bool, cafile: str | None):
+            folder: str, since, before, starttls: bool, cafile: str | None, timeout: float):
     """從 .eml 資料夾、mbox、Maildir 或 IMAP 信箱取出本計畫的回傳檔。"""
     from .collect import ImapSettings, collect as do_collect, messages_from, messages_from_imap
     from .mail import parse_hostport
+    from .quoting import quote
     from .report import render_text
 
     if bool(source) == bool(imap):
         raise UserError("請指定郵件來源：SOURCE（.eml 資料夾、mbox 或 Maildir）或 --imap 主機，二擇一。")
+    if not timeout > 0:
+        raise UserError("--timeout 須為大於 0 的秒數。")
     model = _plan_or_exit(plan_path)
     if imap:
         host, port = parse_hostport(imap, 143 if starttls else 993)
         messages = messages_from_imap(ImapSettings(
             host, port, user, _password("XLTOOL_IMAP_PASSWORD", user, "IMAP "), folder, starttls,
-            cafile, since.date() if since else None, before.date() if before else None))
+            cafile, since.date() if since else None, before.date() if before else None, timeout))
     else:
         messages = messages_from(source)
     result = do_collect(model, messages, out_dir)
     for saved in result.saved:
-        click.echo(f"  {saved.unit}：{saved.path.name}（{saved.sender}，{saved.sent[:16]}）")
+        say(f"  {saved.unit}：{saved.path.name}（{quote(saved.sender)}，{saved.sent[:16]}）")
     if result.issues:
-        click.echo(render_text(result.issues), err=True)
-    click.echo(f"存入 {len(result.saved)} 個回傳檔到 {out_dir}；另有 {len(result.issues)} 則說明。")
+        say(render_text(result.issues), err=True)
+    if result.already:
+        say(f"  另有 {result.already} 個附件先前已收過，未重複存檔。")
+    say(f"存入 {len(result.saved)} 個回傳檔到 {out_dir}；另有 {len(result.issues)} 則說明。")
     if any(i.is_error for i in result.issues):
         sys.exit(EXIT_ISSUES)
 
@@ -344,18 +365,21 @@ def print_(workbook: Path, output: Path | None):
     """以 LibreOffice 將活頁簿（例如總表）轉成 A4 的 PDF。"""
     from .printing import to_pdf
 
-    click.echo(f"已產生 PDF：{to_pdf(workbook, output)}")
+    say(f"已產生 PDF：{to_pdf(workbook, output)}")
 
 
-def _refuse_output_among_inputs(outputs, inputs) -> None:
+def _refuse_output_among_inputs(outputs, inputs, plan: Path | None = None) -> None:
+    """No output may overwrite the plan or an input, or land where returns are read."""
     for out in outputs:
         target = out.resolve()
+        if plan is not None and target == Path(plan).resolve():
+            raise UserError(f"輸出檔「{out}」就是計畫檔，寫入會覆蓋計畫；請改用其他檔名。")
         for given in inputs:
             src = Path(given).resolve()
             if target == src or (src.is_dir() and src in target.parents) or \
                     (target.is_dir() and target in src.parents):
-                raise UserError(f"輸出檔「{out}」位於回傳檔的位置（{given}），會被當成回傳檔讀取；"
-                                  "請改存到其他資料夾。")
+                raise UserError(f"輸出檔「{out}」位於回傳檔的位置（{given}），會被當成回傳檔讀取"
+                                "或覆蓋回傳檔；請改存到其他資料夾。")
 
 
 def main(argv=None):
@@ -363,20 +387,20 @@ def main(argv=None):
     try:
         cli.main(args=argv, prog_name="xltool", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("已中斷。", err=True)
+        say("已中斷。", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_UNUSABLE)
     except KeyboardInterrupt:
-        click.echo("已中斷。", err=True)
+        say("已中斷。", err=True)
         sys.exit(130)
     except SystemExit:
         raise
     except Exception as exc:  # a bug in xltool: say so plainly, trace only on request
         if os.environ.get("XLTOOL_DEBUG"):
             raise
-        click.echo(f"xltool 發生未預期的錯誤（{type(exc).__name__}: {exc}）。"
+        say(f"xltool 發生未預期的錯誤（{type(exc).__name__}: {exc}）。"
                    "請設定環境變數 XLTOOL_DEBUG=1 重新執行，並將訊息回報開發者。", err=True)
         sys.exit(EXIT_UNUSABLE)
 

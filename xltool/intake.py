@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from . import fields as F
-from .cells import (a1, date_to_serial, excerpt, fmt_number, local_text, norm_text, serial_to_date,
+from .cells import (a1, date_to_serial, fmt_number, local_text, norm_text, serial_to_date,
                     squeeze)
 from .files import display_name
+from .quoting import quote
 from .checks import check, clean_text, expected_text, rule_for
 from .errors import ERROR, WARNING, Issue
 from .metadata import (IDENTITY_KEYS, KEYS, fingerprint, implausible_time, plan_cell_value,
@@ -53,6 +54,7 @@ class Row:
     row: int  # 0-based sheet row
     values: dict[str, Any] = field(default_factory=dict)  # input column → checked value
     flags: list[str] = field(default_factory=list)  # issue codes on this row
+    invalid: list[str] = field(default_factory=list)  # input columns whose value was refused
     raw: dict[str, Any] | None = None  # input column → value as found (feedback only)
 
 
@@ -199,8 +201,8 @@ class _Intake:
                      if k in from_props and k in from_sheet and from_props[k] != from_sheet[k]]
         if conflicts:
             key = conflicts[0]
-            self.issue("identity-conflict", f"檔案的識別資料互相矛盾（文件屬性為「{excerpt(from_props[key])}」，"
-                       f"隱藏工作表為「{excerpt(from_sheet[key])}」），無法確認是哪個單位的填報表，"
+            self.issue("identity-conflict", f"檔案的識別資料互相矛盾（文件屬性為「{quote(from_props[key])}」，"
+                       f"隱藏工作表為「{quote(from_sheet[key])}」），無法確認是哪個單位的填報表，"
                        "未採用；請以原填報表填寫後回傳。", sheet="", field=key)
             return None
         return {**from_sheet, **from_props}
@@ -223,7 +225,7 @@ class _Intake:
         for sheet in sheets.values():  # renamed: recognise it by its header row
             if _header_row(sheet) is not None:
                 self.ret.sheet = sheet.name
-                self.issue("structure-changed", f"「{F.FORM_SHEET}」工作表被更名為「{excerpt(sheet.name)}」，"
+                self.issue("structure-changed", f"「{F.FORM_SHEET}」工作表被更名為「{quote(sheet.name)}」，"
                            "已依內容讀取；請勿更改工作表名稱。", WARNING, sheet=sheet.name)
                 return sheet
         return None
@@ -234,20 +236,20 @@ class _Intake:
         plan, info = self.plan, self.plan.info
         if meta.get(KEYS["plan_id"]):
             if meta[KEYS["plan_id"]] != plan.plan_id or meta.get(KEYS["year"]) != str(info.year):
-                name = excerpt(meta.get(KEYS["plan_name"], "其他計畫"))
-                self.issue("wrong-plan", f"此檔是「{name}」（{excerpt(meta.get(KEYS['year'], '?'), 8)} 年度）的填報表，"
+                name = quote(meta.get(KEYS["plan_name"], "其他計畫"))
+                self.issue("wrong-plan", f"此檔是「{name}」（{quote(meta.get(KEYS['year'], '?'), 8)} 年度）的填報表，"
                            f"不是本計畫（{info.name}）的；請改用本年度的填報表。", sheet="",
                            value=meta.get(KEYS["year"]), expected=str(info.year))
                 return False
             version = meta.get(KEYS["version"], "")
             if version not in F.ACCEPTED_TEMPLATE_VERSIONS:
-                self.issue("wrong-version", f"填報表範本版本「{excerpt(version, 12)}」無法辨識，請改用新產生的填報表。",
+                self.issue("wrong-version", f"填報表範本版本「{quote(version, 12)}」無法辨識，請改用新產生的填報表。",
                            sheet="", value=version,
                            expected="、".join(F.ACCEPTED_TEMPLATE_VERSIONS))
                 return False
             unit = meta.get(KEYS["unit"], "")
             if unit not in {u.name for u in plan.units}:
-                self.issue("unknown-unit", f"填報表上的單位「{excerpt(unit)}」不在計畫的單位中。", sheet="",
+                self.issue("unknown-unit", f"填報表上的單位「{quote(unit)}」不在計畫的單位中。", sheet="",
                            value=unit)
                 return False
             self.ret.unit = unit
@@ -295,7 +297,7 @@ class _Intake:
         plan, unit = self.plan, self.ret.unit
         header_row = _header_row(sheet)
         if header_row is None:
-            self.issue("structure-changed", f"「{excerpt(sheet.name)}」找不到標題列（含「編號」等欄名），無法讀取。")
+            self.issue("structure-changed", f"「{quote(sheet.name)}」找不到標題列（含「編號」等欄名），無法讀取。")
             self.ret.usable = False
             return
         cols = self.ret.cols
@@ -337,12 +339,12 @@ class _Intake:
                 continue
             if item_id not in expected:
                 whose = "其他單位" if item_id in items else "計畫中沒有"
-                self.issue("structure-changed", f"編號「{excerpt(item_id)}」不是本單位的項目（{whose}的編號），"
+                self.issue("structure-changed", f"編號「{quote(item_id)}」不是本單位的項目（{whose}的編號），"
                            "此列未納入彙整；請勿新增或複製列。", cell=a1(r, id_col), field="編號",
                            value=item_id)
                 continue
             if item_id in self.ret.rows:
-                self.issue("structure-changed", f"編號「{excerpt(item_id)}」重複出現，只採用第一列。",
+                self.issue("structure-changed", f"編號「{quote(item_id)}」重複出現，只採用第一列。",
                            cell=a1(r, id_col), field="編號", value=item_id)
                 continue
             seen.append(item_id)
@@ -442,6 +444,7 @@ class _Intake:
                 self.issue("formula", f"「{col.name}」是公式而非數值，已忽略（編號 {item.id}）；"
                            "請直接輸入數值或文字。", cell=a1(r, c), field=col.name, value=raw)
                 row.flags.append("formula")
+                row.invalid.append(col.name)
                 row.values[col.name] = None
                 formula_cols.add(col.name)
                 continue
@@ -457,6 +460,7 @@ class _Intake:
                            cell=a1(r, c), field=col.name, value=raw,
                            expected=result.problem.expected)
                 row.flags.append(result.problem.code)
+                row.invalid.append(col.name)
             elif result.note:
                 self.issue("normalized", f"{result.note}（編號 {item.id}）。", WARNING,
                            cell=a1(r, c), field=col.name, value=raw)
@@ -473,6 +477,7 @@ class _Intake:
             self.issue("missing-value", f"「{col.name}」未填（編號 {item.id}）{hint}。",
                        cell=a1(r, cols[col.name]), field=col.name, expected="必填")
             row.flags.append("missing-value")
+            row.invalid.append(col.name)
         return row
 
 

@@ -4,7 +4,11 @@ Messages are built with the standard library's ``email`` package under its
 modern policy, which encodes Chinese subjects (RFC 2047) and attachment names
 (RFC 2231) so that every mail client shows them. By default they are written
 as .eml drafts; with an SMTP server they are sent, STARTTLS or SSL. A log in
-the output folder makes a second run send only what has not gone yet.
+the output folder makes a second run send only what has not gone yet: one
+refused or failed message is logged as failed and the batch goes on, and a
+rerun retries it. Each message has exactly one recipient, given to the server
+explicitly (never taken from the To header); international domains go out
+IDNA-encoded, and a non-ASCII local part only to a server offering SMTPUTF8.
 """
 from __future__ import annotations
 
@@ -21,10 +25,12 @@ from email.utils import formataddr, formatdate
 from pathlib import Path
 from typing import Callable
 
+from .addresses import BadAddress, needs_smtputf8, smtp_address
 from .errors import Issue, XltoolError
 from .files import atomic_path, safe_filename
 from .metadata import KEYS
 from .plan import Plan
+from .quoting import quote
 from .reading.workbook import Rejected, read_workbook
 from .resources import load_json
 from .template import roc_date, short_name, template_filename
@@ -37,10 +43,17 @@ MIME = {".xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetm
 @dataclass
 class Outgoing:
     unit: str
-    to: str
+    to: str  # as the plan gives it
     message: EmailMessage
     attachments: list[Path]
     digest: str
+    rcpt: str = ""  # the one envelope recipient: ``to`` with its domain IDNA-encoded
+    sender: str = ""  # the envelope sender, encoded the same way
+
+    @property
+    def utf8(self) -> bool:
+        """Needs SMTPUTF8: a local part that is not ASCII."""
+        return needs_smtputf8(self.rcpt) or needs_smtputf8(self.sender)
 
 
 @dataclass
@@ -61,11 +74,29 @@ class SmtpSettings:
 
 
 def sender_address(plan: Plan) -> str:
-    return formataddr((plan.info.contact_unit or plan.info.agency, plan.info.contact_email))
+    return _header_address(plan.info.contact_unit or plan.info.agency,
+                           _smtp_or_empty(plan.info.contact_email))
+
+
+def _smtp_or_empty(address: str) -> str:
+    try:
+        return smtp_address(address) if address else ""
+    except BadAddress:
+        return ""
+
+
+def _header_address(name: str, address: str) -> str:
+    """A To/From value. A non-ASCII local part is written as it is (the message
+    then goes out with UTF-8 headers, RFC 6532); formataddr would encode it."""
+    if address and needs_smtputf8(address):
+        shown = formataddr((name, "@")).removesuffix(" <@>") if name else ""
+        return f"{shown} <{address}>" if shown else address
+    return formataddr((name, address))
 
 
 def compose(plan: Plan, unit: str, attachments: list[Path]) -> EmailMessage:
-    """The message for one unit: zh-TW subject and body, templates attached."""
+    """The message for one unit: zh-TW subject and body, templates attached.
+    The unit's address must be valid (see :func:`prepare`)."""
     text = load_json("mail.json")
     info = plan.info
     values = {
@@ -76,9 +107,11 @@ def compose(plan: Plan, unit: str, attachments: list[Path]) -> EmailMessage:
         "contact_person": info.contact_person, "contact_phone": info.contact_phone,
         "contact_email": info.contact_email, "agency": info.agency,
     }
-    msg = EmailMessage(policy=policy.SMTP)
+    to = smtp_address(plan.unit(unit).email)
+    utf8 = needs_smtputf8(to) or needs_smtputf8(_smtp_or_empty(info.contact_email))
+    msg = EmailMessage(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
     msg["From"] = sender_address(plan)
-    msg["To"] = formataddr((unit, plan.unit(unit).email))
+    msg["To"] = _header_address(unit, to)
     msg["Subject"] = text["subject"].format(**values)
     msg["Date"] = formatdate(localtime=True)
     digest = _digest(attachments)
@@ -142,6 +175,13 @@ def prepare(plan: Plan, templates_dir: Path, formats: tuple[str, ...] = ("xlsx",
                                 "未寄出；請補上後再執行。", unit=unit.name, sheet="單位",
                                 field="電子郵件"))
             continue
+        try:
+            rcpt = smtp_address(unit.email)
+        except BadAddress as exc:
+            issues.append(Issue("bad-address", f"「{unit.name}」的電子郵件不正確：{exc}；未寄出，"
+                                "請以 xltool check 檢查計畫檔。", unit=unit.name, sheet="單位",
+                                field="電子郵件", value=quote(unit.email)))
+            continue
         paths, problems = find_templates(plan, Path(templates_dir), unit.name, formats)
         issues.extend(problems)
         if prefer_one:
@@ -153,12 +193,14 @@ def prepare(plan: Plan, templates_dir: Path, formats: tuple[str, ...] = ("xlsx",
                                     "請先執行 xltool template。", unit=unit.name))
             continue
         msg = compose(plan, unit.name, paths)
-        outgoing.append(Outgoing(unit.name, unit.email, msg, paths, _digest(paths)))
+        outgoing.append(Outgoing(unit.name, unit.email, msg, paths, _digest(paths), rcpt,
+                                 _smtp_or_empty(plan.info.contact_email)))
     return outgoing, issues
 
 
 class SendLog:
-    """What went, kept in the output folder; written after every message."""
+    """What went (and what failed), kept in the output folder; written after every
+    message. A unit whose last attempt failed is tried again by the next run."""
 
     def __init__(self, folder: Path):
         self.path = Path(folder) / LOG_NAME
@@ -171,14 +213,18 @@ class SendLog:
 
     def has(self, out: Outgoing, via: str) -> bool:
         entry = self.entries.get(out.unit)
-        return bool(entry) and entry.get("via") == via
+        return bool(entry) and entry.get("via") == via and entry.get("status", "sent") == "sent"
 
-    def record(self, out: Outgoing, via: str) -> None:
-        self.entries[out.unit] = {
+    def record(self, out: Outgoing, via: str, failure: str = "") -> None:
+        entry = {
             "to": out.to, "subject": str(out.message["Subject"]),
             "message_id": str(out.message["Message-ID"]),
             "attachments": [p.name for p in out.attachments], "sha256": out.digest,
-            "via": via, "at": datetime.now().replace(microsecond=0).isoformat()}
+            "via": via, "at": datetime.now().replace(microsecond=0).isoformat(),
+            "status": "failed" if failure else "sent"}
+        if failure:
+            entry["error"] = failure
+        self.entries[out.unit] = entry
         with atomic_path(self.path) as tmp:
             tmp.write_text(json.dumps({"sent": self.entries}, ensure_ascii=False, indent=2),
                            encoding="utf-8")
@@ -207,13 +253,16 @@ def send(outgoing: list[Outgoing], outbox: Path, smtp: SmtpSettings | None = Non
             if progress:
                 progress(out)
         return result
-    with _connect(smtp) as server:
+    with _Session(smtp) as session:
         for out in todo:
             try:
-                server.send_message(out.message)
-            except smtplib.SMTPRecipientsRefused:
-                result.issues.append(Issue("send-failed", f"郵件伺服器拒收「{out.unit}」的收件人 {out.to}。",
-                                           unit=out.unit))
+                problem = session.deliver(out)
+            except XltoolError as exc:  # the server went away and cannot be reached again
+                raise XltoolError(f"{exc} 已寄出 {len(result.sent)} 封並記錄在 {log.path.name}；"
+                                  "重新執行時只會寄出尚未寄出的郵件。") from exc
+            if problem:
+                result.issues.append(problem)
+                log.record(out, via, failure=problem.message)
                 continue
             _keep_copy(outbox, out)  # what went, for the record
             log.record(out, via)
@@ -223,9 +272,80 @@ def send(outgoing: list[Outgoing], outbox: Path, smtp: SmtpSettings | None = Non
     return result
 
 
+class _Session:
+    """One SMTP connection for the batch, opened again after the server drops it."""
+
+    def __init__(self, settings: SmtpSettings):
+        self.settings = settings
+        self.server: smtplib.SMTP | None = _connect(settings)
+
+    def __enter__(self) -> "_Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._close()
+
+    def deliver(self, out: Outgoing) -> Issue | None:
+        """Send one message; the issue when it did not go (the batch goes on).
+        A dropped connection is opened again and the message tried once more:
+        servers close idle connections."""
+        for attempt in (1, 2):
+            if self.server is None:
+                self.server = _connect(self.settings)
+            try:
+                return self._send(out)
+            except (smtplib.SMTPServerDisconnected, OSError) as exc:
+                self._close()
+                if attempt == 2:
+                    return _failed(out, f"與郵件伺服器的連線中斷（{quote(exc) or '無回應'}）")
+        return None
+
+    def _send(self, out: Outgoing) -> Issue | None:
+        try:
+            self.server.ehlo_or_helo_if_needed()  # after STARTTLS the extensions are asked again
+            if out.utf8 and not self.server.has_extn("smtputf8"):
+                return _failed(out, f"電子郵件 {out.to} 的帳號含有非英數字元，但郵件伺服器 "
+                                    f"{self.settings.host} 不支援 SMTPUTF8，無法寄送；請改用英數帳號"
+                                    "（或改寄 .eml 草稿，以郵件軟體寄出）", "needs-smtputf8")
+            self.server.send_message(out.message, from_addr=out.sender, to_addrs=[out.rcpt])
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()), (0, b""))
+            return _failed(out, f"郵件伺服器拒收收件人 {out.to}（{code} {_reply(text)}）")
+        except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code == 421:  # the server is closing this connection
+                self._close()
+            return _failed(out, f"郵件伺服器拒收（{exc.smtp_code} {_reply(exc.smtp_error)}）")
+        except smtplib.SMTPServerDisconnected:
+            raise
+        except smtplib.SMTPException as exc:
+            return _failed(out, f"寄送失敗（{quote(exc)}）")
+        return None
+
+    def _close(self) -> None:
+        if self.server is None:
+            return
+        try:
+            self.server.quit()
+        except (smtplib.SMTPException, OSError):
+            self.server.close()
+        self.server = None
+
+
+def _failed(out: Outgoing, why: str, code: str = "send-failed") -> Issue:
+    return Issue(code, f"「{out.unit}」的郵件未寄出：{why}；重新執行 xltool send 時會再寄一次。",
+                 unit=out.unit, value=quote(out.to))
+
+
+def _reply(text: bytes | str) -> str:
+    """A server's reply text, short and printable."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return quote(text, 120)
+
+
 def _keep_copy(outbox: Path, out: Outgoing) -> None:
     with atomic_path(outbox / (safe_filename(out.unit) + ".eml")) as tmp:
-        tmp.write_bytes(out.message.as_bytes(policy=policy.SMTP))
+        tmp.write_bytes(out.message.as_bytes(policy=out.message.policy))
 
 
 def _connect(s: SmtpSettings) -> smtplib.SMTP:

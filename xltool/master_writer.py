@@ -15,7 +15,7 @@ from . import fields as F
 from .book import FONT, PAPER_A4, row_height
 from .cells import a1, abs_ref, col_letter, local_text
 from .files import atomic_path
-from .merge import (STATUS_DONE, STATUS_DUPLICATE, STATUS_ERRORS, STATUS_MISSING,
+from .merge import (STATUS_DONE, STATUS_ERRORS, STATUS_MISSING, SUPERSEDED,
                     MergeResult)
 
 SCORE_SHEET, SUMMARY_SHEET, DETAIL_SHEET, TABLE2_SHEET = "評分", "總表", "明細", "附表2"
@@ -24,7 +24,7 @@ REVIEW_HEADER = "複評"
 MAX_UNIT_COLUMNS = 250
 MAX_CELL_TEXT = 32_000  # Excel holds 32,767 characters in a cell
 CN_NUMERALS = "一二三四五六七八九十"
-STATUS_ORDER = {STATUS_MISSING: 0, STATUS_ERRORS: 1, STATUS_DUPLICATE: 2, STATUS_DONE: 3}
+STATUS_ORDER = {STATUS_MISSING: 0, STATUS_ERRORS: 1, STATUS_DONE: 2}
 
 
 def _capped(lines: list[str]) -> str:
@@ -394,7 +394,7 @@ class _Writer:
         rows = sorted(self.r.units, key=lambda s: (STATUS_ORDER[s.status], order[s.unit]))
         r = 1
         for s in rows:
-            entries = [(s.ret, s.status)] + [(old, "重複（未採用）") for old in s.superseded]
+            entries = [(s.ret, s.status)] + [(old, f"{SUPERSEDED}（未採用）") for old in s.superseded]
             for ret, label in entries:
                 style = f["missing"] if s.status in (STATUS_MISSING, STATUS_ERRORS) else f["cell"]
                 ws.write_string(r, 0, s.unit, f["cell"])

@@ -18,7 +18,8 @@ from .plan import Dimension, Item, Plan
 from .scoring import Entry, adopted_score, dimension_score, item_self_score
 from .store import RowStore, StoredRows
 
-STATUS_DONE, STATUS_MISSING, STATUS_ERRORS, STATUS_DUPLICATE = "已繳", "未繳", "有誤", "重複"
+STATUS_DONE, STATUS_MISSING, STATUS_ERRORS = "已繳", "未繳", "有誤"
+SUPERSEDED = "已取代"  # a file replaced by the same unit's later return
 STATUS_FIELD = next(c.name for c in F.INPUT_COLUMNS if c.kind == "list")
 SCORE_FIELD = next(c.name for c in F.INPUT_COLUMNS if c.maximum_attr)
 
@@ -138,13 +139,10 @@ def score(plan: Plan, returns: list[Return], issues: list[Issue],
     by_unit: dict[str, list[Return]] = {}
     rejected = []
     for ret in returns:
-        issues.extend(ret.issues)
         if ret.usable and ret.unit:
             by_unit.setdefault(ret.unit, []).append(ret)
         else:
             rejected.append(ret)
-            if not any(i.is_error for i in ret.issues):  # nothing dropped silently
-                issues.append(Issue("unrecognised", f"「{ret.name}」無法使用。", file=ret.name))
 
     statuses = []
     for unit in plan.units:
@@ -157,13 +155,22 @@ def score(plan: Plan, returns: list[Return], issues: list[Issue],
             statuses.append(UnitStatus(unit.name, STATUS_MISSING))
             continue
         chosen, older = candidates[0], candidates[1:]
+        older += [r for r in rejected if r.unit == unit.name and _is_older(r, chosen)]
+        # A newer return replaces the older ones completely: only its problems count.
+        issues.extend(chosen.issues)
         for old in older:
-            issues.append(Issue("duplicate-return",
-                                f"「{unit.name}」有多個回傳檔，採用存檔時間最晚的「{chosen.name}」，"
-                                f"「{old.name}」不採用。", WARNING, file=old.name,
-                                unit=unit.name))
-        status = STATUS_ERRORS if chosen.errors else (STATUS_DUPLICATE if older else STATUS_DONE)
-        statuses.append(UnitStatus(unit.name, status, chosen, older))
+            issues.append(Issue("superseded", f"「{old.name}」已由存檔時間較晚的「{chosen.name}」取代，"
+                                "不採用，其檢核結果不列入。", WARNING, file=old.name, unit=unit.name))
+        statuses.append(UnitStatus(unit.name, STATUS_ERRORS if chosen.errors else STATUS_DONE,
+                                   chosen, older))
+    superseded = {id(r) for s in statuses for r in s.superseded}
+    for ret in rejected:
+        if id(ret) in superseded:
+            continue
+        issues.extend(ret.issues)
+        if not any(i.is_error for i in ret.issues):  # nothing dropped silently
+            issues.append(Issue("unrecognised", f"「{ret.name}」無法使用。", file=ret.name))
+    rejected = [r for r in rejected if id(r) not in superseded]
 
     known = {i.id for i in plan.items}
     for item_id in sorted(set(reviews) - known):
@@ -177,11 +184,11 @@ def score(plan: Plan, returns: list[Return], issues: list[Issue],
     for item in plan.items:
         entries = result.entries_for(item)
         self_score, all_out = item_self_score(list(entries.values()))
-        if all_out:
+        review = reviews.get(item.id)
+        if all_out and review is None:  # a 複評 settles the item
             issues.append(Issue("all-not-applicable", f"項目「{item.id}」的主辦單位全部填「"
                                 f"{plan.info.not_applicable}」，本項以 0 分計；請確認。", WARNING,
                                 sheet="評分", field="自評"))
-        review = reviews.get(item.id)
         items.append(ItemResult(item, self_score, review, adopted_score(self_score, review),
                                 all_out, result))
 
@@ -202,6 +209,10 @@ def _saved_key(ret: Return):
     return ret.saved or _NEVER, ret.name
 
 
+def _is_older(ret: Return, than: Return) -> bool:
+    return ret.saved is not None and than.saved is not None and ret.saved < than.saved
+
+
 def _entry(plan: Plan, row: Row | None) -> Entry:
     """A unit's contribution to an item: no return or no row counts 0."""
     if row is None:
@@ -209,4 +220,4 @@ def _entry(plan: Plan, row: Row | None) -> Entry:
     value = row.values.get(SCORE_FIELD)
     if value is None and row.values.get(STATUS_FIELD) == plan.info.not_applicable:
         return Entry(None, excluded=True)
-    return Entry(value)
+    return Entry(value, invalid=value is None and SCORE_FIELD in row.invalid)

@@ -78,10 +78,20 @@ def _review_month(value: Any) -> str:
 
 
 def _email(value: Any) -> str:
+    """One address, local@domain.tld; the reason in zh-TW when it is not."""
+    from .addresses import address_problem
+
     text = norm_text(value)
-    if text and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
-        raise ValueError(text)
+    problem = address_problem(text) if text else None
+    if problem:
+        raise SchemaError(None, problem)
     return text
+
+
+# Line breaks and control characters: these values go into mail headers, file
+# names and sheet titles, where a line break breaks the message or the file.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+SINGLE_LINE_INFO = ("計畫名稱", "機關名稱", "簡稱", "承辦單位")
 
 
 REQUIRED = And(Use(_text), len, error="此欄必填，不可空白")
@@ -96,11 +106,11 @@ INFO_RULES = {
     "考核年月": Use(_review_month, error="須為文字格式的「年.月」，例如 109.07"
                                     "（請將儲存格設為文字；數字 109.10 會變成 109.1）"),
     "繳交期限": Use(parse_date, error="須為日期，例如 109/07/10 或 2020-07-10"),
-    "電子郵件": Use(_email, error="電子郵件格式不正確"),
+    "電子郵件": Use(_email),
 }
 DIM_RULES = {"代碼": REQUIRED, "名稱": REQUIRED, "配分": POSITIVE}
 UNIT_RULES = {"名稱": REQUIRED, "類別": OPTIONAL, "群組": OPTIONAL, "別名": OPTIONAL,
-              "電子郵件": Use(_email, error="電子郵件格式不正確")}
+              "電子郵件": Use(_email)}
 ITEM_RULES = {"編號": REQUIRED, "構面": REQUIRED, "執行策略": REQUIRED, "執行方法": REQUIRED,
               "主辦單位": REQUIRED, "具體作法": REQUIRED, "目標值": OPTIONAL_NON_NEGATIVE,
               "計量單位": OPTIONAL, "配分": POSITIVE}
@@ -337,6 +347,11 @@ class _PlanReader:
             except SchemaError as exc:
                 self.issue(f"{label}：{_schema_message(exc)}。", INFO_SHEET, r, 1,
                            value=raw, field=label, code="type-error")
+        for label in SINGLE_LINE_INFO:
+            if label in found:
+                self.check_single_line(found[label][1], INFO_SHEET, found[label][0], 1, label)
+        if "電子郵件" in found and values.get("contact_email"):
+            self.check_address_charset(values["contact_email"], INFO_SHEET, found["電子郵件"][0], 1)
         if any(required and attr not in values for attr, required in INFO_FIELDS.values()):
             return None
         return PlanInfo(**values)
@@ -360,6 +375,11 @@ class _PlanReader:
         self._unit_rows: dict[str, int] = {}
         for r, v in self.table(UNIT_SHEET, UNIT_RULES):
             name = v["名稱"]
+            cols = v["_cols"]
+            self.check_single_line(name, UNIT_SHEET, r, cols["名稱"], "名稱")
+            for key in ("群組", "別名"):
+                self.check_single_line(v[key], UNIT_SHEET, r, cols[key], key, list_cell=True)
+            self.check_address_charset(v["電子郵件"], UNIT_SHEET, r, cols["電子郵件"])
             if name in self._unit_rows:
                 self.issue(f"單位「{name}」重複。", UNIT_SHEET, r, v["_cols"]["名稱"],
                            value=name, code="duplicate", field="名稱")
@@ -382,6 +402,30 @@ class _PlanReader:
         if not units and not any(i.sheet == UNIT_SHEET for i in self.issues):
             self.issue("工作表「單位」沒有任何單位。", UNIT_SHEET, code="missing-value")
         return units
+
+    def check_single_line(self, value: Any, sheet: str, row: int, col: int, field: str,
+                          list_cell: bool = False) -> None:
+        """An error when a name holds a line break or a control character.
+        A list cell (群組, 別名) may put one name per line: only those lines are checked."""
+        from .quoting import quote
+
+        text = norm_text(value)
+        if list_cell:
+            text = re.sub(r"[\r\n]+", "、", text)
+        if not _CONTROL.search(text):
+            return
+        kind = "換行" if re.search(r"[\r\n\u2028\u2029]", text) else "控制字元"
+        self.issue(f"{field}「{quote(text)}」含有{kind}；請改為單行文字，不要有換行或特殊字元。",
+                   sheet, row, col, code="control-character", value=quote(text), field=field)
+
+    def check_address_charset(self, address: str, sheet: str, row: int, col: int) -> None:
+        """A non-ASCII local part is valid, but only SMTPUTF8 servers deliver it."""
+        from .addresses import needs_smtputf8
+
+        if address and needs_smtputf8(address):
+            self.issue(f"電子郵件「{address}」@ 前的帳號含有中文或其他非英數字元，只有支援 SMTPUTF8 的"
+                       "郵件伺服器能寄送；建議改用英數帳號（網域可為中文）。", sheet, row, col,
+                       code="needs-smtputf8", severity=WARNING, value=address, field="電子郵件")
 
     def sheets_header_col(self, sheet: str, name: str) -> int:
         header = [header_name(v) for v in self.sheets[sheet].rows[0]]

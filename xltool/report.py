@@ -2,35 +2,24 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Iterable
 
 from .errors import Issue
-
-
-_INVISIBLE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def visible(text: str) -> str:
-    """Text safe for a terminal: control characters (ESC, CR, …) and bidi overrides
-    from a file or a message are shown as escapes such as \\x1b, so a return cannot
-    move the cursor, recolour or erase the lines before it. Line breaks stay."""
-    return _INVISIBLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                          else f"\\u{ord(m.group()):04x}", text)
+from .quoting import visible
 
 
 def issue_line(issue: Issue) -> str:
     where = issue.location()
     line = f"[{issue.severity}] {where}：{issue.message}" if where else \
         f"[{issue.severity}] {issue.message}"
-    return visible(line.replace("\n", " "))
+    return visible(line)
 
 
 def table(rows: list[list[str]]) -> str:
     """Rows as aligned columns; CJK characters count as two columns wide."""
     from .book import text_width
 
-    rows = [[visible(str(v)).replace("\n", " ") for v in r] for r in rows]
+    rows = [[visible(v) for v in r] for r in rows]
     widths = [max(text_width(str(r[c])) for r in rows) for c in range(len(rows[0]))]
     return "\n".join("  ".join(str(v) + " " * (w - text_width(str(v)))
                                 for v, w in zip(r, widths)).rstrip() for r in rows)

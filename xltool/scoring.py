@@ -23,6 +23,7 @@ class Entry:
 
     score: float | None  # None: blank or invalid (counts 0 unless excluded)
     excluded: bool = False  # 不適用 with no score: left out of the mean
+    invalid: bool = False  # the unit's score was refused (or left blank): counted as 0
 
 
 def item_self_score(entries: Sequence[Entry]) -> tuple[float, bool]:

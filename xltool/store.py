@@ -42,7 +42,7 @@ class RowStore:
         self._count += 1
         self.db.executemany(
             "INSERT INTO rows VALUES (?, ?, ?, ?)",
-            ((file, n, item_id, pickle.dumps((r.row, r.values, r.flags), protocol=5))
+            ((file, n, item_id, pickle.dumps((r.row, r.values, r.flags, r.invalid), protocol=5))
              for n, (item_id, r) in enumerate(rows.items())))
         return StoredRows(self, file, len(rows))
 
@@ -65,8 +65,8 @@ class StoredRows(Mapping):
     def _row(item_id: str, blob: bytes):
         from .intake import Row
 
-        row, values, flags = pickle.loads(blob)
-        return Row(item_id=item_id, row=row, values=values, flags=flags)
+        row, values, flags, invalid = pickle.loads(blob)
+        return Row(item_id=item_id, row=row, values=values, flags=flags, invalid=invalid)
 
     def __getitem__(self, item_id: str):
         found = self.store.db.execute("SELECT data FROM rows WHERE file=? AND item=?",
