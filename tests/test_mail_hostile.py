@@ -5,6 +5,7 @@ import email
 import email.policy
 import io
 import json
+import shutil
 import mailbox
 import os
 import re
@@ -287,9 +288,14 @@ def test_the_log_is_appended_and_damage_is_a_warning(plan, tmp_path):
     found = read_log(out)
     assert sorted(r["unit"] for r in found["files"].values()) == ["第一課", "第三課", "第二課"]
     assert len(found["seen"]) == 3 and [i.code for i in found["issues"]] == ["damaged-log"]
-    assert len(senders_of([out])) == 3
+    senders, issues = senders_of([out])
+    assert len(senders) == 3 and [i.code for i in issues] == ["damaged-log"]
     log.write_bytes(b"\xff\xfe garbage\n{]\n")
-    assert read_log(out)["files"] == {} and senders_of([out]) == {}
+    assert read_log(out)["files"] == {} and senders_of([out])[0] == {}
+    # merge and status go on without the sender records, and say why
+    shutil.copy(EXAMPLE / "returns" / "109_提升服務效能_第一課.xlsx", out)
+    res = run("status", PLAN, out)
+    assert res.exit_code == 1 and "Traceback" not in res.output
 
 
 def test_an_old_whole_file_log_is_still_read(plan, tmp_path):

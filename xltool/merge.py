@@ -111,8 +111,9 @@ def merge(plan: Plan, paths: list[Path], reviews: dict[str, float] | None = None
         if store is not None and ret.rows:
             ret.rows = store.put(ret.rows)
         returns.append(ret)
-    result = score(plan, returns, issues, reviews or {}, store)
-    result.senders = senders_of(paths)
+    senders, log_issues = senders_of(paths)
+    result = score(plan, returns, issues + log_issues, reviews or {}, store)
+    result.senders = senders
     return result
 
 
@@ -121,16 +122,19 @@ def read_all(plan: Plan, files: list[Path], progress=None, workers: int | None =
     return read_returns(plan, files, workers=workers, progress=progress)
 
 
-def senders_of(paths: list[Path]) -> dict[str, str]:
-    """Who sent each file, from the records `xltool collect` keeps beside the returns."""
+def senders_of(paths: list[Path]) -> tuple[dict[str, str], list[Issue]]:
+    """Who sent each file, from the records `xltool collect` keeps beside the returns;
+    a damaged record is a warning, and the merge goes on without it."""
     from .collect import read_log
 
-    found = {}
+    found, issues = {}, []
     for folder in (Path(p) for p in paths):
         if folder.is_dir():
-            for name, rec in read_log(folder)["files"].items():
+            log = read_log(folder)
+            issues.extend(log["issues"])
+            for name, rec in log["files"].items():
                 found[name] = f"{rec.get('sender', '')}（{rec.get('date', '')[:16].replace('T', ' ')}）"
-    return found
+    return found, issues
 
 
 def score(plan: Plan, returns: list[Return], issues: list[Issue],
