@@ -46,6 +46,14 @@ def norm_text(value: Any) -> str:
     return unicodedata.normalize("NFKC", str(value)).strip()
 
 
+def prose(value: Any) -> str:
+    """Text as its author typed it (a plan's signed wording): line ends made \\n and
+    the surrounding blanks trimmed, nothing else. Numbers as norm_text gives them."""
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    return norm_text(value)
+
+
 def squeeze(text: str) -> str:
     """Drop all white space: unit names never contain any, PDF copies often do."""
     return re.sub(r"\s+", "", text)

@@ -17,7 +17,7 @@ from typing import Any
 
 from schema import And, Or, Schema, SchemaError, Use
 
-from .cells import a1, fmt_number, norm_text, to_number
+from .cells import a1, fmt_number, norm_text, prose, to_number
 from .errors import ERROR, WARNING, Issue, PlanError
 from .reading.workbook import Rejected, SheetData, read_workbook
 from .units import Unit, UnitDirectory, split_names
@@ -49,7 +49,8 @@ INFO_FIELDS = {
 # error text is the message the user sees.
 
 
-def _text(value: Any) -> str:
+def _key(value: Any) -> str:
+    """Text that is matched (codes, names, lists): NFKC, so ＡＢ and AB are one."""
     return norm_text(value)
 
 
@@ -94,8 +95,12 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 SINGLE_LINE_INFO = ("計畫名稱", "機關名稱", "簡稱", "承辦單位")
 
 
-REQUIRED = And(Use(_text), len, error="此欄必填，不可空白")
-OPTIONAL = Use(_text)
+# Prose (the plan's signed wording) is kept exactly as typed, full-width punctuation and
+# all; only what is matched is normalised (see cells.prose and cells.norm_text).
+REQUIRED = And(Use(prose), len, error="此欄必填，不可空白")
+OPTIONAL = Use(prose)
+REQUIRED_KEY = And(Use(_key), len, error="此欄必填，不可空白")
+OPTIONAL_KEY = Use(_key)
 POSITIVE = And(Use(to_number, error="須為數字"), lambda v: v > 0, error="須為大於 0 的數字")
 NON_NEGATIVE = And(Use(to_number, error="須為數字"), lambda v: v >= 0, error="須為 0 以上的數字")
 OPTIONAL_NON_NEGATIVE = Or(None, NON_NEGATIVE)
@@ -107,11 +112,12 @@ INFO_RULES = {
                                     "（請將儲存格設為文字；數字 109.10 會變成 109.1）"),
     "繳交期限": Use(parse_date, error="須為日期，例如 109/07/10 或 2020-07-10"),
     "電子郵件": Use(_email),
+    "不適用選項": OPTIONAL_KEY,
 }
-DIM_RULES = {"代碼": REQUIRED, "名稱": REQUIRED, "配分": POSITIVE}
-UNIT_RULES = {"名稱": REQUIRED, "類別": OPTIONAL, "群組": OPTIONAL, "別名": OPTIONAL,
+DIM_RULES = {"代碼": REQUIRED_KEY, "名稱": REQUIRED, "配分": POSITIVE}
+UNIT_RULES = {"名稱": REQUIRED_KEY, "類別": OPTIONAL, "群組": OPTIONAL_KEY, "別名": OPTIONAL_KEY,
               "電子郵件": Use(_email)}
-ITEM_RULES = {"編號": REQUIRED, "構面": REQUIRED, "執行策略": REQUIRED, "執行方法": REQUIRED,
+ITEM_RULES = {"編號": REQUIRED_KEY, "構面": REQUIRED_KEY, "執行策略": REQUIRED, "執行方法": REQUIRED,
               "主辦單位": REQUIRED, "具體作法": REQUIRED, "目標值": OPTIONAL_NON_NEGATIVE,
               "計量單位": OPTIONAL, "配分": POSITIVE}
 GRADE_RULES = {"等第": REQUIRED, "最低分": NON_NEGATIVE}
@@ -361,7 +367,7 @@ class _PlanReader:
         self._dim_rows: dict[str, int] = {}
         for r, v in self.table(DIM_SHEET, DIM_RULES):
             for key, col in (("代碼", v["_cols"]["代碼"]), ("名稱", v["_cols"]["名稱"])):
-                if any(v[key] in (d.code, d.name) for d in dims):
+                if any(_key(v[key]) in (d.code, _key(d.name)) for d in dims):
                     self.issue(f"構面{key}「{v[key]}」重複。", DIM_SHEET, r, col,
                                value=v[key], code="duplicate", field=key)
             dims.append(Dimension(v["代碼"], v["名稱"], v["配分"]))
@@ -441,7 +447,7 @@ class _PlanReader:
                            value=v["編號"], code="duplicate", field="編號")
                 continue
             seen.add(v["編號"])
-            dim = next((d for d in dims if v["構面"] in (d.code, d.name)), None)
+            dim = next((d for d in dims if v["構面"] in (d.code, _key(d.name))), None)
             if dim is None and dims:  # with no usable 構面 sheet, that sheet's fault says it
                 self.issue(f"構面「{v['構面']}」不在工作表「構面」的代碼或名稱中。", ITEM_SHEET, r,
                            cols["構面"], value=v["構面"], code="unknown-dimension", field="構面")
