@@ -101,8 +101,9 @@ def test_feedback_names_are_safe(built, plan, tmp_path):
     if not odd:
         pytest.skip("Windows cannot hold the odd file name")
     result = merge(plan, [built / odd[0]])
-    written, problems = write_feedback(result, tmp_path / "fb")
-    assert problems == []
+    feedback = write_feedback(result, tmp_path / "fb")
+    written = feedback.written
+    assert feedback.problems == []
     assert len(written) == 1
     assert written[0].parent == tmp_path / "fb"
     assert not re.search(r'[<>:"\\|?*]', written[0].name)

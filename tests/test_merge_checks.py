@@ -6,36 +6,12 @@ import openpyxl
 import pytest
 
 from plans import second_plan, write_plan
-from returns import fill, set_saved
+from returns import GOOD, Kit, fill, set_saved  # noqa: F401
 from xltool import fields as F
-from xltool.merge import merge
 from xltool.plan import load_plan
 from xltool.template import template_filename, write_templates
 
-GOOD = {"執行狀態": "完成", "執行績效與成果": "已完成", "自評分數": 10}
 R0 = F.FIRST_ITEM_ROW + 1  # the sheet row of a template's first item
-
-
-class Kit:
-    def __init__(self, tmp_path, plan_path):
-        self.plan = load_plan(plan_path)
-        self.tpl = tmp_path / "templates"
-        self.inbox = tmp_path / "returns"
-        self.inbox.mkdir()
-        write_templates(self.plan, self.tpl, generated=datetime(2024, 1, 2))
-
-    def template(self, unit):
-        return self.tpl / template_filename(self.plan, unit, "xlsx")
-
-    def ret(self, unit, rows=None, name=None):
-        ids = [i.id for i in self.plan.items_for(unit)]
-        rows = rows if rows is not None else {}
-        full = {i: {**GOOD, **rows.get(i, {})} for i in ids}
-        return fill(self.template(unit), self.inbox / (name or self.template(unit).name), full)
-
-    def run(self):
-        return merge(self.plan, [self.inbox])
-
 
 @pytest.fixture
 def kit(tmp_path, second_plan_path):

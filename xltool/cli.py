@@ -240,11 +240,13 @@ def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | No
     if feedback_dir:
         from .feedback import write_feedback
 
-        copies, problems = write_feedback(result, feedback_dir)
-        for path in copies:
+        feedback = write_feedback(result, feedback_dir)
+        for path in feedback.written:
             say(f"退件補正檔：{path}")
-        if problems:
-            say(render_text(problems), err=True)
+        for path in feedback.removed:
+            say(f"已移除不再需要的退件補正檔（該單位已無錯誤）：{path}")
+        if feedback.problems:
+            say(render_text(feedback.problems), err=True)
     if backup:
         say(f"原總表已備份為：{backup.name}（其中的複評已保留）")
     say(f"已寫出總表：{output}" + (f"，報告：{report}" if report else ""))

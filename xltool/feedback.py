@@ -8,6 +8,7 @@ sends it back as its next return.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -18,42 +19,86 @@ from .files import short_filename
 from .errors import Issue, XltoolError
 from .intake import Return, read_returns
 from .merge import MergeResult
+from .metadata import KEYS
 from .template import build_template
 
 SHEET = "待修正事項"
 
 
+@dataclass
+class Feedback:
+    written: list[Path] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)  # copies no longer needed
+    problems: list[Issue] = field(default_factory=list)
+
+
 def write_feedback(result: MergeResult, out_dir: Path,
-                   created: datetime | None = None) -> tuple[list[Path], list[Issue]]:
-    """Write a correction copy for every used return that has errors. A copy that
-    cannot be written is an issue; the other copies are still written."""
+                   created: datetime | None = None) -> Feedback:
+    """Make ``out_dir`` the current to-do list: a correction copy, written or rewritten,
+    for every unit whose adopted return has errors, and no other copy of this plan
+    (those of units that are now clean are removed). A copy that cannot be written is
+    an issue; the other copies are still written."""
     from .ods_writer import write_ods
     from .xlsx_writer import write_xlsx
 
     out_dir = Path(out_dir)
     due = [s.ret for s in result.units if s.ret is not None and s.ret.errors]
-    written, problems = [], []
+    done = Feedback()
     # Read the files again, keeping every value as typed (the merge keeps only checked ones).
     for ret, full in zip(due, read_returns(result.plan, [r.path for r in due], keep_raw=True)):
         if not full.usable:
             continue
         book = feedback_book(result, full, created or result.newest_input or datetime(2000, 1, 1))
         fmt = "ods" if ret.path.suffix.lower() == ".ods" else "xlsx"
-        target = out_dir / (short_filename(f"{Path(ret.name).stem}_待修正") + f".{fmt}")
+        target = out_dir / (short_filename(f"{_base_stem(ret.name)}{COPY_SUFFIX}") + f".{fmt}")
         try:
             (write_ods if fmt == "ods" else write_xlsx)(book, target)
         except XltoolError as exc:
-            problems.append(Issue("write-failed", f"「{ret.unit}」的退件補正檔未寫出：{exc}",
-                                  unit=ret.unit or "", file=ret.name))
+            done.problems.append(Issue("write-failed", f"「{ret.unit}」的退件補正檔未寫出：{exc}",
+                                       unit=ret.unit or "", file=ret.name))
             continue
-        written.append(target)
-    return written, problems
+        done.written.append(target)
+    done.removed = _remove_stale(result.plan, out_dir, set(done.written))
+    return done
+
+
+COPY_SUFFIX = "_待修正"
+
+
+def _base_stem(name: str) -> str:
+    """A return's name without the correction-copy suffixes it may already carry."""
+    stem = Path(name).stem
+    while stem.endswith(COPY_SUFFIX):
+        stem = stem[:-len(COPY_SUFFIX)]
+    return stem
+
+
+def _remove_stale(plan, out_dir: Path, keep: set[Path]) -> list[Path]:
+    """Remove this plan's correction copies that are not in ``keep``: a unit that is
+    clean now must not be mailed an outdated copy."""
+    from .reading.workbook import read_properties
+
+    if not out_dir.is_dir():
+        return []
+    candidates = [p for p in sorted(out_dir.iterdir())
+                  if p.is_file() and p.suffix.lower() in (".xlsx", ".ods") and p not in keep]
+    removed = []
+    for path, props in zip(candidates, read_properties(candidates)):
+        if props and props.get(KEYS["feedback"]) == "1" and \
+                props.get(KEYS["plan_id"]) == plan.plan_id:
+            path.unlink()
+            removed.append(path)
+    return removed
 
 
 def feedback_book(result: MergeResult, ret: Return, created: datetime):
     plan = result.plan
     book = build_template(plan, ret.unit, created)
     book.created = created
+    book.custom[KEYS["feedback"]] = "1"
+    meta = book.sheet(F.META_SHEET)
+    meta.put(meta.max_row + 1, 0, KEYS["feedback"])
+    meta.put(meta.max_row, 1, "1")
     form = book.sheet(F.FORM_SHEET)
     cols = {c.name: i for i, c in enumerate(F.COLUMNS)}
     labels = dict(zip((f.name for f in F.FORM_FIELDS), F.FORM_LABEL_COLS))

@@ -22,6 +22,7 @@ KEYS = {
     "generated": "xltool_generated",
     "fingerprint": "xltool_fingerprint",
     "items": "xltool_items",
+    "feedback": "xltool_feedback",  # "1" on a correction copy (退件補正檔)
 }
 
 

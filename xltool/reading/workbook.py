@@ -75,6 +75,22 @@ def read_workbook(path: Path, *, bounds: Bounds | None = None, max_rows: int = D
     return value
 
 
+def read_properties(paths: list[Path]) -> list[dict[str, str] | None]:
+    """The document properties of each file (None where it cannot be read), in
+    isolated workers: for telling xltool's own files apart in a folder."""
+    from .isolation import Pool
+
+    with Pool(_properties_job) as pool:
+        return [None if isinstance(a, Failure) else a for a in pool.map(list(paths))]
+
+
+def _properties_job(_context, path: Path) -> dict[str, str] | None:
+    try:
+        return read_here(path, only=set()).properties
+    except Rejected:
+        return None
+
+
 def _read_job(_context, payload) -> tuple[str, Any]:
     path, options = payload
     try:
