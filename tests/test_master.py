@@ -185,3 +185,67 @@ def test_rows_on_disk_and_worker_processes_change_nothing(tmp_path, options):
     write_master(other, tmp_path / "b.xlsx")
     assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
     assert result_json(plain) == result_json(other)
+
+
+def test_a_review_above_the_points_is_an_error_and_not_adopted(second_master, tmp_path):
+    plan, inbox, master = second_master
+    ws = openpyxl.load_workbook(master)["評分"]
+    head = [c.value for c in ws[4]]
+    col = head.index("複評") + 1
+    rules = {str(dv.sqref): (dv.type, dv.operator, dv.formula1, dv.formula2)
+             for dv in ws.data_validations.dataValidation}
+    letter = openpyxl.utils.get_column_letter(col)
+    points = {ws.cell(r, 1).value: (r, ws.cell(r, 4).value) for r in range(5, 10)}
+    for item, (r, pts) in points.items():  # 0 … 配分, row by row
+        rule = next(v for k, v in rules.items() if any(
+            f"{letter}{r}" == ref or (ref.startswith(letter) and ":" in ref and
+                                      int(ref.split(":")[0][1:]) <= r <= int(ref.split(":")[1][1:]))
+            for ref in k.split()))
+        assert rule[0] == "decimal" and rule[1] in (None, "between") and float(rule[3]) == pts, item
+    type_review(master, {"A01": 60, "A03": 15})  # A01 is worth 20.25 points
+    res = run_merge(plan.source, inbox, "-o", master, "--report", tmp_path / "r.json")
+    assert res.exit_code == 1
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    bad = next(i for i in report["issues"] if i["code"] == "review-out-of-range")
+    assert "A01" in bad["message"] and bad["cell"] == f"{letter}{points['A01'][0]}"
+    items = {i["id"]: i for i in report["items"]}
+    assert items["A01"]["review"] is None and items["A01"]["adopted"] == items["A01"]["self_score"]
+    assert items["A03"]["review"] == 15
+
+
+def test_an_invalid_self_score_is_marked_and_told_apart_from_not_applicable(tmp_path):
+    inbox = tmp_path / "returns"
+    shutil.copytree(EXAMPLE / "returns", inbox)
+    first = inbox / "109_提升服務效能_第一課.xlsx"
+    wb = openpyxl.load_workbook(first)
+    wb["填報表"]["L6"] = 999  # 1-1-1 is worth 9
+    wb.save(first)
+    master, report = tmp_path / "m.xlsx", tmp_path / "r.json"
+    run_merge(EXAMPLE / "plan.xlsx", inbox, "-o", master, "--report", report)
+    ws = openpyxl.load_workbook(master)["評分"]
+    head = [c.value for c in ws[4]]
+    row = next(r for r in range(5, ws.max_row + 1) if ws.cell(r, 1).value == "1-1-1")
+    cell = ws.cell(row, head.index("第一課") + 1)
+    assert cell.value == 0 and cell.fill.fgColor.rgb.endswith("FFC7CE")
+    assert cell.comment is not None and "無效" in cell.comment.text
+    item = next(i for i in json.loads(report.read_text(encoding="utf-8"))["items"]
+                if i["id"] == "1-1-1")
+    assert item["unit_scores"]["第一課"] == 0 and item["invalid_units"] == ["第一課"]
+
+
+def test_a_review_settles_an_item_whose_leads_all_said_not_applicable(second_master, tmp_path):
+    plan, inbox, master = second_master
+    from returns import fill
+    from xltool.template import template_filename
+
+    for unit in ("北區服務站", "南區服務站"):  # the leads of A02
+        name = template_filename(plan, unit, "xlsx")
+        fill(tmp_path / "tpl" / name, inbox / name, {"A02": {"執行狀態": "免填", "自評分數": None}})
+    report = tmp_path / "r.json"
+    run_merge(plan.source, inbox, "-o", master, "--report", report)
+    codes = [i["code"] for i in json.loads(report.read_text(encoding="utf-8"))["issues"]]
+    assert "all-not-applicable" in codes
+    type_review(master, {"A02": 12})
+    run_merge(plan.source, inbox, "-o", master, "--report", report)
+    codes = [i["code"] for i in json.loads(report.read_text(encoding="utf-8"))["issues"]]
+    assert "all-not-applicable" not in codes

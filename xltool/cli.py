@@ -211,7 +211,7 @@ def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | No
                                 + ([feedback_dir] if feedback_dir else []), returns, plan)
     assert_xml_guard()
     model = _plan_or_exit(plan)
-    reviews, review_issues = read_reviews(output)
+    reviews, review_issues = read_reviews(output, model)
     result = _run_merge(model, returns, reviews)
     result.issues[:0] = review_issues
     errors = [i for i in result.issues if i.is_error]

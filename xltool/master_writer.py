@@ -8,6 +8,7 @@ are live formulas carrying the values computed in Python as their cache.
 from __future__ import annotations
 
 import shutil
+from itertools import groupby
 from datetime import date, datetime
 from pathlib import Path
 
@@ -106,6 +107,7 @@ class _Writer:
             "band": fmt(bold=True, border=1, bg_color="#FCE4D6"),
             "grey": fmt(border=1, bg_color="#EDEDED"),
             "missing": fmt(border=1, bg_color="#F8CBAD", align="center"),
+            "invalid": fmt(border=1, bg_color="#FFC7CE", font_color="#9C0006", align="center"),
             "bad": fmt(text_wrap=True, border=1, bg_color="#F8CBAD"),
             "bad_line": fmt(border=1, bg_color="#F8CBAD"),
             "review": fmt(border=1, bg_color="#FFF2CC", locked=False, align="center"),
@@ -177,6 +179,10 @@ class _Writer:
                     ws.write_blank(r, c, None, f["grey"])
                 elif entry.excluded:
                     ws.write_string(r, c, plan.info.not_applicable, f["num"])
+                elif entry.invalid:  # counted 0, but the unit did not give itself 0
+                    ws.write_number(r, c, 0, f["invalid"])
+                    ws.write_comment(r, c, f"{unit}的自評分數無效或未填（原因見「{ISSUE_SHEET}」），"
+                                           "本項以 0 分計入平均。", {"font_name": FONT, "x_scale": 2})
                 else:
                     missing = self.r.status_of(unit).ret is None
                     ws.write_number(r, c, entry.score or 0, f["missing"] if missing else f["num"])
@@ -193,10 +199,16 @@ class _Writer:
             ws.write_formula(r, c_adopted, f"=IF(ISNUMBER({a1(r, c_review)}),{a1(r, c_review)},"
                                            f"{a1(r, c_self)})", f["score"], res.adopted)
         last = first + len(self.r.items) - 1
-        ws.data_validation(first, c_review, last, c_review, {
-            "validate": "decimal", "criteria": ">=", "value": 0,
-            "input_title": "複評", "input_message": "秘書單位的複評分數；空白時採計自評。",
-            "error_title": "複評", "error_message": "請輸入 0 以上的數字。"})
+        # 0 … the item's 配分, row by row: one validation per run of equal points.
+        n = 0
+        for points, run in groupby(res.item.points for res in self.r.items):
+            size = len(list(run))
+            ws.data_validation(first + n, c_review, first + n + size - 1, c_review, {
+                "validate": "decimal", "criteria": "between", "minimum": 0, "maximum": points,
+                "input_title": "複評", "input_message": f"秘書單位的複評分數（0 到 {points:g}）；"
+                                                        "空白時採計自評。",
+                "error_title": "複評", "error_message": f"請輸入 0 到 {points:g} 之間的數字。"})
+            n += size
 
         # 構面 subtotals, total and grade: all formulas over the item rows.
         r = last + 2

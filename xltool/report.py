@@ -82,7 +82,8 @@ def write_result_json(result, out) -> None:
     section("items", ({
         "id": r.item.id, "dimension": plan.dimension(r.item.dimension).name,
         "points": r.item.points,
-        "unit_scores": {u: (None if e.excluded else e.score) for u, e in r.entries.items()},
+        "unit_scores": {u: (None if e.excluded else (e.score or 0)) for u, e in r.entries.items()},
+        "invalid_units": [u for u, e in r.entries.items() if e.invalid],
         "self_score": r.self_score, "review": r.review, "adopted": r.adopted,
         "all_not_applicable": r.all_excluded,
     } for r in result.items))
