@@ -101,23 +101,23 @@ def feedback_book(result: MergeResult, ret: Return, created: datetime):
     meta.put(meta.max_row, 1, "1")
     form = book.sheet(F.FORM_SHEET)
     cols = {c.name: i for i, c in enumerate(F.COLUMNS)}
-    labels = dict(zip((f.name for f in F.FORM_FIELDS), F.FORM_LABEL_COLS))
+    fields = {f.name: (f, c) for f, c in zip(F.FORM_FIELDS, F.FORM_LABEL_COLS)}
+    labels = {name: c for name, (_, c) in fields.items()}
     for name, value in ret.header.items():
-        if value is not None:
-            style = "input_date" if name == "填報日期" else "input_text"
-            form.put(F.FORM_ROW, labels[name] + 1, value, style)
+        if value is not None and name in fields:
+            field, c = fields[name]
+            form.put(F.FORM_ROW, c + 1, value, F.form_field_style(field))
 
     # Where each cell of the return lands in the fresh copy.
     moved: dict[str, tuple[int, int, str]] = {}
     positions = {item.id: F.FIRST_ITEM_ROW + n for n, item in enumerate(plan.items_for(ret.unit))}
     for item_id, row in ret.rows.items():
         r = positions[item_id]
-        for name in (c.name for c in F.INPUT_COLUMNS if c.name in ret.cols):
-            moved[ret.cell_ref(row, name)] = (r, cols[name], name)
-            value = (row.raw or {}).get(name)
+        for col in (c for c in F.INPUT_COLUMNS if c.name in ret.cols):
+            moved[ret.cell_ref(row, col.name)] = (r, cols[col.name], col.name)
+            value = (row.raw or {}).get(col.name)
             if value is not None:
-                form.put(r, cols[name], value, "input_number" if isinstance(value, (int, float))
-                         else "input")
+                form.put(r, cols[col.name], value, col.input_style)
     for label, c in labels.items():
         moved.setdefault(a1(F.FORM_ROW, c + 1), (F.FORM_ROW, c + 1, label))
 

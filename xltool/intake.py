@@ -322,7 +322,8 @@ class _Intake:
         expected = [i.id for i in plan.items_for(unit)]
         items = {i.id: i for i in plan.items}
         seen: list[str] = []
-        id_col = cols.get("編號", 0)
+        id_name = F.column("id").name
+        id_col = cols.get(id_name, 0)
         for r in range(header_row + 1, len(sheet.rows)):
             raw_id = sheet.cell(r, id_col)
             item_id = norm_text(raw_id)
@@ -340,19 +341,19 @@ class _Intake:
             if item_id not in expected:
                 whose = "其他單位" if item_id in items else "計畫中沒有"
                 self.issue("structure-changed", f"編號「{quote(item_id)}」不是本單位的項目（{whose}的編號），"
-                           "此列未納入彙整；請勿新增或複製列。", cell=a1(r, id_col), field="編號",
+                           "此列未納入彙整；請勿新增或複製列。", cell=a1(r, id_col), field=id_name,
                            value=item_id)
                 continue
             if item_id in self.ret.rows:
                 self.issue("structure-changed", f"編號「{quote(item_id)}」重複出現，只採用第一列。",
-                           cell=a1(r, id_col), field="編號", value=item_id)
+                           cell=a1(r, id_col), field=id_name, value=item_id)
                 continue
             seen.append(item_id)
             self.ret.rows[item_id] = self.read_row(sheet, r, cols, items[item_id], inputs)
         for item_id in expected:
             if item_id not in self.ret.rows:
                 self.issue("structure-changed", f"項目「{item_id}」的列已被刪除，該項以 0 分計；"
-                           "請以原填報表填寫。", field="編號", expected=item_id, cell="")
+                           "請以原填報表填寫。", field=id_name, expected=item_id, cell="")
         if seen != [i for i in expected if i in seen]:
             self.issue("structure-changed", "項目列的順序已變動（可能經過排序）；已依編號對應，"
                        "請勿排序或搬移列。", WARNING, cell=a1(header_row + 1, id_col))
@@ -421,7 +422,7 @@ class _Intake:
         plan = self.plan
         row = Row(item_id=item.id, row=r, raw=dict(inputs) if self.keep_raw else None)
         for col in F.PLAN_COLUMNS:  # locked content must be the plan's
-            if col.name not in cols or col.name == "編號":
+            if col.name not in cols or col.role == "id":
                 continue
             raw_found = self.as_declared(col, sheet.cell(r, cols[col.name]))
             want_raw = plan_cell_value(plan, item, col.attr)
@@ -430,7 +431,7 @@ class _Intake:
             found, want = norm_text(raw_found), norm_text(want_raw)
             if squeeze(found) != squeeze(want) and not _same_number(found, want):
                 self.edits.append((row, col.name, a1(r, cols[col.name]), found, want))
-        status_col = next(c for c in F.INPUT_COLUMNS if c.kind == "list")
+        status_col = F.column("status")
         formula_cols: set[str] = set()
         for col in F.INPUT_COLUMNS:
             if col.name not in cols:
@@ -537,7 +538,7 @@ def read_return(plan: Plan, path: Path, keep_raw: bool = False) -> Return:
 def _header_row(sheet: SheetData) -> int | None:
     for r in range(min(HEADER_SEARCH_ROWS, len(sheet.rows))):
         names = {_column_name(v) for v in sheet.rows[r]}
-        if {"編號", "自評分數"} <= names:
+        if F.header_signature() <= names:
             return r
     return None
 
@@ -550,7 +551,7 @@ def _item_ids(sheet: SheetData) -> list[str]:
     header = _header_row(sheet)
     if header is None:
         return []
-    col = [_column_name(v) for v in sheet.rows[header]].index("編號")
+    col = [_column_name(v) for v in sheet.rows[header]].index(F.column("id").name)
     return [norm_text(sheet.cell(r, col)) for r in range(header + 1, len(sheet.rows))
             if norm_text(sheet.cell(r, col))]
 

@@ -23,7 +23,7 @@ SCORE_SHEET, SUMMARY_SHEET, DETAIL_SHEET, TABLE2_SHEET = "評分", "總表", "�
 STATUS_SHEET, ISSUE_SHEET, CHART_SHEET = "繳交狀態", "檢核結果", "構面圖"
 REVIEW_HEADER = "複評"
 MAX_UNIT_COLUMNS = 250
-MAX_CELL_TEXT = 32_000  # Excel holds 32,767 characters in a cell
+MAX_CELL_TEXT = F.TEXT_LIMIT  # Excel holds 32,767 characters in a cell
 CN_NUMERALS = "一二三四五六七八九十"
 STATUS_ORDER = {STATUS_MISSING: 0, STATUS_ERRORS: 1, STATUS_DONE: 2}
 
@@ -257,6 +257,7 @@ class _Writer:
         hr = 2
         self._header(ws, hr, head, widths)
         r = hr + 1
+        result_field = F.column("result").name
         for i, dim in enumerate(plan.dimensions, start=1):
             ws.merge_range(r, 0, r, len(head) - 1,
                            f"構面{cn_number(i)}：{dim.name}({dim.points:g} 分)", f["band"])
@@ -271,7 +272,7 @@ class _Writer:
                         continue
                     returned += 1
                     row = rows.get(unit)
-                    text = row.values.get("執行績效與成果") if row else None
+                    text = row.values.get(result_field) if row else None
                     if text:
                         lines.append(f"【{unit}】{text}")
                 result_text = _capped(lines)
@@ -295,7 +296,7 @@ class _Writer:
         ws = self.ws[DETAIL_SHEET]
         inputs = [c.name for c in F.INPUT_COLUMNS]
         head = ["單位", "編號", "構面", *inputs, "來源檔案", "工作表列", "檢核"]
-        widths = [11, 9, 10, 10, 8, 48, 8, 16, 30, 10, 18]
+        widths = [11, 9, 10, *(c.width for c in F.INPUT_COLUMNS), 30, 10, 18]
         self._header(ws, 0, head, widths)
         dims = {d.code: d.name for d in plan.dimensions}
         r = 1
@@ -399,12 +400,15 @@ class _Writer:
     def status(self) -> None:
         f = self.f
         ws = self.ws[STATUS_SHEET]
-        head = ["單位", "狀態", "檔案", "存檔時間", "填表人", "聯絡電話", "填報日期", "錯誤數", "警告數",
-                "說明", "寄件者"]
-        self._header(ws, 0, head, [12, 8, 36, 19, 14, 18, 12, 7, 7, 36, 36])
+        fields = [field.name for field in F.FORM_FIELDS]
+        head = ["單位", "狀態", "檔案", "存檔時間", *fields, "錯誤數", "警告數", "說明", "寄件者"]
+        self._header(ws, 0, head, [12, 8, 36, 19, *[14] * len(fields), 7, 7, 36, 36])
+        c_errors = 4 + len(fields)
+        c_note, c_sender = c_errors + 2, c_errors + 3
         order = {u.name: i for i, u in enumerate(self.plan.units)}
         rows = sorted(self.r.units, key=lambda s: (STATUS_ORDER[s.status], order[s.unit]))
         r = 1
+        note = {STATUS_MISSING: "未收到可用的填報表", STATUS_ERRORS: "請依「檢核結果」通知單位修正"}
         for s in rows:
             entries = [(s.ret, s.status)] + [(old, f"{SUPERSEDED}（未採用）") for old in s.superseded]
             for ret, label in entries:
@@ -414,24 +418,23 @@ class _Writer:
                 ws.write_string(r, 2, ret.name if ret else "", f["cell"])
                 ws.write_string(r, 3, local_text(ret.saved) if ret else "", f["cell"])
                 header = ret.header if ret else {}
-                for k, name in enumerate(("填表人", "聯絡電話", "填報日期")):
+                for k, name in enumerate(fields):
                     self._value(ws, r, 4 + k, header.get(name), False)
-                ws.write_number(r, 7, ret.errors if ret else 0, f["num"])
-                ws.write_number(r, 8, ret.warnings if ret else 0, f["num"])
-                note = {STATUS_MISSING: "未收到可用的填報表", STATUS_ERRORS: "請依「檢核結果」通知單位修正"}
-                ws.write_string(r, 9, note.get(label, ""), f["cell"])
-                ws.write_string(r, 10, self.r.senders.get(ret.name, "") if ret else "", f["cell"])
+                ws.write_number(r, c_errors, ret.errors if ret else 0, f["num"])
+                ws.write_number(r, c_errors + 1, ret.warnings if ret else 0, f["num"])
+                ws.write_string(r, c_note, note.get(label, ""), f["cell"])
+                ws.write_string(r, c_sender, self.r.senders.get(ret.name, "") if ret else "", f["cell"])
                 r += 1
         for ret in self.r.rejected:
             ws.write_string(r, 0, ret.unit or "（無法辨識）", f["cell"])
             ws.write_string(r, 1, "無法使用", f["missing"])
             ws.write_string(r, 2, ret.name, f["cell"])
             ws.write_blank(r, 3, None, f["cell"])
-            ws.write_number(r, 7, ret.errors, f["num"])
-            ws.write_number(r, 8, ret.warnings, f["num"])
+            ws.write_number(r, c_errors, ret.errors, f["num"])
+            ws.write_number(r, c_errors + 1, ret.warnings, f["num"])
             first = next((i.message for i in ret.issues if i.is_error), "")
-            ws.write_string(r, 9, first, f["wrap"])
-            ws.write_string(r, 10, self.r.senders.get(ret.name, ""), f["cell"])
+            ws.write_string(r, c_note, first, f["wrap"])
+            ws.write_string(r, c_sender, self.r.senders.get(ret.name, ""), f["cell"])
             r += 1
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, max(r - 1, 1), len(head) - 1)

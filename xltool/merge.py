@@ -20,8 +20,8 @@ from .store import RowStore, StoredRows
 
 STATUS_DONE, STATUS_MISSING, STATUS_ERRORS = "已繳", "未繳", "有誤"
 SUPERSEDED = "已取代"  # a file replaced by the same unit's later return
-STATUS_FIELD = next(c.name for c in F.INPUT_COLUMNS if c.kind == "list")
-SCORE_FIELD = next(c.name for c in F.INPUT_COLUMNS if c.maximum_attr)
+STATUS_FIELD = F.column("status").name
+SCORE_FIELD = F.column("score").name
 
 
 @dataclass

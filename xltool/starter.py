@@ -5,6 +5,7 @@ from pathlib import Path
 
 from .book import Book, Sheet, Validation
 from .errors import XltoolError
+from .fields import TEXT_LIMIT
 from .plan import INFO_SHEET
 from .resources import load_json
 
@@ -45,7 +46,7 @@ def build_starter() -> Book:
                                                     title=name, prompt=prompt, error_type="information",
                                                     error="不在清單中；若為群組、別名或多個單位可按「確定」保留。"))
             else:
-                sheet.validations.append(Validation(first, last, "length", maximum=32767,
+                sheet.validations.append(Validation(first, last, "length", maximum=TEXT_LIMIT,
                                                     title=name, prompt=prompt,
                                                     error="文字過長。"))
         sheets.append(sheet)

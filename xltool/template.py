@@ -126,8 +126,7 @@ def _form_sheet(plan: Plan, unit: str, items, list_names: dict[str, str]) -> She
     sheet.heights[F.TITLE_ROW] = 24
     for field, col in zip(F.FORM_FIELDS, F.FORM_LABEL_COLS):
         sheet.put(F.FORM_ROW, col, field.name, "label")
-        style = "input_date" if field.kind == "date" else "input_text"
-        sheet.put(F.FORM_ROW, col + 1, None, style)
+        sheet.put(F.FORM_ROW, col + 1, None, F.form_field_style(field))
         if field.kind == "date":
             sheet.validations.append(Validation(
                 (F.FORM_ROW, col + 1), (F.FORM_ROW, col + 1), "date",
@@ -145,11 +144,10 @@ def _form_sheet(plan: Plan, unit: str, items, list_names: dict[str, str]) -> She
         texts = []
         for c, col in enumerate(F.COLUMNS):
             if col.input:
-                style = "input_number" if col.kind == "number" else "input"
-                sheet.put(r, c, None, style)
+                sheet.put(r, c, None, col.input_style)
                 continue
             value = plan_cell_value(plan, item, col.attr)
-            sheet.put(r, c, value, "locked_number" if col.kind == "number" else "locked")
+            sheet.put(r, c, value, col.locked_style)
             texts.append((norm_text(value), col.width))
         sheet.heights[r] = max(row_height(texts), MIN_ITEM_ROW_POINTS)
 
