@@ -89,3 +89,40 @@ def test_libreoffice_xlsx_times_are_local_whatever_their_label(plan, second_plan
     unit, _ = merge_in_taipei(second_plan_path, folder, tmp_path)
     assert unit["file"] == excel.name and unit["superseded"] == [lo.name]
     assert unit["saved"] == "2024-01-10T14:00:00+08:00"
+
+
+def test_the_plans_time_zone_overrides_the_machines(second_plan_path, tmp_path):
+    """A server in UTC merging returns from Taipei: the plan's 時區 +08:00 says how to
+    read ODF's zone-less times (14:00 there is 06:00Z, older than Excel's 07:00Z)."""
+    from plans import second_plan, write_plan
+
+    data = second_plan()
+    data["計畫"].append(["時區", "+08:00"])
+    plan_path = write_plan(tmp_path / "plan_tz.xlsx", data)
+    plan = load_plan(plan_path)
+    assert plan.zone.utcoffset(None).total_seconds() == 8 * 3600
+    folder = tmp_path / "case4"
+    folder.mkdir()
+    ods = write(plan, folder, "ods", 10, "ods")
+    set_saved_ods(ods, datetime(2024, 1, 10, 14, 0))
+    xlsx = write(plan, folder, "excel", 15, "xlsx")
+    set_saved(xlsx, datetime(2024, 1, 10, 7, 0))
+    report = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "xltool", "merge", str(plan_path), str(folder),
+                           "-o", str(tmp_path / "m.xlsx"), "--report", str(report)],
+                          env={**os.environ, "TZ": "UTC"}, capture_output=True, text=True,
+                          timeout=300)
+    assert "Traceback" not in proc.stderr
+    unit = next(u for u in json.loads(report.read_text(encoding="utf-8"))["units"]
+                if u["unit"] == "甲組")
+    assert unit["file"] == xlsx.name and unit["saved"] == "2024-01-10T15:00:00+08:00"
+
+
+def test_a_bad_time_zone_is_a_plan_error(tmp_path):
+    from plans import second_plan, write_plan
+    from xltool.plan import check_plan
+
+    data = second_plan()
+    data["計畫"].append(["時區", "台北"])
+    _, issues = check_plan(write_plan(tmp_path / "p.xlsx", data))
+    assert any(i.field == "時區" and i.is_error for i in issues)

@@ -89,12 +89,13 @@ def fmt_number(value: float | int | None) -> str:
     return str(value)
 
 
-def local_text(instant: datetime | None) -> str:
-    """An instant as people here read it: local time, ROC year (109/07/08 14:00)."""
+def local_text(instant: datetime | None, zone=None) -> str:
+    """An instant as people here read it: in ``zone`` (the plan's 時區, else this
+    machine's), ROC year (109/07/08 14:00)."""
     if instant is None:
         return ""
     try:
-        local = instant.astimezone() if instant.tzinfo else instant
+        local = instant.astimezone(zone) if instant.tzinfo else instant
     except (OverflowError, OSError, ValueError):
         return str(instant)[:25]
     return f"{local.year - 1911}/{local.month:02d}/{local.day:02d} {local.hour:02d}:{local.minute:02d}"

@@ -176,7 +176,7 @@ class _Intake:
         if not self.identify(meta, form):
             return
         self.ret.saved = self.trusted_time(
-            saved_instant(wb.saved, wb.producer, self.ret.path.suffix), meta)
+            saved_instant(wb.saved, wb.producer, self.ret.path.suffix, self.plan.zone), meta)
         if form is None:
             self.issue("structure-changed", f"找不到「{F.FORM_SHEET}」工作表（可能已更名或刪除），"
                        "請以原填報表填寫後回傳。", sheet="")
@@ -212,9 +212,10 @@ class _Intake:
         template was made. Such a time is not trusted to pick the latest return."""
         if saved is None:
             return None
-        problem = implausible_time(saved, meta.get(KEYS["generated"], ""), self.plan.info.year)
+        problem = implausible_time(saved, meta.get(KEYS["generated"], ""), self.plan.info.year,
+                                   self.plan.zone)
         if problem:
-            self.issue("implausible-time", f"檔案記錄的存檔時間（{local_text(saved)}）{problem}，"
+            self.issue("implausible-time", f"檔案記錄的存檔時間（{local_text(saved, self.plan.zone)}）{problem}，"
                        "不可信；挑選最新回傳檔時不採用此時間。", WARNING, sheet="")
             return None
         return saved

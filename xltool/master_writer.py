@@ -416,7 +416,8 @@ class _Writer:
                 ws.write_string(r, 0, s.unit, f["cell"])
                 ws.write_string(r, 1, label, style)
                 ws.write_string(r, 2, ret.name if ret else "", f["cell"])
-                ws.write_string(r, 3, local_text(ret.saved) if ret else "", f["cell"])
+                ws.write_string(r, 3, local_text(ret.saved, self.plan.zone) if ret else "",
+                                f["cell"])
                 header = ret.header if ret else {}
                 for k, name in enumerate(fields):
                     self._value(ws, r, 4 + k, header.get(name), False)

@@ -93,7 +93,7 @@ class MergeResult:
     @property
     def newest_input(self) -> datetime | None:
         times = [s.ret.saved for s in self.units if s.ret and s.ret.saved]
-        return max(times).astimezone().replace(tzinfo=None) if times else None
+        return max(times).astimezone(self.plan.zone).replace(tzinfo=None) if times else None
 
 
 SPILL_FROM = 200  # files; from here on rows wait on disk, not in memory

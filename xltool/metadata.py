@@ -59,17 +59,17 @@ IDENTITY_KEYS = tuple(KEYS[k] for k in ("plan_id", "year", "unit", "version", "f
 FUTURE_SLACK = timedelta(days=1)  # clocks of office PCs are often a little off
 
 
-def implausible_time(saved: datetime, generated: str, plan_year: int) -> str:
+def implausible_time(saved: datetime, generated: str, plan_year: int, zone=None) -> str:
     """Why a file's saved time cannot be true ("" when it can): in the future, or
     before the template it was filled in from was made (or, without that, well
     before the plan's year)."""
-    instant = as_instant(saved)
+    instant = as_instant(saved, zone)
     if instant is None:
         return "無法辨識"
     now = datetime.now(timezone.utc)
     if instant > now + FUTURE_SLACK:
         return "晚於現在"
-    made = _parse_generated(generated)
+    made = _parse_generated(generated, zone)
     earliest = made - FUTURE_SLACK if made else datetime(plan_year + 1911 - 1, 1, 1,
                                                          tzinfo=timezone.utc)
     if instant < earliest:
@@ -77,32 +77,36 @@ def implausible_time(saved: datetime, generated: str, plan_year: int) -> str:
     return ""
 
 
-def saved_instant(saved: datetime | None, producer: str, suffix: str) -> datetime | None:
+def saved_instant(saved: datetime | None, producer: str, suffix: str,
+                  zone=None) -> datetime | None:
     """When a file was saved, as a real instant (aware, UTC).
 
     Excel writes UTC and says so (Z); ODF writes local time with no zone, read here
     in this machine's zone; LibreOffice saving .xlsx writes local time but labels
     it Z (under TZ=Asia/Taipei, a save at 14:06 UTC is stamped 22:06Z), so for its
-    .xlsx the stated zone is ignored and the time read as local too."""
+    .xlsx the stated zone is ignored and the time read as local too. "Local" is
+    ``zone`` (the plan's 時區) when given, else this machine's zone."""
     if saved is None:
         return None
     if saved.tzinfo is not None and suffix.lower() in (".xlsx", ".xlsm") and \
             producer.lower().startswith("libreoffice"):
         saved = saved.replace(tzinfo=None)
-    return as_instant(saved)
+    return as_instant(saved, zone)
 
 
-def as_instant(value: datetime) -> datetime | None:
+def as_instant(value: datetime, zone=None) -> datetime | None:
     """An aware time: naive times (ODF writes local time without a zone) are read
-    in this machine's time zone."""
+    in ``zone``, or in this machine's time zone."""
     try:
+        if value.tzinfo is None and zone is not None:
+            value = value.replace(tzinfo=zone)
         return value.astimezone(timezone.utc)
     except (OverflowError, OSError, ValueError):
         return None
 
 
-def _parse_generated(text: str) -> datetime | None:
+def _parse_generated(text: str, zone=None) -> datetime | None:
     try:
-        return as_instant(datetime.fromisoformat(text)) if text else None
+        return as_instant(datetime.fromisoformat(text), zone) if text else None
     except ValueError:
         return None

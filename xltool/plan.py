@@ -42,6 +42,7 @@ INFO_FIELDS = {
     "電子郵件": ("contact_email", False),
     "不適用選項": ("not_applicable", False),
     "簡稱": ("short_name", False),
+    "時區": ("time_zone", False),
 }
 
 # ---------------------------------------------------------------- cell rules
@@ -76,6 +77,20 @@ def _review_month(value: Any) -> str:
     if not re.fullmatch(r"\d{2,3}\.(0[1-9]|1[0-2])", text):
         raise ValueError(text)
     return text
+
+
+def _offset(value: Any):
+    """A fixed UTC offset such as +08:00, UTC+8 or GMT+08:00, as a tzinfo."""
+    from datetime import timedelta, timezone
+
+    m = re.fullmatch(r"(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?", norm_text(value), re.I)
+    if not m:
+        raise ValueError(value)
+    hours, minutes = int(m.group(2)), int(m.group(3) or 0)
+    if hours > 14 or minutes >= 60:
+        raise ValueError(value)
+    sign = 1 if m.group(1) == "+" else -1
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
 def _email(value: Any) -> str:
@@ -113,6 +128,7 @@ INFO_RULES = {
     "繳交期限": Use(parse_date, error="須為日期，例如 109/07/10 或 2020-07-10"),
     "電子郵件": Use(_email),
     "不適用選項": OPTIONAL_KEY,
+    "時區": Use(lambda v: _offset(v) and norm_text(v), error="須為時差，例如 +08:00 或 UTC+8"),
 }
 DIM_RULES = {"代碼": REQUIRED_KEY, "名稱": REQUIRED, "配分": POSITIVE}
 UNIT_RULES = {"名稱": REQUIRED_KEY, "類別": OPTIONAL, "群組": OPTIONAL_KEY, "別名": OPTIONAL_KEY,
@@ -139,6 +155,7 @@ class PlanInfo:
     contact_email: str = ""
     not_applicable: str = DEFAULT_NOT_APPLICABLE
     short_name: str = ""
+    time_zone: str = ""  # e.g. +08:00; empty: this machine's zone
 
 
 @dataclass(frozen=True)
@@ -184,6 +201,11 @@ class Plan:
         """Stable id of this plan: the agency, the plan's name and the year."""
         key = f"{self.info.agency}|{self.info.name}|{self.info.year}"
         return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+    @property
+    def zone(self):
+        """The units' time zone (a tzinfo), or None for this machine's own."""
+        return _offset(self.info.time_zone) if self.info.time_zone else None
 
     @property
     def total_points(self) -> float:

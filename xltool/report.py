@@ -73,7 +73,7 @@ def write_result_json(result, out) -> None:
     section("units", ({
         "unit": s.unit, "status": s.status,
         "file": s.ret.name if s.ret else None,
-        "saved": s.ret.saved.astimezone().isoformat() if s.ret and s.ret.saved else None,
+        "saved": s.ret.saved.astimezone(plan.zone).isoformat() if s.ret and s.ret.saved else None,
         "errors": s.ret.errors if s.ret else 0,
         "warnings": s.ret.warnings if s.ret else 0,
         "superseded": [old.name for old in s.superseded],
