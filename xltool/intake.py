@@ -330,7 +330,7 @@ class _Intake:
             item_id = norm_text(raw_id)
             inputs = {col.name: self.as_declared(col, sheet.cell(r, cols[col.name]))
                       for col in F.INPUT_COLUMNS if col.name in cols}
-            if item_id and item_id not in self.locked:
+            if self.plan_changed and item_id and item_id not in self.locked:  # for the fingerprint
                 self.locked[item_id] = [
                     norm_text(self.as_declared(c, sheet.cell(r, cols[c.name]))) if c.name in cols
                     else "" for c in F.PLAN_COLUMNS]

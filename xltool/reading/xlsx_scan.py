@@ -16,7 +16,7 @@ from array import array
 from dataclasses import dataclass, field
 
 from .bounds import Bounds, Corrupt, Extent, TooLarge
-from .xmlstream import local, make_parser, parse_bytes, parse_stream
+from .xmlstream import Malformed, Unsafe, local, make_parser, parse_bytes, parse_stream
 
 WORKBOOK = "xl/workbook.xml"
 WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
@@ -33,29 +33,284 @@ class XlsxScan:
 
 
 def scan_xlsx(zf: zipfile.ZipFile, bounds: Bounds, only: set[str] | None = None,
-              prefer: set[str] | None = None) -> XlsxScan:
-    """Measure the sheets in ``only``; else in ``prefer`` when all exist; else all."""
+              prefer: set[str] | None = None, kept: dict[str, bytes] | None = None) -> XlsxScan:
+    """Measure the sheets in ``only``; else in ``prefer`` when all exist; else all.
+    ``kept`` holds parts the gate already inflated (name → bytes)."""
+    kept = kept if kept is not None else {}
     names = set(zf.namelist())
     scan = XlsxScan()
     rels = _relationships(zf) if WORKBOOK_RELS in names else {}
     scan.sheets, scan.date1904 = _workbook(zf, rels)
     present = {n for n, _ in scan.sheets}
     wanted = only if only is not None else (prefer if prefer and prefer <= present else None)
-    lengths = _shared_string_lengths(zf, _shared_strings_part(rels, names))
+    sst_part = _shared_strings_part(rels, names)
+    sst = _part(zf, sst_part, kept) if sst_part else b""
+    upper = _upper_lengths(sst) if sst is not None else None
+    exact: array | None = None
     text_used = 0
     for name, part in scan.sheets:
         if wanted is not None and name not in wanted:
             continue
         if part not in names:
             continue  # the reader will say the sheet is missing
-        walk = _SheetWalk(bounds, name, lengths, text_used)
-        parser = make_parser(walk.start, walk.end, walk.text)
-        with zf.open(part) as fh:
-            parse_stream(parser, fh)
-        text_used = walk.extent.text
-        if walk.formulas:
-            scan.formulas[name] = walk.formulas
+        data = _part(zf, part, kept)
+        extent = Extent(bounds, name, text_used)
+        if data is not None and upper is not None and _quick_walk(data, extent, upper):
+            text_used = extent.text
+            continue  # the usual case: plainly within bounds, measured in bulk
+        if exact is None:
+            exact = _shared_string_lengths(zf, sst_part)
+        extent = Extent(bounds, name, text_used)
+        if data is not None:  # C parses it, Python walks only the cells
+            extent, formulas = _walk_tree(data, extent, exact)
+        else:
+            walk = _SheetWalk(bounds, name, exact, text_used)
+            with zf.open(part) as fh:
+                parse_stream(make_parser(walk.start, walk.end, walk.text), fh)
+            extent, formulas = walk.extent, walk.formulas
+        text_used = extent.text
+        if formulas:
+            scan.formulas[name] = formulas
     return scan
+
+
+def _part(zf: zipfile.ZipFile, part: str, kept: dict[str, bytes]) -> bytes | None:
+    return kept[part] if part in kept else _whole_if_small(zf, part)
+
+
+# ------------------------------------------------------------------ the quick walk
+# Bytes scanned with a few regular expressions (C speed). It only ever answers
+# "plainly within bounds": every pattern it relies on must hold, and every count
+# it takes is an upper bound of what a reader will build; where anything is
+# unusual (comments, CDATA, prefixes on the cell elements, cells without ``r``,
+# single quotes, formulas, inline strings, another encoding) it says nothing and
+# the exact walk decides.
+
+_UNUSUAL_BYTES = (b"<!", b"'", b"inlineStr", b'"str"', b'"e"', b" =", b"= ", b"\t=", b"=\t",
+                  b"\n=", b"=\n")
+_PREFIXED = re.compile(rb"<[\w.-]+:(?:c|row|v|f|is|t|si|r|sheetData)[\s/>]|<f[\s/>]")
+_CELL = re.compile(rb"<c[\s/>]")
+_CELL_REF = re.compile(rb'<c\s[^>]*?\br="([A-Z]{1,4})([0-9]{1,9})"')
+_SHARED_INDEX = re.compile(rb'<c\s[^>]*?\bt="s"[^>]*>\s*<v>([0-9]{1,9})</v>')
+_SI = re.compile(rb"<si[\s/>]")
+
+
+def _plain_bytes(data: bytes) -> bool:
+    """UTF-8 (or ASCII) XML, as the quick walk needs: not UTF-16, nothing unusual."""
+    head = data[:200]
+    if b"\x00" in head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    if head.startswith(b"<?xml") and b"encoding" in head.split(b"?>")[0] and \
+            not re.search(rb'encoding="(?i:utf-8)"', head):
+        return False
+    return not any(b in data for b in _UNUSUAL_BYTES) and _PREFIXED.search(data) is None
+
+
+def _upper_lengths(sst: bytes) -> list[int] | None:
+    """For each shared string, the bytes from its <si> to the next: no fewer than the
+    characters it holds. None when the part is not plain."""
+    if not sst:
+        return []
+    if not _plain_bytes(sst):
+        return None
+    starts = [m.start() for m in _SI.finditer(sst)]
+    return [b - a for a, b in zip(starts, starts[1:] + [len(sst)])]
+
+
+def _quick_walk(data: bytes, extent: Extent, upper: list[int]) -> bool:
+    """True when the sheet is plainly within bounds (and ``extent`` then holds an
+    upper bound of its reach and text); False to leave it to the exact walk."""
+    if not _plain_bytes(data):
+        return False
+    refs = _CELL_REF.findall(data)
+    if len(refs) != len(_CELL.findall(data)):
+        return False  # a cell without r, or one this pattern cannot read
+    indexes = _SHARED_INDEX.findall(data)
+    if len(indexes) != data.count(b't="s"'):
+        return False
+    b = extent.bounds
+    if refs:
+        far_row = max(map(int, (digits for _, digits in refs))) - 1
+        far_col = max(_col_index(letters.decode()) for letters in {letters for letters, _ in refs})
+        if far_row >= b.rows or far_col >= b.cols or (far_row + 1) * (far_col + 1) > b.cells \
+                or len(refs) > b.records:
+            return False
+        extent.max_row, extent.max_col = far_row, far_col
+    try:
+        text = sum(map(upper.__getitem__, map(int, indexes)))
+    except IndexError:
+        return False
+    if extent.text + text > b.text:
+        return False
+    extent.text += text
+    return True
+
+
+TREE_LIMIT = 4 * 1024 * 1024  # parts up to this size are parsed whole (memory: a few times it)
+
+
+def _whole_if_small(zf: zipfile.ZipFile, part: str) -> bytes | None:
+    """The part's bytes when it is small: the gate has already checked every entry's
+    size and CRC, so the stated size is the true one."""
+    if zf.getinfo(part).file_size > TREE_LIMIT:
+        return None
+    with zf.open(part) as fh:
+        return fh.read(TREE_LIMIT + 1)
+
+
+def _walk_tree(data: bytes, extent: Extent, lengths: array) -> tuple[Extent, set[tuple[int, int]]]:
+    """The same walk as _SheetWalk, over a tree the C parser built. Without a DTD
+    no entity can expand, so a part that declares none is safe to parse whole."""
+    import xml.etree.ElementTree as ET
+
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise Unsafe()
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise Malformed(str(exc)) from exc
+    formulas = _plain_sheet(root, data, extent, lengths)
+    if formulas is not None:
+        return extent, formulas
+    formulas = set()
+    limit, records = extent.bounds.records, 0
+    row, next_col = -1, 0
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        tag = el.tag
+        name = tag[tag.rfind("}") + 1:]
+        if name == "c":
+            records += 1
+            if records > limit:
+                raise TooLarge(extent.where, "", "records")
+            ref = _attr(el.attrib, "r")
+            if ref:
+                m = _REF.fullmatch(ref)
+                if m is None:
+                    raise Corrupt(f"cell reference {ref[:20]!r}")
+                r, c = int(m.group(2)) - 1, _col_index(m.group(1))
+            else:
+                r, c = max(row, 0), next_col
+            next_col = c + 1
+            _tree_cell(el, r, c, extent, lengths, formulas)
+            continue  # what a cell holds is not more cells
+        if name == "row":
+            records += 1
+            ref = _attr(el.attrib, "r")
+            if ref:
+                if not ref.isdigit() or len(ref) > 9:
+                    raise Corrupt(f"row {ref[:20]!r}")
+                row = int(ref) - 1
+            else:
+                row += 1
+            next_col = 0
+        stack.extend(reversed(el))  # document order
+    return extent, formulas
+
+
+def _local_is(tag: str, name: str) -> bool:
+    return tag == name or tag.endswith("}" + name)
+
+
+def _attr(attrs, name: str, default: str | None = None) -> str | None:
+    """An attribute by local name, with or without a namespace: a reader that
+    ignores prefixes must not see an ``r`` that the gate did not."""
+    value = attrs.get(name)
+    if value is not None:
+        return value
+    for key, value in attrs.items():
+        if key.endswith("}" + name):
+            return value
+    return default
+
+
+MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_C, _ROW, _V, _F = MAIN + "c", MAIN + "row", MAIN + "v", MAIN + "f"
+_ANY_C = re.compile(rb"<c[\s/>]")
+_ANY_ROW = re.compile(rb"<row[\s/>]")
+_PREFIXED_ATTR = re.compile(rb"\s(?!xmlns:)[\w.-]+:(?:r|t)=")
+_REFS = re.compile(r"([A-Z]{1,4})([0-9]{1,9})")
+
+
+def _plain_sheet(root, data: bytes, extent: Extent, lengths: array) -> set[tuple[int, int]] | None:
+    """The common case in bulk: a sheet as Excel, LibreOffice or XlsxWriter write it
+    (cells and rows unprefixed in the main namespace, every one with its ``r``, no
+    inline strings). Measured with a few C-level passes instead of a Python step per
+    element; anything else returns None and takes the exact walk."""
+    cells = list(root.iter(_C))
+    rows = list(root.iter(_ROW))
+    if len(cells) != len(_ANY_C.findall(data)) or len(rows) != len(_ANY_ROW.findall(data)) \
+            or b"inlineStr" in data or _PREFIXED_ATTR.search(data):
+        return None
+    if len(cells) + len(rows) > extent.bounds.records:
+        raise TooLarge(extent.where, "", "records")
+    row_refs = [r.get("r") for r in rows]
+    holding = [c for c in cells if len(c)]  # a cell with no v, is or f holds nothing
+    valued = [c for c in holding if c.find(_V) is not None]
+    refs = [c.get("r") for c in valued]
+    if None in refs or None in row_refs or not all(r.isdigit() and len(r) <= 9 for r in row_refs):
+        return None
+    found = _REFS.findall(" ".join(refs))
+    if len(found) != len(refs) or any(a + b != r for (a, b), r in zip(found, refs)):
+        return None
+    if found:
+        columns = {letters: _col_index(letters) for letters, _ in set(found)}
+        numbers = [int(d) - 1 for _, d in found]
+        far_row = max(numbers)
+        far_col = max(columns[letters] for letters, _ in found)
+        first = numbers.index(far_row)
+        extent.reach(far_row, far_col, far_row, columns[found[first][0]])
+    for cell in valued:
+        kind = cell.get("t")
+        if kind == "s":
+            v = cell.find(_V)
+            text = (v.text or "").strip() if v is not None else ""
+            index = int(text) if text.isdigit() and len(text) < 10 else -1
+            if 0 <= index < len(lengths) and lengths[index]:
+                extent.text += lengths[index]
+        elif kind in ("str", "e"):
+            v = cell.find(_V)
+            extent.text += len(v.text or "") if v is not None else 0
+    if extent.text > extent.bounds.text:
+        raise TooLarge(extent.where, "", "text")
+    formulas: set[tuple[int, int]] = set()
+    if b"<f" in data:
+        for cell in holding:
+            if cell.find(_F) is not None:
+                m = _REFS.fullmatch(cell.get("r") or "")
+                if m is None:
+                    return None
+                formulas.add((int(m.group(2)) - 1, _col_index(m.group(1))))
+    return formulas
+
+
+def _tree_cell(el, row: int, col: int, extent: Extent, lengths: array,
+               formulas: set[tuple[int, int]]) -> None:
+    kind = _attr(el.attrib, "t", "n")
+    valued = False
+    chars = 0
+    for child in el:
+        tag = child.tag
+        name = tag[tag.rfind("}") + 1:]
+        if name == "v":
+            valued = True
+            text = child.text or ""
+            if kind == "s":
+                text = text.strip()
+                index = int(text) if text.isdigit() and len(text) < 10 else -1
+                chars = lengths[index] if 0 <= index < len(lengths) else 0
+            elif kind in ("str", "e"):
+                chars = len(text)
+        elif name == "f":
+            formulas.add((row, col))
+        elif name == "is":
+            valued = True
+            chars = sum(len(t.text or "") for t in child.iter() if _local_is(t.tag, "t"))
+    if valued:
+        extent.reach(row, col, row, col)
+        if chars:
+            extent.add_text(chars, row, col)
 
 
 def _read_small(zf: zipfile.ZipFile, part: str) -> bytes:
@@ -118,6 +373,24 @@ def _shared_string_lengths(zf: zipfile.ZipFile, part: str | None) -> array:
     lengths = array("l")
     if part is None:
         return lengths
+    data = _whole_if_small(zf, part)
+    if data is not None:
+        import xml.etree.ElementTree as ET
+
+        if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+            raise Unsafe()
+        try:
+            root = ET.fromstring(data)
+        except ET.ParseError as exc:
+            raise Malformed(str(exc)) from exc
+        if root.tag == MAIN + "sst" and b":si" not in data and b":t" not in data:
+            for si in root.iter(MAIN + "si"):  # the usual part: one pass in C per string
+                lengths.append(sum(len(t.text or "") for t in si.iter(MAIN + "t")))
+            return lengths
+        for si in root.iter():
+            if _local_is(si.tag, "si"):
+                lengths.append(sum(len(t.text or "") for t in si.iter() if _local_is(t.tag, "t")))
+        return lengths
     state = {"depth": 0, "n": 0, "in_t": False}
 
     def start(tag, attrs):
@@ -170,7 +443,7 @@ class _SheetWalk:
             self.records += 1
             if self.records > self.limit:
                 raise TooLarge(self.extent.where, "", "records")
-            ref = attrs.get("r")
+            ref = _attr(attrs, "r")
             if ref:
                 m = _REF.fullmatch(ref)
                 if m is None:
@@ -180,13 +453,13 @@ class _SheetWalk:
                 row, col = max(self.row, 0), self.next_col
             self.next_col = col + 1
             self.cell = (row, col)
-            self.kind = attrs.get("t", "n")
+            self.kind = _attr(attrs, "t", "n")
             self.valued = self.formula = False
             self.inline_chars = 0
         elif self.cell is None:
             if name == "row":
                 self.records += 1
-                ref = attrs.get("r")
+                ref = _attr(attrs, "r")
                 if ref:
                     if not ref.isdigit() or len(ref) > 9:
                         raise Corrupt(f"row {ref[:20]!r}")
