@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from plans import SECOND_PLAN_LEADS
 from xltool import fields as F
 from xltool.cli import cli
-from xltool.metadata import fingerprint, locked_rows
+from xltool.metadata import cell_digest, fingerprint
 from xltool.plan import load_plan
 from xltool.template import template_filename, write_templates
 
@@ -123,11 +123,21 @@ def test_metadata_in_properties_and_very_hidden_sheet(second):
     expected = {"xltool_plan_id": plan.plan_id, "xltool_year": "112",
                 "xltool_unit": "南區服務站", "xltool_template_version": F.TEMPLATE_VERSION,
                 "xltool_generated": GENERATED.isoformat(),
-                "xltool_fingerprint": fingerprint(locked_rows(plan, "南區服務站"))}
+                "xltool_fingerprint": plan.fingerprint_of("南區服務站")}
     for key, value in expected.items():
         assert props[key] == value
         assert sheet_meta[key] == value
     assert sheet_meta["xltool_items"] == "A02,B02"
+    # Each item's locked cells, as digests of exactly what the sheet shows them to be.
+    form = wb[F.FORM_SHEET]
+    digests = []
+    for n, item_id in enumerate(("A02", "B02")):
+        shown = [form.cell(F.FIRST_ITEM_ROW + 1 + n, c + 1).value for c in range(len(F.PLAN_COLUMNS))]
+        assert shown[0] == item_id
+        digests.append([cell_digest(v) for v in shown])
+        assert sheet_meta[f"xltool_cell:{item_id}"] == ",".join(digests[-1])
+        assert f"xltool_cell:{item_id}" not in props  # the sheet only: properties are short
+    assert fingerprint(digests) == props["xltool_fingerprint"]
     assert wb.properties.created == GENERATED
 
 

@@ -13,8 +13,8 @@ from datetime import date
 
 from .plan import STATUS_LIST
 
-TEMPLATE_VERSION = "1"
-ACCEPTED_TEMPLATE_VERSIONS = ("1",)
+TEMPLATE_VERSION = "2"  # 2: the hidden sheet carries each locked cell's digest
+ACCEPTED_TEMPLATE_VERSIONS = ("1", "2")
 
 FORM_SHEET = "填報表"
 GUIDE_SHEET = "填報說明"

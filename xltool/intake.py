@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from . import fields as F
-from .cells import (a1, date_to_serial, fmt_number, local_text, norm_text, serial_to_date,
+from .cells import (a1, date_to_serial, fmt_number, local_text, norm_text, prose, serial_to_date,
                     squeeze)
 from .files import display_name
 from .quoting import quote
 from .checks import check, clean_text, expected_text, rule_for
 from .errors import ERROR, WARNING, Issue
-from .metadata import (IDENTITY_KEYS, KEYS, fingerprint, implausible_time, plan_cell_value,
-                       saved_instant)
+from .metadata import (CELL_KEY, IDENTITY_KEYS, KEYS, cell_digest, fingerprint, implausible_time,
+                       legacy_fingerprint, plan_cell_value, saved_instant)
 from .plan import Plan, header_name
 from .reading.bounds import Bounds
 from .reading.workbook import SPREADSHEET_SUFFIXES, Rejected, SheetData, read_workbook
@@ -69,6 +69,13 @@ class Return:
     usable: bool = False  # recognised and read: its rows count towards scores
     sheet: str = F.FORM_SHEET
     cols: dict[str, int] = field(default_factory=dict)  # column name → 0-based column
+    # Made from an earlier version of the plan (see Made): what the plan changed since.
+    version: str = ""  # the template's fingerprint: the plan version it was made from
+    generated: str = ""  # when that template was made (ISO, as the template says)
+    revisions: list[tuple[str, str, str, str]] = field(default_factory=list)  # item, field, old, new
+    removed: dict[str, Row] = field(default_factory=dict)  # rows of items no longer the unit's
+    new_items: list[str] = field(default_factory=list)  # the unit's items its template lacked
+    capped: dict[str, float] = field(default_factory=dict)  # item → score over revised points
 
     @property
     def name(self) -> str:
@@ -86,6 +93,20 @@ class Return:
     @property
     def warnings(self) -> int:
         return sum(1 for i in self.issues if not i.is_error)
+
+
+@dataclass
+class Made:
+    """What a return's template was made from, as far as it can be trusted.
+
+    ``digests`` are the template's own record of each locked cell (version 2); a
+    locked cell that differs from the plan but matches its digest is the earlier
+    plan's wording, not the unit's edit. Without trusted digests every difference
+    is an edit."""
+
+    items: list[str] = field(default_factory=list)  # the template's items, in order
+    digests: dict[str, list[str]] = field(default_factory=dict)  # item → cell digests
+    current: bool = True  # made from the plan as it is now
 
 
 def discover(paths: list[Path]) -> tuple[list[Path], list[Issue]]:
@@ -131,6 +152,8 @@ class _Intake:
         self.date_system = "1900"
         self.locked: dict[str, list[str]] = {}  # item id → its locked cells as found
         self.edits: list[tuple[Row, str, str, str, str]] = []  # locked cells unlike the plan
+        self.made = Made()
+        self.seen_points: dict[str, Any] = {}  # item → the 配分 its earlier template showed
 
     def issue(self, code: str, message: str, severity: str = ERROR, *, cell: str = "",
               field: str = "", value: Any = None, expected: str = "", sheet: str | None = None):
@@ -194,7 +217,7 @@ class _Intake:
         from_props = {k: norm_text(v) for k, v in props.items() if k.startswith("xltool_")}
         from_sheet: dict[str, str] = {}
         if sheet is not None:
-            for row in sheet.rows[:64]:
+            for row in sheet.rows:
                 if len(row) >= 2 and isinstance(row[0], str) and row[0].startswith("xltool_"):
                     from_sheet.setdefault(row[0], norm_text(row[1]))
         conflicts = [k for k in IDENTITY_KEYS
@@ -259,11 +282,31 @@ class _Intake:
             if named and unit not in named:
                 self.issue("name-mismatch", f"檔名看似「{'、'.join(named)}」，但檔案內容是「{unit}」的填報表；"
                            f"已依內容視為「{unit}」的回傳。", WARNING, sheet="")
-            claimed = meta.get(KEYS["fingerprint"], "")
-            self.plan_changed = bool(claimed) and claimed != plan.fingerprint_of(unit)
+            self.made = self.made_from(meta, unit)
+            self.plan_changed = not self.made.current
             self.ret.usable = True
             return True
         return self.identify_without_metadata(form)
+
+    def made_from(self, meta: dict[str, str], unit: str) -> Made:
+        """Which version of the plan the template was made from (see Made). Digests
+        that do not hash to the template's fingerprint were forged or damaged: an
+        error, and none of them is trusted."""
+        claimed = meta.get(KEYS["fingerprint"], "")
+        expected = [i.id for i in self.plan.items_for(unit)]
+        items = [i for i in meta.get(KEYS["items"], "").split(",") if i] or expected
+        self.ret.version = claimed
+        self.ret.generated = meta.get(KEYS["generated"], "")
+        current = not claimed or claimed == self.plan.fingerprint_of(unit)
+        if meta.get(KEYS["version"]) == "1" or current:
+            return Made(items=items, current=current)
+        digests = {i: meta.get(f"{CELL_KEY}{i}", "").split(",") for i in items}
+        if fingerprint([digests[i] for i in items]) != claimed or \
+                any(len(d) != len(F.PLAN_COLUMNS) for d in digests.values()):
+            self.issue("fingerprint-mismatch", "填報表的識別資料與其識別碼不符（識別資料可能被竄改或損毀）；"
+                       "鎖定欄位已以計畫內容為準，請以原填報表填寫後回傳。", sheet="")
+            return Made(items=items, current=False)
+        return Made(items=items, digests=digests, current=False)
 
     def units_in_name(self) -> list[str]:
         stem = squeeze(self.ret.path.stem)
@@ -339,6 +382,12 @@ class _Intake:
                     self.issue("structure-changed", "此列沒有編號卻有填寫內容（可能是插入的列），"
                                "內容未納入彙整；請填在對應項目的列。", cell=a1(r, id_col))
                 continue
+            if item_id not in expected and item_id in self.made.items and \
+                    item_id not in self.ret.removed:
+                # The unit's template had it; the plan has since removed it (or given it
+                # to other units): kept for the record, not scored, nobody's fault.
+                self.ret.removed[item_id] = self.read_removed(sheet, r, cols, item_id, inputs)
+                continue
             if item_id not in expected:
                 whose = "其他單位" if item_id in items else "計畫中沒有"
                 self.issue("structure-changed", f"編號「{quote(item_id)}」不是本單位的項目（{whose}的編號），"
@@ -352,12 +401,34 @@ class _Intake:
             seen.append(item_id)
             self.ret.rows[item_id] = self.read_row(sheet, r, cols, items[item_id], inputs)
         for item_id in expected:
-            if item_id not in self.ret.rows:
-                self.issue("structure-changed", f"項目「{item_id}」的列已被刪除，該項以 0 分計；"
-                           "請以原填報表填寫。", field=id_name, expected=item_id, cell="")
+            if item_id in self.ret.rows:
+                continue
+            if self.plan_changed and item_id not in self.made.items:
+                self.ret.new_items.append(item_id)  # added to the plan after the template
+                continue
+            self.issue("structure-changed", f"項目「{item_id}」的列已被刪除，該項以 0 分計；"
+                       "請以原填報表填寫。", field=id_name, expected=item_id, cell="")
         if seen != [i for i in expected if i in seen]:
             self.issue("structure-changed", "項目列的順序已變動（可能經過排序）；已依編號對應，"
                        "請勿排序或搬移列。", WARNING, cell=a1(header_row + 1, id_col))
+
+    def is_earlier_wording(self, item_id: str, col: F.Column, value: Any) -> bool:
+        """The locked cell holds what the template showed (its digest matches)."""
+        digests = self.made.digests.get(item_id)
+        if not digests:
+            return False
+        return cell_digest(value) == digests[F.PLAN_COLUMNS.index(col)]
+
+    def read_removed(self, sheet: SheetData, r: int, cols: dict[str, int], item_id: str,
+                     inputs: dict[str, Any]) -> Row:
+        """A row of an item the plan no longer gives this unit: kept as found."""
+        row = Row(item_id=item_id, row=r, raw=dict(inputs) if self.keep_raw else None)
+        for col in F.INPUT_COLUMNS:
+            if col.name in cols and (r, cols[col.name]) not in self.formulas:
+                value = inputs.get(col.name)
+                row.values[col.name] = _show(value) if isinstance(value, str) else value
+        row.flags.append("removed-item")
+        return row
 
     def as_declared(self, col: F.Column, value: Any) -> Any:
         """A cell value of the type the form declares for its column.
@@ -376,27 +447,27 @@ class _Intake:
         return value
 
     def verify_fingerprint(self, meta: dict[str, str]) -> None:
-        """Judge the locked cells that differ from the plan. A template made from an
-        earlier plan carries that plan's fingerprint, and its locked cells hash to
-        it: then the differences are the plan's, not the unit's. A fingerprint that
-        does not match the content it claims to describe has been forged."""
-        claimed = meta.get(KEYS["fingerprint"], "")
-        genuine_old = False
-        if self.plan_changed:
-            order = [i for i in meta.get(KEYS["items"], "").split(",") if i] or list(self.locked)
+        """Judge the locked cells that differ from the plan. A cell that still holds
+        the wording of the plan version its template was made from (its digest, or
+        for version-1 templates the fingerprint of the whole content, says so) is the
+        plan's change: recorded for the secretariat, no issue for the unit. Any other
+        difference is the unit's edit: an error."""
+        legacy_genuine = False
+        if self.plan_changed and meta.get(KEYS["version"]) == "1":
+            order = self.made.items or list(self.locked)
             found = [self.locked.get(i) for i in order]
-            if all(row is not None for row in found) and fingerprint(found) == claimed:
-                genuine_old = True
-                self.issue("plan-changed", "此填報表產生後計畫內容已修改；鎖定欄位將逐格與目前計畫比對。",
-                           WARNING, sheet="")
-            else:
+            legacy_genuine = all(row is not None for row in found) and \
+                legacy_fingerprint(found) == meta.get(KEYS["fingerprint"], "")
+            if not legacy_genuine:
                 self.issue("fingerprint-mismatch", "填報表的識別碼與鎖定欄位的內容不符（識別資料可能被竄改，"
                            "或灰色欄位被修改）；鎖定欄位已以計畫內容為準，請以原填報表填寫後回傳。",
                            sheet="")
         for row, name, cell, found_text, want in self.edits:
+            if legacy_genuine:
+                self.ret.revisions.append((row.item_id, name, found_text, want))
+                continue
             self.issue("structure-changed", f"鎖定欄位「{name}」的內容被修改，已以計畫內容為準；"
-                       "請勿修改灰色欄位。", WARNING if genuine_old else ERROR, cell=cell, field=name,
-                       value=found_text, expected=want)
+                       "請勿修改灰色欄位。", cell=cell, field=name, value=found_text, expected=want)
             row.flags.append("structure-changed")
 
     def read_form_fields(self, sheet: SheetData, header_row: int) -> None:
@@ -431,7 +502,12 @@ class _Intake:
                 continue  # the usual case, without normalising
             found, want = norm_text(raw_found), norm_text(want_raw)
             if squeeze(found) != squeeze(want) and not _same_number(found, want):
-                self.edits.append((row, col.name, a1(r, cols[col.name]), found, want))
+                if self.is_earlier_wording(item.id, col, raw_found):
+                    self.ret.revisions.append((item.id, col.name, prose(raw_found), prose(want_raw)))
+                    if col.attr == "points":
+                        self.seen_points[item.id] = raw_found
+                else:
+                    self.edits.append((row, col.name, a1(r, cols[col.name]), found, want))
         status_col = F.column("status")
         formula_cols: set[str] = set()
         for col in F.INPUT_COLUMNS:
@@ -440,6 +516,9 @@ class _Intake:
             c = cols[col.name]
             choices = tuple(plan.lists.get(col.list_name, ())) if col.kind == "list" else None
             maximum = getattr(item, col.maximum_attr) if col.maximum_attr else None
+            seen = self.seen_points.get(item.id) if col.maximum_attr == "points" else None
+            if isinstance(seen, (int, float)) and seen > (maximum or 0):
+                maximum = seen  # the unit scored against the points its template showed
             raw = inputs.get(col.name)
             if (r, c) in self.formulas:
                 # The cached value of a formula can be stale or forged: never trust it.
@@ -457,6 +536,14 @@ class _Intake:
                                       expected_text(col, choices, maximum))
             result = check(rule[0], col, raw, rule[1], (choices, maximum))
             row.values[col.name] = result.value
+            current = getattr(item, col.maximum_attr) if col.maximum_attr else None
+            if current is not None and isinstance(result.value, (int, float)) and \
+                    result.value > current:
+                # Valid under the points the unit saw, above the revised ones: capped until
+                # the secretariat's 複評 (README, 評分規則), and never the unit's error.
+                self.ret.capped[item.id] = result.value
+                row.values[col.name] = current
+                row.flags.append("revised-points")
             if result.problem:
                 self.issue(result.problem.code, f"{result.problem.message}（編號 {item.id}）。",
                            cell=a1(r, c), field=col.name, value=raw,

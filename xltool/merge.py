@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import fields as F
+from .cells import fmt_number
 from .errors import ERROR, WARNING, Issue
 from .intake import Return, Row, discover, read_returns
 from .plan import Dimension, Item, Plan
@@ -79,7 +80,14 @@ class MergeResult:
 
     def entries_for(self, item: Item) -> dict[str, Entry]:
         rows = self.rows_of_item(item)
-        return {unit: _entry(self.plan, rows.get(unit)) for unit in item.leads}
+        out = {}
+        for unit in item.leads:
+            ret = self.status_of(unit).ret
+            if ret is not None and item.id in ret.new_items:
+                out[unit] = Entry(0.0, new=True)
+            else:
+                out[unit] = _entry(self.plan, rows.get(unit), ret.capped.get(item.id) if ret else None)
+        return out
 
     @property
     def errors(self) -> int:
@@ -193,6 +201,8 @@ def score(plan: Plan, returns: list[Return], issues: list[Issue],
             issues.append(Issue("all-not-applicable", f"項目「{item.id}」的主辦單位全部填「"
                                 f"{plan.info.not_applicable}」，本項以 0 分計；請確認。", WARNING,
                                 sheet="評分", field="自評"))
+        if review is None:
+            _revision_warnings(plan, item, entries, issues)
         items.append(ItemResult(item, self_score, review, adopted_score(self_score, review),
                                 all_out, result))
 
@@ -202,6 +212,24 @@ def score(plan: Plan, returns: list[Return], issues: list[Issue],
     result.total = dimension_score(s for _, s in result.dimensions)
     result.grade = plan.grade_for(result.total)
     return result
+
+
+def _revision_warnings(plan: Plan, item: Item, entries: dict[str, Entry],
+                       issues: list[Issue]) -> None:
+    """For the secretariat, on the item: what a plan revision did to its score. Not
+    the units' fault, so no unit is named as the one to fix anything."""
+    capped = {u: e.capped_from for u, e in entries.items() if e.capped_from is not None}
+    if capped:
+        given = "、".join(f"{u} {fmt_number(v)} 分" for u, v in capped.items())
+        issues.append(Issue("revised-points", f"項目「{item.id}」的配分已修訂為 {fmt_number(item.points)}；"
+                            f"依原配分所給的自評（{given}）暫以新配分計，請於「評分」填寫複評確認。",
+                            WARNING, sheet="評分", field="自評"))
+    new = [u for u, e in entries.items() if e.new]
+    if new:
+        issues.append(Issue("new-item-unreported", f"項目「{item.id}」是計畫修訂後新增的項目，"
+                            f"{'、'.join(new)} 使用的是修訂前的填報表，尚未填報此項（暫以 0 分計）；"
+                            "可以 xltool template --from-returns 產生預填的新填報表請其補填。",
+                            WARNING, sheet="評分", field="自評"))
 
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
@@ -217,11 +245,12 @@ def _is_older(ret: Return, than: Return) -> bool:
     return ret.saved is not None and than.saved is not None and ret.saved < than.saved
 
 
-def _entry(plan: Plan, row: Row | None) -> Entry:
+def _entry(plan: Plan, row: Row | None, capped_from: float | None = None) -> Entry:
     """A unit's contribution to an item: no return or no row counts 0."""
     if row is None:
         return Entry(0.0)
     value = row.values.get(SCORE_FIELD)
     if value is None and row.values.get(STATUS_FIELD) == plan.info.not_applicable:
         return Entry(None, excluded=True)
-    return Entry(value, invalid=value is None and SCORE_FIELD in row.invalid)
+    return Entry(value, invalid=value is None and SCORE_FIELD in row.invalid,
+                 capped_from=capped_from)

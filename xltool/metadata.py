@@ -24,6 +24,11 @@ KEYS = {
     "items": "xltool_items",
     "feedback": "xltool_feedback",  # "1" on a correction copy (退件補正檔)
 }
+# One more key per item, in the hidden sheet only: the digests of that item's locked
+# cells as the template showed them. A return made from an earlier version of the
+# plan carries that version's wording in its gray cells; these digests tell such
+# cells (the plan's) from cells a unit edited.
+CELL_KEY = "xltool_cell:"
 
 
 def locked_rows(plan, unit: str) -> list[list[str]]:
@@ -38,6 +43,23 @@ def locked_rows(plan, unit: str) -> list[list[str]]:
     return rows
 
 
+def cell_digest(value) -> str:
+    """A short digest of one locked cell, blind to white space (office programs re-wrap)."""
+    return hashlib.sha256(squeeze(norm_text(value)).encode("utf-8")).hexdigest()[:10]
+
+
+def locked_digests(plan, unit: str) -> list[tuple[str, list[str]]]:
+    """(item id, digests of its locked cells) for every item a unit leads, in order."""
+    cache = plan.__dict__.setdefault("_locked_digests", {})
+    out = []
+    for item in plan.items_for(unit):
+        if item.id not in cache:
+            cache[item.id] = [cell_digest(plan_cell_value(plan, item, col.attr))
+                              for col in PLAN_COLUMNS]
+        out.append((item.id, cache[item.id]))
+    return out
+
+
 def plan_cell_value(plan, item, attr: str):
     """The value a template shows in a locked plan column."""
     if attr == "dimension":
@@ -45,9 +67,15 @@ def plan_cell_value(plan, item, attr: str):
     return getattr(item, attr)
 
 
-def fingerprint(rows: list[list[str]]) -> str:
-    """A short hash of locked content; any edit to a locked cell changes it. White
-    space is left out, as office programs may re-wrap text when they save."""
+def fingerprint(digests: list[list[str]]) -> str:
+    """A short hash of a template's locked content (its cells' digests, in order):
+    the version of the plan the template was made from."""
+    data = json.dumps(digests, separators=(",", ":"))
+    return hashlib.sha256(data.encode("ascii")).hexdigest()[:24]
+
+
+def legacy_fingerprint(rows: list[list[str]]) -> str:
+    """The fingerprint of templates of version 1, which carry no cell digests."""
     data = json.dumps([[squeeze(c) for c in row] for row in rows], ensure_ascii=False,
                       separators=(",", ":"))
     return hashlib.sha256(data.encode("utf-8")).hexdigest()[:24]

@@ -232,9 +232,9 @@ class Plan:
         """The fingerprint of a unit's locked template content (cached: merge asks per file)."""
         cache = self.__dict__.setdefault("_fingerprints", {})
         if unit not in cache:
-            from .metadata import fingerprint, locked_rows
+            from .metadata import fingerprint, locked_digests
 
-            cache[unit] = fingerprint(locked_rows(self, unit))
+            cache[unit] = fingerprint([d for _, d in locked_digests(self, unit)])
         return cache[unit]
 
     def grade_for(self, total: float) -> str:

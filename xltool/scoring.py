@@ -24,6 +24,8 @@ class Entry:
     score: float | None  # None: blank or invalid (counts 0 unless excluded)
     excluded: bool = False  # 不適用 with no score: left out of the mean
     invalid: bool = False  # the unit's score was refused (or left blank): counted as 0
+    capped_from: float | None = None  # the score given under points since revised (capped)
+    new: bool = False  # an item added to the plan after the unit's template: not yet reported
 
 
 def item_self_score(entries: Sequence[Entry]) -> tuple[float, bool]:

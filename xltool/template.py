@@ -14,7 +14,7 @@ from .book import Book, PrintSetup, Sheet, Validation, row_height
 from .cells import norm_text
 from .errors import XltoolError
 from .files import safe_filename
-from .metadata import KEYS, fingerprint, locked_rows, plan_cell_value
+from .metadata import CELL_KEY, KEYS, fingerprint, locked_digests, plan_cell_value
 from .plan import Plan
 from .resources import load_json
 
@@ -52,7 +52,7 @@ def generation_time() -> datetime:
 def build_template(plan: Plan, unit: str, generated: datetime) -> Book:
     """The whole return workbook for one unit, format-neutral."""
     items = plan.items_for(unit)
-    rows = locked_rows(plan, unit)
+    digests = locked_digests(plan, unit)
     meta = {
         KEYS["plan_id"]: plan.plan_id,
         KEYS["plan_name"]: plan.info.name,
@@ -60,9 +60,10 @@ def build_template(plan: Plan, unit: str, generated: datetime) -> Book:
         KEYS["unit"]: unit,
         KEYS["version"]: F.TEMPLATE_VERSION,
         KEYS["generated"]: generated.isoformat(),
-        KEYS["fingerprint"]: fingerprint(rows),
+        KEYS["fingerprint"]: fingerprint([d for _, d in digests]),
         KEYS["items"]: ",".join(i.id for i in items),
     }
+    sheet_only = {f"{CELL_KEY}{item_id}": ",".join(d) for item_id, d in digests}
     lists = Sheet(F.LIST_SHEET, state="hidden", protect=True)
     names = {}
     for c, (name, values) in enumerate(plan.lists.items()):
@@ -72,7 +73,7 @@ def build_template(plan: Plan, unit: str, generated: datetime) -> Book:
         names[list_name(name, c)] = (F.LIST_SHEET, 1, c, len(values), c)
         lists.widths.append(12)
     meta_sheet = Sheet(F.META_SHEET, state="veryhidden", protect=True, widths=[28, 60])
-    for r, (key, value) in enumerate(meta.items()):
+    for r, (key, value) in enumerate({**meta, **sheet_only}.items()):
         meta_sheet.put(r, 0, key)
         meta_sheet.put(r, 1, value)
     list_names = {name: list_name(name, c) for c, name in enumerate(plan.lists)}
