@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from xltool import fields as F
@@ -19,6 +19,7 @@ from xltool.template import build_template, template_filename
 from xltool.xlsx_writer import write_xlsx
 
 HERE = Path(__file__).resolve().parent
+TAIPEI = timezone(timedelta(hours=8))  # the example's times, whatever the machine's zone
 
 
 def load_data(folder: Path):
@@ -31,7 +32,7 @@ def load_data(folder: Path):
 def plan_book(data):
     """The starter plan (instructions, lists) filled with the example's data."""
     book = build_starter()
-    book.created = datetime(2020, 1, 22)
+    book.created = datetime(2020, 1, 22, tzinfo=TAIPEI)
     info = book.sheet("計畫")
     labels = {value: r for (r, c), (value, _) in info.cells.items() if c == 0 and r > 0}
     for label, value in data.INFO.items():
@@ -100,9 +101,9 @@ def split_result(text: str, leads: list[str]) -> dict[str, str]:
 
 def return_book(plan, data, unit: str, scores, order: int):
     """The unit's template, filled in as the unit would, saved on its own day."""
-    generated = datetime(2020, 6, 20, 9, 0, 0)
+    generated = datetime(2020, 6, 20, 9, 0, 0, tzinfo=TAIPEI)
     book = build_template(plan, unit, generated)
-    book.created = datetime(2020, 7, 1 + order % 8, 9 + order % 7, 10 + order, 0)
+    book.created = datetime(2020, 7, 1 + order % 8, 9 + order % 7, 10 + order, 0, tzinfo=TAIPEI)
     form = book.sheet(F.FORM_SHEET)
     cols = {c.name: i for i, c in enumerate(F.COLUMNS)}
     labels = dict(zip((f.name for f in F.FORM_FIELDS), F.FORM_LABEL_COLS))

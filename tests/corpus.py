@@ -569,6 +569,196 @@ def gate_cases() -> list[Case]:
     return cases
 
 
+# ---------------------------------------------------------------- where gate and reader disagreed
+# An attempt to break the gate (the formula's cached 9 must never be taken as a typed 9):
+# each of these once made the gate measure one thing while the reader read another.
+
+def _with_formula(unit: str, change_parts: Callable[[dict[str, bytes]], None]) -> Callable[[Path], None]:
+    def build(target: Path) -> None:
+        with zipfile.ZipFile(good(unit)) as zf:
+            parts = {i.filename: zf.read(i.filename) for i in zf.infolist()}
+        parts["xl/worksheets/sheet2.xml"] = _set_cell(parts["xl/worksheets/sheet2.xml"], "L6",
+                                                      b"<f>1+1</f><v>9</v>")
+        change_parts(parts)
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+            for name, data in parts.items():
+                zout.writestr(name, data)
+        set_saved(target, OLD)
+    return build
+
+
+def _target_case(parts: dict[str, bytes]) -> None:
+    """The form's relationship names its part in another letter case."""
+    rels = "xl/_rels/workbook.xml.rels"
+    parts[rels] = parts[rels].replace(b'Target="worksheets/sheet2.xml"', b'Target="Worksheets/sheet2.xml"')
+
+
+def _two_ids(parts: dict[str, bytes]) -> None:
+    """A second, unprefixed id on the form's sheet entry, pointing at another sheet."""
+    book = "xl/workbook.xml"
+    parts[book] = parts[book].replace('name="填報表" sheetId="2" r:id="rId2"'.encode(),
+                                      'name="填報表" sheetId="2" id="rId1" r:id="rId2"'.encode())
+
+
+def _tab_in_name(parts: dict[str, bytes]) -> None:
+    """A tab in the sheet's name, which an XML parser turns into a space and a reader keeps."""
+    book = "xl/workbook.xml"
+    parts[book] = parts[book].replace('name="填報表"'.encode(), 'name="填報表\t"'.encode())
+
+
+def _shifted_ods(change: Callable[[bytes], bytes]) -> Callable[[Path], None]:
+    """The 金門辦事處 .ods with a formula (cached 9) in its first item's 自評分數, and a
+    change meant to move that cell for one reader and not the other."""
+    def build(target: Path) -> None:
+        _ods_content("金門辦事處", lambda xml: change(_ods_formula(xml)))(target)
+    return build
+
+
+def _zero_repeats(xml: bytes) -> bytes:
+    """Four cells repeated zero times before the formula cell."""
+    head, sep, rest = xml.partition(b'table:formula="of:=1+1"')
+    start = head.rindex(b"<table:table-cell")
+    return head[:start] + b'<table:table-cell table:number-columns-repeated="0"/>' * 4 + \
+        head[start:] + sep + rest
+
+
+def _foreign_name(xml: bytes) -> bytes:
+    """A foreign namespace's name attribute before the table's own."""
+    return xml.replace('<table:table table:name="填報表"'.encode(),
+                       '<table:table xmlns:x="urn:x" x:name="X" table:name="填報表"'.encode(), 1)
+
+
+def _xls_form_formula(recs: list) -> None:
+    """=1+1 in 填報表!L6, cached 9 (a FORMULA record in place of the NUMBER)."""
+    import struct
+
+    sheet = [i for i, (k, _) in enumerate(recs) if k == 0x0809][2]
+    end = next(i for i in range(sheet, len(recs)) if recs[i][0] == 0x000A)
+    for i in range(sheet, end):
+        kind, body = recs[i]
+        if kind in (0x0203, 0x027E) and struct.unpack_from("<HH", body) == (5, 11):
+            xf = struct.unpack_from("<H", body, 4)[0]
+            tokens = b"\x1e\x01\x00\x1e\x01\x00\x03"  # 1 1 +
+            recs[i] = [0x0006, struct.pack("<HHHdHI", 5, 11, xf, 9.0, 0, 0)
+                       + struct.pack("<H", len(tokens)) + tokens]
+            return
+    raise AssertionError("no L6 in 填報表")
+
+
+def _xls_two_entries(recs: list) -> None:
+    """A second sheet-list entry named X at the form sheet's offset."""
+    _xls_form_formula(recs)
+    entries = [i for i, (k, _) in enumerate(recs) if k == 0x0085]
+    recs.insert(entries[-1] + 1, [0x0085, recs[entries[1]][1][:6] + bytes([1, 0]) + b"X"])
+
+
+def _xls_hidden_sheet(target: Path) -> None:
+    """The form sheet's records wrapped inside one unknown record, its sheet-list entry
+    pointing into that record: read from its offset, invisible to a record-by-record walk."""
+    import struct
+
+    from xls import records, save_stream, xls_stream
+
+    recs = records(xls_stream(good("第二課")))
+    _xls_form_formula(recs)
+    bofs = [i for i, (k, _) in enumerate(recs) if k == 0x0809]
+    start, end = bofs[2], next(i for i in range(bofs[2], len(recs)) if recs[i][0] == 0x000A)
+    inner = b"".join(struct.pack("<HH", k, len(b)) + b for k, b in recs[start:end + 1])
+    recs[start:end + 1] = [[0x1234, inner]]
+    positions, pos = [], 0
+    for kind, body in recs:
+        positions.append(pos)
+        pos += 4 + len(body)
+    sheets = [positions[i] for i, (k, _) in enumerate(recs) if k == 0x0809][1:]
+    targets = [sheets[0], positions[start] + 4] + sheets[1:]
+    entries = [i for i, (k, _) in enumerate(recs) if k == 0x0085]
+    for n, i in enumerate(entries):
+        recs[i][1] = struct.pack("<I", targets[n]) + recs[i][1][4:]
+    save_stream(b"".join(struct.pack("<HH", k, len(b)) + b for k, b in recs), target)
+
+
+def _xls_records_raw(unit: str, change: Callable[[list], None]) -> Callable[[Path], None]:
+    """Like _xls_records, keeping the offsets ``change`` set (no re-assembly)."""
+    def build(target: Path) -> None:
+        import struct
+
+        from xls import assemble, records, save_stream, xls_stream
+
+        recs = records(assemble(records(xls_stream(good(unit)))))
+        change(recs)
+        stream = assemble(recs[:-1] + [recs[-1]])
+        fixed = records(stream)
+        entries = [i for i, (k, _) in enumerate(fixed) if k == 0x0085]
+        fixed[entries[-1]][1] = fixed[entries[1]][1][:4] + fixed[entries[-1]][1][4:]
+        save_stream(b"".join(struct.pack("<HH", k, len(b)) + b for k, b in fixed), target)
+    return build
+
+
+def _shadow_column(target: Path) -> None:
+    """The 具體作法 title made different by an invisible character, every E cell rewritten,
+    and a hidden column titled 具體作法 holding the plan's text."""
+    def change(ws, wb):
+        ws["E5"] = "具體作法\u200b"
+        ws["N5"] = "具體作法"
+        for r in range(6, 6 + 12):
+            ws.cell(r, 14).value = ws.cell(r, 5).value
+            if ws.cell(r, 5).value:
+                ws.cell(r, 5).value = "改寫過的具體作法"
+        ws.column_dimensions["N"].hidden = True
+    _edit("第四課", target, change)
+
+
+def _generated_in_year_one(target: Path) -> None:
+    _copy("第三課", target)
+    set_saved(target, OLD)
+    import re
+
+    rewrite(target, "docProps/custom.xml", lambda xml: re.sub(
+        rb"(xltool_generated\"><vt:lpwstr>)[^<]*", rb"\g<1>0001-01-01T00:00:00+00:00", xml))
+
+
+def _saved_tomorrow(target: Path) -> None:
+    from datetime import timedelta
+
+    _edit("第一課", target, _cells(L6=0, L7=0))
+    set_saved(target, datetime.utcnow() + timedelta(hours=20))
+
+
+def _hyphen_r(xml: bytes) -> bytes:
+    return xml.replace(b"</sheetData>", b'<row r="40"><c x-r="A40" r="M1000000"><v>1</v></c></row>'
+                       b"</sheetData>")
+
+
+def _unclosed_cells(xml: bytes) -> bytes:
+    return xml.replace(b"</sheetData>", b"<c " * 1_300_000 + b"</sheetData>")
+
+
+def attack_cases() -> list[Case]:
+    return [
+        Case("109_提升服務效能_第二課_大小寫.xlsx", _with_formula("第二課", _target_case), "formula",
+             False, "第二課"),
+        Case("109_提升服務效能_第二課_兩個id.xlsx", _with_formula("第二課", _two_ids), "formula", False,
+             "第二課"),
+        Case("109_提升服務效能_第二課_名稱定位.xlsx", _with_formula("第二課", _tab_in_name), "formula",
+             False, "第二課"),
+        # Zero repeats are invalid ODF; read as one cell each, they move the formula out of
+        # the input columns: the score is then missing, and the cached 9 is still not taken.
+        Case("109_提升服務效能_金門辦事處_零重複.ods", _shifted_ods(_zero_repeats), "missing-value",
+             False, "金門辦事處"),
+        Case("109_提升服務效能_金門辦事處_外來名稱.ods", _shifted_ods(_foreign_name), "formula", False,
+             "金門辦事處"),
+        Case("109_提升服務效能_第二課_兩個表目.xls", _xls_records_raw("第二課", _xls_two_entries),
+             "formula", False, "第二課"),
+        Case("109_提升服務效能_第二課_藏表.xls", _xls_hidden_sheet, "formula", False, "第二課"),
+        Case("109_提升服務效能_第四課_影子欄.xlsx", _shadow_column, "structure-changed", False, "第四課"),
+        Case("109_提升服務效能_第三課_元年.xlsx", _generated_in_year_one, "", False, "第三課"),
+        Case("109_提升服務效能_第一課_明日.xlsx", _saved_tomorrow, "implausible-time", False, "第一課"),
+        Case("109_提升服務效能_第一課_連字號.xlsx", lambda t: _sheet_xml(t, _hyphen_r), "too-large", True),
+        Case("109_提升服務效能_第一課_未閉合.xlsx", lambda t: _sheet_xml(t, _unclosed_cells),
+             "corrupt-file", True),
+    ]
+
+
 def cases() -> list[Case]:
     long_text = "很長的說明" * 7000  # 35,000 characters, over Excel's 32,767
     return [
@@ -623,7 +813,7 @@ def cases() -> list[Case]:
     ] + ([] if os.name == "nt" else [  # Windows cannot even hold such a name
         Case("..\\..\\109_提升服務效能_主計室<:?*>.xlsx",
              lambda t: _edit("主計室", t, _cells(L6=999)), "out-of-range", False, "主計室"),
-    ]) + gate_cases()
+    ]) + gate_cases() + attack_cases()
 
 
 def build(folder: Path) -> list[Case]:

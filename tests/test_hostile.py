@@ -51,6 +51,18 @@ def test_each_case_alone(built, plan, name):
         assert users == [case.unit]
 
 
+@pytest.mark.parametrize("name", [c.name for c in corpus.attack_cases()
+                                  if c.code in ("formula", "missing-value")])
+def test_no_cached_formula_value_is_ever_taken(built, plan, name):
+    """Wherever the gate and a reader might have disagreed, the first item's 自評分數 that
+    holds =1+1 with a cached 9 is never counted as 9."""
+    case = CASES[name]
+    result = merge(plan, [built / name])
+    ret = result.status_of(case.unit).ret
+    first = plan.items_for(case.unit)[0].id
+    assert ret.rows[first].values.get("自評分數") != 9, [i.code for i in ret.issues]
+
+
 def test_password_message_tells_what_to_do(built, plan):
     result = merge(plan, [built / "109_提升服務效能_第一課_加密.xlsx"])
     assert any("請移除密碼後重新存檔" in i.message for i in result.issues)

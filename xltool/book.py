@@ -87,6 +87,9 @@ STYLES: dict[str, dict] = {
     "input_date": {"border": True, "locked": False, "bg": "#FFF2CC", "format": "date"},
     "input_text": {"border": True, "locked": False, "bg": "#FFF2CC", "format": "text"},
     "input_bad": {"wrap": True, "border": True, "locked": False, "bg": "#FF9999"},
+    # A pre-filled template's items that the plan changed since the unit's last return.
+    "revised_input": {"wrap": True, "border": True, "locked": False, "bg": "#FFEB9C"},
+    "revised_locked": {"wrap": True, "border": True, "bg": "#FFEB9C"},
 }
 
 

@@ -43,7 +43,15 @@ def norm_text(value: Any) -> str:
         return value.isoformat(sep=" ")
     if isinstance(value, date):
         return value.isoformat()
-    return unicodedata.normalize("NFKC", str(value)).strip()
+    text = unicodedata.normalize("NFKC", str(value))
+    if not text.isascii():
+        text = _INVISIBLE_FORMAT.sub("", text)
+    return text.strip()
+
+
+# Zero-width and direction marks: invisible, so never part of a name that is matched
+# (a header 具體作法 with a zero-width space must not become another column).
+_INVISIBLE_FORMAT = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
 
 
 def prose(value: Any) -> str:
@@ -127,3 +135,11 @@ def serial_to_date(serial: float, system: str = "1900") -> date:
     from datetime import timedelta
 
     return _EPOCHS[system] + timedelta(days=days)
+
+
+def utc_naive(value: datetime) -> datetime:
+    """A time as UTC without a zone, which is how XlsxWriter expects document times
+    (it labels them Z). A naive time is taken as this machine's local time."""
+    from datetime import timezone
+
+    return value.astimezone(timezone.utc).replace(tzinfo=None)

@@ -57,7 +57,10 @@ def rule_for(col: Column, *, choices: tuple[str, ...] | None = None,
     Cached: a merge asks for the same few rules for every row of every return."""
     if col.kind == "list":
         listed = "、".join(choices or [])
-        return Schema(And(Use(norm_text), lambda v: v in (choices or []),
+        # Matched after normalising (a full-width bracket typed for a half-width one is the
+        # same choice); what is kept is the plan's own wording of the choice.
+        exact = {norm_text(c): c for c in choices or []}
+        return Schema(And(Use(lambda v: exact.get(norm_text(v))), lambda v: v is not None,
                           error=_fail("not-in-list", f"「{col.name}」須為清單中的值：{listed}")))
     if col.kind == "number":
         lo = col.minimum if col.minimum is not None else float("-inf")

@@ -121,12 +121,26 @@ def check(plan: Path, as_json: bool):
 @click.option("--unit", "units", multiple=True, metavar="NAME", help="只產生這個單位（可重複）。")
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "ods", "both"]), default="xlsx",
               show_default=True, help="檔案格式。")
-def template(plan: Path, out_dir: Path, units: tuple[str, ...], fmt: str):
+@click.option("--from-returns", "from_returns", type=click.Path(exists=True, path_type=Path),
+              help="預先填入各單位在此資料夾中最新的回傳內容（計畫修訂後或下一期填報時使用）。")
+def template(plan: Path, out_dir: Path, units: tuple[str, ...], fmt: str, from_returns: Path | None):
     """由計畫檔 PLAN 產生各單位的填報表。"""
+    from .report import render_text
     from .template import write_templates
 
     model = _plan_or_exit(plan)
     formats = ("xlsx", "ods") if fmt == "both" else (fmt,)
+    if from_returns:
+        from .feedback import write_prefilled
+
+        _refuse_output_among_inputs([out_dir], [from_returns], plan)
+        done = write_prefilled(model, [from_returns], out_dir, units or None, formats)
+        for unit, path in done.written:
+            say(f"  {unit}：{path}")
+        if done.problems:
+            say(render_text(done.problems), err=True)
+        say(f"已產生 {len(done.written)} 個預填的填報表，位於 {out_dir}")
+        return
     written = write_templates(model, out_dir, units or None, formats)
     for w in written:
         say(f"  {w.unit}：{w.path}")

@@ -16,7 +16,7 @@ from . import fields as F
 from .book import PrintSetup, Sheet, row_height
 from .cells import a1
 from .files import short_filename
-from .errors import Issue, XltoolError
+from .errors import WARNING, Issue, XltoolError
 from .intake import Return, read_returns
 from .merge import MergeResult
 from .metadata import KEYS
@@ -62,6 +62,46 @@ def write_feedback(result: MergeResult, out_dir: Path,
     return done
 
 
+@dataclass
+class Prefilled:
+    written: list[tuple[str, Path]] = field(default_factory=list)  # (unit, file)
+    problems: list[Issue] = field(default_factory=list)
+
+
+def write_prefilled(plan, returns: list[Path], out_dir: Path, units=None,
+                    formats: tuple[str, ...] = ("xlsx",), generated: datetime | None = None,
+                    ) -> Prefilled:
+    """Each unit's current template, filled with what it already returned (its latest
+    usable return), for a revised plan or the next period's round. A unit without a
+    usable return gets a blank template, and the reason is an issue."""
+    from .merge import merge
+    from .ods_writer import write_ods
+    from .template import generation_time, template_filename, units_to_write
+    from .xlsx_writer import write_xlsx
+
+    chosen = units_to_write(plan, units)
+    generated = generated or generation_time()
+    result = merge(plan, list(returns))
+    adopted = {s.unit: s.ret for s in result.units if s.ret is not None and s.unit in chosen}
+    again = dict(zip(adopted, read_returns(plan, [r.path for r in adopted.values()], keep_raw=True)))
+    done = Prefilled()
+    for unit in chosen:
+        ret = again.get(unit)
+        if ret is not None and ret.usable:
+            book = prefilled_book(plan, ret, generated)
+        else:
+            named = [r.name for r in result.rejected if unit in r.name]
+            why = f"收到的檔案無法使用：{'、'.join(named)}" if named else "沒有收到可用的回傳檔"
+            done.problems.append(Issue("prefill-unavailable", f"「{unit}」{why}，已產生空白的填報表。",
+                                       WARNING, unit=unit))
+            book = build_template(plan, unit, generated)
+        for fmt in formats:
+            path = Path(out_dir) / template_filename(plan, unit, fmt)
+            (write_ods if fmt == "ods" else write_xlsx)(book, path)
+            done.written.append((unit, path))
+    return done
+
+
 COPY_SUFFIX = "_待修正"
 
 
@@ -92,35 +132,14 @@ def _remove_stale(plan, out_dir: Path, keep: set[Path]) -> list[Path]:
 
 
 def feedback_book(result: MergeResult, ret: Return, created: datetime):
+    """The correction copy: the return in a fresh template, bad cells red, and a first
+    sheet 待修正事項 that lists every issue."""
     plan = result.plan
-    book = build_template(plan, ret.unit, created)
-    book.created = created
+    book, form, moved = _filled(plan, ret, created)
     book.custom[KEYS["feedback"]] = "1"
     meta = book.sheet(F.META_SHEET)
     meta.put(meta.max_row + 1, 0, KEYS["feedback"])
     meta.put(meta.max_row, 1, "1")
-    form = book.sheet(F.FORM_SHEET)
-    cols = {c.name: i for i, c in enumerate(F.COLUMNS)}
-    fields = {f.name: (f, c) for f, c in zip(F.FORM_FIELDS, F.FORM_LABEL_COLS)}
-    labels = {name: c for name, (_, c) in fields.items()}
-    for name, value in ret.header.items():
-        if value is not None and name in fields:
-            field, c = fields[name]
-            form.put(F.FORM_ROW, c + 1, value, F.form_field_style(field))
-
-    # Where each cell of the return lands in the fresh copy.
-    moved: dict[str, tuple[int, int, str]] = {}
-    positions = {item.id: F.FIRST_ITEM_ROW + n for n, item in enumerate(plan.items_for(ret.unit))}
-    for item_id, row in ret.rows.items():
-        r = positions[item_id]
-        for col in (c for c in F.INPUT_COLUMNS if c.name in ret.cols):
-            moved[ret.cell_ref(row, col.name)] = (r, cols[col.name], col.name)
-            value = (row.raw or {}).get(col.name)
-            if value is not None:
-                form.put(r, cols[col.name], value, col.input_style)
-    for label, c in labels.items():
-        moved.setdefault(a1(F.FORM_ROW, c + 1), (F.FORM_ROW, c + 1, label))
-
     listing = Sheet(SHEET, widths=[6, 14, 14, 30, 70], protect=True,
                     print_setup=PrintSetup(repeat_rows=(3, 3)))
     listing.put(0, 0, f"{plan.info.name}　{ret.unit}　待修正事項", "title")
@@ -128,15 +147,7 @@ def feedback_book(result: MergeResult, ret: Return, created: datetime):
                       "（游標移到儲存格上可看說明），修正後直接存檔，於期限內回傳。", "text")
     for c, name in enumerate(["項次", "儲存格", "欄位", "填寫內容", "問題與修正方式"]):
         listing.put(3, c, name, "header")
-    for n, issue in enumerate(ret.issues, start=1):
-        target = moved.get(issue.cell) if issue.sheet in (ret.sheet, "") else None
-        cell = f"{F.FORM_SHEET}!{a1(target[0], target[1])}" if target else issue.cell
-        if target and issue.is_error:
-            r, c, _ = target
-            value, _style = form.cells.get((r, c), (None, "input"))
-            form.put(r, c, value, "input_bad")
-            previous = form.notes.get((r, c))
-            form.notes[(r, c)] = f"{previous}\n{issue.message}" if previous else issue.message
+    for n, (issue, cell) in enumerate(_mark_issues(form, moved, ret), start=1):
         r = 3 + n
         values = [n, cell, issue.field, issue.value, f"[{issue.severity}] {issue.message}"]
         for c, v in enumerate(values):
@@ -146,3 +157,85 @@ def feedback_book(result: MergeResult, ret: Return, created: datetime):
     book.active = SHEET
     return book
 
+
+def prefilled_book(plan, ret: Return, created: datetime):
+    """The unit's current template holding what it returned before (for the items that
+    still exist), with the changed and the new items marked and listed in 填報說明."""
+    book, form, moved = _filled(plan, ret, created)
+    _mark_issues(form, moved, ret)
+    rows = {item.id: F.FIRST_ITEM_ROW + n for n, item in enumerate(plan.items_for(ret.unit))}
+    id_col = F.COLUMNS.index(F.column("id"))
+    score_col = F.COLUMNS.index(F.column("score"))
+    changed = sorted({item for item, *_ in ret.revisions if item in rows}, key=list(rows).index)
+    for item_id in changed:
+        fields = "、".join(dict.fromkeys(f for i, f, *_ in ret.revisions if i == item_id))
+        _note(form, rows[item_id], id_col, f"本項的{fields}已修訂，請確認填寫內容是否仍適用。")
+        if item_id in ret.capped:
+            _note(form, rows[item_id], score_col, f"配分已修訂，原自評 {ret.capped[item_id]:g} 分"
+                                                  "超過新配分，請重新評分。")
+    new = [i for i in rows if i not in ret.rows]
+    for item_id in new:
+        _note(form, rows[item_id], id_col, "本項為計畫修訂後新增（或新交由本單位主辦）的項目，請填寫。")
+    guide = book.sheet(F.GUIDE_SHEET)
+    r = guide.max_row + 2
+    guide.put(r, 0, "預填說明", "title")
+    lines = [f"本表已預先填入貴單位先前回傳的「{ret.name}」內容，請檢查並更新後回傳。"]
+    if changed:
+        lines.append(f"內容已修訂的項目（編號儲存格有說明）：{'、'.join(changed)}。")
+    if new:
+        lines.append(f"新增的項目（尚未填寫）：{'、'.join(new)}。")
+    for n, line in enumerate(lines, start=1):
+        guide.put(r + n, 0, f"{n}.", "label")
+        guide.put(r + n, 1, line, "wrap")
+        guide.heights[r + n] = row_height([(line, 90)])
+    return book
+
+
+def _note(form: Sheet, r: int, c: int, text: str) -> None:
+    value, style = form.cells.get((r, c), (None, "input"))
+    form.put(r, c, value, "revised_input" if style.startswith("input") else "revised_locked")
+    previous = form.notes.get((r, c))
+    form.notes[(r, c)] = f"{previous}\n{text}" if previous else text
+
+
+def _filled(plan, ret: Return, created: datetime):
+    """A fresh template of the unit's, holding what the return holds, and where each
+    input cell of the return landed in it (return A1 → (row, col, field))."""
+    book = build_template(plan, ret.unit, created)
+    book.created = created
+    form = book.sheet(F.FORM_SHEET)
+    cols = {c.name: i for i, c in enumerate(F.COLUMNS)}
+    fields = {f.name: (f, c) for f, c in zip(F.FORM_FIELDS, F.FORM_LABEL_COLS)}
+    for name, value in ret.header.items():
+        if value is not None and name in fields:
+            field, c = fields[name]
+            form.put(F.FORM_ROW, c + 1, value, F.form_field_style(field))
+    moved: dict[str, tuple[int, int, str]] = {}
+    positions = {item.id: F.FIRST_ITEM_ROW + n for n, item in enumerate(plan.items_for(ret.unit))}
+    for item_id, row in ret.rows.items():
+        r = positions[item_id]
+        for col in (c for c in F.INPUT_COLUMNS if c.name in ret.cols):
+            moved[ret.cell_ref(row, col.name)] = (r, cols[col.name], col.name)
+            value = (row.raw or {}).get(col.name)
+            if value is not None:
+                form.put(r, cols[col.name], value, col.input_style)
+    for field, c in zip(F.FORM_FIELDS, F.FORM_LABEL_COLS):
+        moved.setdefault(a1(F.FORM_ROW, c + 1), (F.FORM_ROW, c + 1, field.name))
+    return book, form, moved
+
+
+def _mark_issues(form: Sheet, moved: dict, ret: Return) -> list[tuple[Issue, str]]:
+    """Every issue with the cell it names in the fresh copy; cells in error made red,
+    with the message as their comment."""
+    out = []
+    for issue in ret.issues:
+        target = moved.get(issue.cell) if issue.sheet in (ret.sheet, "") else None
+        cell = f"{F.FORM_SHEET}!{a1(target[0], target[1])}" if target else issue.cell
+        if target and issue.is_error:
+            r, c, _ = target
+            value, _style = form.cells.get((r, c), (None, "input"))
+            form.put(r, c, value, "input_bad")
+            previous = form.notes.get((r, c))
+            form.notes[(r, c)] = f"{previous}\n{issue.message}" if previous else issue.message
+        out.append((issue, cell))
+    return out

@@ -345,10 +345,24 @@ class _Intake:
             self.ret.usable = False
             return
         cols = self.ret.cols
+        seen_names: set[str] = set()
         for c, v in enumerate(sheet.rows[header_row]):
             name = _column_name(v)
+            if name in seen_names and name in {col.name for col in F.COLUMNS}:
+                self.issue("structure-changed", f"標題列有重複的欄名「{quote(name)}」（{a1(header_row, c)}），"
+                           "只採用第一個；請勿新增或複製欄。", cell=a1(header_row, c), field=name)
             if name:
+                seen_names.add(name)
                 cols.setdefault(name, c)
+        for c, col in enumerate(F.PLAN_COLUMNS):
+            if cols.get(col.name) != c:
+                # Locked columns cannot move in a protected sheet: one whose title is not
+                # where the template put it was retitled or replaced. Its cells are still
+                # read where the template put them, and compared with the plan.
+                self.issue("structure-changed", f"鎖定欄位「{col.name}」的標題或位置被變更（應在 "
+                           f"{a1(header_row, c)}）；請勿修改灰色欄位。", cell=a1(header_row, c),
+                           field=col.name, expected=col.name)
+                cols[col.name] = c
         missing = [col.name for col in F.COLUMNS if col.name not in cols]
         if missing:
             self.issue("structure-changed", f"標題列缺少欄位：{'、'.join(missing)}。請勿刪除或更名欄位。",

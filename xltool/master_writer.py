@@ -14,13 +14,14 @@ from pathlib import Path
 
 from . import fields as F
 from .book import FONT, PAPER_A4, row_height
-from .cells import a1, abs_ref, col_letter, local_text
+from .cells import a1, abs_ref, col_letter, local_text, utc_naive
 from .files import atomic_path
 from .merge import (STATUS_DONE, STATUS_ERRORS, STATUS_MISSING, SUPERSEDED,
                     MergeResult)
 
 SCORE_SHEET, SUMMARY_SHEET, DETAIL_SHEET, TABLE2_SHEET = "評分", "總表", "明細", "附表2"
 STATUS_SHEET, ISSUE_SHEET, CHART_SHEET = "繳交狀態", "檢核結果", "構面圖"
+REVISION_SHEET = "計畫修訂"
 REVIEW_HEADER = "複評"
 MAX_UNIT_COLUMNS = 250
 MAX_CELL_TEXT = F.TEXT_LIMIT  # Excel holds 32,767 characters in a cell
@@ -83,7 +84,7 @@ class _Writer:
             self.plan.info.deadline, datetime.min.time())
         self.wb.set_properties({"title": f"{self.plan.info.name} 彙整總表",
                                 "author": self.plan.info.contact_unit or self.plan.info.agency,
-                                "created": created})
+                                "created": utc_naive(created)})
         self.f = self._formats()
         self.score_cells: dict[str, str] = {}  # 構面 code → 評分 subtotal cell (absolute)
         self.total_cell = ""
@@ -108,6 +109,7 @@ class _Writer:
             "grey": fmt(border=1, bg_color="#EDEDED"),
             "missing": fmt(border=1, bg_color="#F8CBAD", align="center"),
             "invalid": fmt(border=1, bg_color="#FFC7CE", font_color="#9C0006", align="center"),
+            "revised": fmt(border=1, bg_color="#FFEB9C", font_color="#9C5700", align="center"),
             "bad": fmt(text_wrap=True, border=1, bg_color="#F8CBAD"),
             "bad_line": fmt(border=1, bg_color="#F8CBAD"),
             "review": fmt(border=1, bg_color="#FFF2CC", locked=False, align="center"),
@@ -119,7 +121,7 @@ class _Writer:
         # Sheets are created in reading order up front (XlsxWriter numbers them as
         # added); 評分 is filled first because the others refer to its cells.
         order = [SUMMARY_SHEET, DETAIL_SHEET, SCORE_SHEET, TABLE2_SHEET, STATUS_SHEET,
-                 ISSUE_SHEET, CHART_SHEET]
+                 ISSUE_SHEET, REVISION_SHEET, CHART_SHEET]
         self.ws = {name: self.wb.add_worksheet(name) for name in order}
         self.scores()
         self.summary()
@@ -127,6 +129,7 @@ class _Writer:
         self.table2()
         self.status()
         self.issue_list()
+        self.revisions()
         self.chart()
         self.ws[SUMMARY_SHEET].activate()
         self.wb.close()
@@ -179,6 +182,15 @@ class _Writer:
                     ws.write_blank(r, c, None, f["grey"])
                 elif entry.excluded:
                     ws.write_string(r, c, plan.info.not_applicable, f["num"])
+                elif entry.new:
+                    ws.write_number(r, c, 0, f["revised"])
+                    ws.write_comment(r, c, f"計畫修訂後新增的項目，{unit}尚未填報（見「{REVISION_SHEET}」），"
+                                           "暫以 0 分計。", {"font_name": FONT, "x_scale": 2})
+                elif entry.capped_from is not None:
+                    ws.write_number(r, c, entry.score or 0, f["revised"])
+                    ws.write_comment(r, c, f"{unit}依修訂前的配分自評 {entry.capped_from:g} 分，"
+                                           f"已依新配分以 {entry.score:g} 分計；請填寫複評確認。",
+                                     {"font_name": FONT, "x_scale": 2})
                 elif entry.invalid:  # counted 0, but the unit did not give itself 0
                     ws.write_number(r, c, 0, f["invalid"])
                     ws.write_comment(r, c, f"{unit}的自評分數無效或未填（原因見「{ISSUE_SHEET}」），"
@@ -304,13 +316,21 @@ class _Writer:
             ret = status.ret
             rows = dict(ret.rows.items()) if ret else {}  # one read per return
             source = ret.name if ret else ""
-            for item in plan.items_for(status.unit):
-                row = rows.get(item.id)
-                flags = sorted(set(row.flags)) if row else (["未繳"] if ret is None else ["列已刪除"])
+            removed = list(ret.removed.values()) if ret else []
+            for item in plan.items_for(status.unit) + [None] * len(removed):
+                if item is None:  # an item the plan took away: kept as the unit wrote it
+                    row = removed.pop(0)
+                    item_id, dim_name = row.item_id, ""
+                else:
+                    row = rows.get(item.id)
+                    item_id, dim_name = item.id, dims[item.dimension]
+                flags = sorted(set(row.flags)) if row else (
+                    ["未繳"] if ret is None else
+                    ["新增項目未填報"] if item_id in ret.new_items else ["列已刪除"])
                 bad = bool(flags)
                 ws.write_string(r, 0, status.unit, f["cell"])
-                ws.write_string(r, 1, item.id, f["cell"])
-                ws.write_string(r, 2, dims[item.dimension], f["cell"])
+                ws.write_string(r, 1, item_id, f["cell"])
+                ws.write_string(r, 2, dim_name, f["cell"])
                 if row:
                     for k, name in enumerate(inputs):
                         self._value(ws, r, 3 + k, row.values.get(name), bad, wrap=False)
@@ -455,6 +475,27 @@ class _Writer:
                 ws.write_string(r, c, v, f["bad"] if c == 0 and issue.is_error else f["wrap"])
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, max(len(self.r.issues), 1), len(head) - 1)
+        self._print(ws, 0)
+
+    # ---------------------------------------------------------------- 計畫修訂
+
+    def revisions(self) -> None:
+        """What the plan changed since the templates the adopted returns were made from."""
+        f = self.f
+        ws = self.ws[REVISION_SHEET]
+        head = ["填報表產生日", "編號", "欄位", "原內容", "新內容", "受影響單位"]
+        self._header(ws, 0, head, [12, 9, 12, 44, 44, 24])
+        changes = self.r.changes
+        if not changes:
+            ws.write_string(1, 0, "所採用的回傳檔都依目前的計畫填寫，沒有計畫修訂。", f["text"])
+        for r, change in enumerate(changes, start=1):
+            values = [change.generated, change.item, change.field, change.old, change.new,
+                      "、".join(change.units)]
+            widths = [12, 9, 12, 44, 44, 24]
+            ws.set_row(r, row_height([(v, w) for v, w in zip(values, widths)]))
+            for c, v in enumerate(values):
+                ws.write_string(r, c, v, f["wrap"])
+        ws.freeze_panes(1, 0)
         self._print(ws, 0)
 
     # ---------------------------------------------------------------- chart

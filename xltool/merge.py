@@ -59,6 +59,7 @@ class MergeResult:
     issues: list[Issue]
     rejected: list[Return]  # files that could not be used at all
     senders: dict[str, str] = field(default_factory=dict)  # file name → who sent it, when
+    changes: list = field(default_factory=list)  # revisions.Change: what the plan changed since
     store: RowStore | None = field(default=None, repr=False)
     _by_unit: dict[str, UnitStatus] = field(default_factory=dict, repr=False)
 
@@ -101,7 +102,7 @@ class MergeResult:
     @property
     def newest_input(self) -> datetime | None:
         times = [s.ret.saved for s in self.units if s.ret and s.ret.saved]
-        return max(times).astimezone(self.plan.zone).replace(tzinfo=None) if times else None
+        return max(times) if times else None
 
 
 SPILL_FROM = 200  # files; from here on rows wait on disk, not in memory
@@ -190,8 +191,11 @@ def score(plan: Plan, returns: list[Return], issues: list[Issue],
                             "計畫中，未採計；請確認。", WARNING, sheet="評分", field="複評",
                             value=str(reviews[item_id])))
 
+    from .revisions import changes_from_returns
+
     result = MergeResult(plan=plan, units=statuses, items=[], dimensions=[], total=0, grade="",
-                         issues=issues, rejected=rejected, store=store)
+                         issues=issues, rejected=rejected, store=store,
+                         changes=changes_from_returns(plan, statuses))
     items = result.items
     for item in plan.items:
         entries = result.entries_for(item)

@@ -75,16 +75,16 @@ def fingerprint(digests: list[list[str]]) -> str:
 
 
 def legacy_fingerprint(rows: list[list[str]]) -> str:
-    """The fingerprint of templates of version 1, which carry no cell digests."""
-    data = json.dumps([[squeeze(c) for c in row] for row in rows], ensure_ascii=False,
-                      separators=(",", ":"))
+    """The fingerprint of templates of version 1 (which carry no cell digests): the
+    hash of their locked cells' text, exactly as version 1 computed it."""
+    data = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(data.encode("utf-8")).hexdigest()[:24]
 
 
 # The keys that say which plan, year, unit and template a file is; they must agree
 # wherever the file keeps them.
 IDENTITY_KEYS = tuple(KEYS[k] for k in ("plan_id", "year", "unit", "version", "fingerprint"))
-FUTURE_SLACK = timedelta(days=1)  # clocks of office PCs are often a little off
+FUTURE_SLACK = timedelta(hours=1)  # office PCs' clocks are a little off, rarely more
 
 
 def implausible_time(saved: datetime, generated: str, plan_year: int, zone=None) -> str:
@@ -98,8 +98,11 @@ def implausible_time(saved: datetime, generated: str, plan_year: int, zone=None)
     if instant > now + FUTURE_SLACK:
         return "晚於現在"
     made = _parse_generated(generated, zone)
-    earliest = made - FUTURE_SLACK if made else datetime(plan_year + 1911 - 1, 1, 1,
-                                                         tzinfo=timezone.utc)
+    try:
+        earliest = made - FUTURE_SLACK if made else datetime(plan_year + 1911 - 1, 1, 1,
+                                                             tzinfo=timezone.utc)
+    except (OverflowError, ValueError):  # a template "made" in year 1: not a time to trust
+        earliest = datetime(plan_year + 1911 - 1, 1, 1, tzinfo=timezone.utc)
     if instant < earliest:
         return "早於填報表產生的時間" if made else "早於計畫年度"
     return ""

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from .book import FONT, PLAIN_PRINT, STYLES, Book, PrintSetup, Sheet, Validation
-from .cells import a1, abs_ref
+from .cells import a1, abs_ref, utc_naive
 from .files import atomic_path
 
 CM_PER_CHAR = 0.21  # one Excel width unit in LibreOffice, near enough for layout
@@ -65,7 +65,9 @@ def _document(book: Book):
     if book.created:
         from odf.dc import Date
 
-        stamp = book.created.replace(microsecond=0).isoformat()
+        # With its zone (Z): office programs write local time without one, which a
+        # reader in another zone cannot place.
+        stamp = utc_naive(book.created).replace(microsecond=0).isoformat() + "Z"
         doc.meta.addElement(meta.CreationDate(text=stamp))
         doc.meta.addElement(Date(text=stamp))
     for key, value in book.custom.items():

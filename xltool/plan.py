@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -297,10 +297,13 @@ class _PlanReader:
             return None, self.issues
         self.check_points(dims, items)
         self.check_leads(units, items)
-        if info.not_applicable and lists.get(STATUS_LIST) and \
-                info.not_applicable not in lists[STATUS_LIST]:
-            self.issue(f"「不適用選項」的值「{info.not_applicable}」不在「{STATUS_LIST}」清單中。",
-                       INFO_SHEET, code="not-in-list")
+        statuses = {norm_text(v): v for v in lists.get(STATUS_LIST, [])}
+        if info.not_applicable and statuses:
+            if norm_text(info.not_applicable) in statuses:  # as the list words it
+                info = replace(info, not_applicable=statuses[norm_text(info.not_applicable)])
+            else:
+                self.issue(f"「不適用選項」的值「{info.not_applicable}」不在「{STATUS_LIST}」清單中。",
+                           INFO_SHEET, code="not-in-list")
         plan = Plan(info=info, dimensions=dims, units=units, items=items, grades=grades,
                     lists=lists, source=self.path)
         return plan, self.issues
@@ -515,16 +518,17 @@ class _PlanReader:
             name = header_name(head)
             if not name:
                 continue
-            values = []
+            values, keys = [], set()
             for r in range(1, len(sheet.rows)):
-                v = norm_text(sheet.cell(r, c))
+                v = prose(sheet.cell(r, c))  # shown in every drop-down: the plan's wording
                 if not v:
                     continue
-                if v in values:
+                if norm_text(v) in keys:
                     self.issue(f"清單「{name}」的值「{v}」重複。", LIST_SHEET, r, c, value=v,
                                code="duplicate", field=name)
                     continue
                 values.append(v)
+                keys.add(norm_text(v))
             if not values:
                 self.issue(f"清單「{name}」沒有任何值。", LIST_SHEET, 1, c, code="missing-value",
                            field=name)

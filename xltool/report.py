@@ -84,9 +84,14 @@ def write_result_json(result, out) -> None:
         "points": r.item.points,
         "unit_scores": {u: (None if e.excluded else (e.score or 0)) for u, e in r.entries.items()},
         "invalid_units": [u for u, e in r.entries.items() if e.invalid],
+        "capped_units": {u: e.capped_from for u, e in r.entries.items() if e.capped_from is not None},
+        "unreported_new": [u for u, e in r.entries.items() if e.new],
         "self_score": r.self_score, "review": r.review, "adopted": r.adopted,
         "all_not_applicable": r.all_excluded,
     } for r in result.items))
+    section("plan_changes", ({"templates_made": c.generated, "item": c.item, "field": c.field,
+                              "old": c.old, "new": c.new, "units": list(c.units)}
+                             for c in result.changes))
     section("dimensions", ({"code": d.code, "name": d.name, "points": d.points, "score": sc}
                            for d, sc in result.dimensions))
     out.write(f'  "total": {json.dumps(result.total)},\n')

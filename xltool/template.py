@@ -42,11 +42,11 @@ def template_filename(plan: Plan, unit: str, fmt: str) -> str:
 
 
 def generation_time() -> datetime:
-    """Now, or SOURCE_DATE_EPOCH when set, so builds can be reproduced."""
+    """Now (aware, UTC), or SOURCE_DATE_EPOCH when set, so builds can be reproduced."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch and epoch.isdigit():
-        return datetime.fromtimestamp(int(epoch), tz=timezone.utc).replace(tzinfo=None)
-    return datetime.now().replace(microsecond=0)
+        return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
+    return datetime.now(timezone.utc).replace(microsecond=0)
 
 
 def build_template(plan: Plan, unit: str, generated: datetime) -> Book:
@@ -211,16 +211,7 @@ def write_templates(plan: Plan, out_dir: Path, units: Iterable[str] | None = Non
                     formats: Iterable[str] = ("xlsx",), generated: datetime | None = None,
                     progress: Callable[[str], None] | None = None) -> list[Written]:
     """Write one workbook per unit (and per format) into ``out_dir``."""
-    known = [u.name for u in plan.units]
-    chosen = list(units) if units else [u for u in known if plan.items_for(u)]
-    known_set = set(known)
-    unknown = [u for u in chosen if u not in known_set]
-    if unknown:
-        raise XltoolError(f"計畫中沒有這些單位：{'、'.join(unknown)}。"
-                          f"可用的單位：{'、'.join(known)}。")
-    empty = [u for u in chosen if not plan.items_for(u)]
-    if empty:
-        raise XltoolError(f"這些單位沒有主辦任何項目，不產生填報表：{'、'.join(empty)}。")
+    chosen = units_to_write(plan, units)
     generated = generated or generation_time()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -244,6 +235,23 @@ def write_templates(plan: Plan, out_dir: Path, units: Iterable[str] | None = Non
                 if progress:
                     progress(unit)
     return written
+
+
+def units_to_write(plan: Plan, units: Iterable[str] | None) -> list[str]:
+    """The units asked for (names or aliases), or every unit that leads items."""
+    known = [u.name for u in plan.units]
+    if not units:
+        return [u for u in known if plan.items_for(u)]
+    aliases = {a: u.name for u in plan.units for a in u.aliases}
+    chosen = [u if u in known else aliases.get(u, u) for u in units]
+    unknown = [u for u in chosen if u not in known]
+    if unknown:
+        raise XltoolError(f"計畫中沒有這些單位：{'、'.join(unknown)}。"
+                          f"可用的單位：{'、'.join(known)}。")
+    empty = [u for u in chosen if not plan.items_for(u)]
+    if empty:
+        raise XltoolError(f"這些單位沒有主辦任何項目，不產生填報表：{'、'.join(empty)}。")
+    return list(dict.fromkeys(chosen))
 
 
 PARALLEL_FROM = 24  # units; below this a process pool costs more than it saves

@@ -5,7 +5,7 @@ import warnings
 from pathlib import Path
 
 from .book import FONT, PAPER_A4, PLAIN_PRINT, STYLES, Book
-from .cells import a1, abs_ref
+from .cells import a1, abs_ref, utc_naive
 from .errors import XltoolError
 from .files import atomic_path
 
@@ -43,7 +43,7 @@ def _write(book: Book, path: Path) -> None:
     wb.lock_structure = book.protect_structure
     props = {"title": book.title, "author": book.author}
     if book.created:
-        props["created"] = book.created
+        props["created"] = utc_naive(book.created)
     wb.set_properties(props)
     for key, value in book.custom.items():
         wb.set_custom_property(key, value)

@@ -43,8 +43,11 @@ class GateReport:
     """What the gate learnt, for the reader and the checks."""
 
     warnings: list[Issue] = field(default_factory=list)
-    formulas: dict[str, set[tuple[int, int]]] = field(default_factory=dict)  # sheet → cells
+    # Keyed by the sheet's place in the book, not its name: a reader and the gate may
+    # spell a name differently (white space in an attribute), never its position.
+    formulas: dict[int, set[tuple[int, int]]] = field(default_factory=dict)  # index → cells
     sheets: list[str] = field(default_factory=list)
+    tables: list = field(default_factory=list)  # ODF: the values, read by the same walk
     date1904: bool = False
     saved_xls: object = None  # an .xls file's own save time (aware datetime), when it has one
 
@@ -136,8 +139,13 @@ def _gate_zip(path: Path, suffix: str, bounds: Bounds, only: set[str] | None,
         if suffix == ".ods":
             from .ods_scan import scan_ods
 
-            ods = scan_ods(zf, bounds)
-            report.sheets, report.formulas = ods.sheets, ods.formulas
+            # The walk that bounds an ODF file also reads it: what is measured is what
+            # is read, so the two can never disagree about a cell.
+            wanted = only if only is not None else prefer
+            ods = scan_ods(zf, bounds, collect=True, wanted=wanted)
+            if prefer and only is None and not prefer <= set(ods.sheets):
+                ods = scan_ods(zf, bounds, collect=True)
+            report.sheets, report.formulas, report.tables = ods.sheets, ods.formulas, ods.tables
         else:
             from .xlsx_scan import scan_xlsx
 

@@ -38,7 +38,7 @@ class OdsTable:
 @dataclass
 class OdsScan:
     sheets: list[str] = field(default_factory=list)
-    formulas: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
+    formulas: dict[int, set[tuple[int, int]]] = field(default_factory=dict)  # table index → cells
     tables: list[OdsTable] = field(default_factory=list)  # only when values were collected
 
 
@@ -58,12 +58,17 @@ def scan_ods(zf: zipfile.ZipFile, bounds: Bounds, collect: bool = False,
 
 
 def _attrs(attrs: dict[str, str]) -> dict[str, str]:
-    """Attributes by local name; the office: namespace wins over extensions such as calcext:."""
+    """Attributes by local name; ODF's own namespaces win over extensions and foreign
+    ones (calcext:value-type, or any other producer's attributes of the same name)."""
     out: dict[str, str] = {}
+    odf: set[str] = set()
     for key, value in attrs.items():
         name = local(key)
-        if name not in out or "opendocument:xmlns:office" in key:
+        own = "urn:oasis:names:tc:opendocument:xmlns:" in key
+        if name not in out or (own and name not in odf):
             out[name] = value
+        if own:
+            odf.add(name)
     return out
 
 
@@ -208,7 +213,7 @@ class _Walk:
         kind = cell.get("value-type", "")
         if "formula" in cell:
             self.extent.reach(row + rows - 1, col + cols - 1, row, col)
-            found = self.scan.formulas.setdefault(self.table.name, set())
+            found = self.scan.formulas.setdefault(len(self.scan.sheets) - 1, set())
             found.update((r, c) for r in range(row, row + rows) for c in range(col, col + cols))
         if not kind and not self.chars:
             return

@@ -106,7 +106,9 @@ def failure_issue(path: Path, failure: Failure, limits: Limits) -> Issue:
         return Issue("too-large", f"讀取「{name}」需要的記憶體超過上限（{limits.memory_mb} MB），"
                                   "已停止讀取；檔案可能過大或已損毀，請重新存檔後再寄。", file=name)
     if failure.kind == "timeout":
-        return Issue("timeout", f"讀取「{name}」超過時間上限（{limits.wall_seconds:g} 秒），"
+        spent = (f"CPU 時間 {limits.cpu_seconds:g} 秒" if failure.detail == "cpu"
+                 else f"{limits.wall_seconds:g} 秒")
+        return Issue("timeout", f"讀取「{name}」超過時間上限（{spent}），"
                                 "已停止讀取；檔案可能過大或已損毀，請重新存檔後再寄。", file=name)
     return Issue("unreadable", f"無法讀取「{name}」：讀取程式異常結束（檔案格式有誤或已損毀），"
                                "請重新存檔後再寄。", file=name)
@@ -122,22 +124,30 @@ def read_here(path: Path, *, bounds: Bounds | None = None, max_rows: int = DEFAU
     present = report.sheets
     wanted = only if only is not None else (
         prefer if prefer and prefer <= set(present) else None)
-    reader = "calamine"
-    try:
-        sheets = _calamine_sheets(path, wanted, max_rows, max_cols)
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:  # noqa: BLE001 — calamine panics are BaseExceptions
-        if path.suffix.lower() != ".ods":
-            raise _unreadable(path, exc) from None
-        sheets = _streamed_ods_sheets(path, bounds, wanted, max_rows, max_cols)
+    if path.suffix.lower() == ".ods":
         reader = "odf-stream"
+        names = [t.name for t in report.tables]
+        sheets = {t.name: SheetData(t.name, [[_clean(v) for v in r[:max_cols]]
+                                             for r in t.rows[:max_rows]], merged=t.merged)
+                  for t in report.tables}
+        order = report.sheets
+    else:
+        reader = "calamine"
+        try:
+            sheets, order = _calamine_sheets(path, wanted, max_rows, max_cols)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # noqa: BLE001 — calamine panics are BaseExceptions
+            raise _unreadable(path, exc) from None
+        names = order
+    formulas = {order[i]: cells for i, cells in report.formulas.items() if i < len(order)}
     props, saved, producer = _document_properties(path)
     if report.saved_xls is not None and saved is None:
         saved = report.saved_xls  # type: ignore[assignment]
-    return WorkbookData(path=path, sheets=sheets, properties=props, saved=saved,
-                        producer=producer, warnings=report.warnings, formulas=report.formulas,
-                        date1904=report.date1904, reader=reader)
+    return WorkbookData(path=path, sheets={n: sheets[n] for n in names if n in sheets},
+                        properties=props, saved=saved, producer=producer,
+                        warnings=report.warnings, formulas=formulas, date1904=report.date1904,
+                        reader=reader)
 
 
 def _unreadable(path: Path, exc: BaseException) -> Rejected:
@@ -150,7 +160,8 @@ def _unreadable(path: Path, exc: BaseException) -> Rejected:
 
 
 def _calamine_sheets(path: Path, wanted: set[str] | None, max_rows: int,
-                     max_cols: int | None) -> dict[str, SheetData]:
+                     max_cols: int | None) -> tuple[dict[str, SheetData], list[str]]:
+    """The chosen sheets' values, and every sheet's name in book order."""
     from python_calamine import CalamineWorkbook  # lazy: keeps `--help` fast
 
     try:
@@ -160,6 +171,7 @@ def _calamine_sheets(path: Path, wanted: set[str] | None, max_rows: int,
         with path.open("rb") as fh:
             wb = CalamineWorkbook.from_filelike(fh)
     sheets = {}
+    order = [meta.name for meta in wb.sheets_metadata]
     for meta in wb.sheets_metadata:
         if wanted is not None and meta.name not in wanted:
             continue
@@ -169,22 +181,7 @@ def _calamine_sheets(path: Path, wanted: set[str] | None, max_rows: int,
         sheets[meta.name] = SheetData(
             name=meta.name, rows=[[_clean(v) for v in r[:max_cols]] for r in rows],
             visible=str(meta.visible).endswith("Visible"), merged=merged)
-    return sheets
-
-
-def _streamed_ods_sheets(path: Path, bounds: Bounds, wanted: set[str] | None, max_rows: int,
-                         max_cols: int | None) -> dict[str, SheetData]:
-    from .bounds import Corrupt, TooLarge
-    from .ods_scan import scan_ods
-    from .xmlstream import Malformed, Unsafe
-
-    try:
-        with zipfile.ZipFile(path) as zf:
-            scan = scan_ods(zf, bounds, collect=True, wanted=wanted)
-    except (Corrupt, TooLarge, Malformed, Unsafe, zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise _unreadable(path, exc) from None
-    return {t.name: SheetData(t.name, [[_clean(v) for v in r[:max_cols]] for r in t.rows[:max_rows]],
-                              merged=t.merged) for t in scan.tables}
+    return sheets, order
 
 
 def _clean(value: Any) -> Any:

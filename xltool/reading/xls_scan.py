@@ -22,13 +22,12 @@ _SST, _CONTINUE, _DATEMODE, _FILEPASS = 0x00FC, 0x003C, 0x0022, 0x002F
 _FORMULAS = {0x0006, 0x0406, 0x04BC, 0x0221, 0x0236}  # FORMULA (BIFF8, BIFF4), SHRFMLA, ARRAY, TABLE
 _CELLS = {0x0203, 0x027E, 0x00FD, 0x0204, 0x00D6, 0x0205, 0x0006, 0x0406, 0x0201}  # one cell each
 _MULRK, _MULBLANK, _LABELSST, _LABEL = 0x00BD, 0x00BE, 0x00FD, 0x0204
-_WORKSHEET = 0x0010
 
 
 @dataclass
 class XlsScan:
     sheets: list[str] = field(default_factory=list)
-    formulas: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
+    formulas: dict[int, set[tuple[int, int]]] = field(default_factory=dict)  # sheet index → cells
     date1904: bool = False
     saved: datetime | None = None
 
@@ -146,66 +145,87 @@ class _Compound:
 # ------------------------------------------------------------------ BIFF records
 
 
-def _records(stream: bytes, limit: int):
-    pos, count, n = 0, 0, len(stream)
+class _Budget:
+    """Records walked in one file, over every walk: a sheet list that points many
+    entries at one long substream must not make the gate walk it many times over."""
+
+    def __init__(self, limit: int):
+        self.left = limit
+
+    def spend(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise TooLarge("", "", "records")
+
+
+def _records(stream: bytes, budget: _Budget, start: int = 0):
+    pos, n = start, len(stream)
     while pos + 4 <= n:
         kind, length = struct.unpack_from("<HH", stream, pos)
-        count += 1
-        if count > limit:
-            raise TooLarge("", "", "records")
+        budget.spend()
         yield pos, kind, stream[pos + 4:pos + 4 + length]
         pos += 4 + length
 
 
 def _walk(stream: bytes, bounds: Bounds) -> XlsScan:
+    """The globals from the start of the stream, then each sheet from the offset its
+    sheet-list entry gives, as a reader goes: records between them are never read."""
     scan = XlsScan()
-    by_offset: dict[int, str] = {}
+    budget = _Budget(bounds.records)
+    entries, sst = _globals(stream, budget, scan)
+    text_used = 0
+    for index, (offset, name) in enumerate(entries):
+        extent = Extent(bounds, name, text_used)
+        formulas: set[tuple[int, int]] = set()
+        depth = 0
+        for pos, kind, body in _records(stream, budget, offset):
+            if kind == _BOF:
+                depth += 1
+                if depth > 16:
+                    raise Corrupt("BOF nesting")
+                continue
+            if kind == _EOF:
+                depth -= 1
+                if depth <= 0:
+                    break
+                continue
+            if depth == 1:  # not inside a chart embedded in the sheet
+                _cell_record(kind, body, extent, sst, formulas)
+        text_used = extent.text
+        if formulas:
+            scan.formulas[index] = formulas
+    return scan
+
+
+def _globals(stream: bytes, budget: _Budget, scan: XlsScan) -> tuple[list[tuple[int, str]], list[int]]:
+    """The workbook globals: the sheet list, the shared strings, the date system."""
+    entries: list[tuple[int, str]] = []
     sst: list[int] = []
     sst_parts: list[bytes] | None = None
-    stack: list[tuple[Extent | None, str]] = []  # BOF…EOF nest: charts sit inside sheets
-    extent: Extent | None = None
-    sheet = ""
-    text_used = 0
-    for pos, kind, body in _records(stream, bounds.records):
+    for pos, kind, body in _records(stream, budget):
         if sst_parts is not None:
             if kind == _CONTINUE:
                 sst_parts.append(body)
                 continue
-            sst = _string_lengths(sst_parts)
-            sst_parts = None
-        if kind == _BOF:
-            if len(stack) > 16:
-                raise Corrupt("BOF nesting")
-            stack.append((extent, sheet))
-            sub = struct.unpack_from("<H", body, 2)[0] if len(body) >= 4 else 0
-            if pos in by_offset or sub == _WORKSHEET:
-                sheet = by_offset.get(pos, f"#{len(scan.sheets)}")
-                extent = Extent(bounds, sheet, text_used)
-            else:
-                extent = None
-            continue
+            sst, sst_parts = _string_lengths(sst_parts), None
         if kind == _EOF:
-            if extent is not None:
-                text_used = extent.text
-            extent, sheet = stack.pop() if stack else (None, "")
-            continue
+            break
         if kind == _FILEPASS:
             raise Encrypted()
         if kind == _BOUNDSHEET and len(body) >= 8:
             offset = struct.unpack_from("<I", body, 0)[0]
             name = _short_string(body[6:])
-            by_offset[offset] = name
+            if offset >= len(stream):
+                raise Corrupt("sheet offset")
+            entries.append((offset, name))
             scan.sheets.append(name)
         elif kind == _DATEMODE and len(body) >= 2:
             scan.date1904 = struct.unpack_from("<H", body)[0] == 1
         elif kind == _SST:
             sst_parts = [body]
-        elif extent is not None:
-            _cell_record(kind, body, extent, sst, scan.formulas.setdefault(sheet, set()))
-    for name in list(scan.formulas):
-        if not scan.formulas[name]:
-            del scan.formulas[name]
-    return scan
+    if sst_parts is not None:
+        sst = _string_lengths(sst_parts)
+    return entries, sst
 
 
 def _cell_record(kind: int, body: bytes, extent: Extent, sst: list[int],
@@ -317,7 +337,7 @@ def _last_saved(info: bytes) -> datetime | None:
         for k in range(min(count, 256)):
             pid, where = struct.unpack_from("<II", info, offset + 8 + 8 * k)
             if pid == 13:
-                vtype, ticks = struct.unpack_from("<I4xQ", info, offset + where)
+                vtype, ticks = struct.unpack_from("<IQ", info, offset + where)
                 if vtype == 64 and ticks:
                     return datetime(1601, 1, 1, tzinfo=timezone.utc) + timedelta(
                         microseconds=ticks // 10)

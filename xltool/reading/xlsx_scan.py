@@ -27,8 +27,8 @@ _SMALL_PART = 8 * 1024 * 1024
 
 @dataclass
 class XlsxScan:
-    sheets: list[tuple[str, str]] = field(default_factory=list)  # (name, part) in book order
-    formulas: dict[str, set[tuple[int, int]]] = field(default_factory=dict)  # name → cells
+    sheets: list[tuple[str, list[str]]] = field(default_factory=list)  # (name, parts), book order
+    formulas: dict[int, set[tuple[int, int]]] = field(default_factory=dict)  # sheet index → cells
     date1904: bool = False
 
 
@@ -48,11 +48,10 @@ def scan_xlsx(zf: zipfile.ZipFile, bounds: Bounds, only: set[str] | None = None,
     upper = _upper_lengths(sst) if sst is not None else None
     exact: array | None = None
     text_used = 0
-    for name, part in scan.sheets:
-        if wanted is not None and name not in wanted:
-            continue
-        if part not in names:
-            continue  # the reader will say the sheet is missing
+    members = {n.lower(): n for n in names}  # readers find zip members whatever their case
+    jobs = [(index, name, members[part.lower()]) for index, (name, parts) in enumerate(scan.sheets)
+            if wanted is None or name in wanted for part in parts if part.lower() in members]
+    for index, name, part in jobs:
         data = _part(zf, part, kept)
         extent = Extent(bounds, name, text_used)
         if data is not None and upper is not None and _quick_walk(data, extent, upper):
@@ -70,7 +69,7 @@ def scan_xlsx(zf: zipfile.ZipFile, bounds: Bounds, only: set[str] | None = None,
             extent, formulas = walk.extent, walk.formulas
         text_used = extent.text
         if formulas:
-            scan.formulas[name] = formulas
+            scan.formulas.setdefault(index, set()).update(formulas)
     return scan
 
 
@@ -90,8 +89,9 @@ _UNUSUAL_BYTES = (b"<!", b"'", b"inlineStr", b'"str"', b'"e"', b" =", b"= ", b"\
                   b"\n=", b"=\n")
 _PREFIXED = re.compile(rb"<[\w.-]+:(?:c|row|v|f|is|t|si|r|sheetData)[\s/>]|<f[\s/>]")
 _CELL = re.compile(rb"<c[\s/>]")
-_CELL_REF = re.compile(rb'<c\s[^>]*?\br="([A-Z]{1,4})([0-9]{1,9})"')
-_SHARED_INDEX = re.compile(rb'<c\s[^>]*?\bt="s"[^>]*>\s*<v>([0-9]{1,9})</v>')
+# Attribute runs are bounded, so that a file of unclosed tags cannot make a scan quadratic.
+_CELL_REF = re.compile(rb'<c\s[^>]{0,400}?(?<=\s)r="([A-Z]{1,4})([0-9]{1,9})"')
+_SHARED_INDEX = re.compile(rb'<c\s[^>]{0,400}?(?<=\s)t="s"[^>]{0,400}>\s{0,64}<v>([0-9]{1,9})</v>')
 _SI = re.compile(rb"<si[\s/>]")
 
 
@@ -120,14 +120,14 @@ def _upper_lengths(sst: bytes) -> list[int] | None:
 def _quick_walk(data: bytes, extent: Extent, upper: list[int]) -> bool:
     """True when the sheet is plainly within bounds (and ``extent`` then holds an
     upper bound of its reach and text); False to leave it to the exact walk."""
-    if not _plain_bytes(data):
+    if not _plain_bytes(data) or data.count(b"<c") > extent.bounds.cells:
         return False
     refs = _CELL_REF.findall(data)
     if len(refs) != len(_CELL.findall(data)):
         return False  # a cell without r, or one this pattern cannot read
     indexes = _SHARED_INDEX.findall(data)
     if len(indexes) != data.count(b't="s"'):
-        return False
+        return False  # some shared-string cell this pattern cannot read
     b = extent.bounds
     if refs:
         far_row = max(map(int, (digits for _, digits in refs))) - 1
@@ -343,14 +343,18 @@ def _resolve(target: str) -> str:
 
 
 def _workbook(zf: zipfile.ZipFile, rels: dict[str, tuple[str, str]]):
-    sheets: list[tuple[str, str]] = []
+    """The sheets in book order, each with every part an id of it may point at: a
+    reader follows r:id, and a gate that chose another id would measure the wrong
+    part, so each candidate is measured."""
+    sheets: list[tuple[str, list[str]]] = []
     flags = {"date1904": False}
 
     def start(tag, attrs):
         name = local(tag)
         if name == "sheet":
-            rid = next((v for k, v in attrs.items() if local(k) == "id"), "")
-            sheets.append((attrs.get("name", ""), rels.get(rid, ("", ""))[1]))
+            ids = [v for k, v in attrs.items() if local(k) == "id"]
+            parts = [rels[i][1] for i in ids if i in rels]
+            sheets.append((_attr(attrs, "name", "") or "", list(dict.fromkeys(parts))))
         elif name == "workbookPr":
             flags["date1904"] = attrs.get("date1904", "").lower() in ("1", "true")
 
