@@ -95,14 +95,21 @@ def init(plan: Path, force: bool):
 @cli.command()
 @click.argument("plan", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 輸出檢查結果。")
-def check(plan: Path, as_json: bool):
+@click.option("--against", "old_plan", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="另列出與此舊版計畫檔的差異（項目、欄位、原內容、新內容、受影響單位）。")
+def check(plan: Path, as_json: bool, old_plan: Path | None):
     """檢查計畫檔 PLAN，列出每個問題的工作表與儲存格。"""
     from .plan import check_plan
-    from .report import issues_json, render_text, summary
+    from .report import changes_table, issues_json, render_text, summary
 
     model, issues = check_plan(plan)
+    changes = None
+    if old_plan is not None and model is not None:
+        from .revisions import plan_diff
+
+        changes = plan_diff(_plan_or_exit(old_plan), model)
     if as_json:
-        say(issues_json(issues))
+        say(issues_json(issues) if changes is None else changes_json(issues, changes))
     else:
         if issues:
             say(render_text(issues))
@@ -110,8 +117,21 @@ def check(plan: Path, as_json: bool):
             say(f"計畫檔正確：{len(model.dimensions)} 個構面、{len(model.units)} 個單位、"
                        f"{len(model.items)} 個項目，總配分 {model.total_points:g}。")
         say(summary(issues))
+        if changes is not None:
+            say(f"與「{old_plan.name}」相比有 {len(changes)} 處修訂" + ("：" if changes else "。"))
+            if changes:
+                say(changes_table(changes))
     if any(i.is_error for i in issues):
         sys.exit(EXIT_ISSUES)
+
+
+def changes_json(issues, changes) -> str:
+    import json
+
+    return json.dumps({"issues": [i.to_dict() for i in issues],
+                       "plan_changes": [{"item": c.item, "field": c.field, "old": c.old,
+                                         "new": c.new, "units": list(c.units)} for c in changes]},
+                      ensure_ascii=False, indent=2)
 
 
 @cli.command()

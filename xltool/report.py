@@ -25,6 +25,19 @@ def table(rows: list[list[str]]) -> str:
                                 for v, w in zip(r, widths)).rstrip() for r in rows)
 
 
+def changes_table(changes) -> str:
+    """Plan revisions for the terminal, in the terms of the master's 計畫修訂 sheet."""
+    rows = [["編號", "欄位", "原內容", "新內容", "受影響單位"]]
+    for c in changes:
+        rows.append([c.item, c.field, _short(c.old), _short(c.new), "、".join(c.units)])
+    return table(rows)
+
+
+def _short(text: str, limit: int = 30) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def render_text(issues: Iterable[Issue]) -> str:
     return "\n".join(issue_line(i) for i in issues)
 
