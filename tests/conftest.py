@@ -18,7 +18,7 @@ WRITTEN_ODF: list[Path] = []
 
 
 def _record_odf_writes() -> None:
-    import xltool.ods_writer as writer
+    import xltool.forms.ods_writer as writer
 
     original = writer.write_ods
 

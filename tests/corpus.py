@@ -231,9 +231,9 @@ def _last_year_template(target: Path) -> None:
     """Last year's template of the same unit: the plan of 108 drawn by xltool itself."""
     from dataclasses import replace
 
-    from xltool.plan import load_plan
-    from xltool.template import build_template
-    from xltool.xlsx_writer import write_xlsx
+    from xltool.plan.load import load_plan
+    from xltool.forms.template import build_template
+    from xltool.forms.xlsx_writer import write_xlsx
 
     plan = load_plan(EXAMPLE / "plan.xlsx")
     old = replace(plan, info=replace(plan.info, year=108, name=plan.info.name.replace("109", "108")))

@@ -261,8 +261,8 @@ def search(iterations: int, seed: int) -> None:  # pragma: no cover — a tool, 
     import tempfile
 
     sys.path.insert(0, str(HERE.parent))
-    from xltool.intake import read_returns
-    from xltool.plan import load_plan
+    from xltool.intake.read import read_returns
+    from xltool.plan.load import load_plan
 
     plan = load_plan(HERE.parent / "examples" / "kaohsiung-109" / "plan.xlsx")
     known = finds()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import openpyxl
 
-from xltool import fields as F
+from xltool.forms import fields as F
 
 
 def fill(template: Path, out: Path, rows: dict[str, dict[str, object]],
@@ -59,7 +59,7 @@ def rewrite(path: Path, member: str, change) -> None:
 def filled_book(plan, unit: str, values: dict[str, dict[str, object]], generated: datetime):
     """The unit's template as a book, filled with {編號: {欄名: 值}}; written with
     xltool's own writers, so the same filling can be saved as .xlsx and as .ods."""
-    from xltool.template import build_template
+    from xltool.forms.template import build_template
 
     book = build_template(plan, unit, generated)
     form = book.sheet(F.FORM_SHEET)
@@ -97,8 +97,8 @@ class Kit:
     """Templates of a plan, and a returns folder to fill them into."""
 
     def __init__(self, tmp_path, plan_path):
-        from xltool.plan import load_plan
-        from xltool.template import write_templates
+        from xltool.plan.load import load_plan
+        from xltool.forms.template import write_templates
 
         self.plan = load_plan(plan_path)
         self.tpl = tmp_path / "templates"
@@ -107,7 +107,7 @@ class Kit:
         write_templates(self.plan, self.tpl, generated=datetime(2024, 1, 2))
 
     def template(self, unit):
-        from xltool.template import template_filename
+        from xltool.forms.template import template_filename
 
         return self.tpl / template_filename(self.plan, unit, "xlsx")
 
@@ -118,6 +118,6 @@ class Kit:
         return fill(self.template(unit), self.inbox / (name or self.template(unit).name), full)
 
     def run(self):
-        from xltool.merge import merge
+        from xltool.master.merge import merge
 
         return merge(self.plan, [self.inbox])

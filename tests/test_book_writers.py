@@ -7,10 +7,10 @@ import openpyxl
 import pytest
 
 from odfcheck import NS, page_of, q, validate, xml
-from xltool.book import NUMBER_FORMATS, PLAIN_PRINT, STYLES, Book, PrintSetup, Sheet
-from xltool.ods_writer import write_ods
-from xltool.starter import build_starter
-from xltool.xlsx_writer import EXCEL_FORMATS, write_xlsx
+from xltool.forms.book import NUMBER_FORMATS, PLAIN_PRINT, STYLES, Book, PrintSetup, Sheet
+from xltool.forms.ods_writer import write_ods
+from xltool.forms.starter import build_starter
+from xltool.forms.xlsx_writer import EXCEL_FORMATS, write_xlsx
 
 SETUPS = [PrintSetup(landscape=land, fit_width=wide, fit_height=tall, footer=foot,
                      repeat_rows=(0, 0) if wide else None)

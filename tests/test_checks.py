@@ -3,8 +3,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xltool import fields as F
-from xltool.checks import _already_valid, check, expected_text, rule_for
+from xltool.forms import fields as F
+from xltool.intake.rules import _already_valid, check, expected_text, rule_for
 
 CHOICES = ("已完成", "執行中", "未執行", "不適用")
 values = st.one_of(st.none(), st.integers(-5, 50), st.floats(allow_nan=True), st.booleans(),

@@ -8,7 +8,7 @@ import openpyxl
 from click.testing import CliRunner
 
 from returns import Kit, set_saved
-from xltool import fields as F
+from xltool.forms import fields as F
 from xltool.cli import cli
 
 

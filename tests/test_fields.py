@@ -4,9 +4,9 @@ import openpyxl
 import pytest
 
 from returns import Kit
-from xltool import fields as F
-from xltool.feedback import write_feedback
-from xltool.master_writer import write_master
+from xltool.forms import fields as F
+from xltool.master.feedback import write_feedback
+from xltool.master.writer import write_master
 
 NOTE = F.Column("備註", 16, "text", input=True, prompt="可補充說明（選填）。", role="note")
 

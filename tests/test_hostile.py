@@ -13,8 +13,8 @@ from python_calamine import CalamineWorkbook
 
 import corpus
 from xltool.files import display_name
-from xltool.merge import merge
-from xltool.plan import load_plan
+from xltool.master.merge import merge
+from xltool.plan.load import load_plan
 
 CASES = {c.name: c for c in corpus.cases()}
 resource = pytest.importorskip("resource") if os.name != "nt" else None
@@ -107,7 +107,7 @@ def test_long_text_and_control_characters(built, plan):
 
 
 def test_feedback_names_are_safe(built, plan, tmp_path):
-    from xltool.feedback import write_feedback
+    from xltool.master.feedback import write_feedback
 
     odd = [n for n in CASES if n.startswith("..")]
     if not odd:

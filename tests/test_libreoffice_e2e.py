@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import ROOT
-from xltool import fields as F
+from xltool.forms import fields as F
 from xltool.cells import a1
 from xltool.cli import cli
-from xltool.plan import load_plan
-from xltool.template import template_filename, write_templates
+from xltool.plan.load import load_plan
+from xltool.forms.template import template_filename, write_templates
 
 pytestmark = pytest.mark.libreoffice
 EXAMPLE = ROOT / "examples" / "kaohsiung-109"

@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 
 from conftest import convert
-from xltool import fields as F
-from xltool.plan import load_plan
-from xltool.template import write_templates
+from xltool.forms import fields as F
+from xltool.plan.load import load_plan
+from xltool.forms.template import write_templates
 
 pytestmark = pytest.mark.libreoffice
 INPUT_COLS = [i for i, c in enumerate(F.COLUMNS) if c.input]

@@ -23,14 +23,14 @@ from click.testing import CliRunner
 from conftest import ROOT
 from mailservers import PASSWORD, USER, Dovecot, SilentServer, SmtpServer
 from plans import second_plan, write_plan
-from xltool import collect as collect_module
+from xltool.mail import collect as collect_module
 from xltool.cli import cli
-from xltool.collect import LOG_NAME, OLD_LOG_NAME, _Log, imap_folder_name, read_log
-from xltool.mail import prepare
-from xltool.plan import check_plan, load_plan
+from xltool.mail.collect import LOG_NAME, OLD_LOG_NAME, _Log, imap_folder_name, read_log
+from xltool.mail.send import prepare
+from xltool.plan.load import check_plan, load_plan
 from xltool.quoting import quote, visible
 from xltool.reading.isolation import isolation_enabled
-from xltool.template import write_templates
+from xltool.forms.template import write_templates
 
 EXAMPLE = ROOT / "examples" / "kaohsiung-109"
 PLAN = EXAMPLE / "plan.xlsx"
@@ -267,7 +267,7 @@ def test_a_worker_that_dies_costs_only_its_message(plan, tmp_path, monkeypatch):
 
 
 def test_the_log_is_appended_and_damage_is_a_warning(plan, tmp_path):
-    from xltool.merge import senders_of
+    from xltool.master.merge import senders_of
 
     source = write_eml(tmp_path / "in", {"a.eml": reply(plan, "第一課", "<one@x>").as_bytes(),
                                          "b.eml": reply(plan, "第二課", "<two@x>").as_bytes()})

@@ -12,10 +12,10 @@ from python_calamine import CalamineWorkbook
 from conftest import EXAMPLE_PLAN, ROOT
 from plans import second_plan, write_plan
 from returns import fill, set_saved
-from xltool import fields as F
+from xltool.forms import fields as F
 from xltool.cli import cli
-from xltool.plan import load_plan
-from xltool.template import template_filename, write_templates
+from xltool.plan.load import load_plan
+from xltool.forms.template import template_filename, write_templates
 
 NEW_PRACTICE = "開放 15 個資料集（含即時資料）"
 

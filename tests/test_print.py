@@ -76,7 +76,7 @@ def test_cjk_text_uses_an_embedded_cjk_font(pdf):
 
 
 def test_print_without_libreoffice_says_how_to_install(tmp_path, monkeypatch):
-    import xltool.printing as printing
+    import xltool.master.printing as printing
 
     monkeypatch.setattr(printing, "find_soffice", lambda: None)
     book = tmp_path / "m.xlsx"

@@ -2,7 +2,7 @@
 import pytest
 
 from xltool.cells import excel_round
-from xltool.scoring import Entry, adopted_score, dimension_score, grade_for, item_self_score
+from xltool.master.scoring import Entry, adopted_score, dimension_score, grade_for, item_self_score
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -6,11 +6,11 @@ import pytest
 from click.testing import CliRunner
 
 from plans import SECOND_PLAN_LEADS
-from xltool import fields as F
+from xltool.forms import fields as F
 from xltool.cli import cli
-from xltool.metadata import cell_digest, fingerprint
-from xltool.plan import load_plan
-from xltool.template import template_filename, write_templates
+from xltool.forms.identity import cell_digest, fingerprint
+from xltool.plan.load import load_plan
+from xltool.forms.template import template_filename, write_templates
 
 INPUT_COLS = [i for i, c in enumerate(F.COLUMNS) if c.input]
 GENERATED = datetime(2024, 1, 2, 3, 4, 5)

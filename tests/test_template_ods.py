@@ -6,9 +6,9 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from plans import SECOND_PLAN_LEADS
-from xltool import fields as F
-from xltool.plan import load_plan
-from xltool.template import write_templates
+from xltool.forms import fields as F
+from xltool.plan.load import load_plan
+from xltool.forms.template import write_templates
 
 from odfcheck import NS, page_of, q, validate
 

@@ -1,7 +1,7 @@
 """主辦單位 expansion: names, groups, aliases, ranges and shared suffixes."""
 import pytest
 
-from xltool.units import Unit, UnitDirectory, split_names
+from xltool.plan.units import Unit, UnitDirectory, split_names
 
 UNITS = [Unit(f"第{n}課", groups=("各單位", "各業務課")) for n in "一二三四五六"] + [
     Unit("金門辦事處", groups=("各單位",)),

@@ -70,8 +70,8 @@ def cli():
 
 def _plan_or_exit(plan_path: Path):
     from .errors import PlanError
-    from .plan import load_plan
-    from .report import render_text
+    from .plan.load import load_plan
+    from .master.report import render_text
 
     try:
         return load_plan(plan_path)
@@ -85,7 +85,7 @@ def _plan_or_exit(plan_path: Path):
 @click.option("--force", is_flag=True, help="檔案已存在時覆寫。")
 def init(plan: Path, force: bool):
     """產生空白計畫檔 PLAN（.xlsx 或 .ods），內含說明與下拉清單。"""
-    from .starter import write_starter
+    from .forms.starter import write_starter
 
     write_starter(plan, overwrite=force)
     say(f"已產生空白計畫檔：{plan}")
@@ -99,13 +99,13 @@ def init(plan: Path, force: bool):
               help="另列出與此舊版計畫檔的差異（項目、欄位、原內容、新內容、受影響單位）。")
 def check(plan: Path, as_json: bool, old_plan: Path | None):
     """檢查計畫檔 PLAN，列出每個問題的工作表與儲存格。"""
-    from .plan import check_plan
-    from .report import changes_table, issues_json, render_text, summary
+    from .plan.load import check_plan
+    from .master.report import changes_table, issues_json, render_text, summary
 
     model, issues = check_plan(plan)
     changes = None
     if old_plan is not None and model is not None:
-        from .revisions import plan_diff
+        from .forms.revisions import plan_diff
 
         changes = plan_diff(_plan_or_exit(old_plan), model)
     if as_json:
@@ -145,13 +145,13 @@ def changes_json(issues, changes) -> str:
               help="預先填入各單位在此資料夾中最新的回傳內容（計畫修訂後或下一期填報時使用）。")
 def template(plan: Path, out_dir: Path, units: tuple[str, ...], fmt: str, from_returns: Path | None):
     """由計畫檔 PLAN 產生各單位的填報表。"""
-    from .report import render_text
-    from .template import write_templates
+    from .master.report import render_text
+    from .forms.template import write_templates
 
     model = _plan_or_exit(plan)
     formats = ("xlsx", "ods") if fmt == "both" else (fmt,)
     if from_returns:
-        from .feedback import write_prefilled
+        from .master.feedback import write_prefilled
 
         _refuse_output_among_inputs([out_dir], [from_returns], plan)
         done = write_prefilled(model, [from_returns], out_dir, units or None, formats)
@@ -174,8 +174,8 @@ def _returns_option(f):
 
 def _run_merge(model, returns, reviews=None):
     """Read every return, with a progress bar on a terminal when there are many."""
-    from .intake import discover
-    from .merge import merge as do_merge
+    from .intake.read import discover
+    from .master.merge import merge as do_merge
 
     files, _ = discover(list(returns))
     if sys.stderr.isatty() and len(files) >= 10:
@@ -185,9 +185,9 @@ def _run_merge(model, returns, reviews=None):
 
 
 def _status_table(result) -> str:
-    from .master_writer import STATUS_ORDER
-    from .merge import SUPERSEDED
-    from .report import table
+    from .master.writer import STATUS_ORDER
+    from .master.merge import SUPERSEDED
+    from .master.report import table
 
     order = {u.name: i for i, u in enumerate(result.plan.units)}
     rows = [["單位", "狀態", "錯誤", "警告", "檔案"]]
@@ -234,10 +234,10 @@ def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | No
           as_pdf: bool, feedback_dir: Path | None):
     """彙整各單位回傳的填報表，檢核每一格並寫出評分總表。"""
     from .files import atomic_path
-    from .master_writer import write_master
+    from .master.writer import write_master
     from .reading.workbook import assert_xml_guard
-    from .report import render_text, write_result_json
-    from .review import read_reviews
+    from .master.report import render_text, write_result_json
+    from .master.review import read_reviews
 
     if output.suffix.lower() != ".xlsx":
         raise UserError(f"總表檔須為 .xlsx：{output.name}")
@@ -268,11 +268,11 @@ def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | No
         say(f"{dim.name}：{value:g} / {dim.points:g}")
     say(f"總分：{result.total:g}　等第：{result.grade}　考核年月：{model.info.review_month}")
     if as_pdf:
-        from .printing import to_pdf
+        from .master.printing import to_pdf
 
         say(f"已產生 PDF：{to_pdf(output)}")
     if feedback_dir:
-        from .feedback import write_feedback
+        from .master.feedback import write_feedback
 
         feedback = write_feedback(result, feedback_dir)
         for path in feedback.written:
@@ -313,9 +313,9 @@ def _password(env: str, user: str, what: str) -> str:
 def send(plan: Path, templates: Path, outbox: Path, smtp: str | None, use_ssl: bool, user: str,
          cafile: str | None, fmt: str, resend: bool, dry_run: bool):
     """把各單位的填報表以電子郵件寄出（或先產生 .eml 草稿）。"""
-    from .mail import SmtpSettings, parse_hostport, prepare
-    from .mail import send as do_send
-    from .report import render_text
+    from .mail.send import SmtpSettings, parse_hostport, prepare
+    from .mail.send import send as do_send
+    from .master.report import render_text
 
     model = _plan_or_exit(plan)
     formats = ("xlsx", "ods") if fmt == "both" else (fmt,)
@@ -364,10 +364,10 @@ def send(plan: Path, templates: Path, outbox: Path, smtp: str | None, use_ssl: b
 def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | None, user: str,
             folder: str, since, before, starttls: bool, cafile: str | None, timeout: float):
     """從 .eml 資料夾、mbox、Maildir 或 IMAP 信箱取出本計畫的回傳檔。"""
-    from .collect import ImapSettings, collect as do_collect, messages_from, messages_from_imap
-    from .mail import parse_hostport
+    from .mail.collect import ImapSettings, collect as do_collect, messages_from, messages_from_imap
+    from .mail.send import parse_hostport
     from .quoting import quote
-    from .report import render_text
+    from .master.report import render_text
 
     if bool(source) == bool(imap):
         raise UserError("請指定郵件來源：SOURCE（.eml 資料夾、mbox 或 Maildir）或 --imap 主機，二擇一。")
@@ -399,7 +399,7 @@ def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | Non
               help="PDF 檔名（預設與活頁簿同名）。")
 def print_(workbook: Path, output: Path | None):
     """以 LibreOffice 將活頁簿（例如總表）轉成 A4 的 PDF。"""
-    from .printing import to_pdf
+    from .master.printing import to_pdf
 
     say(f"已產生 PDF：{to_pdf(workbook, output)}")
 

@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from . import fields as F
-from .book import PrintSetup, Sheet, row_height
-from .cells import a1
-from .files import short_filename
-from .errors import WARNING, Issue, XltoolError
-from .intake import Return, read_returns
+from ..forms import fields as F
+from ..forms.book import PrintSetup, Sheet, row_height
+from ..cells import a1
+from ..files import short_filename
+from ..errors import WARNING, Issue, XltoolError
+from ..intake.read import Return, read_returns
 from .merge import MergeResult
-from .metadata import KEYS
-from .template import build_template
+from ..forms.identity import KEYS
+from ..forms.template import build_template
 
 SHEET = "待修正事項"
 
@@ -38,8 +38,8 @@ def write_feedback(result: MergeResult, out_dir: Path,
     for every unit whose adopted return has errors, and no other copy of this plan
     (those of units that are now clean are removed). A copy that cannot be written is
     an issue; the other copies are still written."""
-    from .ods_writer import write_ods
-    from .xlsx_writer import write_xlsx
+    from ..forms.ods_writer import write_ods
+    from ..forms.xlsx_writer import write_xlsx
 
     out_dir = Path(out_dir)
     due = [s.ret for s in result.units if s.ret is not None and s.ret.errors]
@@ -75,9 +75,9 @@ def write_prefilled(plan, returns: list[Path], out_dir: Path, units=None,
     usable return), for a revised plan or the next period's round. A unit without a
     usable return gets a blank template, and the reason is an issue."""
     from .merge import merge
-    from .ods_writer import write_ods
-    from .template import generation_time, template_filename, units_to_write
-    from .xlsx_writer import write_xlsx
+    from ..forms.ods_writer import write_ods
+    from ..forms.template import generation_time, template_filename, units_to_write
+    from ..forms.xlsx_writer import write_xlsx
 
     chosen = units_to_write(plan, units)
     generated = generated or generation_time()
@@ -116,7 +116,7 @@ def _base_stem(name: str) -> str:
 def _remove_stale(plan, out_dir: Path, keep: set[Path]) -> list[Path]:
     """Remove this plan's correction copies that are not in ``keep``: a unit that is
     clean now must not be mailed an outdated copy."""
-    from .reading.workbook import read_properties
+    from ..reading.workbook import read_properties
 
     if not out_dir.is_dir():
         return []

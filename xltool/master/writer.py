@@ -12,10 +12,10 @@ from itertools import groupby
 from datetime import date, datetime
 from pathlib import Path
 
-from . import fields as F
-from .book import FONT, PAPER_A4, row_height
-from .cells import a1, abs_ref, col_letter, local_text, utc_naive
-from .files import atomic_path
+from ..forms import fields as F
+from ..forms.book import FONT, PAPER_A4, row_height
+from ..cells import a1, abs_ref, col_letter, local_text, utc_naive
+from ..files import atomic_path
 from .merge import (STATUS_DONE, STATUS_ERRORS, STATUS_MISSING, SUPERSEDED,
                     MergeResult)
 
@@ -50,7 +50,7 @@ def cn_number(n: int) -> str:
 
 
 def dimension_header(index: int, name: str, points: float) -> str:
-    from .cells import fmt_number
+    from ..cells import fmt_number
 
     return f"{cn_number(index)}、{name}({fmt_number(points)} 分)"
 

@@ -11,12 +11,12 @@ from typing import Callable, Iterable
 
 from . import fields as F
 from .book import Book, PrintSetup, Sheet, Validation, row_height
-from .cells import norm_text
-from .errors import XltoolError
-from .files import safe_filename
-from .metadata import CELL_KEY, KEYS, fingerprint, locked_digests, plan_cell_value
-from .plan import Plan
-from .resources import load_json
+from ..cells import norm_text
+from ..errors import XltoolError
+from ..files import safe_filename
+from .identity import CELL_KEY, KEYS, fingerprint, locked_digests, plan_cell_value
+from ..plan.load import Plan
+from ..resources import load_json
 
 FORMATS = ("xlsx", "ods")
 MIN_ITEM_ROW_POINTS = 48  # leaves room to type in the input cells

@@ -17,9 +17,9 @@ from typing import Any
 
 from schema import And, Or, Schema, SchemaError, Use
 
-from .cells import a1, fmt_number, norm_text, prose, to_number
-from .errors import ERROR, WARNING, Issue, PlanError
-from .reading.workbook import Rejected, SheetData, read_workbook
+from ..cells import a1, fmt_number, norm_text, prose, to_number
+from ..errors import ERROR, WARNING, Issue, PlanError
+from ..reading.workbook import Rejected, SheetData, read_workbook
 from .units import Unit, UnitDirectory, split_names
 
 INFO_SHEET, DIM_SHEET, UNIT_SHEET, ITEM_SHEET, GRADE_SHEET, LIST_SHEET = (
@@ -232,13 +232,13 @@ class Plan:
         """The fingerprint of a unit's locked template content (cached: merge asks per file)."""
         cache = self.__dict__.setdefault("_fingerprints", {})
         if unit not in cache:
-            from .metadata import fingerprint, locked_digests
+            from ..forms.identity import fingerprint, locked_digests
 
             cache[unit] = fingerprint([d for _, d in locked_digests(self, unit)])
         return cache[unit]
 
     def grade_for(self, total: float) -> str:
-        from .scoring import grade_for
+        from ..master.scoring import grade_for
 
         return grade_for(total, [(b.grade, b.minimum) for b in self.grades])
 
@@ -438,7 +438,7 @@ class _PlanReader:
                           list_cell: bool = False) -> None:
         """An error when a name holds a line break or a control character.
         A list cell (群組, 別名) may put one name per line: only those lines are checked."""
-        from .quoting import quote
+        from ..quoting import quote
 
         text = norm_text(value)
         if list_cell:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import fields as F
-from .cells import prose, squeeze
-from .metadata import plan_cell_value
+from ..cells import prose, squeeze
+from .identity import plan_cell_value
 
 ADDED, REMOVED, LEADS = "（新增項目）", "（刪除項目）", "主辦單位"
 

@@ -5,9 +5,9 @@ import warnings
 from pathlib import Path
 
 from .book import FONT, PAPER_A4, PLAIN_PRINT, STYLES, Book
-from .cells import a1, abs_ref, utc_naive
-from .errors import XltoolError
-from .files import atomic_path
+from ..cells import a1, abs_ref, utc_naive
+from ..errors import XltoolError
+from ..files import atomic_path
 
 
 def _workbook_class():

@@ -10,7 +10,7 @@ import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 
-from .cells import norm_text, squeeze
+from ..cells import norm_text, squeeze
 from .fields import PLAN_COLUMNS
 
 KEYS = {

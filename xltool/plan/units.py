@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .cells import norm_text, squeeze
+from ..cells import norm_text, squeeze
 
 SEPARATORS = re.compile(r"[、，,;；\n\r/／]+")
 RANGE = re.compile(r"^(.+?)(?:至|到|~|～)(.+)$")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from .cells import excel_round
+from ..cells import excel_round
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from . import fields as F
-from .cells import fmt_number
-from .errors import ERROR, WARNING, Issue
-from .intake import Return, Row, discover, read_returns
-from .plan import Dimension, Item, Plan
+from ..forms import fields as F
+from ..cells import fmt_number
+from ..errors import ERROR, WARNING, Issue
+from ..intake.read import Return, Row, discover, read_returns
+from ..plan.load import Dimension, Item, Plan
 from .scoring import Entry, adopted_score, dimension_score, item_self_score
 from .store import RowStore, StoredRows
 
@@ -134,7 +134,7 @@ def read_all(plan: Plan, files: list[Path], progress=None, workers: int | None =
 def senders_of(paths: list[Path]) -> tuple[dict[str, str], list[Issue]]:
     """Who sent each file, from the records `xltool collect` keeps beside the returns;
     a damaged record is a warning, and the merge goes on without it."""
-    from .collect import read_log
+    from ..mail.collect import read_log
 
     found, issues = {}, []
     for folder in (Path(p) for p in paths):
@@ -191,7 +191,7 @@ def score(plan: Plan, returns: list[Return], issues: list[Issue],
                             "計畫中，未採計；請確認。", WARNING, sheet="評分", field="複評",
                             value=str(reviews[item_id])))
 
-    from .revisions import changes_from_returns
+    from ..forms.revisions import changes_from_returns
 
     result = MergeResult(plan=plan, units=statuses, items=[], dimensions=[], total=0, grade="",
                          issues=issues, rejected=rejected, store=store,

@@ -36,14 +36,14 @@ from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from .addresses import same_address
-from .errors import ERROR, WARNING, Issue, XltoolError
-from .files import atomic_path, safe_filename
-from .intake import read_return
-from .plan import Plan
-from .quoting import quote, visible
-from .reading.gate import MAX_FILE_BYTES, SPREADSHEET_SUFFIXES
-from .reading.isolation import Failure, Limits, Pool
+from ..plan.addresses import same_address
+from ..errors import ERROR, WARNING, Issue, XltoolError
+from ..files import atomic_path, safe_filename
+from ..intake.read import read_return
+from ..plan.load import Plan
+from ..quoting import quote, visible
+from ..reading.gate import MAX_FILE_BYTES, SPREADSHEET_SUFFIXES
+from ..reading.isolation import Failure, Limits, Pool
 
 LOG_NAME = ".xltool-collect.jsonl"  # beside the returns; merge reads it to say who sent what
 OLD_LOG_NAME = ".xltool-collect.json"  # the whole-file log of earlier versions, still read

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .quoting import quote
+from ..quoting import quote
 
 _ATEXT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")

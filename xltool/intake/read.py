@@ -13,18 +13,18 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import fields as F
-from .cells import (a1, date_to_serial, fmt_number, local_text, norm_text, prose, serial_to_date,
+from ..forms import fields as F
+from ..cells import (a1, date_to_serial, fmt_number, local_text, norm_text, prose, serial_to_date,
                     squeeze)
-from .files import display_name
-from .quoting import quote
-from .checks import check, clean_text, expected_text, rule_for
-from .errors import ERROR, WARNING, Issue
-from .metadata import (CELL_KEY, IDENTITY_KEYS, KEYS, cell_digest, fingerprint, implausible_time,
+from ..files import display_name
+from ..quoting import quote
+from .rules import check, clean_text, expected_text, rule_for
+from ..errors import ERROR, WARNING, Issue
+from ..forms.identity import (CELL_KEY, IDENTITY_KEYS, KEYS, cell_digest, fingerprint, implausible_time,
                        legacy_fingerprint, plan_cell_value, saved_instant)
-from .plan import Plan, header_name
-from .reading.bounds import Bounds
-from .reading.workbook import SPREADSHEET_SUFFIXES, Rejected, SheetData, read_workbook
+from ..plan.load import Plan, header_name
+from ..reading.bounds import Bounds
+from ..reading.workbook import SPREADSHEET_SUFFIXES, Rejected, SheetData, read_workbook
 
 HEADER_SEARCH_ROWS = 30
 _RULES: dict[tuple, tuple] = {}  # (column, choices, maximum) → (rule, expected text)
@@ -486,7 +486,7 @@ class _Intake:
 
     def read_form_fields(self, sheet: SheetData, header_row: int) -> None:
         """填表人, 聯絡電話, 填報日期: each label's value is the cell to its right."""
-        from .checks import Checked
+        from .rules import Checked
 
         for r in range(0, header_row):
             for c in range(len(sheet.rows[r]) if r < len(sheet.rows) else 0):
@@ -590,8 +590,8 @@ def read_returns(plan: Plan, paths: list[Path], *, keep_raw: bool = False,
     """Read and check every file in isolated worker processes, yielding in the order
     given. A worker that crashes, runs out of memory or of time costs only its file,
     which comes back as a Return holding one issue that says so."""
-    from .reading.isolation import Failure, Pool
-    from .reading.workbook import failure_issue
+    from ..reading.isolation import Failure, Pool
+    from ..reading.workbook import failure_issue
 
     paths = list(paths)
     if workers is None:

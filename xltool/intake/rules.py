@@ -14,8 +14,8 @@ from typing import Any
 
 from schema import And, Schema, SchemaError, Use
 
-from .cells import fmt_number, norm_text, to_number
-from .fields import EARLIEST_DATE, LATEST_DATE, TEXT_LIMIT, Column
+from ..cells import fmt_number, norm_text, to_number
+from ..forms.fields import EARLIEST_DATE, LATEST_DATE, TEXT_LIMIT, Column
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -148,6 +148,6 @@ def _as_date(value: Any) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    from .plan import parse_date
+    from ..plan.load import parse_date
 
     return parse_date(value)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from typing import Iterable
 
-from .errors import Issue
-from .quoting import visible
+from ..errors import Issue
+from ..quoting import visible
 
 
 def issue_line(issue: Issue) -> str:
@@ -17,7 +17,7 @@ def issue_line(issue: Issue) -> str:
 
 def table(rows: list[list[str]]) -> str:
     """Rows as aligned columns; CJK characters count as two columns wide."""
-    from .book import text_width
+    from ..forms.book import text_width
 
     rows = [[visible(v) for v in r] for r in rows]
     widths = [max(text_width(str(r[c])) for r in rows) for c in range(len(rows[0]))]

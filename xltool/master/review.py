@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .cells import a1, fmt_number, norm_text, to_number
-from .quoting import quote
-from .errors import WARNING, Issue
-from .master_writer import REVIEW_HEADER, SCORE_SHEET
-from .plan import header_name
-from .reading.workbook import Rejected, read_workbook
+from ..cells import a1, fmt_number, norm_text, to_number
+from ..quoting import quote
+from ..errors import WARNING, Issue
+from .writer import REVIEW_HEADER, SCORE_SHEET
+from ..plan.load import header_name
+from ..reading.workbook import Rejected, read_workbook
 
 
 def read_reviews(master: Path, plan=None) -> tuple[dict[str, float], list[Issue]]:

@@ -7,8 +7,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .errors import XltoolError
-from .files import atomic_path
+from ..errors import XltoolError
+from ..files import atomic_path
 
 INSTALL_HINT = ("需要 LibreOffice 才能產生 PDF，但找不到 soffice。安裝方式："
                 "Windows 或 macOS 請至 https://zh-tw.libreoffice.org/ 下載安裝；"

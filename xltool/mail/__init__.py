@@ -1,0 +1,1 @@
+"""Mail: send the templates, collect the returns."""

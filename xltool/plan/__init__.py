@@ -1,0 +1,1 @@
+"""The plan: its model, how it is read and checked, unit names, grade bands."""
