@@ -59,7 +59,7 @@ def write_plan(path: Path, units: int, items: int) -> Path:
 def write_returns(plan_path: Path, folder: Path, count: int | None = None) -> list[Path]:
     """Filled returns, written with xltool's template writer (not timed)."""
     from xltool.forms import fields as F
-    from xltool.plan.load import load_plan
+    from xltool.plan import load_plan
     from xltool.forms.template import build_template, template_filename
     from xltool.forms.xlsx_writer import write_xlsx
 
@@ -146,7 +146,7 @@ def breakdown(plan: Path, returns: Path, target: Path) -> tuple[float, float]:
     """In-process: (read + check + score) and (write the master), in seconds."""
     from xltool.master.writer import write_master
     from xltool.master.merge import merge
-    from xltool.plan.load import load_plan
+    from xltool.plan import load_plan
 
     model = load_plan(plan)
     start = time.perf_counter()

@@ -231,7 +231,7 @@ def _last_year_template(target: Path) -> None:
     """Last year's template of the same unit: the plan of 108 drawn by xltool itself."""
     from dataclasses import replace
 
-    from xltool.plan.load import load_plan
+    from xltool.plan import load_plan
     from xltool.forms.template import build_template
     from xltool.forms.xlsx_writer import write_xlsx
 

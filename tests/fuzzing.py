@@ -262,7 +262,7 @@ def search(iterations: int, seed: int) -> None:  # pragma: no cover — a tool, 
 
     sys.path.insert(0, str(HERE.parent))
     from xltool.intake.read import read_returns
-    from xltool.plan.load import load_plan
+    from xltool.plan import load_plan
 
     plan = load_plan(HERE.parent / "examples" / "kaohsiung-109" / "plan.xlsx")
     known = finds()

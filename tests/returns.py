@@ -97,7 +97,7 @@ class Kit:
     """Templates of a plan, and a returns folder to fill them into."""
 
     def __init__(self, tmp_path, plan_path):
-        from xltool.plan.load import load_plan
+        from xltool.plan import load_plan
         from xltool.forms.template import write_templates
 
         self.plan = load_plan(plan_path)

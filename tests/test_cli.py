@@ -7,7 +7,7 @@ from python_calamine import CalamineWorkbook
 
 from conftest import ROOT
 from xltool.cli import cli
-from xltool.plan.load import SHEETS
+from xltool.plan import SHEETS
 
 
 def test_init_writes_a_starter_plan_with_instructions_and_lists(tmp_path):

@@ -2,7 +2,7 @@
 import importlib.util
 
 from conftest import ROOT
-from xltool.plan.load import load_plan
+from xltool.plan import load_plan
 
 
 def _build_module():

@@ -11,7 +11,7 @@ import fuzzing
 from conftest import ROOT
 from xltool.intake.read import read_returns
 from xltool.master.merge import merge, score
-from xltool.plan.load import load_plan
+from xltool.plan import load_plan
 
 PLAN = load_plan(ROOT / "examples" / "kaohsiung-109" / "plan.xlsx")
 PER_FORMAT = 150

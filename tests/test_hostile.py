@@ -14,7 +14,7 @@ from python_calamine import CalamineWorkbook
 import corpus
 from xltool.files import display_name
 from xltool.master.merge import merge
-from xltool.plan.load import load_plan
+from xltool.plan import load_plan
 
 CASES = {c.name: c for c in corpus.cases()}
 resource = pytest.importorskip("resource") if os.name != "nt" else None

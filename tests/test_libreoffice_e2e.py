@@ -15,7 +15,7 @@ from conftest import ROOT
 from xltool.forms import fields as F
 from xltool.cells import a1
 from xltool.cli import cli
-from xltool.plan.load import load_plan
+from xltool.plan import load_plan
 from xltool.forms.template import template_filename, write_templates
 
 pytestmark = pytest.mark.libreoffice

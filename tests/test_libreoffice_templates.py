@@ -13,7 +13,7 @@ import pytest
 
 from conftest import convert
 from xltool.forms import fields as F
-from xltool.plan.load import load_plan
+from xltool.plan import load_plan
 from xltool.forms.template import write_templates
 
 pytestmark = pytest.mark.libreoffice

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from conftest import ROOT
 from mailservers import PASSWORD, USER, Dovecot, SmtpServer
 from xltool.cli import cli
-from xltool.plan.load import load_plan
+from xltool.plan import load_plan
 from xltool.forms.template import template_filename, write_templates
 
 EXAMPLE = ROOT / "examples" / "kaohsiung-109"

@@ -23,11 +23,13 @@ from click.testing import CliRunner
 from conftest import ROOT
 from mailservers import PASSWORD, USER, Dovecot, SilentServer, SmtpServer
 from plans import second_plan, write_plan
-from xltool.mail import collect as collect_module
+from xltool.mail import examine as examine_module
+from xltool.mail import sources as sources_module
 from xltool.cli import cli
-from xltool.mail.collect import LOG_NAME, OLD_LOG_NAME, _Log, imap_folder_name, read_log
+from xltool.intake.log import LOG_NAME, OLD_LOG_NAME, CollectLog, read_log
+from xltool.mail.sources import imap_folder_name
 from xltool.mail.send import prepare
-from xltool.plan.load import check_plan, load_plan
+from xltool.plan import check_plan, load_plan
 from xltool.quoting import quote, visible
 from xltool.reading.isolation import isolation_enabled
 from xltool.forms.template import write_templates
@@ -187,7 +189,7 @@ def test_forwarded_single_part_and_strangers_are_collected(plan, tmp_path):
 
 def test_forwarding_deeper_than_the_bound_is_an_error(plan, tmp_path):
     msg = reply(plan, "第一課", "<one@x>")
-    for n in range(collect_module.MAX_DEPTH + 2):
+    for n in range(examine_module.MAX_DEPTH + 2):
         outer = EmailMessage()
         outer["From"] = "relay@elsewhere.example"
         outer["Message-ID"] = f"<relay{n}@x>"
@@ -202,7 +204,7 @@ def test_forwarding_deeper_than_the_bound_is_an_error(plan, tmp_path):
 def test_encrypted_unreadable_and_oversized_attachments_are_errors(plan, tmp_path, monkeypatch):
     from msoffcrypto.format.ooxml import OOXMLFile
 
-    assert collect_module.MAX_ATTACHMENT_BYTES == 50 * 1024 * 1024
+    assert examine_module.MAX_ATTACHMENT_BYTES == 50 * 1024 * 1024
     locked = io.BytesIO()
     with (EXAMPLE / "returns" / "109_提升服務效能_第一課.xlsx").open("rb") as src:
         OOXMLFile(src).encrypt("secret", locked)
@@ -212,7 +214,7 @@ def test_encrypted_unreadable_and_oversized_attachments_are_errors(plan, tmp_pat
         "b-large.eml": reply(plan, "第三課", "<big@x>", [("第三課.xlsx", os.urandom(150_000))]),
         "c-good.eml": reply(plan, "第二課", "<ok@x>", [(name, data)]),
     }
-    monkeypatch.setattr(collect_module, "MAX_ATTACHMENT_BYTES", 100_000)  # the workers are forked
+    monkeypatch.setattr(examine_module, "MAX_ATTACHMENT_BYTES", 100_000)  # the workers are forked
     out = tmp_path / "out"
     res = run("collect", write_eml(tmp_path / "in", {k: v.as_bytes() for k, v in messages.items()}),
               "--plan", PLAN, "-o", out)
@@ -226,7 +228,7 @@ def test_encrypted_unreadable_and_oversized_attachments_are_errors(plan, tmp_pat
 
 
 def test_a_message_over_the_cap_is_never_read(plan, tmp_path):
-    assert collect_module.MAX_MESSAGE_BYTES == 80 * 1024 * 1024
+    assert sources_module.MAX_MESSAGE_BYTES == 80 * 1024 * 1024
     source = write_eml(tmp_path / "in", {"a-good.eml": reply(plan, "第一課", "<ok@x>").as_bytes()})
     with (source / "b-huge.eml").open("wb") as fh:  # sparse: costs no disk and no time
         fh.write(b"From: x@y.example\nSubject: huge\n\n")
@@ -246,14 +248,14 @@ def test_a_message_over_the_cap_is_never_read(plan, tmp_path):
 
 @pytest.mark.skipif(not isolation_enabled(), reason="the crash would take the test run with it")
 def test_a_worker_that_dies_costs_only_its_message(plan, tmp_path, monkeypatch):
-    real = collect_module.examine
+    real = examine_module.examine
 
     def examine(plan_, mail, folder, known=frozenset()):
         if mail.label == "b-crash.eml":
             os._exit(3)  # as a native crash would
         return real(plan_, mail, folder, known)
 
-    monkeypatch.setattr(collect_module, "examine", examine)
+    monkeypatch.setattr(examine_module, "examine", examine)
     source = write_eml(tmp_path / "in", {
         "a.eml": reply(plan, "第一課", "<one@x>").as_bytes(),
         "b-crash.eml": reply(plan, "第二課", "<crash@x>").as_bytes(),
@@ -267,7 +269,7 @@ def test_a_worker_that_dies_costs_only_its_message(plan, tmp_path, monkeypatch):
 
 
 def test_the_log_is_appended_and_damage_is_a_warning(plan, tmp_path):
-    from xltool.master.merge import senders_of
+    from xltool.intake.log import senders_of
 
     source = write_eml(tmp_path / "in", {"a.eml": reply(plan, "第一課", "<one@x>").as_bytes(),
                                          "b.eml": reply(plan, "第二課", "<two@x>").as_bytes()})
@@ -315,7 +317,7 @@ def test_an_old_whole_file_log_is_still_read(plan, tmp_path):
 
 
 def test_appending_4000_records_is_linear(tmp_path):
-    log = _Log(tmp_path)
+    log = CollectLog(tmp_path)
     started = time.perf_counter()
     for n in range(4000):
         log.add(f"第一課_{n}.xlsx", {"unit": "第一課", "sender": "a@b.example", "key": f"<{n}@x>|h"})
@@ -372,7 +374,7 @@ def test_imap_non_ascii_folder_and_a_message_over_the_cap(plan, imap, tmp_path, 
                 reply(plan, "第二課", "<big@x>", [("附件.pdf", b"%PDF" + b"x" * 200_000)])):
         conn.append('"&ZTZO9lMj-"', None, imaplib.Time2Internaldate(time.time()), msg.as_bytes())
     conn.logout()
-    monkeypatch.setattr(collect_module, "MAX_MESSAGE_BYTES", 150_000)
+    monkeypatch.setattr(sources_module, "MAX_MESSAGE_BYTES", 150_000)
     spooled = set(Path(tempfile.gettempdir()).glob("xltool-imap-*"))
     out = tmp_path / "out"
     res = run("collect", "--plan", PLAN, "--imap", f"127.0.0.1:{imap.port}", "--user", USER,

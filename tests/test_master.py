@@ -77,7 +77,7 @@ def test_one_missing_and_one_invalid_return(tmp_path):
 def second_master(tmp_path, second_plan_path):
     from test_merge_e2e import FILLED
     from returns import fill
-    from xltool.plan.load import load_plan
+    from xltool.plan import load_plan
     from xltool.forms.template import template_filename, write_templates
 
     plan = load_plan(second_plan_path)
@@ -170,7 +170,7 @@ def test_rows_on_disk_and_worker_processes_change_nothing(tmp_path, options):
     """The paths large merges take (rows kept on disk, a process pool) write the same bytes."""
     from xltool.master.writer import write_master
     from xltool.master.merge import merge
-    from xltool.plan.load import load_plan
+    from xltool.plan import load_plan
     from xltool.master.report import result_json
 
     plan = load_plan(EXAMPLE / "plan.xlsx")

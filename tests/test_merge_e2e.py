@@ -10,7 +10,7 @@ from python_calamine import CalamineWorkbook
 
 from returns import fill, set_saved
 from xltool.cli import cli
-from xltool.plan.load import load_plan
+from xltool.plan import load_plan
 from xltool.forms.template import template_filename, write_templates
 
 # What each unit types, as {unit: {編號: {欄名: 值}}}; 丙組 sends nothing.

@@ -5,7 +5,7 @@ import pytest
 from plans import second_plan, write_plan
 from xltool.cli import cli
 from xltool.errors import PlanError
-from xltool.plan.load import check_plan, load_plan
+from xltool.plan import check_plan, load_plan
 
 
 def faults(tmp_path, sheets):

@@ -14,7 +14,7 @@ from plans import second_plan, write_plan
 from returns import fill, set_saved
 from xltool.forms import fields as F
 from xltool.cli import cli
-from xltool.plan.load import load_plan
+from xltool.plan import load_plan
 from xltool.forms.template import template_filename, write_templates
 
 NEW_PRACTICE = "開放 15 個資料集（含即時資料）"

@@ -7,7 +7,7 @@ import pytest
 from conftest import convert
 from returns import fill
 from xltool.master.merge import merge
-from xltool.plan.load import load_plan
+from xltool.plan import load_plan
 from xltool.forms.template import template_filename, write_templates
 
 ROWS = {"A01": {"執行狀態": "完成", "實際值": 4, "執行績效與成果": "第一行\n第二行", "自評分數": 17.25},

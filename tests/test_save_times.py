@@ -14,7 +14,7 @@ import pytest
 
 from returns import filled_book, set_producer, set_saved, set_saved_ods
 from xltool.forms.ods_writer import write_ods
-from xltool.plan.load import load_plan
+from xltool.plan import load_plan
 from xltool.forms.xlsx_writer import write_xlsx
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="TZ is POSIX")
@@ -120,7 +120,7 @@ def test_the_plans_time_zone_overrides_the_machines(second_plan_path, tmp_path):
 
 def test_a_bad_time_zone_is_a_plan_error(tmp_path):
     from plans import second_plan, write_plan
-    from xltool.plan.load import check_plan
+    from xltool.plan import check_plan
 
     data = second_plan()
     data["計畫"].append(["時區", "台北"])

@@ -2,7 +2,8 @@
 import pytest
 
 from xltool.cells import excel_round
-from xltool.master.scoring import Entry, adopted_score, dimension_score, grade_for, item_self_score
+from xltool.master.scoring import Entry, adopted_score, dimension_score, item_self_score
+from xltool.plan import GradeBand, grade_for
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -35,7 +36,7 @@ def test_review_wins_over_self_score():
 
 def test_dimension_sum_and_grade_bands():
     assert dimension_score([20.25, 19.755, 0.005]) == 40.01
-    bands = [("甲", 800), ("優", 900), ("丁", 0)]
+    bands = [GradeBand("甲", 800), GradeBand("優", 900), GradeBand("丁", 0)]
     assert grade_for(900, bands) == "優"
     assert grade_for(899.99, bands) == "甲"
     assert grade_for(0, bands) == "丁"

@@ -7,9 +7,10 @@ from click.testing import CliRunner
 
 from plans import SECOND_PLAN_LEADS
 from xltool.forms import fields as F
+from xltool.forms.identity import fingerprint_of
 from xltool.cli import cli
 from xltool.forms.identity import cell_digest, fingerprint
-from xltool.plan.load import load_plan
+from xltool.plan import load_plan
 from xltool.forms.template import template_filename, write_templates
 
 INPUT_COLS = [i for i, c in enumerate(F.COLUMNS) if c.input]
@@ -123,7 +124,7 @@ def test_metadata_in_properties_and_very_hidden_sheet(second):
     expected = {"xltool_plan_id": plan.plan_id, "xltool_year": "112",
                 "xltool_unit": "南區服務站", "xltool_template_version": F.TEMPLATE_VERSION,
                 "xltool_generated": GENERATED.isoformat(),
-                "xltool_fingerprint": plan.fingerprint_of("南區服務站")}
+                "xltool_fingerprint": fingerprint_of(plan, "南區服務站")}
     for key, value in expected.items():
         assert props[key] == value
         assert sheet_meta[key] == value

@@ -7,7 +7,8 @@ from python_calamine import CalamineWorkbook
 
 from plans import SECOND_PLAN_LEADS
 from xltool.forms import fields as F
-from xltool.plan.load import load_plan
+from xltool.forms.identity import fingerprint_of
+from xltool.plan import load_plan
 from xltool.forms.template import write_templates
 
 from odfcheck import NS, page_of, q, validate
@@ -94,7 +95,7 @@ def test_ods_metadata_and_page_layout(ods):
     fields = {m.get(q("meta:name")): m.text for m in meta.iter(q("meta:user-defined"))}
     assert fields["xltool_unit"] == "資訊中心"
     assert fields["xltool_plan_id"] == plan.plan_id
-    assert fields["xltool_fingerprint"] == plan.fingerprint_of("資訊中心")
+    assert fields["xltool_fingerprint"] == fingerprint_of(plan, "資訊中心")
     props, master = page_of(paths["資訊中心"], F.FORM_SHEET)
     assert props.get(q("style:print-orientation")) == "landscape"
     assert (props.get(q("fo:page-width")), props.get(q("fo:page-height"))) == ("29.7cm", "21cm")

@@ -12,7 +12,7 @@ from plans import second_plan, write_plan
 from returns import fill
 from xltool.forms import fields as F
 from xltool.cli import cli
-from xltool.plan.load import load_plan
+from xltool.plan import load_plan
 from xltool.forms.template import template_filename, write_templates
 
 NAME = "新竹縣政府１１２年度數位轉型推動計畫（第一期）"

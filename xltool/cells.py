@@ -143,3 +143,37 @@ def utc_naive(value: datetime) -> datetime:
     from datetime import timezone
 
     return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def parse_date(value: Any) -> date:
+    """A date cell, or text such as 109/07/10, 109年7月10日, 115-07-01 or 2020-07-10
+    (a year under 1000 is an ROC year)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = norm_text(value)
+    m = re.fullmatch(r"(\d{2,4})\s*[/.\-年]\s*(\d{1,2})\s*[/.\-月]\s*(\d{1,2})\s*日?", text)
+    if not m:
+        raise ValueError(text)
+    y, mo, d = (int(g) for g in m.groups())
+    return date(y + 1911 if y < 1000 else y, mo, d)
+
+
+def parse_offset(value: Any):
+    """A fixed UTC offset such as +08:00, UTC+8 or GMT+08:00, as a tzinfo."""
+    from datetime import timedelta, timezone
+
+    m = re.fullmatch(r"(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?", norm_text(value), re.I)
+    if not m:
+        raise ValueError(value)
+    hours, minutes = int(m.group(2)), int(m.group(3) or 0)
+    if hours > 14 or minutes >= 60:
+        raise ValueError(value)
+    sign = 1 if m.group(1) == "+" else -1
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def header_name(value: Any) -> str:
+    """A header cell's column name, without a note such as （必填） or (選填)."""
+    return re.sub(r"[（(].*?[)）]\s*$", "", norm_text(value)).strip()

@@ -70,7 +70,7 @@ def cli():
 
 def _plan_or_exit(plan_path: Path):
     from .errors import PlanError
-    from .plan.load import load_plan
+    from .plan import load_plan
     from .master.report import render_text
 
     try:
@@ -99,7 +99,7 @@ def init(plan: Path, force: bool):
               help="另列出與此舊版計畫檔的差異（項目、欄位、原內容、新內容、受影響單位）。")
 def check(plan: Path, as_json: bool, old_plan: Path | None):
     """檢查計畫檔 PLAN，列出每個問題的工作表與儲存格。"""
-    from .plan.load import check_plan
+    from .plan import check_plan
     from .master.report import changes_table, issues_json, render_text, summary
 
     model, issues = check_plan(plan)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from ..plan.load import STATUS_LIST
+from ..plan import STATUS_LIST
 
 TEMPLATE_VERSION = "2"  # 2: the hidden sheet carries each locked cell's digest
 ACCEPTED_TEMPLATE_VERSIONS = ("1", "2")

@@ -67,6 +67,14 @@ def plan_cell_value(plan, item, attr: str):
     return getattr(item, attr)
 
 
+def fingerprint_of(plan, unit: str) -> str:
+    """The fingerprint of a unit's template as the plan is now (cached: merge asks per file)."""
+    cache = plan.__dict__.setdefault("_fingerprints", {})
+    if unit not in cache:
+        cache[unit] = fingerprint([d for _, d in locked_digests(plan, unit)])
+    return cache[unit]
+
+
 def fingerprint(digests: list[list[str]]) -> str:
     """A short hash of a template's locked content (its cells' digests, in order):
     the version of the plan the template was made from."""

@@ -6,7 +6,7 @@ from pathlib import Path
 from .book import Book, Sheet, Validation
 from ..errors import XltoolError
 from .fields import TEXT_LIMIT
-from ..plan.load import INFO_SHEET
+from ..plan import INFO_SHEET
 from ..resources import load_json
 
 RULES = {

@@ -15,7 +15,7 @@ from ..cells import norm_text
 from ..errors import XltoolError
 from ..files import safe_filename
 from .identity import CELL_KEY, KEYS, fingerprint, locked_digests, plan_cell_value
-from ..plan.load import Plan
+from ..plan import Plan
 from ..resources import load_json
 
 FORMATS = ("xlsx", "ods")

@@ -20,9 +20,11 @@ from ..files import display_name
 from ..quoting import quote
 from .rules import check, clean_text, expected_text, rule_for
 from ..errors import ERROR, WARNING, Issue
-from ..forms.identity import (CELL_KEY, IDENTITY_KEYS, KEYS, cell_digest, fingerprint, implausible_time,
+from ..forms.identity import (CELL_KEY, IDENTITY_KEYS, KEYS, cell_digest, fingerprint, fingerprint_of,
+                              implausible_time,
                        legacy_fingerprint, plan_cell_value, saved_instant)
-from ..plan.load import Plan, header_name
+from ..cells import header_name
+from ..plan import Plan
 from ..reading.bounds import Bounds
 from ..reading.workbook import SPREADSHEET_SUFFIXES, Rejected, SheetData, read_workbook
 
@@ -297,7 +299,7 @@ class _Intake:
         items = [i for i in meta.get(KEYS["items"], "").split(",") if i] or expected
         self.ret.version = claimed
         self.ret.generated = meta.get(KEYS["generated"], "")
-        current = not claimed or claimed == self.plan.fingerprint_of(unit)
+        current = not claimed or claimed == fingerprint_of(self.plan, unit)
         if meta.get(KEYS["version"]) == "1" or current:
             return Made(items=items, current=current)
         digests = {i: meta.get(f"{CELL_KEY}{i}", "").split(",") for i in items}

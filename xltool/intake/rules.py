@@ -148,6 +148,6 @@ def _as_date(value: Any) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    from ..plan.load import parse_date
+    from ..cells import parse_date
 
     return parse_date(value)

@@ -29,7 +29,7 @@ from ..plan.addresses import BadAddress, needs_smtputf8, smtp_address
 from ..errors import Issue, XltoolError
 from ..files import atomic_path, safe_filename
 from ..forms.identity import KEYS
-from ..plan.load import Plan
+from ..plan import Plan
 from ..quoting import quote
 from ..reading.workbook import Rejected, read_workbook
 from ..resources import load_json

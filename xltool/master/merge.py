@@ -15,7 +15,7 @@ from ..forms import fields as F
 from ..cells import fmt_number
 from ..errors import ERROR, WARNING, Issue
 from ..intake.read import Return, Row, discover, read_returns
-from ..plan.load import Dimension, Item, Plan
+from ..plan import Dimension, Item, Plan
 from .scoring import Entry, adopted_score, dimension_score, item_self_score
 from .store import RowStore, StoredRows
 
@@ -120,6 +120,8 @@ def merge(plan: Plan, paths: list[Path], reviews: dict[str, float] | None = None
         if store is not None and ret.rows:
             ret.rows = store.put(ret.rows)
         returns.append(ret)
+    from ..intake.log import senders_of
+
     senders, log_issues = senders_of(paths)
     result = score(plan, returns, issues + log_issues, reviews or {}, store)
     result.senders = senders
@@ -129,21 +131,6 @@ def merge(plan: Plan, paths: list[Path], reviews: dict[str, float] | None = None
 def read_all(plan: Plan, files: list[Path], progress=None, workers: int | None = None):
     """Read every file once, in file order, in isolated workers (see intake)."""
     return read_returns(plan, files, workers=workers, progress=progress)
-
-
-def senders_of(paths: list[Path]) -> tuple[dict[str, str], list[Issue]]:
-    """Who sent each file, from the records `xltool collect` keeps beside the returns;
-    a damaged record is a warning, and the merge goes on without it."""
-    from ..mail.collect import read_log
-
-    found, issues = {}, []
-    for folder in (Path(p) for p in paths):
-        if folder.is_dir():
-            log = read_log(folder)
-            issues.extend(log["issues"])
-            for name, rec in log["files"].items():
-                found[name] = f"{rec.get('sender', '')}（{rec.get('date', '')[:16].replace('T', ' ')}）"
-    return found, issues
 
 
 def score(plan: Plan, returns: list[Return], issues: list[Issue],

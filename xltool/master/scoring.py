@@ -7,7 +7,7 @@ The rules (README, 「評分規則」):
 - item scores are rounded to 2 decimals half away from zero, as Excel's ROUND;
 - 採計分數 is the 複評 where there is one, else the 自評;
 - a 構面 scores the sum of its items' 採計分數; the total is the sum of the 構面;
-- the grade is the highest band whose 最低分 the total reaches.
+- the grade is the highest band whose 最低分 the total reaches (plan/grades.py).
 """
 from __future__ import annotations
 
@@ -43,9 +43,3 @@ def adopted_score(self_score: float, review: float | None) -> float:
 def dimension_score(adopted: Iterable[float]) -> float:
     return excel_round(sum(adopted), 2)
 
-
-def grade_for(total: float, bands: Iterable[tuple[str, float]]) -> str:
-    for grade, minimum in sorted(bands, key=lambda b: -b[1]):
-        if total >= minimum:
-            return grade
-    return ""

@@ -1,4 +1,4 @@
-"""The plan model: one workbook, loaded and checked once.
+"""Reading the plan workbook: loaded and checked once.
 
 A plan workbook has the sheets 計畫, 構面, 單位, 項目, 等第 and 選項 (see
 README). :func:`check_plan` reads it and returns the model together with every
@@ -8,25 +8,23 @@ particular plan: names, points, units, groups, lists and grade bands are data.
 """
 from __future__ import annotations
 
-import hashlib
 import re
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from schema import And, Or, Schema, SchemaError, Use
 
-from ..cells import a1, fmt_number, norm_text, prose, to_number
+from ..cells import a1, fmt_number, header_name, norm_text, parse_date, parse_offset, prose, to_number
 from ..errors import ERROR, WARNING, Issue, PlanError
 from ..reading.workbook import Rejected, SheetData, read_workbook
+from .grades import GradeBand
+from .model import STATUS_LIST, Dimension, Item, Plan, PlanInfo
 from .units import Unit, UnitDirectory, split_names
 
 INFO_SHEET, DIM_SHEET, UNIT_SHEET, ITEM_SHEET, GRADE_SHEET, LIST_SHEET = (
     "計畫", "構面", "單位", "項目", "等第", "選項")
 SHEETS = (INFO_SHEET, DIM_SHEET, UNIT_SHEET, ITEM_SHEET, GRADE_SHEET, LIST_SHEET)
-STATUS_LIST = "執行狀態"
-DEFAULT_NOT_APPLICABLE = "不適用"
 
 # 計畫 sheet: field name → (attribute, required)
 INFO_FIELDS = {
@@ -55,20 +53,6 @@ def _key(value: Any) -> str:
     return norm_text(value)
 
 
-def parse_date(value: Any) -> date:
-    """A date cell, or text such as 109/07/10, 109年7月10日 or 2020-07-10."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = norm_text(value)
-    m = re.fullmatch(r"(\d{2,4})\s*[/.\-年]\s*(\d{1,2})\s*[/.\-月]\s*(\d{1,2})\s*日?", text)
-    if not m:
-        raise ValueError(text)
-    y, mo, d = (int(g) for g in m.groups())
-    return date(y + 1911 if y < 1000 else y, mo, d)
-
-
 def _review_month(value: Any) -> str:
     if not isinstance(value, str):
         # 109.10 typed as a number arrives as 109.1: the month is already lost.
@@ -77,20 +61,6 @@ def _review_month(value: Any) -> str:
     if not re.fullmatch(r"\d{2,3}\.(0[1-9]|1[0-2])", text):
         raise ValueError(text)
     return text
-
-
-def _offset(value: Any):
-    """A fixed UTC offset such as +08:00, UTC+8 or GMT+08:00, as a tzinfo."""
-    from datetime import timedelta, timezone
-
-    m = re.fullmatch(r"(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?", norm_text(value), re.I)
-    if not m:
-        raise ValueError(value)
-    hours, minutes = int(m.group(2)), int(m.group(3) or 0)
-    if hours > 14 or minutes >= 60:
-        raise ValueError(value)
-    sign = 1 if m.group(1) == "+" else -1
-    return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
 def _email(value: Any) -> str:
@@ -128,7 +98,7 @@ INFO_RULES = {
     "繳交期限": Use(parse_date, error="須為日期，例如 109/07/10 或 2020-07-10"),
     "電子郵件": Use(_email),
     "不適用選項": OPTIONAL_KEY,
-    "時區": Use(lambda v: _offset(v) and norm_text(v), error="須為時差，例如 +08:00 或 UTC+8"),
+    "時區": Use(lambda v: parse_offset(v) and norm_text(v), error="須為時差，例如 +08:00 或 UTC+8"),
 }
 DIM_RULES = {"代碼": REQUIRED_KEY, "名稱": REQUIRED, "配分": POSITIVE}
 UNIT_RULES = {"名稱": REQUIRED_KEY, "類別": OPTIONAL, "群組": OPTIONAL_KEY, "別名": OPTIONAL_KEY,
@@ -137,111 +107,6 @@ ITEM_RULES = {"編號": REQUIRED_KEY, "構面": REQUIRED_KEY, "執行策略": RE
               "主辦單位": REQUIRED, "具體作法": REQUIRED, "目標值": OPTIONAL_NON_NEGATIVE,
               "計量單位": OPTIONAL, "配分": POSITIVE}
 GRADE_RULES = {"等第": REQUIRED, "最低分": NON_NEGATIVE}
-
-# ---------------------------------------------------------------- the model
-
-
-@dataclass(frozen=True)
-class PlanInfo:
-    name: str
-    agency: str
-    year: int
-    period: str
-    review_month: str
-    deadline: date
-    contact_unit: str = ""
-    contact_person: str = ""
-    contact_phone: str = ""
-    contact_email: str = ""
-    not_applicable: str = DEFAULT_NOT_APPLICABLE
-    short_name: str = ""
-    time_zone: str = ""  # e.g. +08:00; empty: this machine's zone
-
-
-@dataclass(frozen=True)
-class Dimension:
-    code: str
-    name: str
-    points: float
-
-
-@dataclass(frozen=True)
-class Item:
-    id: str
-    dimension: str  # the 構面 代碼
-    strategy: str
-    method: str
-    lead_text: str
-    practice: str
-    target: float | None
-    measure: str
-    points: float
-    leads: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class GradeBand:
-    grade: str
-    minimum: float
-
-
-@dataclass
-class Plan:
-    info: PlanInfo
-    dimensions: list[Dimension]
-    units: list[Unit]
-    items: list[Item]
-    grades: list[GradeBand]
-    lists: dict[str, list[str]]
-    source: Path | None = None
-    warnings: list[Issue] = field(default_factory=list)
-
-    @property
-    def plan_id(self) -> str:
-        """Stable id of this plan: the agency, the plan's name and the year."""
-        key = f"{self.info.agency}|{self.info.name}|{self.info.year}"
-        return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
-
-    @property
-    def zone(self):
-        """The units' time zone (a tzinfo), or None for this machine's own."""
-        return _offset(self.info.time_zone) if self.info.time_zone else None
-
-    @property
-    def total_points(self) -> float:
-        return sum(d.points for d in self.dimensions)
-
-    def dimension(self, code: str) -> Dimension:
-        return next(d for d in self.dimensions if d.code == code)
-
-    def unit(self, name: str) -> Unit:
-        return next(u for u in self.units if u.name == name)
-
-    def items_for(self, unit: str) -> list[Item]:
-        """The items a unit leads, in plan order (indexed once: plans may have 10,000 units)."""
-        index = self.__dict__.get("_items_by_unit")
-        if index is None:
-            index = {u.name: [] for u in self.units}
-            for item in self.items:
-                for lead in item.leads:
-                    index.setdefault(lead, []).append(item)
-            self.__dict__["_items_by_unit"] = index
-        return list(index.get(unit, []))
-
-    def fingerprint_of(self, unit: str) -> str:
-        """The fingerprint of a unit's locked template content (cached: merge asks per file)."""
-        cache = self.__dict__.setdefault("_fingerprints", {})
-        if unit not in cache:
-            from ..forms.identity import fingerprint, locked_digests
-
-            cache[unit] = fingerprint([d for _, d in locked_digests(self, unit)])
-        return cache[unit]
-
-    def grade_for(self, total: float) -> str:
-        from ..master.scoring import grade_for
-
-        return grade_for(total, [(b.grade, b.minimum) for b in self.grades])
-
 
 # ---------------------------------------------------------------- loading
 
@@ -557,11 +422,6 @@ class _PlanReader:
                 self.issue(f"單位「{u.name}」沒有主辦任何項目，將不會產生填報表。", UNIT_SHEET,
                            self._unit_rows[u.name], self.sheets_header_col(UNIT_SHEET, "名稱"),
                            value=u.name, severity=WARNING, code="unit-without-items", field="名稱")
-
-
-def header_name(value: Any) -> str:
-    """A header cell's column name, without a note such as （必填） or (選填)."""
-    return re.sub(r"[（(].*?[)）]\s*$", "", norm_text(value)).strip()
 
 
 def _schema_message(exc: SchemaError) -> str:

@@ -1,0 +1,382 @@
+"""Examining one message, in an isolated worker: parse it leniently, find every
+spreadsheet among its parts (forwarded messages and single-part bodies too),
+write each to a scratch file and identify it with intake; only a small,
+picklable summary goes back to the collector."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.header import decode_header
+from email.message import Message
+from email.parser import BytesFeedParser
+from email.utils import parseaddr, parsedate_to_datetime
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import ERROR, WARNING, Issue
+from ..files import safe_filename
+from ..intake.read import read_return
+from ..plan import Plan
+from ..quoting import quote, visible
+from ..reading.gate import MAX_FILE_BYTES, SPREADSHEET_SUFFIXES
+from . import sources
+from .sources import Mail, label_of, peek_message_id, size_mb
+
+MAX_ATTACHMENT_BYTES = MAX_FILE_BYTES  # the gate's cap on a return
+MAX_DEPTH = 12  # MIME levels, forwarded messages included
+SPREADSHEET_TYPES = {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/vnd.ms-excel.sheet.macroenabled.12": ".xlsm",
+    "application/vnd.ms-excel": ".xls",
+    "application/vnd.oasis.opendocument.spreadsheet": ".ods",
+}
+ENCRYPTED_TYPES = {"multipart/encrypted", "application/pkcs7-mime", "application/x-pkcs7-mime"}
+UNNAMED = "（未命名附件）"
+
+
+
+@dataclass
+class Found:
+    """A spreadsheet attachment identified as one unit's return."""
+
+    name: str  # as shown to people: short and printable
+    path: str  # the scratch copy
+    suffix: str
+    digest: str
+    unit: str
+    senders: tuple[str, ...] = ()  # authors of the forwarded messages that carried it
+
+
+@dataclass
+class Examined:
+    """What a worker learnt about one message: small, and safe to pickle."""
+
+    label: str
+    msg_id: str = ""  # the Message-ID, or a hash of the message without one
+    real_id: str = ""  # the Message-ID as the message gave it, when valid
+    sender: str = ""
+    sender_address: str = ""
+    subject: str = ""
+    sent: str = datetime(1970, 1, 1).isoformat()
+    found: list[Found] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    already: int = 0
+
+    @property
+    def where(self) -> str:
+        return f"{quote(self.sender) if self.sender else '（寄件者不明）'}（{self.label}）"
+
+
+def _examine_job(context, payload) -> Examined:
+    plan, known, scratch = context
+    index, mail = payload
+    return examine(plan, mail, Path(scratch) / str(index), known)
+
+
+def examine(plan: Plan, mail: Mail, folder: Path, known: frozenset[str] = frozenset()) -> Examined:
+    """Parse one message and identify its spreadsheet attachments, writing each to
+    ``folder``. Never raises for a bad message: that becomes an issue naming it.
+    ``known`` are the attachments saved by earlier runs, which are not read again."""
+    ex = Examined(mail.label)
+    if mail.size > sources.MAX_MESSAGE_BYTES:
+        ex.issues.append(Issue("too-large", f"{label_of(mail.label, '')} 大小 {size_mb(mail.size)} MB，"
+                               f"超過上限 {size_mb(sources.MAX_MESSAGE_BYTES)} MB，未讀取；請對方將附件另行寄送。",
+                               file=mail.label))
+        return ex
+    if mail.path is None:
+        ex.issues.append(Issue("unreadable", f"{label_of(mail.label, '')} 無法取得內容，已略過。",
+                               file=mail.label))
+        return ex
+    try:
+        msg, digest = _parse(mail)
+    except OSError as exc:
+        ex.issues.append(Issue("unreadable", f"{label_of(mail.label, '')} 無法讀取（{quote(exc)}）。",
+                               file=mail.label))
+        return ex
+    except Exception as exc:  # noqa: BLE001 — e.g. RecursionError on deep nesting
+        ex.issues.append(Issue("bad-message", f"{label_of(mail.label, peek_message_id(mail))} 的結構"
+                               f"無法解析（{type(exc).__name__}），已略過；請對方重寄。", file=mail.label))
+        return ex
+    _read_headers(ex, msg, digest)
+    try:
+        _examine_parts(plan, ex, msg, folder, known)
+    except Exception as exc:  # noqa: BLE001 — one bad message must not stop the rest
+        ex.issues.append(Issue("bad-message", f"{label_of(ex.label, ex.real_id)} 無法完整解析"
+                               f"（{type(exc).__name__}），其餘附件未檢查；請對方重寄。", file=ex.label))
+    return ex
+
+
+def _parse(mail: Mail, chunk: int = 1 << 20) -> tuple[Message, str]:
+    """The message (compat32: headers stay text until asked) and the SHA-256 of its
+    bytes. Fed in chunks, so the raw bytes are never held whole beside the parse."""
+    parser = BytesFeedParser()
+    digest = hashlib.sha256()
+    remaining = mail.size if mail.stop is None else mail.stop - mail.start
+    skipping = None  # inside an mbox "From " separator line, which is not the message
+    with mail.path.open("rb") as fh:
+        fh.seek(mail.start)
+        while remaining > 0:
+            data = fh.read(min(chunk, remaining))
+            if not data:
+                break
+            remaining -= len(data)
+            if skipping is None:
+                skipping = data.startswith(b"From ")
+            if skipping:
+                end = data.find(b"\n")
+                if end < 0:
+                    continue
+                data, skipping = data[end + 1:], False
+            digest.update(data)
+            parser.feed(data)
+    return parser.close(), digest.hexdigest()
+
+
+def _read_headers(ex: Examined, msg: Message, digest: str) -> None:
+    bad: list[str] = []
+    sender = _header(msg, "From", bad)
+    ex.sender = quote(sender, 120)
+    ex.sender_address = _address_of(sender, bad)
+    ex.subject = quote(_header(msg, "Subject", bad), 200)
+    ex.real_id = _message_id(msg, bad)
+    ex.msg_id = ex.real_id or "sha256:" + digest
+    ex.sent = _date(msg, bad).isoformat()
+    if bad:
+        who = quote(ex.sender) or "不明"
+        ex.issues.append(Issue("bad-header", f"{label_of(ex.label, ex.real_id)}（寄件者 {who}）的標頭 "
+                               f"{'、'.join(bad)} 格式不正確，已盡量解讀並繼續收取。",
+                               WARNING, file=ex.label))
+
+
+def _header(msg: Message, name: str, bad: list[str]) -> str:
+    """A header's text, decoded leniently; the name goes into ``bad`` when broken."""
+    try:
+        value = msg.get(name)
+    except Exception:  # noqa: BLE001
+        bad.append(name)
+        return ""
+    if value is None:
+        return ""
+    text, ok = _decode_words(value)
+    if not ok:
+        bad.append(name)
+    return text
+
+
+def _decode_words(value) -> tuple[str, bool]:
+    """RFC 2047 encoded words and raw 8-bit text (UTF-8, else Big5), never raising."""
+    try:
+        pieces = decode_header(value)
+    except Exception:  # noqa: BLE001
+        return str(value), False
+    out, ok = [], True
+    for chunk, charset in pieces:
+        if isinstance(chunk, str):
+            out.append(chunk)
+            continue
+        text, good = _decode_bytes(chunk, charset)
+        out.append(text)
+        ok = ok and good
+    return "".join(out), ok
+
+
+def _decode_bytes(chunk: bytes, charset: str | None) -> tuple[str, bool]:
+    names = [charset] if charset and charset != "unknown-8bit" else ["utf-8", "cp950"]
+    if charset is None:
+        names = ["ascii", "utf-8", "cp950"]
+    for name in names:
+        try:
+            return chunk.decode(name), True
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return chunk.decode("utf-8", "replace"), False
+
+
+def _address_of(sender: str, bad: list[str]) -> str:
+    """The address in a From value; a plain search when the parser gives up."""
+    if not sender:
+        return ""
+    try:
+        address = parseaddr(sender)[1]
+    except Exception:  # noqa: BLE001 — RecursionError on 1,000 "("
+        address = ""
+    if "@" not in address:
+        found = re.search(r"[^\s<>()\"',;:]+@[^\s<>()\"',;:]+", sender[:2000])
+        address = found.group() if found else ""
+        if "From" not in bad:
+            bad.append("From")
+    return address[:254]
+
+
+def _message_id(msg: Message, bad: list[str]) -> str:
+    value = _header(msg, "Message-ID", bad).strip()
+    if not value:
+        return ""
+    if re.fullmatch(r"<[^<>\s]{1,250}>", value):
+        return value
+    if "Message-ID" not in bad:
+        bad.append("Message-ID")
+    return ""
+
+
+def _date(msg: Message, bad: list[str]) -> datetime:
+    text = _header(msg, "Date", bad)
+    if text:
+        try:
+            value = parsedate_to_datetime(text)
+            if value is not None:
+                return value
+        except Exception:  # noqa: BLE001
+            pass
+        if "Date" not in bad:
+            bad.append("Date")
+    return datetime(1970, 1, 1)
+
+
+def _examine_parts(plan: Plan, ex: Examined, msg: Message, folder: Path,
+                   known: frozenset[str]) -> None:
+    attachments, before = 0, len(ex.issues)
+    for n, (part, senders) in enumerate(_leaves(ex, msg)):
+        name = _attachment_name(part)
+        if name is None:
+            continue
+        attachments += 1
+        try:
+            _examine_attachment(plan, ex, part, name, senders, folder / str(n), known)
+        except Exception as exc:  # noqa: BLE001 — one bad part must not stop the others
+            ex.issues.append(Issue("unreadable", f"{ex.where} 的附件「{quote(name)}」無法取出"
+                                   f"（{type(exc).__name__}），未存檔；請對方重寄。", file=quote(name)))
+    if not attachments and len(ex.issues) == before:
+        ex.issues.append(Issue("no-attachment", f"{ex.where} 的郵件「{quote(ex.subject)}」沒有附件。",
+                               WARNING))
+
+
+def _leaves(ex: Examined, msg: Message) -> Iterator[tuple[Message, tuple[str, ...]]]:
+    """Every leaf part in order, with the authors of the forwarded messages around
+    it. Walked with a stack, depth-bounded: nesting must not exhaust the stack."""
+    stack: list[tuple[Message, int, tuple[str, ...]]] = [(msg, 0, ())]
+    too_deep = False
+    while stack:
+        part, depth, senders = stack.pop()
+        ctype = part.get_content_type()
+        if ctype in ENCRYPTED_TYPES:
+            ex.issues.append(Issue("encrypted", f"{ex.where} 的郵件已加密（S/MIME 或 PGP），無法取出附件；"
+                                   "請對方以未加密的郵件重寄。", file=ex.label))
+            continue
+        if not part.is_multipart():
+            yield part, senders
+            continue
+        if depth >= MAX_DEPTH:
+            too_deep = True
+            continue
+        children = [c for c in (part.get_payload() or []) if isinstance(c, Message)]
+        if ctype.startswith("message/"):
+            _note_messagelabel_of_like_a_file(ex, part)
+            stack.extend((c, depth + 1, senders + (_address_of(_header(c, "From", []), []),))
+                         for c in reversed(children))
+        else:
+            stack.extend((c, depth + 1, senders) for c in reversed(children))
+    if too_deep:
+        ex.issues.append(Issue("too-deep", f"{ex.where} 的郵件結構超過 {MAX_DEPTH} 層（轉寄或巢狀附件過多），"
+                               "更深層的附件未檢查；請對方直接附上檔案重寄。", file=ex.label))
+
+
+def _note_messagelabel_of_like_a_file(ex: Examined, part: Message) -> None:
+    name = _filename(part)
+    if name and Path(name).suffix.lower() in SPREADSHEET_SUFFIXES:
+        ex.issues.append(Issue("not-a-spreadsheet", f"{ex.where} 的附件「{quote(name)}」標示為轉寄郵件"
+                               "（message/rfc822），不是試算表檔；已檢查其中的附件。", WARNING,
+                               file=quote(name)))
+
+
+def _filename(part: Message) -> str:
+    try:
+        name = part.get_filename()
+    except Exception:  # noqa: BLE001
+        return UNNAMED
+    return _decode_words(name)[0].strip() if name else ""
+
+
+def _attachment_name(part: Message) -> str | None:
+    """The name of a leaf that is an attachment (or a spreadsheet body); None for
+    the text of the message."""
+    name = _filename(part)
+    if name:
+        return name
+    ctype = part.get_content_type()
+    if ctype in SPREADSHEET_TYPES:
+        return UNNAMED + SPREADSHEET_TYPES[ctype]
+    if part.get_content_disposition() == "attachment":
+        return UNNAMED
+    return None
+
+
+def _examine_attachment(plan: Plan, ex: Examined, part: Message, name: str,
+                        senders: tuple[str, ...], folder: Path, known: frozenset[str]) -> None:
+    shown = quote(name)
+    suffix = _suffix(name, part.get_content_type())
+    where = f"{ex.where} 的附件「{shown}」"
+    if suffix not in SPREADSHEET_SUFFIXES:
+        ex.issues.append(Issue("not-a-spreadsheet", f"{where}不是試算表，未存檔。", WARNING, file=shown))
+        return
+    data = _payload(part, where, ex, shown)
+    if data is None:
+        return
+    digest = hashlib.sha256(data).hexdigest()
+    if f"{ex.msg_id}|{digest}" in known:
+        ex.already += 1
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (safe_filename(visible(Path(name).stem))[:60] + suffix)
+    path.write_bytes(data)
+    del data
+    unit, problem = _identify(plan, path)
+    if problem:
+        code, why, severity = problem
+        ex.issues.append(Issue(code, f"{where}{why}", severity, file=shown))
+        return
+    ex.found.append(Found(shown, str(path), suffix, digest, unit, senders))
+
+
+def _payload(part: Message, where: str, ex: Examined, shown: str) -> bytes | None:
+    """The attachment's bytes, or None (and an error) when it is over the size cap.
+    The encoded size is looked at first, so an oversized part is never decoded."""
+    encoded = part.get_payload()
+    encoded_size = len(encoded) if isinstance(encoded, (str, bytes)) else 0
+    cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    estimate = encoded_size * 3 // 4 if cte == "base64" else encoded_size
+    data = None if estimate > MAX_ATTACHMENT_BYTES + 4096 else part.get_payload(decode=True)
+    if data is None or len(data) > MAX_ATTACHMENT_BYTES:
+        size = len(data) if data is not None else estimate
+        ex.issues.append(Issue("too-large", f"{where}大小約 {size_mb(size)} MB，超過上限 "
+                               f"{size_mb(MAX_ATTACHMENT_BYTES)} MB，未存檔；請對方確認檔案。", file=shown))
+        return None
+    return data
+
+
+def _suffix(name: str, ctype: str) -> str:
+    suffix = Path(name).suffix.lower()
+    if suffix in SPREADSHEET_SUFFIXES or ctype not in SPREADSHEET_TYPES:
+        return suffix
+    return SPREADSHEET_TYPES[ctype]
+
+
+def _identify(plan: Plan, path: Path) -> tuple[str, tuple[str, str, str] | None]:
+    """Which unit's template this attachment is, by its metadata only:
+    (unit, None), or ("", (code, why, severity)) when it is not one."""
+    ret = read_return(plan, path)
+    codes = {i.code for i in ret.issues}
+    if ret.unit and "no-metadata" not in codes:
+        return ret.unit, None
+    if "wrong-plan" in codes:
+        return "", ("wrong-plan", "是其他計畫或其他年度的填報表，未存檔。", ERROR)
+    if "no-metadata" in codes or "unrecognised" in codes:
+        return "", ("no-metadata", "沒有本計畫填報表的識別資料，未存檔。", WARNING)
+    first = next((i for i in ret.issues if i.is_error), None)
+    if first is None:
+        return "", ("unreadable", "無法讀取，未存檔。", ERROR)
+    return "", (first.code, f"未存檔：{first.message}", ERROR)
+
+

@@ -1,0 +1,18 @@
+"""Grade bands (等第): the highest band whose 最低分 a total reaches."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class GradeBand:
+    grade: str
+    minimum: float
+
+
+def grade_for(total: float, bands: Iterable[GradeBand]) -> str:
+    for band in sorted(bands, key=lambda b: -b.minimum):
+        if total >= band.minimum:
+            return band.grade
+    return ""
