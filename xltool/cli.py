@@ -185,7 +185,7 @@ def _run_merge(model, returns, reviews=None):
 
 
 def _status_table(result) -> str:
-    from .master.writer import STATUS_ORDER
+    from .master.merge import STATUS_ORDER
     from .master.merge import SUPERSEDED
     from .master.report import table
 

@@ -16,11 +16,13 @@ from ..cells import fmt_number
 from ..errors import ERROR, WARNING, Issue
 from ..intake.read import Return, Row, discover, read_returns
 from ..plan import Dimension, Item, Plan
+from .layout import SCORE_SHEET
 from .scoring import Entry, adopted_score, dimension_score, item_self_score
 from .store import RowStore, StoredRows
 
 STATUS_DONE, STATUS_MISSING, STATUS_ERRORS = "已繳", "未繳", "有誤"
 SUPERSEDED = "已取代"  # a file replaced by the same unit's later return
+STATUS_ORDER = {STATUS_MISSING: 0, STATUS_ERRORS: 1, STATUS_DONE: 2}  # how status lists sort
 STATUS_FIELD = F.column("status").name
 SCORE_FIELD = F.column("score").name
 
@@ -175,7 +177,7 @@ def score(plan: Plan, returns: list[Return], issues: list[Issue],
     known = {i.id for i in plan.items}
     for item_id in sorted(set(reviews) - known):
         issues.append(Issue("orphan-review", f"總表中編號「{item_id}」的複評 {reviews[item_id]} 對應的項目已不在"
-                            "計畫中，未採計；請確認。", WARNING, sheet="評分", field="複評",
+                            "計畫中，未採計；請確認。", WARNING, sheet=SCORE_SHEET, field="複評",
                             value=str(reviews[item_id])))
 
     from ..forms.revisions import changes_from_returns
@@ -191,7 +193,7 @@ def score(plan: Plan, returns: list[Return], issues: list[Issue],
         if all_out and review is None:  # a 複評 settles the item
             issues.append(Issue("all-not-applicable", f"項目「{item.id}」的主辦單位全部填「"
                                 f"{plan.info.not_applicable}」，本項以 0 分計；請確認。", WARNING,
-                                sheet="評分", field="自評"))
+                                sheet=SCORE_SHEET, field="自評"))
         if review is None:
             _revision_warnings(plan, item, entries, issues)
         items.append(ItemResult(item, self_score, review, adopted_score(self_score, review),
@@ -214,13 +216,13 @@ def _revision_warnings(plan: Plan, item: Item, entries: dict[str, Entry],
         given = "、".join(f"{u} {fmt_number(v)} 分" for u, v in capped.items())
         issues.append(Issue("revised-points", f"項目「{item.id}」的配分已修訂為 {fmt_number(item.points)}；"
                             f"依原配分所給的自評（{given}）暫以新配分計，請於「評分」填寫複評確認。",
-                            WARNING, sheet="評分", field="自評"))
+                            WARNING, sheet=SCORE_SHEET, field="自評"))
     new = [u for u, e in entries.items() if e.new]
     if new:
         issues.append(Issue("new-item-unreported", f"項目「{item.id}」是計畫修訂後新增的項目，"
                             f"{'、'.join(new)} 使用的是修訂前的填報表，尚未填報此項（暫以 0 分計）；"
                             "可以 xltool template --from-returns 產生預填的新填報表請其補填。",
-                            WARNING, sheet="評分", field="自評"))
+                            WARNING, sheet=SCORE_SHEET, field="自評"))
 
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)

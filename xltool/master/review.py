@@ -6,7 +6,7 @@ from pathlib import Path
 from ..cells import a1, fmt_number, norm_text, to_number
 from ..quoting import quote
 from ..errors import WARNING, Issue
-from .writer import REVIEW_HEADER, SCORE_SHEET
+from .layout import REVIEW_HEADER, SCORE_SHEET
 from ..cells import header_name
 from ..reading.workbook import Rejected, read_workbook
 

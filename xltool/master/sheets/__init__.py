@@ -1,0 +1,1 @@
+"""One module per sheet of the master workbook, each with a ``write(ctx)``."""

@@ -1,0 +1,64 @@
+"""The 附表2 sheet: the self-assessment table in the seed's layout."""
+from __future__ import annotations
+
+from ...cells import a1
+from ..layout import TABLE2_SHEET, dimension_header
+from .scores import grade_formula
+from .context import Context
+
+
+def write(ctx: Context) -> None:
+    plan, f = ctx.plan, ctx.f
+    ws = ctx.ws[TABLE2_SHEET]
+    dims = ctx.r.dimensions
+    ws.write_string(0, 0, f"{plan.info.name}　自行考核結果統計表", f["title"])
+    ws.write_string(1, 0, f"受考核單位：{plan.info.agency}", f["text"])
+    bands = sorted(plan.grades, key=lambda b: -b.minimum)
+    legend = []
+    for i, b in enumerate(bands):
+        upper = bands[i - 1].minimum - 1 if i else None
+        if i == 0:
+            legend.append(f"{b.grade}={b.minimum:g} 分以上")
+        elif i == len(bands) - 1 and b.minimum <= 0:
+            legend.append(f"{b.grade}={upper:g} 分以下")
+        else:
+            legend.append(f"{b.grade}={upper:g}-{b.minimum:g} 分")
+    ws.write_string(2, 0, "；".join(legend), f["text"])
+    hr = 4
+    n = len(dims)
+    # Two header rows written in row order (the workbook streams rows to disk, so
+    # no merge may reach back up); the labels stand in the upper row.
+    for c, name in enumerate(["實施考核機關", "編號", "受考核單位名稱"]):
+        ws.write_string(hr, c, name, f["header"])
+    title = f"考核項目成績（{plan.total_points:g} 分）"
+    if n > 1:
+        ws.merge_range(hr, 3, hr, 2 + n, title, f["header"])
+    else:
+        ws.write_string(hr, 3, title, f["header"])
+    for k, name in enumerate(["總分", "等第", "考核年月"]):
+        ws.write_string(hr, 3 + n + k, name, f["header"])
+    # Heights before the rows' cells: the workbook streams each row out as it moves on.
+    ws.set_row(hr + 1, 36)
+    for c in range(3):
+        ws.write_blank(hr + 1, c, None, f["header"])
+    for i, (dim, _) in enumerate(dims):
+        ws.write_string(hr + 1, 3 + i, dimension_header(i + 1, dim.name, dim.points), f["header"])
+    for k in range(3):
+        ws.write_blank(hr + 1, 3 + n + k, None, f["header"])
+    r = hr + 2
+    ws.set_row(r, 36)
+    ws.write_string(r, 0, plan.info.agency, f["wrap"])
+    ws.write_number(r, 1, 1, f["num"])
+    ws.write_string(r, 2, plan.info.agency, f["wrap"])
+    for i, (dim, value) in enumerate(dims):
+        ws.write_formula(r, 3 + i, f"={ctx.score_cells[dim.code]}", f["score"], value)
+    ws.write_formula(r, 3 + n, f"=ROUND(SUM({a1(r, 3)}:{a1(r, 2 + n)}),2)", f["score"],
+                     ctx.r.total)
+    ws.write_formula(r, 4 + n, grade_formula(ctx, a1(r, 3 + n)), f["score"], ctx.r.grade)
+    ws.write_string(r, 5 + n, plan.info.review_month, f["num"])
+    ws.set_column(0, 0, 16)
+    ws.set_column(1, 1, 6)
+    ws.set_column(2, 2, 18)
+    ws.set_column(3, 2 + n, 14)
+    ws.set_column(3 + n, 5 + n, 9)
+    ctx.print_setup(ws, hr + 1)
