@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Callable
 
 import openpyxl
-
 from conftest import ROOT
 from returns import rewrite, set_saved
 
@@ -231,9 +230,9 @@ def _last_year_template(target: Path) -> None:
     """Last year's template of the same unit: the plan of 108 drawn by xltool itself."""
     from dataclasses import replace
 
-    from xltool.plan import load_plan
     from xltool.forms.template import build_template
     from xltool.forms.xlsx_writer import write_xlsx
+    from xltool.plan import load_plan
 
     plan = load_plan(EXAMPLE / "plan.xlsx")
     old = replace(plan, info=replace(plan.info, year=108, name=plan.info.name.replace("109", "108")))

@@ -261,7 +261,7 @@ def search(iterations: int, seed: int) -> None:  # pragma: no cover — a tool, 
     import tempfile
 
     sys.path.insert(0, str(HERE.parent))
-    from xltool.intake.read import read_returns
+    from xltool.intake import read_returns
     from xltool.plan import load_plan
 
     plan = load_plan(HERE.parent / "examples" / "kaohsiung-109" / "plan.xlsx")

@@ -4,9 +4,9 @@ value as JSON: {"sheet!A1": value}. Usage: python3 lo_recalc.py BOOK.xlsx PROFIL
 import json
 import sys
 
-from lo_uno import load, office  # first: importing uno enables the com.sun.star imports
+from lo_uno import load, office  # isort: skip  (first: importing uno enables com.sun.star)
 
-from com.sun.star.table.CellContentType import FORMULA  # noqa: E402
+from com.sun.star.table.CellContentType import FORMULA  # noqa: E402  # isort: skip
 
 
 def main(path, profile):

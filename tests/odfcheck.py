@@ -16,9 +16,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from defusedxml import ElementTree as ET
-
 from conftest import ROOT
+from defusedxml import ElementTree as ET
 
 SCHEMAS = ROOT / "tests" / "odf-schema"
 SHARED_SCHEMAS = ROOT.parent / "shared" / "odf-schema"

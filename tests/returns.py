@@ -97,8 +97,8 @@ class Kit:
     """Templates of a plan, and a returns folder to fill them into."""
 
     def __init__(self, tmp_path, plan_path):
-        from xltool.plan import load_plan
         from xltool.forms.template import write_templates
+        from xltool.plan import load_plan
 
         self.plan = load_plan(plan_path)
         self.tpl = tmp_path / "templates"

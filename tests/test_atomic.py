@@ -7,7 +7,6 @@ import sys
 import textwrap
 
 import pytest
-
 from conftest import ROOT
 
 EXAMPLE = ROOT / "examples" / "kaohsiung-109"

@@ -5,8 +5,8 @@ from datetime import date
 
 import openpyxl
 import pytest
-
 from odfcheck import NS, page_of, q, validate, xml
+
 from xltool.forms.book import NUMBER_FORMATS, PLAIN_PRINT, STYLES, Book, PrintSetup, Sheet
 from xltool.forms.ods_writer import write_ods
 from xltool.forms.starter import build_starter

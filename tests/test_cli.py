@@ -3,9 +3,9 @@ import re
 
 import openpyxl
 from click.testing import CliRunner
+from conftest import ROOT
 from python_calamine import CalamineWorkbook
 
-from conftest import ROOT
 from xltool.cli import cli
 from xltool.plan import SHEETS
 

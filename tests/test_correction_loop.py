@@ -6,10 +6,10 @@ from datetime import datetime
 
 import openpyxl
 from click.testing import CliRunner
-
 from returns import Kit, set_saved
-from xltool.forms import fields as F
+
 from xltool.cli import cli
+from xltool.forms import fields as F
 
 
 def merge(kit, tmp_path, *extra):

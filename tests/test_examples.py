@@ -2,6 +2,7 @@
 import importlib.util
 
 from conftest import ROOT
+
 from xltool.plan import load_plan
 
 

@@ -2,8 +2,8 @@
 template, is read by intake, and lands in the master and the correction copies."""
 import openpyxl
 import pytest
-
 from returns import Kit
+
 from xltool.forms import fields as F
 from xltool.master.feedback import write_feedback
 from xltool.master.writer import write_master

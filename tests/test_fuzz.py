@@ -5,11 +5,11 @@ A bounded run of fresh mutations goes through the isolated readers on every CI
 run; the files the fuzzer once found (``fuzz_finds.json``) are replayed as
 regression tests.
 """
-import pytest
-
 import fuzzing
+import pytest
 from conftest import ROOT
-from xltool.intake.read import read_returns
+
+from xltool.intake import read_returns
 from xltool.master.merge import merge, score
 from xltool.plan import load_plan
 

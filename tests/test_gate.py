@@ -2,12 +2,12 @@
 part, Python walks its cells) and the streaming one (for parts too big to hold)."""
 import zipfile
 
-import pytest
-
 import corpus
 import fuzzing
+import pytest
+
 from xltool.reading.bounds import Bounds, Corrupt, Extent, TooLarge
-from xltool.reading.xlsx_scan import _SheetWalk, _shared_string_lengths, _walk_tree
+from xltool.reading.xlsx_scan import _shared_string_lengths, _SheetWalk, _walk_tree
 from xltool.reading.xmlstream import Malformed, Unsafe, make_parser, parse_stream
 
 RETURN_BOUNDS = Bounds(rows=5000, cols=256, cells=500_000, text=8_000_000, records=1_500_000)

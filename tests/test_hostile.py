@@ -8,10 +8,10 @@ import sys
 import zipfile
 from pathlib import Path
 
+import corpus
 import pytest
 from python_calamine import CalamineWorkbook
 
-import corpus
 from xltool.files import display_name
 from xltool.master.merge import merge
 from xltool.plan import load_plan
@@ -79,6 +79,7 @@ def test_formulas_in_input_cells_are_never_trusted(built, plan):
 def test_xxe_never_reads_the_local_file(built, plan, tmp_path):
     master, report = tmp_path / "m.xlsx", tmp_path / "r.json"
     from click.testing import CliRunner
+
     from xltool.cli import cli
 
     CliRunner().invoke(cli, ["merge", str(corpus.EXAMPLE / "plan.xlsx"),
@@ -196,6 +197,7 @@ def test_whole_corpus_with_the_example_returns(built, tmp_path):
 
 def _cli(*args):
     from click.testing import CliRunner
+
     from xltool.cli import cli
 
     return CliRunner().invoke(cli, [str(a) for a in args])

@@ -10,13 +10,13 @@ from decimal import ROUND_HALF_UP, Decimal
 import openpyxl
 import pytest
 from click.testing import CliRunner
-
 from conftest import ROOT
-from xltool.forms import fields as F
+
 from xltool.cells import a1
 from xltool.cli import cli
-from xltool.plan import load_plan
+from xltool.forms import fields as F
 from xltool.forms.template import template_filename, write_templates
+from xltool.plan import load_plan
 
 pytestmark = pytest.mark.libreoffice
 EXAMPLE = ROOT / "examples" / "kaohsiung-109"

@@ -10,11 +10,11 @@ from datetime import datetime
 
 import openpyxl
 import pytest
-
 from conftest import convert
+
 from xltool.forms import fields as F
-from xltool.plan import load_plan
 from xltool.forms.template import write_templates
+from xltool.plan import load_plan
 
 pytestmark = pytest.mark.libreoffice
 INPUT_COLS = [i for i, c in enumerate(F.COLUMNS) if c.input]

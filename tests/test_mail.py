@@ -1,8 +1,8 @@
 """xltool send and xltool collect: drafts, SMTP and IMAP against real servers on loopback."""
 import email
-import re
 import imaplib
 import mailbox
+import re
 import time
 from datetime import datetime
 from email import policy
@@ -11,12 +11,12 @@ from email.utils import formataddr, parseaddr
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import ROOT
 from mailservers import PASSWORD, USER, Dovecot, SmtpServer
+
 from xltool.cli import cli
-from xltool.plan import load_plan
 from xltool.forms.template import template_filename, write_templates
+from xltool.plan import load_plan
 
 EXAMPLE = ROOT / "examples" / "kaohsiung-109"
 PLAN = EXAMPLE / "plan.xlsx"

@@ -5,34 +5,34 @@ import email
 import email.policy
 import io
 import json
-import shutil
 import mailbox
 import os
 import re
+import shutil
 import tempfile
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
 from email.message import EmailMessage
-from email.utils import formataddr, format_datetime
+from email.utils import format_datetime, formataddr
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import ROOT
 from mailservers import PASSWORD, USER, Dovecot, SilentServer, SmtpServer
 from plans import second_plan, write_plan
+
+from xltool.cli import cli
+from xltool.forms.template import write_templates
+from xltool.intake.log import LOG_NAME, OLD_LOG_NAME, CollectLog, read_log
 from xltool.mail import examine as examine_module
 from xltool.mail import sources as sources_module
-from xltool.cli import cli
-from xltool.intake.log import LOG_NAME, OLD_LOG_NAME, CollectLog, read_log
-from xltool.mail.sources import imap_folder_name
 from xltool.mail.send import prepare
+from xltool.mail.sources import imap_folder_name
 from xltool.plan import check_plan, load_plan
 from xltool.quoting import quote, visible
 from xltool.reading.isolation import isolation_enabled
-from xltool.forms.template import write_templates
 
 EXAMPLE = ROOT / "examples" / "kaohsiung-109"
 PLAN = EXAMPLE / "plan.xlsx"

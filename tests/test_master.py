@@ -7,10 +7,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from python_calamine import CalamineWorkbook
-
 from conftest import ROOT
 from plans import second_plan, write_plan
+from python_calamine import CalamineWorkbook
+
 from xltool.cli import cli
 
 EXAMPLE = ROOT / "examples" / "kaohsiung-109"
@@ -75,10 +75,11 @@ def test_one_missing_and_one_invalid_return(tmp_path):
 
 @pytest.fixture
 def second_master(tmp_path, second_plan_path):
-    from test_merge_e2e import FILLED
     from returns import fill
-    from xltool.plan import load_plan
+    from test_merge_e2e import FILLED
+
     from xltool.forms.template import template_filename, write_templates
+    from xltool.plan import load_plan
 
     plan = load_plan(second_plan_path)
     write_templates(plan, tmp_path / "tpl")
@@ -107,6 +108,7 @@ def test_review_survives_a_re_merge_with_a_late_return(second_master, tmp_path):
     plan, inbox, master = second_master
     type_review(master, {"A03": 20, "B01": 9})
     from returns import fill
+
     from xltool.forms.template import template_filename
 
     name = template_filename(plan, "丙組", "xlsx")
@@ -168,10 +170,10 @@ def test_cached_values_equal_what_libreoffice_computes(second_master, soffice, t
 @pytest.mark.parametrize("options", [{"spill_from": 0}, {"workers": 2}])
 def test_rows_on_disk_and_worker_processes_change_nothing(tmp_path, options):
     """The paths large merges take (rows kept on disk, a process pool) write the same bytes."""
-    from xltool.master.writer import write_master
     from xltool.master.merge import merge
-    from xltool.plan import load_plan
     from xltool.master.report import result_json
+    from xltool.master.writer import write_master
+    from xltool.plan import load_plan
 
     plan = load_plan(EXAMPLE / "plan.xlsx")
     inbox = tmp_path / "in"
@@ -236,6 +238,7 @@ def test_an_invalid_self_score_is_marked_and_told_apart_from_not_applicable(tmp_
 def test_a_review_settles_an_item_whose_leads_all_said_not_applicable(second_master, tmp_path):
     plan, inbox, master = second_master
     from returns import fill
+
     from xltool.forms.template import template_filename
 
     for unit in ("北區服務站", "南區服務站"):  # the leads of A02

@@ -4,12 +4,12 @@ from datetime import datetime
 
 import openpyxl
 import pytest
-
 from plans import second_plan, write_plan
 from returns import GOOD, Kit, fill, set_saved  # noqa: F401
+
 from xltool.forms import fields as F
-from xltool.plan import load_plan
 from xltool.forms.template import template_filename, write_templates
+from xltool.plan import load_plan
 
 R0 = F.FIRST_ITEM_ROW + 1  # the sheet row of a template's first item
 

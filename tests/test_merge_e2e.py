@@ -7,11 +7,11 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
-
 from returns import fill, set_saved
+
 from xltool.cli import cli
-from xltool.plan import load_plan
 from xltool.forms.template import template_filename, write_templates
+from xltool.plan import load_plan
 
 # What each unit types, as {unit: {編號: {欄名: 值}}}; 丙組 sends nothing.
 FILLED = {

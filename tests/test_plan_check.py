@@ -1,8 +1,8 @@
 """`xltool check`: every fault of a plan, pinned to its sheet and cell."""
-from click.testing import CliRunner
 import pytest
-
+from click.testing import CliRunner
 from plans import second_plan, write_plan
+
 from xltool.cli import cli
 from xltool.errors import PlanError
 from xltool.plan import check_plan, load_plan

@@ -7,15 +7,15 @@ from datetime import datetime
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from python_calamine import CalamineWorkbook
-
 from conftest import EXAMPLE_PLAN, ROOT
 from plans import second_plan, write_plan
+from python_calamine import CalamineWorkbook
 from returns import fill, set_saved
-from xltool.forms import fields as F
+
 from xltool.cli import cli
-from xltool.plan import load_plan
+from xltool.forms import fields as F
 from xltool.forms.template import template_filename, write_templates
+from xltool.plan import load_plan
 
 NEW_PRACTICE = "開放 15 個資料集（含即時資料）"
 

@@ -5,8 +5,8 @@ import subprocess
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import ROOT
+
 from xltool.cli import cli
 
 EXAMPLE = ROOT / "examples" / "kaohsiung-109"

@@ -3,12 +3,12 @@ import shutil
 from datetime import datetime
 
 import pytest
-
 from conftest import convert
 from returns import fill
+
+from xltool.forms.template import template_filename, write_templates
 from xltool.master.merge import merge
 from xltool.plan import load_plan
-from xltool.forms.template import template_filename, write_templates
 
 ROWS = {"A01": {"執行狀態": "完成", "實際值": 4, "執行績效與成果": "第一行\n第二行", "自評分數": 17.25},
         "B01": {"執行狀態": "進行中", "執行績效與成果": "辦理中", "自評分數": 9},

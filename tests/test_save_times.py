@@ -11,11 +11,11 @@ import sys
 from datetime import datetime
 
 import pytest
-
 from returns import filled_book, set_producer, set_saved, set_saved_ods
+
 from xltool.forms.ods_writer import write_ods
-from xltool.plan import load_plan
 from xltool.forms.xlsx_writer import write_xlsx
+from xltool.plan import load_plan
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="TZ is POSIX")
 TAIPEI = {"TZ": "Asia/Taipei"}
@@ -120,6 +120,7 @@ def test_the_plans_time_zone_overrides_the_machines(second_plan_path, tmp_path):
 
 def test_a_bad_time_zone_is_a_plan_error(tmp_path):
     from plans import second_plan, write_plan
+
     from xltool.plan import check_plan
 
     data = second_plan()

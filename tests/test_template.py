@@ -4,14 +4,13 @@ from datetime import datetime
 import openpyxl
 import pytest
 from click.testing import CliRunner
-
 from plans import SECOND_PLAN_LEADS
-from xltool.forms import fields as F
-from xltool.forms.identity import fingerprint_of
+
 from xltool.cli import cli
-from xltool.forms.identity import cell_digest, fingerprint
-from xltool.plan import load_plan
+from xltool.forms import fields as F
+from xltool.forms.identity import cell_digest, fingerprint, fingerprint_of
 from xltool.forms.template import template_filename, write_templates
+from xltool.plan import load_plan
 
 INPUT_COLS = [i for i, c in enumerate(F.COLUMNS) if c.input]
 GENERATED = datetime(2024, 1, 2, 3, 4, 5)

@@ -3,15 +3,14 @@ import zipfile
 from datetime import datetime
 
 import pytest
+from odfcheck import NS, page_of, q, validate
+from plans import SECOND_PLAN_LEADS
 from python_calamine import CalamineWorkbook
 
-from plans import SECOND_PLAN_LEADS
 from xltool.forms import fields as F
 from xltool.forms.identity import fingerprint_of
-from xltool.plan import load_plan
 from xltool.forms.template import write_templates
-
-from odfcheck import NS, page_of, q, validate
+from xltool.plan import load_plan
 
 
 @pytest.fixture

@@ -6,14 +6,14 @@ from email import policy
 
 import openpyxl
 from click.testing import CliRunner
-from python_calamine import CalamineWorkbook
-
 from plans import second_plan, write_plan
+from python_calamine import CalamineWorkbook
 from returns import fill
-from xltool.forms import fields as F
+
 from xltool.cli import cli
-from xltool.plan import load_plan
+from xltool.forms import fields as F
 from xltool.forms.template import template_filename, write_templates
+from xltool.plan import load_plan
 
 NAME = "新竹縣政府１１２年度數位轉型推動計畫（第一期）"
 PRACTICE = "申辦案件於７日內辦結，並追蹤（含首長信箱）；目標９５％！"

@@ -2,7 +2,6 @@
 
 Runs last (file order); the files are still in pytest's temporary folders."""
 import pytest
-
 from conftest import WRITTEN_ODF
 from odfcheck import validate
 

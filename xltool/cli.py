@@ -70,8 +70,8 @@ def cli():
 
 def _plan_or_exit(plan_path: Path):
     from .errors import PlanError
-    from .plan import load_plan
     from .master.report import render_text
+    from .plan import load_plan
 
     try:
         return load_plan(plan_path)
@@ -99,8 +99,8 @@ def init(plan: Path, force: bool):
               help="另列出與此舊版計畫檔的差異（項目、欄位、原內容、新內容、受影響單位）。")
 def check(plan: Path, as_json: bool, old_plan: Path | None):
     """檢查計畫檔 PLAN，列出每個問題的工作表與儲存格。"""
-    from .plan import check_plan
     from .master.report import changes_table, issues_json, render_text, summary
+    from .plan import check_plan
 
     model, issues = check_plan(plan)
     changes = None
@@ -145,8 +145,8 @@ def changes_json(issues, changes) -> str:
               help="預先填入各單位在此資料夾中最新的回傳內容（計畫修訂後或下一期填報時使用）。")
 def template(plan: Path, out_dir: Path, units: tuple[str, ...], fmt: str, from_returns: Path | None):
     """由計畫檔 PLAN 產生各單位的填報表。"""
-    from .master.report import render_text
     from .forms.template import write_templates
+    from .master.report import render_text
 
     model = _plan_or_exit(plan)
     formats = ("xlsx", "ods") if fmt == "both" else (fmt,)
@@ -174,7 +174,7 @@ def _returns_option(f):
 
 def _run_merge(model, returns, reviews=None):
     """Read every return, with a progress bar on a terminal when there are many."""
-    from .intake.read import discover
+    from .intake import discover
     from .master.merge import merge as do_merge
 
     files, _ = discover(list(returns))
@@ -185,8 +185,7 @@ def _run_merge(model, returns, reviews=None):
 
 
 def _status_table(result) -> str:
-    from .master.merge import STATUS_ORDER
-    from .master.merge import SUPERSEDED
+    from .master.merge import STATUS_ORDER, SUPERSEDED
     from .master.report import table
 
     order = {u.name: i for i, u in enumerate(result.plan.units)}
@@ -234,10 +233,10 @@ def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | No
           as_pdf: bool, feedback_dir: Path | None):
     """彙整各單位回傳的填報表，檢核每一格並寫出評分總表。"""
     from .files import atomic_path
-    from .master.writer import write_master
-    from .reading.workbook import assert_xml_guard
     from .master.report import render_text, write_result_json
     from .master.review import read_reviews
+    from .master.writer import write_master
+    from .reading.workbook import assert_xml_guard
 
     if output.suffix.lower() != ".xlsx":
         raise UserError(f"總表檔須為 .xlsx：{output.name}")
@@ -364,10 +363,11 @@ def send(plan: Path, templates: Path, outbox: Path, smtp: str | None, use_ssl: b
 def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | None, user: str,
             folder: str, since, before, starttls: bool, cafile: str | None, timeout: float):
     """從 .eml 資料夾、mbox、Maildir 或 IMAP 信箱取出本計畫的回傳檔。"""
-    from .mail.collect import ImapSettings, collect as do_collect, messages_from, messages_from_imap
+    from .mail.collect import ImapSettings, messages_from, messages_from_imap
+    from .mail.collect import collect as do_collect
     from .mail.send import parse_hostport
-    from .quoting import quote
     from .master.report import render_text
+    from .quoting import quote
 
     if bool(source) == bool(imap):
         raise UserError("請指定郵件來源：SOURCE（.eml 資料夾、mbox 或 Maildir）或 --imap 主機，二擇一。")

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+
 def _umask_mode() -> int:
     """0666 less the user's umask (0644 under umask 022), read once at start-up."""
     if os.name == "nt":

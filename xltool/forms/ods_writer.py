@@ -10,9 +10,9 @@ import re
 from datetime import date, datetime
 from pathlib import Path
 
-from .book import FONT, PLAIN_PRINT, STYLES, Book, PrintSetup, Sheet, Validation
 from ..cells import a1, abs_ref, utc_naive
 from ..files import atomic_path
+from .book import FONT, PLAIN_PRINT, STYLES, Book, PrintSetup, Sheet, Validation
 
 CM_PER_CHAR = 0.21  # one Excel width unit in LibreOffice, near enough for layout
 EXCEL_EPOCH = date(1899, 12, 30)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import fields as F
 from ..cells import prose, squeeze
+from . import fields as F
 from .identity import plan_cell_value
 
 ADDED, REMOVED, LEADS = "（新增項目）", "（刪除項目）", "主辦單位"

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .book import Book, Sheet, Validation
 from ..errors import XltoolError
-from .fields import TEXT_LIMIT
 from ..plan import INFO_SHEET
 from ..resources import load_json
+from .book import Book, Sheet, Validation
+from .fields import TEXT_LIMIT
 
 RULES = {
     "positive": ("decimal", 0.000001, None, "請輸入大於 0 的數字。"),

@@ -2,21 +2,21 @@
 from __future__ import annotations
 
 import os
-from contextlib import ExitStack
 import re
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import fields as F
-from .book import Book, PrintSetup, Sheet, Validation, row_height
 from ..cells import norm_text
 from ..errors import XltoolError
 from ..files import safe_filename
-from .identity import CELL_KEY, KEYS, fingerprint, locked_digests, plan_cell_value
 from ..plan import Plan
 from ..resources import load_json
+from . import fields as F
+from .book import Book, PrintSetup, Sheet, Validation, row_height
+from .identity import CELL_KEY, KEYS, fingerprint, locked_digests, plan_cell_value
 
 FORMATS = ("xlsx", "ods")
 MIN_ITEM_ROW_POINTS = 48  # leaves room to type in the input cells

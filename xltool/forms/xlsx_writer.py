@@ -4,10 +4,10 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from .book import FONT, PAPER_A4, PLAIN_PRINT, STYLES, Book
 from ..cells import a1, abs_ref, utc_naive
 from ..errors import XltoolError
 from ..files import atomic_path
+from .book import FONT, PAPER_A4, PLAIN_PRINT, STYLES, Book
 
 
 def _workbook_class():

@@ -26,15 +26,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from ..plan.addresses import same_address
 from ..errors import WARNING, Issue
 from ..files import atomic_path, safe_filename
 from ..intake.log import CollectLog, read_log
 from ..plan import Plan
+from ..plan.addresses import same_address
 from ..quoting import quote
 from ..reading.isolation import Failure, Limits, Pool
 from .examine import Examined, Found, _examine_job
 from .sources import ImapSettings, Mail, label_of, messages_from, messages_from_imap, peek_message_id  # noqa: F401
+
 
 @dataclass
 class Saved:

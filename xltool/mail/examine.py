@@ -17,7 +17,7 @@ from typing import Iterator
 
 from ..errors import ERROR, WARNING, Issue
 from ..files import safe_filename
-from ..intake.read import read_return
+from ..intake import read_return
 from ..plan import Plan
 from ..quoting import quote, visible
 from ..reading.gate import MAX_FILE_BYTES, SPREADSHEET_SUFFIXES

@@ -25,15 +25,15 @@ from email.utils import formataddr, formatdate
 from pathlib import Path
 from typing import Callable
 
-from ..plan.addresses import BadAddress, needs_smtputf8, smtp_address
 from ..errors import Issue, XltoolError
 from ..files import atomic_path, safe_filename
 from ..forms.identity import KEYS
+from ..forms.template import roc_date, short_name, template_filename
 from ..plan import Plan
+from ..plan.addresses import BadAddress, needs_smtputf8, smtp_address
 from ..quoting import quote
 from ..reading.workbook import Rejected, read_workbook
 from ..resources import load_json
-from ..forms.template import roc_date, short_name, template_filename
 
 LOG_NAME = "send-log.json"
 MIME = {".xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),

@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from ..cells import a1
+from ..errors import WARNING, Issue, XltoolError
+from ..files import short_filename
 from ..forms import fields as F
 from ..forms.book import PrintSetup, Sheet, row_height
-from ..cells import a1
-from ..files import short_filename
-from ..errors import WARNING, Issue, XltoolError
-from ..intake.read import Return, read_returns
-from .merge import MergeResult
 from ..forms.identity import KEYS
 from ..forms.template import build_template
+from ..intake import Return, read_returns
+from .merge import MergeResult
 
 SHEET = "待修正事項"
 
@@ -74,10 +74,10 @@ def write_prefilled(plan, returns: list[Path], out_dir: Path, units=None,
     """Each unit's current template, filled with what it already returned (its latest
     usable return), for a revised plan or the next period's round. A unit without a
     usable return gets a blank template, and the reason is an issue."""
-    from .merge import merge
     from ..forms.ods_writer import write_ods
     from ..forms.template import generation_time, template_filename, units_to_write
     from ..forms.xlsx_writer import write_xlsx
+    from .merge import merge
 
     chosen = units_to_write(plan, units)
     generated = generated or generation_time()

@@ -11,10 +11,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from ..forms import fields as F
 from ..cells import fmt_number
 from ..errors import ERROR, WARNING, Issue
-from ..intake.read import Return, Row, discover, read_returns
+from ..forms import fields as F
+from ..intake import Return, Row, discover, read_returns
 from ..plan import Dimension, Item, Plan
 from .layout import SCORE_SHEET
 from .scoring import Entry, adopted_score, dimension_score, item_self_score

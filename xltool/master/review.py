@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..cells import a1, fmt_number, norm_text, to_number
-from ..quoting import quote
+from ..cells import a1, fmt_number, header_name, norm_text, to_number
 from ..errors import WARNING, Issue
-from .layout import REVIEW_HEADER, SCORE_SHEET
-from ..cells import header_name
+from ..quoting import quote
 from ..reading.workbook import Rejected, read_workbook
+from .layout import REVIEW_HEADER, SCORE_SHEET
 
 
 def read_reviews(master: Path, plan=None) -> tuple[dict[str, float], list[Issue]]:

@@ -63,7 +63,7 @@ class StoredRows(Mapping):
 
     @staticmethod
     def _row(item_id: str, blob: bytes):
-        from ..intake.read import Row
+        from ..intake import Row
 
         row, values, flags, invalid = pickle.loads(blob)
         return Row(item_id=item_id, row=row, values=values, flags=flags, invalid=invalid)

@@ -17,8 +17,7 @@ from typing import Any
 from ..errors import Issue, XltoolError
 from ..files import display_name
 from .bounds import Bounds
-from .gate import (SPREADSHEET_SUFFIXES, ZIP_FORMATS, GateReport, Rejected, gate,  # noqa: F401
-                   reject)
+from .gate import SPREADSHEET_SUFFIXES, ZIP_FORMATS, GateReport, Rejected, gate, reject  # noqa: F401
 from .isolation import Failure, Limits
 
 DEFAULT_MAX_ROWS = 20_000

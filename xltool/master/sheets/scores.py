@@ -7,7 +7,14 @@ from itertools import groupby
 
 from ...cells import a1, abs_ref, col_letter
 from ...forms.book import FONT
-from ..layout import ISSUE_SHEET, MAX_UNIT_COLUMNS, REVIEW_HEADER, REVISION_SHEET, SCORE_SHEET, dimension_header
+from ..layout import (
+    ISSUE_SHEET,
+    MAX_UNIT_COLUMNS,
+    REVIEW_HEADER,
+    REVISION_SHEET,
+    SCORE_SHEET,
+    dimension_header,
+)
 from .context import Context
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from ...cells import a1
 from ..layout import TABLE2_SHEET, dimension_header
-from .scores import grade_formula
 from .context import Context
+from .scores import grade_formula
 
 
 def write(ctx: Context) -> None:

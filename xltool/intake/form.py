@@ -1,0 +1,307 @@
+"""Reading a return's 填報表: its header, its rows, and every cell checked against
+the form's declarations and the plan."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from ..cells import a1, date_to_serial, header_name, norm_text, prose, serial_to_date, squeeze
+from ..errors import WARNING
+from ..forms import fields as F
+from ..forms.identity import KEYS, cell_digest, legacy_fingerprint, plan_cell_value
+from ..quoting import quote
+from ..reading.workbook import SheetData
+from .returns import Row
+from .rules import check, expected_text, rule_for
+from .state import Reading, show_value
+
+HEADER_SEARCH_ROWS = 30
+_RULES: dict[tuple, tuple] = {}  # (column, choices, maximum) → (rule, expected text)
+MAX_RETURN_COLS = len(F.COLUMNS) + 12  # room to notice inserted columns
+
+
+def read_form(rd: Reading, sheet: SheetData, meta: dict[str, str]) -> None:
+    plan, unit = rd.plan, rd.ret.unit
+    header_row = find_header_row(sheet)
+    if header_row is None:
+        rd.issue("structure-changed", f"「{quote(sheet.name)}」找不到標題列（含「編號」等欄名），無法讀取。")
+        rd.ret.usable = False
+        return
+    cols = rd.ret.cols
+    seen_names: set[str] = set()
+    for c, v in enumerate(sheet.rows[header_row]):
+        name = _column_name(v)
+        if name in seen_names and name in {col.name for col in F.COLUMNS}:
+            rd.issue("structure-changed", f"標題列有重複的欄名「{quote(name)}」（{a1(header_row, c)}），"
+                       "只採用第一個；請勿新增或複製欄。", cell=a1(header_row, c), field=name)
+        if name:
+            seen_names.add(name)
+            cols.setdefault(name, c)
+    for c, col in enumerate(F.PLAN_COLUMNS):
+        if cols.get(col.name) != c:
+            # Locked columns cannot move in a protected sheet: one whose title is not
+            # where the template put it was retitled or replaced. Its cells are still
+            # read where the template put them, and compared with the plan.
+            rd.issue("structure-changed", f"鎖定欄位「{col.name}」的標題或位置被變更（應在 "
+                       f"{a1(header_row, c)}）；請勿修改灰色欄位。", cell=a1(header_row, c),
+                       field=col.name, expected=col.name)
+            cols[col.name] = c
+    missing = [col.name for col in F.COLUMNS if col.name not in cols]
+    if missing:
+        rd.issue("structure-changed", f"標題列缺少欄位：{'、'.join(missing)}。請勿刪除或更名欄位。",
+                   cell=a1(header_row, 0), expected="、".join(c.name for c in F.COLUMNS))
+    if any(cols.get(col.name) != c for c, col in enumerate(F.COLUMNS) if col.name in cols):
+        rd.issue("structure-changed", "欄位順序或位置已變動；已依欄名讀取，請勿插入、刪除或搬移欄。",
+                   WARNING, cell=a1(header_row, 0))
+    read_form_fields(rd, sheet, header_row)
+    input_cols = {cols[c.name] for c in F.INPUT_COLUMNS if c.name in cols}
+    for r1, c1, r2, c2 in sheet.merged:
+        if r2 > header_row and any(c1 <= c <= c2 for c in input_cols):
+            rd.issue("structure-changed", f"填寫欄位有合併儲存格（{a1(r1, c1)}:{a1(r2, c2)}），"
+                       "只讀得到左上角的值；請取消合併後分別填寫。", cell=a1(r1, c1))
+
+    expected = [i.id for i in plan.items_for(unit)]
+    items = {i.id: i for i in plan.items}
+    seen: list[str] = []
+    id_name = F.column("id").name
+    id_col = cols.get(id_name, 0)
+    for r in range(header_row + 1, len(sheet.rows)):
+        raw_id = sheet.cell(r, id_col)
+        item_id = norm_text(raw_id)
+        inputs = {col.name: as_declared(rd, col, sheet.cell(r, cols[col.name]))
+                  for col in F.INPUT_COLUMNS if col.name in cols}
+        if rd.plan_changed and item_id and item_id not in rd.locked:  # for the fingerprint
+            rd.locked[item_id] = [
+                norm_text(as_declared(rd, c, sheet.cell(r, cols[c.name]))) if c.name in cols
+                else "" for c in F.PLAN_COLUMNS]
+        if not item_id:
+            if any(v is not None and norm_text(v) for v in inputs.values()):
+                rd.issue("structure-changed", "此列沒有編號卻有填寫內容（可能是插入的列），"
+                           "內容未納入彙整；請填在對應項目的列。", cell=a1(r, id_col))
+            continue
+        if item_id not in expected and item_id in rd.made.items and \
+                item_id not in rd.ret.removed:
+            # The unit's template had it; the plan has since removed it (or given it
+            # to other units): kept for the record, not scored, nobody's fault.
+            rd.ret.removed[item_id] = read_removed(rd, sheet, r, cols, item_id, inputs)
+            continue
+        if item_id not in expected:
+            whose = "其他單位" if item_id in items else "計畫中沒有"
+            rd.issue("structure-changed", f"編號「{quote(item_id)}」不是本單位的項目（{whose}的編號），"
+                       "此列未納入彙整；請勿新增或複製列。", cell=a1(r, id_col), field=id_name,
+                       value=item_id)
+            continue
+        if item_id in rd.ret.rows:
+            rd.issue("structure-changed", f"編號「{quote(item_id)}」重複出現，只採用第一列。",
+                       cell=a1(r, id_col), field=id_name, value=item_id)
+            continue
+        seen.append(item_id)
+        rd.ret.rows[item_id] = read_row(rd, sheet, r, cols, items[item_id], inputs)
+    for item_id in expected:
+        if item_id in rd.ret.rows:
+            continue
+        if rd.plan_changed and item_id not in rd.made.items:
+            rd.ret.new_items.append(item_id)  # added to the plan after the template
+            continue
+        rd.issue("structure-changed", f"項目「{item_id}」的列已被刪除，該項以 0 分計；"
+                   "請以原填報表填寫。", field=id_name, expected=item_id, cell="")
+    if seen != [i for i in expected if i in seen]:
+        rd.issue("structure-changed", "項目列的順序已變動（可能經過排序）；已依編號對應，"
+                   "請勿排序或搬移列。", WARNING, cell=a1(header_row + 1, id_col))
+
+
+def read_form_fields(rd: Reading, sheet: SheetData, header_row: int) -> None:
+    """填表人, 聯絡電話, 填報日期: each label's value is the cell to its right."""
+    from .rules import Checked
+
+    for r in range(0, header_row):
+        for c in range(len(sheet.rows[r]) if r < len(sheet.rows) else 0):
+            label = norm_text(sheet.cell(r, c))
+            col = next((f for f in F.FORM_FIELDS if f.name == label), None)
+            if col is None or col.name in rd.ret.header:
+                continue
+            raw = as_declared(rd, col, sheet.cell(r, c + 1))
+            result: Checked = check(rule_for(col), col, raw, expected_text(col))
+            # Keep what was typed when it is invalid, so nothing is lost: as text,
+            # since an impossible date or a NaN is no value any writer can store.
+            rd.ret.header[col.name] = show_value(raw) if result.problem else result.value
+            if result.problem:
+                rd.issue(result.problem.code, result.problem.message, WARNING,
+                           cell=a1(r, c + 1), field=col.name, value=raw,
+                           expected=result.problem.expected)
+
+
+def read_row(rd: Reading, sheet: SheetData, r: int, cols: dict[str, int], item, inputs) -> Row:
+    plan = rd.plan
+    row = Row(item_id=item.id, row=r, raw=dict(inputs) if rd.keep_raw else None)
+    for col in F.PLAN_COLUMNS:  # locked content must be the plan's
+        if col.name not in cols or col.role == "id":
+            continue
+        raw_found = as_declared(rd, col, sheet.cell(r, cols[col.name]))
+        want_raw = plan_cell_value(plan, item, col.attr)
+        if raw_found == want_raw:
+            continue  # the usual case, without normalising
+        found, want = norm_text(raw_found), norm_text(want_raw)
+        if squeeze(found) != squeeze(want) and not _same_number(found, want):
+            if is_earlier_wording(rd, item.id, col, raw_found):
+                rd.ret.revisions.append((item.id, col.name, prose(raw_found), prose(want_raw)))
+                if col.attr == "points":
+                    rd.seen_points[item.id] = raw_found
+            else:
+                rd.edits.append((row, col.name, a1(r, cols[col.name]), found, want))
+    status_col = F.column("status")
+    formula_cols: set[str] = set()
+    for col in F.INPUT_COLUMNS:
+        if col.name not in cols:
+            continue
+        c = cols[col.name]
+        choices = tuple(plan.lists.get(col.list_name, ())) if col.kind == "list" else None
+        maximum = getattr(item, col.maximum_attr) if col.maximum_attr else None
+        seen = rd.seen_points.get(item.id) if col.maximum_attr == "points" else None
+        if isinstance(seen, (int, float)) and seen > (maximum or 0):
+            maximum = seen  # the unit scored against the points its template showed
+        raw = inputs.get(col.name)
+        if (r, c) in rd.formulas:
+            # The cached value of a formula can be stale or forged: never trust it.
+            rd.issue("formula", f"「{col.name}」是公式而非數值，已忽略（編號 {item.id}）；"
+                       "請直接輸入數值或文字。", cell=a1(r, c), field=col.name, value=raw)
+            row.flags.append("formula")
+            row.invalid.append(col.name)
+            row.values[col.name] = None
+            formula_cols.add(col.name)
+            continue
+        key = (col.name, choices, maximum)
+        rule = _RULES.get(key)
+        if rule is None:  # a plain dict: hashing the Column itself costs more than the check
+            rule = _RULES[key] = (rule_for(col, choices=choices, maximum=maximum),
+                                  expected_text(col, choices, maximum))
+        result = check(rule[0], col, raw, rule[1], (choices, maximum))
+        row.values[col.name] = result.value
+        current = getattr(item, col.maximum_attr) if col.maximum_attr else None
+        if current is not None and isinstance(result.value, (int, float)) and \
+                result.value > current:
+            # Valid under the points the unit saw, above the revised ones: capped until
+            # the secretariat's 複評 (README, 評分規則), and never the unit's error.
+            rd.ret.capped[item.id] = result.value
+            row.values[col.name] = current
+            row.flags.append("revised-points")
+        if result.problem:
+            rd.issue(result.problem.code, f"{result.problem.message}（編號 {item.id}）。",
+                       cell=a1(r, c), field=col.name, value=raw,
+                       expected=result.problem.expected)
+            row.flags.append(result.problem.code)
+            row.invalid.append(col.name)
+        elif result.note:
+            rd.issue("normalized", f"{result.note}（編號 {item.id}）。", WARNING,
+                       cell=a1(r, c), field=col.name, value=raw)
+    not_applicable = row.values.get(status_col.name) == plan.info.not_applicable
+    for col in F.INPUT_COLUMNS:
+        if not col.required or col.name not in cols or row.values.get(col.name) is not None:
+            continue
+        if _raw_present(inputs.get(col.name)) or col.name in formula_cols:
+            continue  # present but invalid: already reported above
+        if not_applicable and col is not status_col:
+            continue  # 不適用 rows may leave the result and the score blank
+        hint = "" if col is status_col else \
+            f"；若本項不適用，請於「{status_col.name}」選「{plan.info.not_applicable}」"
+        rd.issue("missing-value", f"「{col.name}」未填（編號 {item.id}）{hint}。",
+                   cell=a1(r, cols[col.name]), field=col.name, expected="必填")
+        row.flags.append("missing-value")
+        row.invalid.append(col.name)
+    return row
+
+
+def read_removed(rd: Reading, sheet: SheetData, r: int, cols: dict[str, int], item_id: str,
+                 inputs: dict[str, Any]) -> Row:
+    """A row of an item the plan no longer gives this unit: kept as found."""
+    row = Row(item_id=item_id, row=r, raw=dict(inputs) if rd.keep_raw else None)
+    for col in F.INPUT_COLUMNS:
+        if col.name in cols and (r, cols[col.name]) not in rd.formulas:
+            value = inputs.get(col.name)
+            row.values[col.name] = show_value(value) if isinstance(value, str) else value
+    row.flags.append("removed-item")
+    return row
+
+
+def is_earlier_wording(rd: Reading, item_id: str, col: F.Column, value: Any) -> bool:
+    """The locked cell holds what the template showed (its digest matches)."""
+    digests = rd.made.digests.get(item_id)
+    if not digests:
+        return False
+    return cell_digest(value) == digests[F.PLAN_COLUMNS.index(col)]
+
+
+def as_declared(rd: Reading, col: F.Column, value: Any) -> Any:
+    """A cell value of the type the form declares for its column.
+
+    Readers decide "date or number" from the cell's number format, so a number
+    under a date-looking format comes back as a date (7 → 1900-01-07) and a date
+    typed as a plain number as a number. The form knows better: turn the value
+    back, in the workbook's own date system."""
+    if col.kind == "number" and isinstance(value, (date, datetime)):
+        return date_to_serial(value, rd.date_system)
+    if col.kind == "number" and isinstance(value, timedelta):
+        return value.total_seconds() / 86400
+    if col.kind == "date" and isinstance(value, (int, float)) and not isinstance(value, bool) \
+            and 0 < value < 2_958_466:  # Excel's last day, 9999-12-31
+        return serial_to_date(value, rd.date_system)
+    return value
+
+
+def verify_fingerprint(rd: Reading, meta: dict[str, str]) -> None:
+    """Judge the locked cells that differ from the plan. A cell that still holds
+    the wording of the plan version its template was made from (its digest, or
+    for version-1 templates the fingerprint of the whole content, says so) is the
+    plan's change: recorded for the secretariat, no issue for the unit. Any other
+    difference is the unit's edit: an error."""
+    legacy_genuine = False
+    if rd.plan_changed and meta.get(KEYS["version"]) == "1":
+        order = rd.made.items or list(rd.locked)
+        found = [rd.locked.get(i) for i in order]
+        legacy_genuine = all(row is not None for row in found) and \
+            legacy_fingerprint(found) == meta.get(KEYS["fingerprint"], "")
+        if not legacy_genuine:
+            rd.issue("fingerprint-mismatch", "填報表的識別碼與鎖定欄位的內容不符（識別資料可能被竄改，"
+                       "或灰色欄位被修改）；鎖定欄位已以計畫內容為準，請以原填報表填寫後回傳。",
+                       sheet="")
+    for row, name, cell, found_text, want in rd.edits:
+        if legacy_genuine:
+            rd.ret.revisions.append((row.item_id, name, found_text, want))
+            continue
+        rd.issue("structure-changed", f"鎖定欄位「{name}」的內容被修改，已以計畫內容為準；"
+                   "請勿修改灰色欄位。", cell=cell, field=name, value=found_text, expected=want)
+        row.flags.append("structure-changed")
+
+
+def find_header_row(sheet: SheetData) -> int | None:
+    for r in range(min(HEADER_SEARCH_ROWS, len(sheet.rows))):
+        names = {_column_name(v) for v in sheet.rows[r]}
+        if F.header_signature() <= names:
+            return r
+    return None
+
+
+def _column_name(value: Any) -> str:
+    return header_name(value)
+
+
+def item_ids(sheet: SheetData) -> list[str]:
+    header = find_header_row(sheet)
+    if header is None:
+        return []
+    col = [_column_name(v) for v in sheet.rows[header]].index(F.column("id").name)
+    return [norm_text(sheet.cell(r, col)) for r in range(header + 1, len(sheet.rows))
+            if norm_text(sheet.cell(r, col))]
+
+
+def _same_number(a: str, b: str) -> bool:
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return False
+
+
+def _raw_present(value: Any) -> bool:
+    return value is not None and norm_text(value) != ""
+
+
