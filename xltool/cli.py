@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -70,8 +71,8 @@ def cli():
 
 def _plan_or_exit(plan_path: Path):
     from .errors import PlanError
-    from .master.report import render_text
     from .plan import load_plan
+    from .render import render_text
 
     try:
         return load_plan(plan_path)
@@ -99,8 +100,8 @@ def init(plan: Path, force: bool):
               help="另列出與此舊版計畫檔的差異（項目、欄位、原內容、新內容、受影響單位）。")
 def check(plan: Path, as_json: bool, old_plan: Path | None):
     """檢查計畫檔 PLAN，列出每個問題的工作表與儲存格。"""
-    from .master.report import changes_table, issues_json, render_text, summary
     from .plan import check_plan
+    from .render import changes_table, issues_json, render_text, summary
 
     model, issues = check_plan(plan)
     changes = None
@@ -146,14 +147,16 @@ def changes_json(issues, changes) -> str:
 def template(plan: Path, out_dir: Path, units: tuple[str, ...], fmt: str, from_returns: Path | None):
     """由計畫檔 PLAN 產生各單位的填報表。"""
     from .forms.template import write_templates
-    from .master.report import render_text
+    from .render import render_text
 
     model = _plan_or_exit(plan)
     formats = ("xlsx", "ods") if fmt == "both" else (fmt,)
     if from_returns:
         from .master.feedback import write_prefilled
 
-        _refuse_output_among_inputs([out_dir], [from_returns], plan)
+        from .master.run import check_outputs
+
+        check_outputs([out_dir], [from_returns], plan)
         done = write_prefilled(model, [from_returns], out_dir, units or None, formats)
         for unit, path in done.written:
             say(f"  {unit}：{path}")
@@ -172,32 +175,31 @@ def _returns_option(f):
                           type=click.Path(exists=True, path_type=Path))(f)
 
 
-def _run_merge(model, returns, reviews=None):
-    """Read every return, with a progress bar on a terminal when there are many."""
+@contextmanager
+def _progress(returns):
+    """A progress bar on a terminal (stderr) when there are many files; else nothing."""
     from .intake import discover
-    from .master.merge import merge as do_merge
 
     files, _ = discover(list(returns))
     if sys.stderr.isatty() and len(files) >= 10:
         with click.progressbar(length=len(files), label="讀取回傳檔", file=sys.stderr) as bar:
-            return do_merge(model, list(returns), reviews, progress=lambda _: bar.update(1))
-    return do_merge(model, list(returns), reviews)
+            yield lambda _: bar.update(1)
+    else:
+        yield None
 
 
 def _status_table(result) -> str:
-    from .master.merge import STATUS_ORDER, SUPERSEDED
-    from .master.report import table
+    from .master.statuses import UNUSABLE, listing
+    from .render import table
 
-    order = {u.name: i for i, u in enumerate(result.plan.units)}
     rows = [["單位", "狀態", "錯誤", "警告", "檔案"]]
-    for s in sorted(result.units, key=lambda s: (STATUS_ORDER[s.status], order[s.unit])):
-        ret = s.ret
-        rows.append([s.unit, s.status, ret.errors if ret else "-", ret.warnings if ret else "-",
-                     ret.name if ret else ""])
-        for old in s.superseded:
-            rows.append([s.unit, SUPERSEDED, "-", "-", f"{old.name}（未採用）"])
-    for ret in result.rejected:
-        rows.append([ret.unit or "（無法辨識）", "無法使用", ret.errors, ret.warnings, ret.name])
+    for entry in listing(result):
+        ret = entry.ret
+        current = entry.label == entry.status or entry.status == UNUSABLE
+        rows.append([entry.unit, entry.label.replace("（未採用）", "") if not current else entry.label,
+                     ret.errors if ret and current else "-",
+                     ret.warnings if ret and current else "-",
+                     (ret.name if current else f"{ret.name}（未採用）") if ret else ""])
     return table(rows)
 
 
@@ -206,8 +208,11 @@ def _status_table(result) -> str:
 @_returns_option
 def status(plan: Path, returns: tuple[Path, ...]):
     """列出各單位的繳交狀態（已繳／未繳／有誤／重複），不寫入任何檔案。"""
+    from .master.merge import merge as do_merge
+
     model = _plan_or_exit(plan)
-    result = _run_merge(model, returns)
+    with _progress(returns) as progress:
+        result = do_merge(model, list(returns), progress=progress)
     say(_status_table(result))
     counts = {}
     for s in result.units:
@@ -232,60 +237,53 @@ def status(plan: Path, returns: tuple[Path, ...]):
 def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | None, strict: bool,
           as_pdf: bool, feedback_dir: Path | None):
     """彙整各單位回傳的填報表，檢核每一格並寫出評分總表。"""
-    from .files import atomic_path
-    from .master.report import render_text, write_result_json
-    from .master.review import read_reviews
-    from .master.writer import write_master
+    from .master.run import check_outputs, run_merge
     from .reading.workbook import assert_xml_guard
 
-    if output.suffix.lower() != ".xlsx":
-        raise UserError(f"總表檔須為 .xlsx：{output.name}")
-    _refuse_output_among_inputs([output] + ([report] if report else [])
-                                + ([feedback_dir] if feedback_dir else []), returns, plan)
+    check_outputs([output] + ([report] if report else []) + ([feedback_dir] if feedback_dir else []),
+                  list(returns), plan)
     assert_xml_guard()
     model = _plan_or_exit(plan)
-    reviews, review_issues = read_reviews(output, model)
-    result = _run_merge(model, returns, reviews)
-    result.issues[:0] = review_issues
-    errors = [i for i in result.issues if i.is_error]
+    with _progress(returns) as progress:
+        run = run_merge(model, list(returns), output, report=report, strict=strict, pdf=as_pdf,
+                        feedback_dir=feedback_dir, progress=progress)
+    _show_merge(run, output, report)
+    if run.errors:
+        sys.exit(EXIT_ISSUES)
+
+
+def _show_merge(run, output: Path, report: Path | None) -> None:
+    from .render import render_text
+
+    result = run.result
+    errors = run.errors
     shown = errors + [i for i in result.issues if not i.is_error]
     if shown:
         say(render_text(shown[:40]))
         if len(shown) > 40:
             say(f"…其餘 {len(shown) - 40} 筆請見總表「檢核結果」工作表。")
-    if strict and errors:
+    if not run.written:
         say(f"發現 {len(errors)} 個錯誤；因指定 --strict，未寫入任何檔案。", err=True)
-        sys.exit(EXIT_ISSUES)
-    backup = write_master(result, output)
-    if report:
-        with atomic_path(report) as tmp:
-            with tmp.open("w", encoding="utf-8", newline="\n") as fh:
-                write_result_json(result, fh)
+        return
     say(_status_table(result))
     say("")
     for dim, value in result.dimensions:
         say(f"{dim.name}：{value:g} / {dim.points:g}")
-    say(f"總分：{result.total:g}　等第：{result.grade}　考核年月：{model.info.review_month}")
-    if as_pdf:
-        from .master.printing import to_pdf
-
-        say(f"已產生 PDF：{to_pdf(output)}")
-    if feedback_dir:
-        from .master.feedback import write_feedback
-
-        feedback = write_feedback(result, feedback_dir)
-        for path in feedback.written:
+    say(f"總分：{result.total:g}　等第：{result.grade}　考核年月：{result.plan.info.review_month}")
+    if run.pdf:
+        say(f"已產生 PDF：{run.pdf}")
+    if run.feedback:
+        for path in run.feedback.written:
             say(f"退件補正檔：{path}")
-        for path in feedback.removed:
+        for path in run.feedback.removed:
             say(f"已移除不再需要的退件補正檔（該單位已無錯誤）：{path}")
-        if feedback.problems:
-            say(render_text(feedback.problems), err=True)
-    if backup:
-        say(f"原總表已備份為：{backup.name}（其中的複評已保留）")
+        if run.feedback.problems:
+            say(render_text(run.feedback.problems), err=True)
+    if run.backup:
+        say(f"原總表已備份為：{run.backup.name}（其中的複評已保留）")
     say(f"已寫出總表：{output}" + (f"，報告：{report}" if report else ""))
     if errors:
         say(f"發現 {len(errors)} 個錯誤，請見總表「檢核結果」。", err=True)
-        sys.exit(EXIT_ISSUES)
 
 
 def _password(env: str, user: str, what: str) -> str:
@@ -314,7 +312,7 @@ def send(plan: Path, templates: Path, outbox: Path, smtp: str | None, use_ssl: b
     """把各單位的填報表以電子郵件寄出（或先產生 .eml 草稿）。"""
     from .mail.send import SmtpSettings, parse_hostport, prepare
     from .mail.send import send as do_send
-    from .master.report import render_text
+    from .render import render_text
 
     model = _plan_or_exit(plan)
     formats = ("xlsx", "ods") if fmt == "both" else (fmt,)
@@ -366,8 +364,8 @@ def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | Non
     from .mail.collect import ImapSettings, messages_from, messages_from_imap
     from .mail.collect import collect as do_collect
     from .mail.send import parse_hostport
-    from .master.report import render_text
     from .quoting import quote
+    from .render import render_text
 
     if bool(source) == bool(imap):
         raise UserError("請指定郵件來源：SOURCE（.eml 資料夾、mbox 或 Maildir）或 --imap 主機，二擇一。")
@@ -402,20 +400,6 @@ def print_(workbook: Path, output: Path | None):
     from .master.printing import to_pdf
 
     say(f"已產生 PDF：{to_pdf(workbook, output)}")
-
-
-def _refuse_output_among_inputs(outputs, inputs, plan: Path | None = None) -> None:
-    """No output may overwrite the plan or an input, or land where returns are read."""
-    for out in outputs:
-        target = out.resolve()
-        if plan is not None and target == Path(plan).resolve():
-            raise UserError(f"輸出檔「{out}」就是計畫檔，寫入會覆蓋計畫；請改用其他檔名。")
-        for given in inputs:
-            src = Path(given).resolve()
-            if target == src or (src.is_dir() and src in target.parents) or \
-                    (target.is_dir() and target in src.parents):
-                raise UserError(f"輸出檔「{out}」位於回傳檔的位置（{given}），會被當成回傳檔讀取"
-                                "或覆蓋回傳檔；請改存到其他資料夾。")
 
 
 def main(argv=None):

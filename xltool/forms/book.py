@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..cells import text_width
+
 FONT = "標楷體"  # the official document font; LibreOffice on Linux substitutes Noto CJK
 PAPER_A4 = 9
 
@@ -106,12 +108,6 @@ class Book:
 
     def sheet(self, name: str) -> Sheet:
         return next(s for s in self.sheets if s.name == name)
-
-
-def text_width(text: str) -> int:
-    """Display width in Excel character units: CJK and full-width count double.
-    (Everything from U+2E80 on is taken as wide: exact enough for layout, and fast.)"""
-    return len(text) + sum(1 for ch in text if ch >= "\u2e80")
 
 
 def row_height(values: list[tuple[str, float]], line_points: float = 15.0) -> float:

@@ -1,0 +1,84 @@
+"""The merge as one call: read and check the returns, keep the secretariat's 複評,
+write the master (and, when asked, the report, the PDF and the correction copies).
+The CLI only reads its arguments, calls :func:`run_merge` and shows the result."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..errors import Issue, XltoolError
+from ..files import atomic_path
+from ..plan import Plan
+from .feedback import Feedback
+from .merge import MergeResult, merge
+
+
+@dataclass
+class MergeRun:
+    result: MergeResult
+    written: bool = False  # False: --strict and errors were found
+    backup: Path | None = None
+    pdf: Path | None = None
+    feedback: Feedback | None = None
+    problems: list[Issue] = field(default_factory=list)  # after the master was written
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.result.issues if i.is_error]
+
+
+def check_outputs(outputs: list[Path], inputs: list[Path], plan: Path | None = None) -> None:
+    """No output may overwrite the plan or an input, or land where returns are read."""
+    for out in outputs:
+        target = Path(out).resolve()
+        if plan is not None and target == Path(plan).resolve():
+            raise XltoolError(f"輸出檔「{out}」就是計畫檔，寫入會覆蓋計畫；請改用其他檔名。")
+        for given in inputs:
+            src = Path(given).resolve()
+            if target == src or (src.is_dir() and src in target.parents) or \
+                    (target.is_dir() and target in src.parents):
+                raise XltoolError(f"輸出檔「{out}」位於回傳檔的位置（{given}），會被當成回傳檔讀取"
+                                  "或覆蓋回傳檔；請改存到其他資料夾。")
+
+
+def run_merge(plan: Plan, returns: list[Path], output: Path, *, report: Path | None = None,
+              strict: bool = False, pdf: bool = False, feedback_dir: Path | None = None,
+              progress: Callable[[Path], None] | None = None) -> MergeRun:
+    """Merge ``returns`` under ``plan`` into the master at ``output``."""
+    from .review import read_reviews
+
+    if Path(output).suffix.lower() != ".xlsx":
+        raise XltoolError(f"總表檔須為 .xlsx：{Path(output).name}")
+    reviews, review_issues = read_reviews(output, plan)
+    result = merge(plan, list(returns), reviews, progress=progress)
+    result.issues[:0] = review_issues
+    run = MergeRun(result)
+    if strict and run.errors:
+        return run
+    run.backup = _write_master(result, output)
+    run.written = True
+    if report:
+        _write_report(result, report)
+    if pdf:
+        from .printing import to_pdf
+
+        run.pdf = to_pdf(output)
+    if feedback_dir:
+        from .feedback import write_feedback
+
+        run.feedback = write_feedback(result, feedback_dir)
+    return run
+
+
+def _write_master(result: MergeResult, output: Path) -> Path | None:
+    from .writer import write_master
+
+    return write_master(result, output)
+
+
+def _write_report(result: MergeResult, report: Path) -> None:
+    from .report import write_result_json
+
+    with atomic_path(report) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as fh:
+        write_result_json(result, fh)
