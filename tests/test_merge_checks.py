@@ -87,11 +87,11 @@ def test_edited_locked_cells_and_deleted_added_sorted_rows(kit):
     wb.save(path2)
     result = kit.run()
     a = codes(result, "甲組")
-    assert ("structure-changed", f"E{R0}", "錯誤") in a
-    assert ("structure-changed", f"A{R0 + 2}", "錯誤") in a
+    assert ("locked-cell-edited", f"E{R0}", "錯誤") in a
+    assert ("foreign-row", f"A{R0 + 2}", "錯誤") in a
     assert any("B01" in i.message and "刪除" in i.message for i in result.issues if i.unit == "甲組")
     b = codes(result, "乙組")
-    assert ("structure-changed", f"A{R0}", "警告") in b
+    assert ("rows-reordered", f"A{R0}", "警告") in b
     assert result.status_of("乙組").ret.rows["B01"].values["自評分數"] == 3
 
 
@@ -144,15 +144,15 @@ def test_two_returns_the_one_saved_last_wins_not_the_newest_mtime(kit):
     assert status.ret.path == late and status.status == "已繳"
     assert [r.path for r in status.superseded] == [early]
     dup = next(i for i in result.issues if i.code == "superseded")
-    assert dup.file == early.name and dup.severity == "警告"
+    assert dup.file == early.name and dup.severity == "說明" and dup.level == "info"
 
 
 def test_lock_files_and_stray_files_are_reported(kit):
     (kit.inbox / "~$112_數位轉型推動_甲組.xlsx").write_bytes(b"lock")
     (kit.inbox / "說明.txt").write_text("hi", encoding="utf-8")
     found = codes(kit.run())
-    assert ("lock-file", "", "警告") in found
-    assert ("not-a-return", "", "警告") in found
+    assert ("lock-file", "", "說明") in found
+    assert ("not-a-return", "", "說明") in found
 
 
 def test_renamed_and_deleted_form_sheet(kit):
@@ -167,7 +167,7 @@ def test_renamed_and_deleted_form_sheet(kit):
     result = kit.run()
     south = result.status_of("南區服務站")
     assert south.ret.rows and south.ret.sheet == "我的表"
-    assert any(i.code == "structure-changed" and i.unit == "南區服務站" and not i.is_error
+    assert any(i.code == "sheet-renamed" and i.unit == "南區服務站" and not i.is_error
                for i in result.issues)
     north = result.status_of("北區服務站")
     assert north.status == "有誤" and not north.ret.rows

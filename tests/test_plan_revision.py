@@ -126,7 +126,7 @@ def test_an_edit_by_a_unit_is_still_caught(cycle, tmp_path):
     wb[F.FORM_SHEET].cell(F.FIRST_ITEM_ROW + 1, 4).value = "我們改寫的執行方法"
     wb.save(path)
     _, report = merge(new_path, inbox, tmp_path)
-    edits = [i for i in report["issues"] if i["code"] == "structure-changed" and i["unit"] == "丙組"]
+    edits = [i for i in report["issues"] if i["code"] == "locked-cell-edited" and i["unit"] == "丙組"]
     assert edits and edits[0]["severity"] == "錯誤" and edits[0]["field"] == "執行方法"
 
 

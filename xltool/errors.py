@@ -1,21 +1,27 @@
 """Errors as data: every problem xltool finds becomes one :class:`Issue`.
 
-Codes are stable slugs (``unknown-unit``, ``not-in-list`` …) so that reports
-can be filtered and diffed; messages are Traditional Chinese for the user.
+Codes are stable slugs (``unknown-unit``, ``not-in-list`` …) from the catalogue
+in :mod:`.codes`, so that reports can be filtered and diffed; messages are
+Traditional Chinese for the user. A code's level (error, warning, info) comes
+from the catalogue unless the place that raises it says otherwise.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-ERROR = "錯誤"
-WARNING = "警告"
+from .codes import SEVERITY, code
+
+ERROR = SEVERITY["error"]  # 錯誤
+WARNING = SEVERITY["warning"]  # 警告
+INFO = SEVERITY["info"]  # 說明
+LEVELS = {zh: level for level, zh in SEVERITY.items()}
 
 
 @dataclass(frozen=True)
 class Issue:
     code: str
     message: str
-    severity: str = ERROR
+    severity: str = ""  # 錯誤／警告／說明; empty: the catalogue's level for the code
     file: str = ""
     sheet: str = ""
     cell: str = ""
@@ -24,9 +30,23 @@ class Issue:
     value: str = ""
     expected: str = ""
 
+    def __post_init__(self) -> None:
+        if not self.severity:
+            object.__setattr__(self, "severity", SEVERITY[code(self.code).level])
+
     @property
     def is_error(self) -> bool:
         return self.severity == ERROR
+
+    @property
+    def level(self) -> str:
+        """error, warning or info: the severity in ASCII, for scripts."""
+        return LEVELS.get(self.severity, "error")
+
+    @property
+    def label(self) -> str:
+        """What the code means, in words (the catalogue's label)."""
+        return code(self.code).label
 
     def location(self) -> str:
         """Where the problem is, in spreadsheet terms: 檔案 › 工作表!儲存格."""
@@ -35,7 +55,7 @@ class Issue:
         return "，".join(parts)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "level": self.level}
 
 
 class XltoolError(Exception):

@@ -24,7 +24,7 @@ def read_form(rd: Reading, sheet: SheetData, meta: dict[str, str]) -> None:
     plan, unit = rd.plan, rd.ret.unit
     header_row = find_header_row(sheet)
     if header_row is None:
-        rd.issue("structure-changed", f"「{quote(sheet.name)}」找不到標題列（含「編號」等欄名），無法讀取。")
+        rd.issue("header-missing", f"「{quote(sheet.name)}」找不到標題列（含「編號」等欄名），無法讀取。")
         rd.ret.usable = False
         return
     cols = rd.ret.cols
@@ -32,7 +32,7 @@ def read_form(rd: Reading, sheet: SheetData, meta: dict[str, str]) -> None:
     for c, v in enumerate(sheet.rows[header_row]):
         name = _column_name(v)
         if name in seen_names and name in {col.name for col in F.COLUMNS}:
-            rd.issue("structure-changed", f"標題列有重複的欄名「{quote(name)}」（{a1(header_row, c)}），"
+            rd.issue("duplicate-column", f"標題列有重複的欄名「{quote(name)}」（{a1(header_row, c)}），"
                        "只採用第一個；請勿新增或複製欄。", cell=a1(header_row, c), field=name)
         if name:
             seen_names.add(name)
@@ -42,22 +42,22 @@ def read_form(rd: Reading, sheet: SheetData, meta: dict[str, str]) -> None:
             # Locked columns cannot move in a protected sheet: one whose title is not
             # where the template put it was retitled or replaced. Its cells are still
             # read where the template put them, and compared with the plan.
-            rd.issue("structure-changed", f"鎖定欄位「{col.name}」的標題或位置被變更（應在 "
+            rd.issue("locked-column-changed", f"鎖定欄位「{col.name}」的標題或位置被變更（應在 "
                        f"{a1(header_row, c)}）；請勿修改灰色欄位。", cell=a1(header_row, c),
                        field=col.name, expected=col.name)
             cols[col.name] = c
     missing = [col.name for col in F.COLUMNS if col.name not in cols]
     if missing:
-        rd.issue("structure-changed", f"標題列缺少欄位：{'、'.join(missing)}。請勿刪除或更名欄位。",
+        rd.issue("columns-missing", f"標題列缺少欄位：{'、'.join(missing)}。請勿刪除或更名欄位。",
                    cell=a1(header_row, 0), expected="、".join(c.name for c in F.COLUMNS))
     if any(cols.get(col.name) != c for c, col in enumerate(F.COLUMNS) if col.name in cols):
-        rd.issue("structure-changed", "欄位順序或位置已變動；已依欄名讀取，請勿插入、刪除或搬移欄。",
+        rd.issue("columns-moved", "欄位順序或位置已變動；已依欄名讀取，請勿插入、刪除或搬移欄。",
                    WARNING, cell=a1(header_row, 0))
     read_form_fields(rd, sheet, header_row)
     input_cols = {cols[c.name] for c in F.INPUT_COLUMNS if c.name in cols}
     for r1, c1, r2, c2 in sheet.merged:
         if r2 > header_row and any(c1 <= c <= c2 for c in input_cols):
-            rd.issue("structure-changed", f"填寫欄位有合併儲存格（{a1(r1, c1)}:{a1(r2, c2)}），"
+            rd.issue("merged-input-cells", f"填寫欄位有合併儲存格（{a1(r1, c1)}:{a1(r2, c2)}），"
                        "只讀得到左上角的值；請取消合併後分別填寫。", cell=a1(r1, c1))
 
     expected = [i.id for i in plan.items_for(unit)]
@@ -76,7 +76,7 @@ def read_form(rd: Reading, sheet: SheetData, meta: dict[str, str]) -> None:
                 else "" for c in F.PLAN_COLUMNS]
         if not item_id:
             if any(v is not None and norm_text(v) for v in inputs.values()):
-                rd.issue("structure-changed", "此列沒有編號卻有填寫內容（可能是插入的列），"
+                rd.issue("row-without-id", "此列沒有編號卻有填寫內容（可能是插入的列），"
                            "內容未納入彙整；請填在對應項目的列。", cell=a1(r, id_col))
             continue
         if item_id not in expected and item_id in rd.made.items and \
@@ -87,12 +87,12 @@ def read_form(rd: Reading, sheet: SheetData, meta: dict[str, str]) -> None:
             continue
         if item_id not in expected:
             whose = "其他單位" if item_id in items else "計畫中沒有"
-            rd.issue("structure-changed", f"編號「{quote(item_id)}」不是本單位的項目（{whose}的編號），"
+            rd.issue("foreign-row", f"編號「{quote(item_id)}」不是本單位的項目（{whose}的編號），"
                        "此列未納入彙整；請勿新增或複製列。", cell=a1(r, id_col), field=id_name,
                        value=item_id)
             continue
         if item_id in rd.ret.rows:
-            rd.issue("structure-changed", f"編號「{quote(item_id)}」重複出現，只採用第一列。",
+            rd.issue("duplicate-row", f"編號「{quote(item_id)}」重複出現，只採用第一列。",
                        cell=a1(r, id_col), field=id_name, value=item_id)
             continue
         seen.append(item_id)
@@ -103,10 +103,10 @@ def read_form(rd: Reading, sheet: SheetData, meta: dict[str, str]) -> None:
         if rd.plan_changed and item_id not in rd.made.items:
             rd.ret.new_items.append(item_id)  # added to the plan after the template
             continue
-        rd.issue("structure-changed", f"項目「{item_id}」的列已被刪除，該項以 0 分計；"
+        rd.issue("row-deleted", f"項目「{item_id}」的列已被刪除，該項以 0 分計；"
                    "請以原填報表填寫。", field=id_name, expected=item_id, cell="")
     if seen != [i for i in expected if i in seen]:
-        rd.issue("structure-changed", "項目列的順序已變動（可能經過排序）；已依編號對應，"
+        rd.issue("rows-reordered", "項目列的順序已變動（可能經過排序）；已依編號對應，"
                    "請勿排序或搬移列。", WARNING, cell=a1(header_row + 1, id_col))
 
 
@@ -192,7 +192,7 @@ def read_row(rd: Reading, sheet: SheetData, r: int, cols: dict[str, int], item, 
             row.flags.append(result.problem.code)
             row.invalid.append(col.name)
         elif result.note:
-            rd.issue("normalized", f"{result.note}（編號 {item.id}）。", WARNING,
+            rd.issue("normalized", f"{result.note}（編號 {item.id}）。",
                        cell=a1(r, c), field=col.name, value=raw)
     not_applicable = row.values.get(status_col.name) == plan.info.not_applicable
     for col in F.INPUT_COLUMNS:
@@ -268,9 +268,9 @@ def verify_fingerprint(rd: Reading, meta: dict[str, str]) -> None:
         if legacy_genuine:
             rd.ret.revisions.append((row.item_id, name, found_text, want))
             continue
-        rd.issue("structure-changed", f"鎖定欄位「{name}」的內容被修改，已以計畫內容為準；"
+        rd.issue("locked-cell-edited", f"鎖定欄位「{name}」的內容被修改，已以計畫內容為準；"
                    "請勿修改灰色欄位。", cell=cell, field=name, value=found_text, expected=want)
-        row.flags.append("structure-changed")
+        row.flags.append("locked-cell-edited")
 
 
 def find_header_row(sheet: SheetData) -> int | None:

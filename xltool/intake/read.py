@@ -129,7 +129,7 @@ def _identify_and_read(rd: Reading) -> None:
     rd.ret.saved = trusted_time(rd, 
         saved_instant(wb.saved, wb.producer, rd.ret.path.suffix, rd.plan.zone), meta)
     if form is None:
-        rd.issue("structure-changed", f"找不到「{F.FORM_SHEET}」工作表（可能已更名或刪除），"
+        rd.issue("form-sheet-missing", f"找不到「{F.FORM_SHEET}」工作表（可能已更名或刪除），"
                    "請以原填報表填寫後回傳。", sheet="")
         return
     rd.formulas = wb.formulas.get(form.name, set())

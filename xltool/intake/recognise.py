@@ -40,7 +40,7 @@ def find_form(rd: Reading, sheets: dict[str, SheetData]) -> SheetData | None:
     for sheet in sheets.values():  # renamed: recognise it by its header row
         if find_header_row(sheet) is not None:
             rd.ret.sheet = sheet.name
-            rd.issue("structure-changed", f"「{F.FORM_SHEET}」工作表被更名為「{quote(sheet.name)}」，"
+            rd.issue("sheet-renamed", f"「{F.FORM_SHEET}」工作表被更名為「{quote(sheet.name)}」，"
                        "已依內容讀取；請勿更改工作表名稱。", WARNING, sheet=sheet.name)
             return sheet
     return None
@@ -133,7 +133,7 @@ def identify_without_metadata(rd: Reading, form: SheetData | None) -> bool:
     candidates = [u for u in named if u in by_content] or \
         (named if len(named) == 1 else []) or (by_content if len(by_content) == 1 else [])
     if len(candidates) != 1:
-        rd.issue("unrecognised", "無法辨識這是哪個單位的回傳：檔案缺少填報表識別資料，"
+        rd.issue("unrecognized", "無法辨識這是哪個單位的回傳：檔案缺少填報表識別資料，"
                    "檔名與內容也無法對應到單一單位。請以原填報表填寫後回傳。", sheet="")
         return False
     rd.ret.unit = candidates[0]

@@ -5,6 +5,8 @@ from pathlib import Path
 from typing import Any
 
 from ..cells import fmt_number, norm_text
+from ..codes import SEVERITY
+from ..codes import code as code_entry
 from ..errors import ERROR, Issue
 from ..files import display_name
 from ..plan import Plan
@@ -30,11 +32,11 @@ class Reading:
         self.made = Made()
         self.seen_points: dict[str, Any] = {}  # item → the 配分 its earlier template showed
 
-    def issue(self, code: str, message: str, severity: str = ERROR, *, cell: str = "",
+    def issue(self, code: str, message: str, severity: str = "", *, cell: str = "",
               field: str = "", value: Any = None, expected: str = "", sheet: str | None = None):
         if len(self.ret.issues) >= MAX_ISSUES_PER_FILE:
             self.dropped += 1
-            self.dropped_errors += severity == ERROR
+            self.dropped_errors += (severity or SEVERITY[code_entry(code).level]) == ERROR
             return
         self.ret.issues.append(Issue(
             code=code, message=message, severity=severity, file=self.file,

@@ -116,7 +116,7 @@ class _Saver:
             if key in self.seen:
                 self.result.issues.append(Issue(
                     "duplicate-message", f"{ex.where} 的附件「{found.name}」先前已收過（同一封郵件），"
-                    "未重複存檔。", WARNING, file=found.name))
+                    "未重複存檔。", file=found.name))
                 continue
             target = self._free_name(f"{found.unit}_{sent.strftime('%Y%m%dT%H%M')}", found.suffix)
             with atomic_path(target) as tmp:

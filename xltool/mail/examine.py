@@ -249,8 +249,7 @@ def _examine_parts(plan: Plan, ex: Examined, msg: Message, folder: Path,
             ex.issues.append(Issue("unreadable", f"{ex.where} 的附件「{quote(name)}」無法取出"
                                    f"（{type(exc).__name__}），未存檔；請對方重寄。", file=quote(name)))
     if not attachments and len(ex.issues) == before:
-        ex.issues.append(Issue("no-attachment", f"{ex.where} 的郵件「{quote(ex.subject)}」沒有附件。",
-                               WARNING))
+        ex.issues.append(Issue("no-attachment", f"{ex.where} 的郵件「{quote(ex.subject)}」沒有附件。"))
 
 
 def _leaves(ex: Examined, msg: Message) -> Iterator[tuple[Message, tuple[str, ...]]]:
@@ -372,7 +371,7 @@ def _identify(plan: Plan, path: Path) -> tuple[str, tuple[str, str, str] | None]
         return ret.unit, None
     if "wrong-plan" in codes:
         return "", ("wrong-plan", "是其他計畫或其他年度的填報表，未存檔。", ERROR)
-    if "no-metadata" in codes or "unrecognised" in codes:
+    if "no-metadata" in codes or "unrecognized" in codes:
         return "", ("no-metadata", "沒有本計畫填報表的識別資料，未存檔。", WARNING)
     first = next((i for i in ret.issues if i.is_error), None)
     if first is None:

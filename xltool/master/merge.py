@@ -162,7 +162,7 @@ def score(plan: Plan, returns: list[Return], issues: list[Issue],
         issues.extend(chosen.issues)
         for old in older:
             issues.append(Issue("superseded", f"「{old.name}」已由存檔時間較晚的「{chosen.name}」取代，"
-                                "不採用，其檢核結果不列入。", WARNING, file=old.name, unit=unit.name))
+                                "不採用，其檢核結果不列入。", file=old.name, unit=unit.name))
         statuses.append(UnitStatus(unit.name, STATUS_ERRORS if chosen.errors else STATUS_DONE,
                                    chosen, older))
     superseded = {id(r) for s in statuses for r in s.superseded}
@@ -171,7 +171,7 @@ def score(plan: Plan, returns: list[Return], issues: list[Issue],
             continue
         issues.extend(ret.issues)
         if not any(i.is_error for i in ret.issues):  # nothing dropped silently
-            issues.append(Issue("unrecognised", f"「{ret.name}」無法使用。", file=ret.name))
+            issues.append(Issue("unrecognized", f"「{ret.name}」無法使用。", file=ret.name))
     rejected = [r for r in rejected if id(r) not in superseded]
 
     known = {i.id for i in plan.items}

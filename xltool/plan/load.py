@@ -16,7 +16,7 @@ from typing import Any
 from schema import And, Or, Schema, SchemaError, Use
 
 from ..cells import a1, fmt_number, header_name, norm_text, parse_date, parse_offset, prose, to_number
-from ..errors import ERROR, WARNING, Issue, PlanError
+from ..errors import WARNING, Issue, PlanError
 from ..reading.workbook import Rejected, SheetData, read_workbook
 from .grades import GradeBand
 from .model import STATUS_LIST, Dimension, Item, Plan, PlanInfo
@@ -137,8 +137,8 @@ class _PlanReader:
         self.sheets = sheets
         self.issues: list[Issue] = []
 
-    def issue(self, message: str, sheet: str = "", row: int | None = None,
-              col: int | None = None, *, code: str = "plan-error", severity: str = ERROR,
+    def fault(self, message: str, sheet: str, row: int | None = None,
+              col: int | None = None, *, code: str, severity: str = "",
               value: Any = None, field: str = "") -> None:
         cell = a1(row, col) if row is not None and col is not None else ""
         self.issues.append(Issue(code=code, severity=severity, message=message, file=self.file,
@@ -149,7 +149,7 @@ class _PlanReader:
         # A missing sheet reads as empty, so the other sheets are still checked.
         self.missing = [s for s in SHEETS if s not in self.sheets]
         for name in self.missing:
-            self.issue(f"計畫檔缺少工作表「{name}」。", name, code="missing-sheet")
+            self.fault(f"計畫檔缺少工作表「{name}」。", name, code="missing-sheet")
             self.sheets[name] = SheetData(name, [])
         info = self.read_info()
         dims = self.read_dimensions()
@@ -167,7 +167,7 @@ class _PlanReader:
             if norm_text(info.not_applicable) in statuses:  # as the list words it
                 info = replace(info, not_applicable=statuses[norm_text(info.not_applicable)])
             else:
-                self.issue(f"「不適用選項」的值「{info.not_applicable}」不在「{STATUS_LIST}」清單中。",
+                self.fault(f"「不適用選項」的值「{info.not_applicable}」不在「{STATUS_LIST}」清單中。",
                            INFO_SHEET, code="not-in-list")
         plan = Plan(info=info, dimensions=dims, units=units, items=items, grades=grades,
                     lists=lists, source=self.path)
@@ -186,7 +186,7 @@ class _PlanReader:
             if name in header:
                 cols[name] = header.index(name)
             else:
-                self.issue(f"工作表「{sheet_name}」第 1 列缺少欄位「{name}」。", sheet_name,
+                self.fault(f"工作表「{sheet_name}」第 1 列缺少欄位「{name}」。", sheet_name,
                            0, len(header), code="missing-column", field=name)
         if len(cols) < len(rules):
             return []
@@ -201,7 +201,7 @@ class _PlanReader:
                     values[name] = Schema(rule).validate(raw[name])
                 except SchemaError as exc:
                     ok = False
-                    self.issue(f"{name}：{_schema_message(exc)}。", sheet_name, r, cols[name],
+                    self.fault(f"{name}：{_schema_message(exc)}。", sheet_name, r, cols[name],
                                value=raw[name], field=name,
                                code="missing-value" if raw[name] is None else "type-error")
             values["_cols"] = cols
@@ -218,7 +218,7 @@ class _PlanReader:
         found: dict[str, tuple[int, Any]] = {}
         header = [header_name(v) for v in (sheet.rows[0] if sheet.rows else [])]
         if header[:2] != ["欄位", "內容"]:
-            self.issue("工作表「計畫」第 1 列須為「欄位｜內容」。", INFO_SHEET, 0, 0,
+            self.fault("工作表「計畫」第 1 列須為「欄位｜內容」。", INFO_SHEET, 0, 0,
                        code="missing-column")
             return None
         for r in range(1, len(sheet.rows)):
@@ -229,19 +229,19 @@ class _PlanReader:
         for label, (attr, required) in INFO_FIELDS.items():
             if label not in found:
                 if required:
-                    self.issue(f"工作表「計畫」缺少「{label}」這一列。", INFO_SHEET,
+                    self.fault(f"工作表「計畫」缺少「{label}」這一列。", INFO_SHEET,
                                code="missing-value", field=label)
                 continue
             r, raw = found[label]
             if raw is None or norm_text(raw) == "":
                 if required:
-                    self.issue(f"「{label}」必填，不可空白。", INFO_SHEET, r, 1,
+                    self.fault(f"「{label}」必填，不可空白。", INFO_SHEET, r, 1,
                                code="missing-value", field=label)
                 continue
             try:
                 values[attr] = Schema(INFO_RULES.get(label, OPTIONAL)).validate(raw)
             except SchemaError as exc:
-                self.issue(f"{label}：{_schema_message(exc)}。", INFO_SHEET, r, 1,
+                self.fault(f"{label}：{_schema_message(exc)}。", INFO_SHEET, r, 1,
                            value=raw, field=label, code="type-error")
         for label in SINGLE_LINE_INFO:
             if label in found:
@@ -258,12 +258,12 @@ class _PlanReader:
         for r, v in self.table(DIM_SHEET, DIM_RULES):
             for key, col in (("代碼", v["_cols"]["代碼"]), ("名稱", v["_cols"]["名稱"])):
                 if any(_key(v[key]) in (d.code, _key(d.name)) for d in dims):
-                    self.issue(f"構面{key}「{v[key]}」重複。", DIM_SHEET, r, col,
+                    self.fault(f"構面{key}「{v[key]}」重複。", DIM_SHEET, r, col,
                                value=v[key], code="duplicate", field=key)
             dims.append(Dimension(v["代碼"], v["名稱"], v["配分"]))
             self._dim_rows[v["代碼"]] = r
         if not dims and not any(i.sheet == DIM_SHEET for i in self.issues):
-            self.issue("工作表「構面」沒有任何構面。", DIM_SHEET, code="missing-value")
+            self.fault("工作表「構面」沒有任何構面。", DIM_SHEET, code="missing-value")
         return dims
 
     def read_units(self) -> list[Unit]:
@@ -277,7 +277,7 @@ class _PlanReader:
                 self.check_single_line(v[key], UNIT_SHEET, r, cols[key], key, list_cell=True)
             self.check_address_charset(v["電子郵件"], UNIT_SHEET, r, cols["電子郵件"])
             if name in self._unit_rows:
-                self.issue(f"單位「{name}」重複。", UNIT_SHEET, r, v["_cols"]["名稱"],
+                self.fault(f"單位「{name}」重複。", UNIT_SHEET, r, v["_cols"]["名稱"],
                            value=name, code="duplicate", field="名稱")
                 continue
             units.append(Unit(name=name, category=v["類別"], groups=tuple(split_names(v["群組"])),
@@ -287,16 +287,16 @@ class _PlanReader:
         for u in units:
             for alias in u.aliases:
                 if alias in names:
-                    self.issue(f"別名「{alias}」與單位名稱相同。", UNIT_SHEET, self._unit_rows[u.name],
+                    self.fault(f"別名「{alias}」與單位名稱相同。", UNIT_SHEET, self._unit_rows[u.name],
                                self.sheets_header_col(UNIT_SHEET, "別名"), value=alias,
                                code="duplicate", field="別名")
             for group in u.groups:
                 if group in names:
-                    self.issue(f"群組「{group}」與單位名稱相同。", UNIT_SHEET, self._unit_rows[u.name],
+                    self.fault(f"群組「{group}」與單位名稱相同。", UNIT_SHEET, self._unit_rows[u.name],
                                self.sheets_header_col(UNIT_SHEET, "群組"), value=group,
                                code="duplicate", field="群組")
         if not units and not any(i.sheet == UNIT_SHEET for i in self.issues):
-            self.issue("工作表「單位」沒有任何單位。", UNIT_SHEET, code="missing-value")
+            self.fault("工作表「單位」沒有任何單位。", UNIT_SHEET, code="missing-value")
         return units
 
     def check_single_line(self, value: Any, sheet: str, row: int, col: int, field: str,
@@ -311,7 +311,7 @@ class _PlanReader:
         if not _CONTROL.search(text):
             return
         kind = "換行" if re.search(r"[\r\n\u2028\u2029]", text) else "控制字元"
-        self.issue(f"{field}「{quote(text)}」含有{kind}；請改為單行文字，不要有換行或特殊字元。",
+        self.fault(f"{field}「{quote(text)}」含有{kind}；請改為單行文字，不要有換行或特殊字元。",
                    sheet, row, col, code="control-character", value=quote(text), field=field)
 
     def check_address_charset(self, address: str, sheet: str, row: int, col: int) -> None:
@@ -319,7 +319,7 @@ class _PlanReader:
         from .addresses import needs_smtputf8
 
         if address and needs_smtputf8(address):
-            self.issue(f"電子郵件「{address}」@ 前的帳號含有中文或其他非英數字元，只有支援 SMTPUTF8 的"
+            self.fault(f"電子郵件「{address}」@ 前的帳號含有中文或其他非英數字元，只有支援 SMTPUTF8 的"
                        "郵件伺服器能寄送；建議改用英數帳號（網域可為中文）。", sheet, row, col,
                        code="needs-smtputf8", severity=WARNING, value=address, field="電子郵件")
 
@@ -333,21 +333,21 @@ class _PlanReader:
         for r, v in self.table(ITEM_SHEET, ITEM_RULES):
             cols = v["_cols"]
             if v["編號"] in seen:
-                self.issue(f"編號「{v['編號']}」重複。", ITEM_SHEET, r, cols["編號"],
+                self.fault(f"編號「{v['編號']}」重複。", ITEM_SHEET, r, cols["編號"],
                            value=v["編號"], code="duplicate", field="編號")
                 continue
             seen.add(v["編號"])
             dim = next((d for d in dims if v["構面"] in (d.code, _key(d.name))), None)
             if dim is None and dims:  # with no usable 構面 sheet, that sheet's fault says it
-                self.issue(f"構面「{v['構面']}」不在工作表「構面」的代碼或名稱中。", ITEM_SHEET, r,
+                self.fault(f"構面「{v['構面']}」不在工作表「構面」的代碼或名稱中。", ITEM_SHEET, r,
                            cols["構面"], value=v["構面"], code="unknown-dimension", field="構面")
             leads, unknown = directory.expand(v["主辦單位"])
             for token in unknown:
-                self.issue(f"主辦單位「{token}」不是工作表「單位」中的單位、群組或別名。", ITEM_SHEET,
+                self.fault(f"主辦單位「{token}」不是工作表「單位」中的單位、群組或別名。", ITEM_SHEET,
                            r, cols["主辦單位"], value=v["主辦單位"], code="unknown-unit",
                            field="主辦單位")
             if not leads and not unknown:
-                self.issue("主辦單位沒有對應到任何單位。", ITEM_SHEET, r, cols["主辦單位"],
+                self.fault("主辦單位沒有對應到任何單位。", ITEM_SHEET, r, cols["主辦單位"],
                            value=v["主辦單位"], code="unknown-unit", field="主辦單位")
             if dim is None or unknown or not leads:
                 continue
@@ -362,14 +362,14 @@ class _PlanReader:
         bands = [GradeBand(v["等第"], v["最低分"]) for _, v in rows]
         for (r, v), (_, prev) in zip(rows[1:], rows):
             if v["最低分"] >= prev["最低分"]:
-                self.issue(f"等第須由高到低排列：「{v['等第']}」的最低分 {v['最低分']} 應小於上一列"
+                self.fault(f"等第須由高到低排列：「{v['等第']}」的最低分 {v['最低分']} 應小於上一列"
                            f"「{prev['等第']}」的 {prev['最低分']}。", GRADE_SHEET, r,
                            v["_cols"]["最低分"], value=v["最低分"], code="grade-order",
                            field="最低分")
         if not rows and not any(i.sheet == GRADE_SHEET for i in self.issues):
-            self.issue("工作表「等第」沒有任何等第。", GRADE_SHEET, code="missing-value")
+            self.fault("工作表「等第」沒有任何等第。", GRADE_SHEET, code="missing-value")
         elif rows and rows[-1][1]["最低分"] > 0:
-            self.issue(f"最低一級「{rows[-1][1]['等第']}」的最低分不是 0，低於此分數的總分將沒有等第。",
+            self.fault(f"最低一級「{rows[-1][1]['等第']}」的最低分不是 0，低於此分數的總分將沒有等第。",
                        GRADE_SHEET, rows[-1][0], rows[-1][1]["_cols"]["最低分"],
                        severity=WARNING, code="grade-gap")
         return bands
@@ -389,17 +389,17 @@ class _PlanReader:
                 if not v:
                     continue
                 if norm_text(v) in keys:
-                    self.issue(f"清單「{name}」的值「{v}」重複。", LIST_SHEET, r, c, value=v,
+                    self.fault(f"清單「{name}」的值「{v}」重複。", LIST_SHEET, r, c, value=v,
                                code="duplicate", field=name)
                     continue
                 values.append(v)
                 keys.add(norm_text(v))
             if not values:
-                self.issue(f"清單「{name}」沒有任何值。", LIST_SHEET, 1, c, code="missing-value",
+                self.fault(f"清單「{name}」沒有任何值。", LIST_SHEET, 1, c, code="missing-value",
                            field=name)
             lists[name] = values
         if STATUS_LIST not in lists:
-            self.issue(f"工作表「選項」缺少「{STATUS_LIST}」清單（第 1 列為清單名稱）。", LIST_SHEET,
+            self.fault(f"工作表「選項」缺少「{STATUS_LIST}」清單（第 1 列為清單名稱）。", LIST_SHEET,
                        0, len(lists), code="missing-column", field=STATUS_LIST)
         return lists
 
@@ -409,7 +409,7 @@ class _PlanReader:
         for d in dims:
             total = sum(i.points for i in items if i.dimension == d.code)
             if abs(total - d.points) > 1e-6:
-                self.issue(f"構面「{d.name}」配分 {_n(d.points)}，但其項目配分合計 {_n(total)}。",
+                self.fault(f"構面「{d.name}」配分 {_n(d.points)}，但其項目配分合計 {_n(total)}。",
                            DIM_SHEET, self._dim_rows[d.code], self.sheets_header_col(DIM_SHEET, "配分"),
                            value=d.points, code="points-mismatch", field="配分")
 
@@ -419,7 +419,7 @@ class _PlanReader:
         leading = {lead for i in items for lead in i.leads}
         for u in units:
             if u.name not in leading:
-                self.issue(f"單位「{u.name}」沒有主辦任何項目，將不會產生填報表。", UNIT_SHEET,
+                self.fault(f"單位「{u.name}」沒有主辦任何項目，將不會產生填報表。", UNIT_SHEET,
                            self._unit_rows[u.name], self.sheets_header_col(UNIT_SHEET, "名稱"),
                            value=u.name, severity=WARNING, code="unit-without-items", field="名稱")
 

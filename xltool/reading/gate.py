@@ -13,7 +13,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import WARNING, Issue, XltoolError
+from ..errors import ERROR, Issue, XltoolError
 from ..files import display_name
 from .bounds import Bounds, Corrupt, Encrypted, TooLarge
 from .xmlstream import Malformed, Unsafe
@@ -53,7 +53,8 @@ class GateReport:
 
 
 def reject(path: Path, code: str, message: str) -> Rejected:
-    return Rejected(Issue(code=code, message=message, file=display_name(path)))
+    """A refusal: always an error, whatever the code's usual level."""
+    return Rejected(Issue(code=code, message=message, severity=ERROR, file=display_name(path)))
 
 
 _CORRUPT = "「{}」已損毀或不完整（可能在傳送時被截斷），請重新存檔後再寄。"
@@ -129,11 +130,11 @@ def _gate_zip(path: Path, suffix: str, bounds: Bounds, only: set[str] | None,
         names = {i.filename for i in infos}
         if any(n.lower().endswith("vbaproject.bin") for n in names):
             report.warnings.append(Issue(
-                code="macro-removed", severity=WARNING, file=name,
+                code="macro-removed", file=name,
                 message=f"「{name}」含有巨集；xltool 只讀取儲存格內容，巨集不會執行也不會保留。"))
         if any(n.startswith("xl/externalLinks/") or n == "xl/connections.xml" for n in names):
             report.warnings.append(Issue(
-                code="external-link", severity=WARNING, file=name,
+                code="external-link", file=name,
                 message=f"「{name}」含有外部連結或資料連線；xltool 不會開啟連結，"
                         "只讀取儲存格中已存的值。"))
         if suffix == ".ods":

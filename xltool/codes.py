@@ -1,0 +1,143 @@
+"""The catalogue of issue codes: every code xltool raises, with its level, a zh-TW
+label (what sheets and people see) and a hint saying how to fix it.
+
+Codes are stable slugs, for filtering and for scripts (the JSON report keeps
+them); everything a person reads uses the label. ``tests/test_codes.py`` checks
+that every code raised anywhere is here, and that README's table is generated
+from this catalogue (``make codes`` rewrites it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+SEVERITY = {ERROR: "錯誤", WARNING: "警告", INFO: "說明"}  # level → what people read
+
+
+@dataclass(frozen=True)
+class Code:
+    level: str
+    label: str
+    hint: str
+
+
+def _c(level: str, label: str, hint: str) -> Code:
+    return Code(level, label, hint)
+
+
+CATALOGUE: dict[str, Code] = {
+    # ------------------------------------------------ files that cannot be read
+    "empty-file": _c(ERROR, "空檔案", "請重新存檔後再寄。"),
+    "wrong-format": _c(ERROR, "檔案格式與副檔名不符", "請以試算表程式開啟後另存為 .xlsx 或 .ods。"),
+    "not-a-spreadsheet": _c(WARNING, "不是試算表檔", "只接受 .xlsx、.xlsm、.xls、.ods。"),
+    "corrupt-file": _c(ERROR, "檔案已損毀", "請重新存檔後再寄；寄送時請勿壓縮或改名。"),
+    "encrypted": _c(ERROR, "檔案設有密碼", "請移除密碼後重新存檔。"),
+    "zip-bomb": _c(ERROR, "疑似壓縮炸彈", "檔案解壓後過大，已拒絕讀取。"),
+    "xml-rejected": _c(ERROR, "含有不安全的 XML", "檔案含有實體宣告，已拒絕讀取。"),
+    "too-large": _c(ERROR, "檔案或內容過大", "請刪除多餘的儲存格或內容後重新存檔。"),
+    "timeout": _c(ERROR, "讀取逾時", "檔案可能過大或損毀，請重新存檔後再寄。"),
+    "unreadable": _c(ERROR, "無法讀取", "請重新存檔後再寄。"),
+    "macro-removed": _c(INFO, "含有巨集（不執行）", "xltool 只讀取儲存格內容。"),
+    "external-link": _c(INFO, "含有外部連結（不開啟）", "xltool 只讀取儲存格中已存的值。"),
+    # ------------------------------------------------ recognising a return
+    "lock-file": _c(INFO, "暫存鎖定檔（略過）", "可刪除。"),
+    "not-a-return": _c(INFO, "不是試算表檔（略過）", "回收資料夾中只放回傳的填報表。"),
+    "wrong-plan": _c(ERROR, "其他計畫或年度的填報表", "請改用本年度的填報表。"),
+    "wrong-version": _c(ERROR, "無法辨識的填報表版本", "請改用新產生的填報表。"),
+    "unknown-unit": _c(ERROR, "不在計畫中的單位", "請確認單位名稱，或在計畫檔「單位」工作表補上。"),
+    "identity-conflict": _c(ERROR, "識別資料互相矛盾", "請以原填報表填寫後回傳。"),
+    "fingerprint-mismatch": _c(ERROR, "識別碼與內容不符", "請以原填報表填寫後回傳。"),
+    "name-mismatch": _c(WARNING, "檔名與內容的單位不一致", "已依內容判斷單位；請確認檔案。"),
+    "no-metadata": _c(WARNING, "缺少識別資料", "已依檔名與內容判斷單位；請以原填報表填寫。"),
+    "unrecognized": _c(ERROR, "無法辨識是哪個單位的回傳", "請以原填報表填寫後回傳。"),
+    "implausible-time": _c(WARNING, "存檔時間不可信", "挑選最新回傳檔時不採用此時間；請確認電腦時鐘。"),
+    "internal-error": _c(ERROR, "xltool 內部錯誤", "這不是檔案的問題，請將訊息回報開發者。"),
+    "too-many-issues": _c(ERROR, "問題過多（未全部列出）", "請先修正已列出的問題後重新回傳。"),
+    # ------------------------------------------------ the form's structure
+    "form-sheet-missing": _c(ERROR, "找不到填報表工作表", "請以原填報表填寫後回傳。"),
+    "sheet-renamed": _c(WARNING, "工作表被更名", "已依內容讀取；請勿更改工作表名稱。"),
+    "header-missing": _c(ERROR, "找不到標題列", "請以原填報表填寫後回傳。"),
+    "columns-missing": _c(ERROR, "標題列缺少欄位", "請勿刪除或更名欄位。"),
+    "columns-moved": _c(WARNING, "欄位順序被變動", "已依欄名讀取；請勿插入、刪除或搬移欄。"),
+    "duplicate-column": _c(ERROR, "欄名重複", "請勿新增或複製欄。"),
+    "locked-column-changed": _c(ERROR, "鎖定欄位的標題或位置被變更", "請勿修改灰色欄位。"),
+    "locked-cell-edited": _c(ERROR, "鎖定欄位的內容被修改", "已以計畫內容為準；請勿修改灰色欄位。"),
+    "merged-input-cells": _c(ERROR, "填寫欄位有合併儲存格", "請取消合併後分別填寫。"),
+    "row-without-id": _c(ERROR, "沒有編號的列有內容", "請填在對應項目的列。"),
+    "foreign-row": _c(ERROR, "不是本單位的項目列", "請勿新增或複製列。"),
+    "duplicate-row": _c(ERROR, "項目列重複", "只採用第一列；請刪除重複的列。"),
+    "row-deleted": _c(ERROR, "項目列被刪除", "該項以 0 分計；請以原填報表填寫。"),
+    "rows-reordered": _c(WARNING, "項目列的順序被變動", "已依編號對應；請勿排序或搬移列。"),
+    # ------------------------------------------------ values
+    "not-in-list": _c(ERROR, "不在下拉清單中", "請由下拉清單選擇。"),
+    "type-error": _c(ERROR, "型別不符", "應填數字或日期。"),
+    "out-of-range": _c(ERROR, "超出範圍", "例如自評分數須在 0 到配分之間。"),
+    "missing-value": _c(ERROR, "必填未填", "若本項不適用，請於執行狀態選不適用。"),
+    "too-long": _c(ERROR, "文字過長", "一格最多 32,767 個字元。"),
+    "normalized": _c(INFO, "已自動校正", "例如全形數字已視為數字。"),
+    "formula": _c(ERROR, "填寫欄位是公式", "請直接輸入數值或文字。"),
+    # ------------------------------------------------ the merge
+    "missing-return": _c(ERROR, "未繳交", "請催繳。"),
+    "superseded": _c(INFO, "已由較新的檔案取代", "只採用存檔時間最晚的檔案。"),
+    "all-not-applicable": _c(WARNING, "主辦單位全部填不適用", "本項以 0 分計；請確認或複評。"),
+    "orphan-review": _c(WARNING, "複評對應的項目已不在計畫中", "未採計；請確認。"),
+    "review-out-of-range": _c(ERROR, "複評超出範圍", "複評須在 0 到配分之間；請修正總表後重新彙整。"),
+    "review-unreadable": _c(WARNING, "無法讀取既有總表的複評", "本次彙整不含先前的複評；舊檔已備份。"),
+    "revised-points": _c(WARNING, "自評超過修訂後的配分", "暫以新配分計；請複評確認。"),
+    "new-item-unreported": _c(WARNING, "新增項目尚未填報", "可產生預填的新版填報表請單位補填。"),
+    "write-failed": _c(ERROR, "檔案未寫出", "請確認資料夾可以寫入。"),
+    "prefill-unavailable": _c(WARNING, "沒有可用的回傳檔可預填", "已產生空白的填報表。"),
+    "damaged-log": _c(WARNING, "收件紀錄損毀", "已略過無法讀取的部分。"),
+    # ------------------------------------------------ the plan workbook
+    "missing-sheet": _c(ERROR, "計畫檔缺少工作表", "請以 xltool init 產生的計畫檔為範本。"),
+    "missing-column": _c(ERROR, "計畫檔缺少欄位", "請勿刪除或更名標題列。"),
+    "duplicate": _c(ERROR, "重複", "代碼、名稱、編號與清單值不可重複。"),
+    "unknown-dimension": _c(ERROR, "不在構面中", "請填工作表「構面」的代碼或名稱。"),
+    "points-mismatch": _c(ERROR, "配分合計不符", "各項目配分合計須等於構面配分。"),
+    "grade-order": _c(ERROR, "等第順序不正確", "等第須由高到低排列。"),
+    "grade-gap": _c(WARNING, "最低一級等第不是 0 分", "低於最低分的總分將沒有等第。"),
+    "unit-without-items": _c(WARNING, "單位沒有主辦項目", "該單位不會產生填報表。"),
+    "control-character": _c(ERROR, "含有換行或控制字元", "請刪除儲存格中的換行。"),
+    "needs-smtputf8": _c(WARNING, "電子郵件帳號含中文", "部分郵件伺服器不支援；建議改用英數帳號。"),
+    # ------------------------------------------------ mail
+    "no-address": _c(WARNING, "單位沒有電子郵件", "請在計畫檔「單位」工作表補上。"),
+    "bad-address": _c(ERROR, "電子郵件格式不正確", "每個單位一個地址，不可有逗號或換行。"),
+    "no-template": _c(ERROR, "找不到填報表", "請先執行 xltool template。"),
+    "send-failed": _c(ERROR, "郵件未寄出", "重新執行時會只重寄失敗的郵件。"),
+    "bad-message": _c(ERROR, "無法解析的郵件", "其他郵件照常收取。"),
+    "bad-header": _c(WARNING, "郵件標頭有誤", "已盡量解讀。"),
+    "too-deep": _c(ERROR, "郵件層次過深", "請對方直接附加檔案寄送。"),
+    "no-attachment": _c(INFO, "郵件沒有附件", ""),
+    "duplicate-message": _c(INFO, "附件先前已收過", "未重複存檔。"),
+    "unexpected-sender": _c(WARNING, "寄件者不是該單位的地址", "轉寄的郵件仍會收取；請確認來源。"),
+}
+
+
+def code(name: str) -> Code:
+    """The catalogue entry of a code; unknown codes read as errors (and fail the tests)."""
+    return CATALOGUE.get(name) or Code(ERROR, name, "")
+
+
+def markdown_table() -> str:
+    """README's table of issue codes, generated from the catalogue."""
+    rows = ["| 代碼 | 層級 | 說明 | 處理方式 |", "|---|---|---|---|"]
+    for name, entry in CATALOGUE.items():
+        rows.append(f"| `{name}` | {SEVERITY[entry.level]} | {entry.label} | {entry.hint} |")
+    return "\n".join(rows)
+
+
+README_START, README_END = "<!-- codes:start -->", "<!-- codes:end -->"
+
+
+def rewrite_readme(text: str) -> str:
+    """README with its code table replaced by the catalogue's."""
+    before, _, rest = text.partition(README_START)
+    _, _, after = rest.partition(README_END)
+    return f"{before}{README_START}\n{markdown_table()}\n{README_END}{after}"
+
+
+if __name__ == "__main__":  # make codes
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    readme.write_text(rewrite_readme(readme.read_text(encoding="utf-8")), encoding="utf-8")
