@@ -59,9 +59,9 @@ def write_plan(path: Path, units: int, items: int) -> Path:
 def write_returns(plan_path: Path, folder: Path, count: int | None = None) -> list[Path]:
     """Filled returns, written with xltool's template writer (not timed)."""
     from xltool.forms import fields as F
-    from xltool.plan import load_plan
     from xltool.forms.template import build_template, template_filename
     from xltool.forms.xlsx_writer import write_xlsx
+    from xltool.plan import load_plan
 
     plan = load_plan(plan_path)
     folder.mkdir(parents=True, exist_ok=True)
@@ -73,7 +73,7 @@ def write_returns(plan_path: Path, folder: Path, count: int | None = None) -> li
         book = build_template(plan, unit.name, datetime(2025, 1, 2))
         book.created = datetime(2025, 1, 3, 8, 0, u % 60)
         form = book.sheet(F.FORM_SHEET)
-        for n, item in enumerate(plan.items_for(unit.name)):
+        for n in range(len(plan.items_for(unit.name))):
             r = F.FIRST_ITEM_ROW + n
             form.put(r, cols["執行狀態"], statuses[(n + u) % 3], "input")
             form.put(r, cols["實際值"], n + u % 7, "input_number")
@@ -144,8 +144,8 @@ def xlsxwriter_floor(rows: int, cols: int, target: Path) -> None:
 
 def breakdown(plan: Path, returns: Path, target: Path) -> tuple[float, float]:
     """In-process: (read + check + score) and (write the master), in seconds."""
-    from xltool.master.writer import write_master
     from xltool.master.merge import merge
+    from xltool.master.writer import write_master
     from xltool.plan import load_plan
 
     model = load_plan(plan)
@@ -169,8 +169,8 @@ def machine() -> str:
 
     mem = ""
     try:
-        kb = int(next(l for l in Path("/proc/meminfo").read_text().splitlines()
-                      if l.startswith("MemTotal")).split()[1])
+        kb = int(next(line for line in Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemTotal")).split()[1])
         mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
     except (OSError, StopIteration):
         pass

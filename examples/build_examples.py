@@ -13,10 +13,10 @@ from pathlib import Path
 from xltool.forms import fields as F
 from xltool.forms.book import row_height
 from xltool.forms.ods_writer import write_ods
-from xltool.plan import load_plan
 from xltool.forms.starter import build_starter
 from xltool.forms.template import build_template, template_filename
 from xltool.forms.xlsx_writer import write_xlsx
+from xltool.plan import load_plan
 
 HERE = Path(__file__).resolve().parent
 TAIPEI = timezone(timedelta(hours=8))  # the example's times, whatever the machine's zone

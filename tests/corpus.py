@@ -13,10 +13,10 @@ import os
 import shutil
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 import openpyxl
 from conftest import ROOT
@@ -665,7 +665,7 @@ def _xls_hidden_sheet(target: Path) -> None:
     inner = b"".join(struct.pack("<HH", k, len(b)) + b for k, b in recs[start:end + 1])
     recs[start:end + 1] = [[0x1234, inner]]
     positions, pos = [], 0
-    for kind, body in recs:
+    for _kind, body in recs:
         positions.append(pos)
         pos += 4 + len(body)
     sheets = [positions[i] for i, (k, _) in enumerate(recs) if k == 0x0809][1:]
@@ -764,7 +764,7 @@ def cases() -> list[Case]:
         Case("109_提升服務效能_第一課_空檔.xlsx", _write(b""), "empty-file", True),
         Case("109_提升服務效能_第一課.pdf.xlsx", _write(b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"),
              "wrong-format", True),
-        Case("109_提升服務效能_第二課.csv.xlsx", _write("編號,自評分數\n1-1-1,9\n".encode("utf-8")),
+        Case("109_提升服務效能_第二課.csv.xlsx", _write("編號,自評分數\n1-1-1,9\n".encode()),
              "wrong-format", True),
         Case("109_提升服務效能_第二課_截斷.xlsx", _truncated, "corrupt-file", True),
         Case("109_提升服務效能_第一課_加密.xlsx", _encrypted, "encrypted", True),

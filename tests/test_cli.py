@@ -1,7 +1,9 @@
 """End to end through the command line: init, check, template."""
 import re
+import sys
 
 import openpyxl
+import pytest
 from click.testing import CliRunner
 from conftest import ROOT
 from python_calamine import CalamineWorkbook
@@ -88,3 +90,63 @@ def test_click_speaks_traditional_chinese_too(tmp_path):
     assert missing.exit_code == 2 and "缺少參數" in missing.output
     bad = runner.invoke(cli, ["template", str(tmp_path / "none.xlsx"), "-o", str(tmp_path)])
     assert bad.exit_code == 2 and "不存在" in bad.output
+
+
+def _exit_code(argv) -> int:
+    from xltool.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main([str(a) for a in argv])
+    return stop.value.code
+
+
+def test_a_bug_in_xltool_exits_3_and_asks_to_report_it(example_plan, monkeypatch, capsys):
+    import xltool.plan
+
+    def broken(path):
+        raise RuntimeError("boom")
+
+    monkeypatch.delenv("XLTOOL_DEBUG", raising=False)
+    monkeypatch.setattr(xltool.plan, "check_plan", broken)
+    assert _exit_code(["check", example_plan]) == 3
+    err = capsys.readouterr().err
+    assert "internal-error" in err and "回報開發者" in err and "RuntimeError: boom" in err
+    assert "Traceback" not in err
+
+
+def test_exit_codes_for_bad_arguments_and_a_bad_plan(tmp_path, capsys):
+    assert _exit_code(["merge"]) == 2  # missing arguments
+    assert _exit_code(["check", tmp_path / "nothing.xlsx"]) == 2  # no such file
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"not a workbook")
+    assert _exit_code(["template", bad, "-o", tmp_path / "t"]) == 2  # unusable plan
+    assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the patch reaches workers by fork")
+def test_a_bug_while_reading_one_return_lets_the_merge_finish_and_exits_3(
+        example_plan, tmp_path, monkeypatch, capsys):
+    # The batch goes on (the master is written, the other units merged); the exit
+    # code and the message say the fault is xltool's, not the unit's.
+    import shutil
+
+    import xltool.intake.read as intake_read
+
+    returns = tmp_path / "returns"
+    shutil.copytree(ROOT / "examples" / "kaohsiung-109" / "returns", returns)
+    victim = sorted(returns.iterdir())[0]
+    real = intake_read._read
+
+    def sometimes_broken(rd):
+        if rd.path.name == victim.name:
+            raise KeyError("bug")
+        return real(rd)
+
+    monkeypatch.setattr(intake_read, "_read", sometimes_broken)
+    master = tmp_path / "master.xlsx"
+    assert _exit_code(["merge", example_plan, returns, "-o", master]) == 3
+    out = capsys.readouterr().out
+    assert "內部錯誤" in out and victim.name in out
+    wb = openpyxl.load_workbook(master)
+    issues = [[c.value for c in row] for row in wb["檢核結果"].iter_rows(min_row=2)]
+    assert any("內部錯誤" in " ".join(str(v) for v in row) for row in issues)

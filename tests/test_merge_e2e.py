@@ -138,7 +138,7 @@ def test_status_command_lists_every_unit_without_writing(merged, tmp_path):
     assert res.exit_code == 1
     lines = res.output.splitlines()
     assert "丙組" in lines[1] and "未繳" in lines[1]
-    assert any("甲組" in l and "已繳" in l for l in lines)
+    assert any("甲組" in line and "已繳" in line for line in lines)
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
 
 

@@ -185,5 +185,5 @@ def test_kaohsiung_templates_cover_all_twelve_units(example_plan, tmp_path):
     for office in ("金門辦事處", "澎湖辦事處"):
         assert {"1-2-1-1", "1-2-1-3", "2-1-2-1"} <= set(ids(office))  # 金門、澎湖辦事處
         assert "2-1-2-3" not in ids(office)  # 各業務課 means the six sections only
-    assert ids("人事室") == [i.id for i in plan.items if "各單位" == i.lead_text
+    assert ids("人事室") == [i.id for i in plan.items if i.lead_text == "各單位"
                           or i.lead_text == "人事室"]

@@ -74,7 +74,7 @@ def records(stream: bytes) -> list[list]:
 def assemble(recs: list[list]) -> bytes:
     """Records back into a stream, with each BOUNDSHEET pointing at its sheet's BOF."""
     positions, pos = [], 0
-    for kind, body in recs:
+    for _kind, body in recs:
         positions.append(pos)
         pos += 4 + len(body)
     sheet_bofs = [p for p, (kind, _) in zip(positions, recs) if kind == BOF][1:]

@@ -1,7 +1,8 @@
 """The `xltool` command: a thin click layer over the library.
 
 Only this module talks to the terminal and chooses exit codes:
-0 clean, 1 issues found, 2 unusable arguments or plan.
+0 no errors (warnings allowed), 1 errors found, 2 unusable arguments or plan,
+3 a bug in xltool (reported as ``internal-error``), 130 interrupted.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ cli_text.install()  # click's own words in Traditional Chinese
 
 EXIT_ISSUES = 1
 EXIT_UNUSABLE = 2
+EXIT_INTERNAL = 3
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -67,6 +69,16 @@ def cli():
       xltool status plan.xlsx 回收           查看各單位繳交狀態
       xltool merge plan.xlsx 回收 -o 總表.xlsx  彙整評分
     """
+
+
+def _exit_for(issues) -> None:
+    """Exit 1 when the issues hold errors; 3 when one of them is xltool's own fault
+    (an ``internal-error`` while the batch went on); return when there are none."""
+    errors = [i for i in issues if i.is_error]
+    if any(i.code == "internal-error" for i in errors):
+        sys.exit(EXIT_INTERNAL)
+    if errors:
+        sys.exit(EXIT_ISSUES)
 
 
 def _plan_or_exit(plan_path: Path):
@@ -122,8 +134,7 @@ def check(plan: Path, as_json: bool, old_plan: Path | None):
             say(f"與「{old_plan.name}」相比有 {len(changes)} 處修訂" + ("：" if changes else "。"))
             if changes:
                 say(changes_table(changes))
-    if any(i.is_error for i in issues):
-        sys.exit(EXIT_ISSUES)
+    _exit_for(issues)
 
 
 def changes_json(issues, changes) -> str:
@@ -153,7 +164,6 @@ def template(plan: Path, out_dir: Path, units: tuple[str, ...], fmt: str, from_r
     formats = ("xlsx", "ods") if fmt == "both" else (fmt,)
     if from_returns:
         from .master.feedback import write_prefilled
-
         from .master.run import check_outputs
 
         check_outputs([out_dir], [from_returns], plan)
@@ -218,8 +228,7 @@ def status(plan: Path, returns: tuple[Path, ...]):
     for s in result.units:
         counts[s.status] = counts.get(s.status, 0) + 1
     say("，".join(f"{k} {v}" for k, v in counts.items()))
-    if result.errors:
-        sys.exit(EXIT_ISSUES)
+    _exit_for(result.issues)
 
 
 @cli.command()
@@ -248,8 +257,7 @@ def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | No
         run = run_merge(model, list(returns), output, report=report, strict=strict, pdf=as_pdf,
                         feedback_dir=feedback_dir, progress=progress)
     _show_merge(run, output, report)
-    if run.errors:
-        sys.exit(EXIT_ISSUES)
+    _exit_for(run.errors)
 
 
 def _show_merge(run, output: Path, report: Path | None) -> None:
@@ -335,12 +343,11 @@ def send(plan: Path, templates: Path, outbox: Path, smtp: str | None, use_ssl: b
     if issues:
         say(render_text(issues), err=True)
     verb = "將寄出" if dry_run else ("已寄出" if settings else "已產生草稿")
-    failed = len({i.unit for i in result.issues})
+    failed = len({i.unit for i in result.issues if i.is_error})
     say(f"{verb} {len(result.sent)} 封，略過 {len(result.skipped)} 封"
                + (f"，未寄出 {failed} 封（已記錄，重新執行時會再寄）" if failed else "") + "。"
                + ("" if dry_run or settings else f" 草稿在 {outbox}，可用 Outlook 或 Thunderbird 開啟後寄出。"))
-    if issues:
-        sys.exit(EXIT_ISSUES)
+    _exit_for(issues)
 
 
 @cli.command()
@@ -387,8 +394,7 @@ def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | Non
     if result.already:
         say(f"  另有 {result.already} 個附件先前已收過，未重複存檔。")
     say(f"存入 {len(result.saved)} 個回傳檔到 {out_dir}；另有 {len(result.issues)} 則說明。")
-    if any(i.is_error for i in result.issues):
-        sys.exit(EXIT_ISSUES)
+    _exit_for(result.issues)
 
 
 @cli.command(name="print")
@@ -415,14 +421,13 @@ def main(argv=None):
     except KeyboardInterrupt:
         say("已中斷。", err=True)
         sys.exit(130)
-    except SystemExit:
-        raise
     except Exception as exc:  # a bug in xltool: say so plainly, trace only on request
         if os.environ.get("XLTOOL_DEBUG"):
             raise
-        say(f"xltool 發生未預期的錯誤（{type(exc).__name__}: {exc}）。"
-                   "請設定環境變數 XLTOOL_DEBUG=1 重新執行，並將訊息回報開發者。", err=True)
-        sys.exit(EXIT_UNUSABLE)
+        say(f"[錯誤] xltool 內部錯誤（internal-error，{type(exc).__name__}: {exc}）。"
+            "這不是您的檔案的問題；請設定環境變數 XLTOOL_DEBUG=1 重新執行，"
+            "並將訊息回報開發者。", err=True)
+        sys.exit(EXIT_INTERNAL)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ tables for the terminal. The master's sheets render them in master/sheets."""
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from collections.abc import Iterable
 
 from .cells import text_width
 from .errors import Issue

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_json(name: str) -> dict:
     text = resources.files("xltool.workbook_templates").joinpath(name).read_text("utf-8")
     return json.loads(text)

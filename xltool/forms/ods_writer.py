@@ -310,9 +310,7 @@ def _cell(entry, cell_styles, validation, text, table):
         cell = table.TableCell(valuetype="boolean", booleanvalue=str(value).lower(), **kwargs)
     elif isinstance(value, (int, float)):
         cell = table.TableCell(valuetype="float", value=value, **kwargs)
-    elif isinstance(value, datetime):
-        cell = table.TableCell(valuetype="date", datevalue=value.isoformat(), **kwargs)
-    elif isinstance(value, date):
+    elif isinstance(value, (datetime, date)):
         cell = table.TableCell(valuetype="date", datevalue=value.isoformat(), **kwargs)
     else:
         cell = table.TableCell(valuetype="string", **kwargs)
@@ -335,7 +333,7 @@ def _paragraph(line: str, text):
             para.addText(word)
         elif tab:
             para.addElement(text.Tab())
-        elif len(spaces) == 1 and 0 < m.start() and m.end() < len(line):
+        elif len(spaces) == 1 and m.start() > 0 and m.end() < len(line):
             para.addText(" ")
         else:
             para.addElement(text.S(c=len(spaces)))

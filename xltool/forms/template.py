@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable
 
 from ..cells import norm_text
 from ..errors import XltoolError

@@ -9,9 +9,9 @@ isolated workers (see reading/isolation.py).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Iterator
 
 from ..errors import ERROR, WARNING, Issue
 from ..files import display_name
@@ -126,7 +126,7 @@ def _identify_and_read(rd: Reading) -> None:
     form = find_form(rd, wb.sheets)
     if not identify(rd, meta, form):
         return
-    rd.ret.saved = trusted_time(rd, 
+    rd.ret.saved = trusted_time(rd,
         saved_instant(wb.saved, wb.producer, rd.ret.path.suffix, rd.plan.zone), meta)
     if form is None:
         rd.issue("form-sheet-missing", f"找不到「{F.FORM_SHEET}」工作表（可能已更名或刪除），"

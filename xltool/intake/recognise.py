@@ -115,14 +115,13 @@ def trusted_time(rd: Reading, saved, meta: dict[str, str]):
 
 
 def units_in_name(rd: Reading) -> list[str]:
+    """Every unit whose name or an alias appears in the file name, in plan order.
+
+    Several can match (第一課 is inside 第一課室); the caller settles it with the
+    sheet's content."""
     stem = squeeze(rd.ret.path.stem)
-    hits = []
-    for u in rd.plan.units:
-        for name in (u.name, *u.aliases):
-            if name and name in stem:
-                hits.append(u.name)
-    # 第一課 also matches inside 第一課室-like names; keep the longest distinct matches
-    return sorted(set(hits), key=lambda n: [u.name for u in rd.plan.units].index(n))
+    return [u.name for u in rd.plan.units
+            if any(name and name in stem for name in (u.name, *u.aliases))]
 
 
 def identify_without_metadata(rd: Reading, form: SheetData | None) -> bool:

@@ -21,10 +21,10 @@ import os
 import shutil
 import tempfile
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from ..errors import WARNING, Issue
 from ..files import atomic_path, safe_filename
@@ -106,7 +106,7 @@ class _Saver:
         self.result = CollectResult()
         self._next: dict[str, int] = {}  # stem → next number to try: no rescans
 
-    def keep(self, ex: "Examined") -> None:
+    def keep(self, ex: Examined) -> None:
         """Save the identified returns of one examined message; record its issues."""
         self.result.issues.extend(ex.issues)
         self.result.already += ex.already
@@ -143,7 +143,7 @@ class _Saver:
         return candidate
 
 
-def _sender_issue(plan: Plan, ex: "Examined", found: "Found") -> Issue | None:
+def _sender_issue(plan: Plan, ex: Examined, found: Found) -> Issue | None:
     """A warning when neither the sender nor the author of a forwarded message
     is the unit's own address: the file may not come from that unit."""
     expected = plan.unit(found.unit).email

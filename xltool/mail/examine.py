@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.header import decode_header
 from email.message import Message
 from email.parser import BytesFeedParser
 from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import ERROR, WARNING, Issue
 from ..files import safe_filename
@@ -331,10 +331,9 @@ def _examine_attachment(plan: Plan, ex: Examined, part: Message, name: str,
     path = folder / (safe_filename(visible(Path(name).stem))[:60] + suffix)
     path.write_bytes(data)
     del data
-    unit, problem = _identify(plan, path)
-    if problem:
-        code, why, severity = problem
-        ex.issues.append(Issue(code, f"{where}{why}", severity, file=shown))
+    unit, refusal = _identify(plan, path)
+    if refusal:
+        ex.issues.append(replace(refusal, message=f"{where}{refusal.message}", file=shown))
         return
     ex.found.append(Found(shown, str(path), suffix, digest, unit, senders))
 
@@ -362,20 +361,21 @@ def _suffix(name: str, ctype: str) -> str:
     return SPREADSHEET_TYPES[ctype]
 
 
-def _identify(plan: Plan, path: Path) -> tuple[str, tuple[str, str, str] | None]:
+def _identify(plan: Plan, path: Path) -> tuple[str, Issue | None]:
     """Which unit's template this attachment is, by its metadata only:
-    (unit, None), or ("", (code, why, severity)) when it is not one."""
+    (unit, None), or ("", the reason it is not one) — the reason's message is
+    completed with where the attachment came from."""
     ret = read_return(plan, path)
     codes = {i.code for i in ret.issues}
     if ret.unit and "no-metadata" not in codes:
         return ret.unit, None
     if "wrong-plan" in codes:
-        return "", ("wrong-plan", "是其他計畫或其他年度的填報表，未存檔。", ERROR)
+        return "", Issue("wrong-plan", "是其他計畫或其他年度的填報表，未存檔。", ERROR)
     if "no-metadata" in codes or "unrecognized" in codes:
-        return "", ("no-metadata", "沒有本計畫填報表的識別資料，未存檔。", WARNING)
+        return "", Issue("no-metadata", "沒有本計畫填報表的識別資料，未存檔。", WARNING)
     first = next((i for i in ret.issues if i.is_error), None)
     if first is None:
-        return "", ("unreadable", "無法讀取，未存檔。", ERROR)
-    return "", (first.code, f"未存檔：{first.message}", ERROR)
+        return "", Issue("unreadable", "無法讀取，未存檔。", ERROR)
+    return "", Issue(first.code, f"未存檔：{first.message}", ERROR)
 
 

@@ -16,6 +16,7 @@ import hashlib
 import json
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
@@ -23,9 +24,8 @@ from email.header import Header
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from pathlib import Path
-from typing import Callable
 
-from ..errors import Issue, XltoolError
+from ..errors import ERROR, Issue, XltoolError
 from ..files import atomic_path, safe_filename
 from ..forms.identity import KEYS
 from ..forms.template import roc_date, short_name, template_filename
@@ -279,7 +279,7 @@ class _Session:
         self.settings = settings
         self.server: smtplib.SMTP | None = _connect(settings)
 
-    def __enter__(self) -> "_Session":
+    def __enter__(self) -> _Session:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -332,8 +332,9 @@ class _Session:
 
 
 def _failed(out: Outgoing, why: str, code: str = "send-failed") -> Issue:
+    # Always an error, whatever the code's usual level: this unit did not get its mail.
     return Issue(code, f"「{out.unit}」的郵件未寄出：{why}；重新執行 xltool send 時會再寄一次。",
-                 unit=out.unit, value=quote(out.to))
+                 ERROR, unit=out.unit, value=quote(out.to))
 
 
 def _reply(text: bytes | str) -> str:

@@ -10,10 +10,10 @@ import os
 import re
 import ssl
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import XltoolError
 from ..quoting import quote, visible

@@ -6,10 +6,10 @@ scores with the pure functions of :mod:`xltool.scoring`.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 from ..cells import fmt_number
 from ..errors import ERROR, WARNING, Issue
@@ -42,7 +42,7 @@ class ItemResult:
     review: float | None
     adopted: float
     all_excluded: bool
-    result: "MergeResult | None" = field(default=None, repr=False, compare=False)
+    result: MergeResult | None = field(default=None, repr=False, compare=False)
 
     @property
     def entries(self) -> dict[str, Entry]:

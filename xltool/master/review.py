@@ -26,16 +26,16 @@ def read_reviews(master: Path, plan=None) -> tuple[dict[str, float], list[Issue]
     sheet = wb.sheets.get(SCORE_SHEET)
     if sheet is None:
         return {}, []
-    for hr, row in enumerate(sheet.rows[:20]):
+    for r, row in enumerate(sheet.rows[:20]):
         names = [header_name(v) for v in row]
         if "編號" in names and REVIEW_HEADER in names:
-            id_col, review_col = names.index("編號"), names.index(REVIEW_HEADER)
+            header_row, id_col, review_col = r, names.index("編號"), names.index(REVIEW_HEADER)
             break
     else:
         return {}, []
     reviews, issues = {}, []
     items = {i.id: i.points for i in plan.items} if plan is not None else {}
-    for r in range(hr + 1, len(sheet.rows)):
+    for r in range(header_row + 1, len(sheet.rows)):
         item_id = norm_text(sheet.cell(r, id_col))
         value = sheet.cell(r, review_col)
         if not item_id or value is None or norm_text(value) == "":

@@ -3,9 +3,9 @@ write the master (and, when asked, the report, the PDF and the correction copies
 The CLI only reads its arguments, calls :func:`run_merge` and shows the result."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ..errors import Issue, XltoolError
 from ..files import atomic_path

@@ -11,8 +11,8 @@ The rules (README, 「評分規則」):
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from ..cells import excel_round
 

@@ -4,8 +4,8 @@ files under it; the files that could not be used at the end. The terminal's
 status table and the 繳交狀態 sheet are both drawn from this one list."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from ..intake import Return
 from .merge import STATUS_ORDER, SUPERSEDED, MergeResult

@@ -11,9 +11,8 @@ import pickle
 import sqlite3
 import tempfile
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Iterator
 
 
 class RowStore:
@@ -36,7 +35,7 @@ class RowStore:
         finally:
             folder.cleanup()
 
-    def put(self, rows: dict) -> "StoredRows":
+    def put(self, rows: dict) -> StoredRows:
         """Store one return's rows (item id → Row); return a mapping that reads them back."""
         file = self._count
         self._count += 1

@@ -1,8 +1,8 @@
 """Grade bands (等第): the highest band whose 最低分 a total reaches."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 
 @dataclass(frozen=True)

@@ -83,8 +83,9 @@ class Plan:
     def total_points(self) -> float:
         return sum(d.points for d in self.dimensions)
 
-    def dimension(self, code: str) -> Dimension:
-        return next(d for d in self.dimensions if d.code == code)
+    def dimension(self, key: str) -> Dimension:
+        """The dimension whose 代碼 is ``key``."""
+        return next(d for d in self.dimensions if d.code == key)
 
     def unit(self, name: str) -> Unit:
         return next(u for u in self.units if u.name == name)

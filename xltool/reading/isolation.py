@@ -20,9 +20,10 @@ import sys
 import tempfile
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 IN_WORKER = False  # set inside a worker: nested reads run in place
 
@@ -104,7 +105,7 @@ class Pool:
             self._tmp.cleanup()
             self._tmp = None
 
-    def __enter__(self) -> "Pool":
+    def __enter__(self) -> Pool:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -151,7 +152,7 @@ class Pool:
                 worker.stop()
                 self._all.remove(worker)
 
-    def _worker(self) -> "_Worker":
+    def _worker(self) -> _Worker:
         if self._idle:
             return self._idle.pop()
         if self._tmp is None:
@@ -160,7 +161,7 @@ class Pool:
         self._all.append(worker)
         return worker
 
-    def _wait(self, busy: list["_Worker"]) -> list[tuple["_Worker", Any]]:
+    def _wait(self, busy: list[_Worker]) -> list[tuple[_Worker, Any]]:
         from multiprocessing.connection import wait
 
         deadline = min(w.deadline for w in busy)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -194,9 +194,7 @@ def _clean(value: Any) -> Any:
         if value.is_integer() and abs(value) < 2**53:
             return int(value)
         return value
-    if isinstance(value, (datetime, date, time, timedelta)):
-        return value
-    return value
+    return value  # text, dates, times and durations as calamine gives them
 
 
 # ------------------------------------------------------------------ properties

@@ -178,7 +178,7 @@ def _walk(stream: bytes, bounds: Bounds) -> XlsScan:
         extent = Extent(bounds, name, text_used)
         formulas: set[tuple[int, int]] = set()
         depth = 0
-        for pos, kind, body in _records(stream, budget, offset):
+        for _pos, kind, body in _records(stream, budget, offset):
             if kind == _BOF:
                 depth += 1
                 if depth > 16:
@@ -202,7 +202,7 @@ def _globals(stream: bytes, budget: _Budget, scan: XlsScan) -> tuple[list[tuple[
     entries: list[tuple[int, str]] = []
     sst: list[int] = []
     sst_parts: list[bytes] | None = None
-    for pos, kind, body in _records(stream, budget):
+    for _pos, kind, body in _records(stream, budget):
         if sst_parts is not None:
             if kind == _CONTINUE:
                 sst_parts.append(body)

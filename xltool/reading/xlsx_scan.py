@@ -335,10 +335,7 @@ def _relationships(zf: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
 
 def _resolve(target: str) -> str:
     """A relationship target as a zip member name: absolute, or relative to xl/."""
-    if target.startswith("/"):
-        path = target[1:]
-    else:
-        path = posixpath.join("xl", target)
+    path = target[1:] if target.startswith("/") else posixpath.join("xl", target)
     return posixpath.normpath(path)
 
 

@@ -7,7 +7,8 @@ because that is what the readers after them do too.
 """
 from __future__ import annotations
 
-from typing import IO, Callable
+from collections.abc import Callable
+from typing import IO
 from xml.parsers import expat
 
 CHUNK = 1 << 16
