@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 endif
 DEMO := build/demo
 
-.PHONY: venv demo test examples pictures bench clean
+.PHONY: venv demo test lint codes golden examples pictures bench clean
 
 venv: $(VENV)/.installed
 
@@ -28,6 +28,18 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest -q
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# README's table of issue codes, from the catalogue in xltool/codes.py
+codes: venv
+	$(BIN)/python -m xltool.codes
+
+# The golden master (tests/golden/): regenerate on purpose, after checking the new master
+golden: venv
+	$(BIN)/python tests/golden.py
 
 examples: venv
 	$(BIN)/python examples/build_examples.py

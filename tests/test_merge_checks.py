@@ -13,6 +13,7 @@ from xltool.plan import load_plan
 
 R0 = F.FIRST_ITEM_ROW + 1  # the sheet row of a template's first item
 
+
 @pytest.fixture
 def kit(tmp_path, second_plan_path):
     return Kit(tmp_path, second_plan_path)

@@ -131,6 +131,7 @@ def check(plan: Path, as_json: bool, old_plan: Path | None):
                        f"{len(model.items)} 個項目，總配分 {model.total_points:g}。")
         say(summary(issues))
         if changes is not None:
+            assert old_plan is not None  # changes are made only against an old plan
             say(f"與「{old_plan.name}」相比有 {len(changes)} 處修訂" + ("：" if changes else "。"))
             if changes:
                 say(changes_table(changes))
@@ -202,7 +203,7 @@ def _status_table(result) -> str:
     from .master.statuses import UNUSABLE, listing
     from .render import table
 
-    rows = [["單位", "狀態", "錯誤", "警告", "檔案"]]
+    rows: list[list[str | int]] = [["單位", "狀態", "錯誤", "警告", "檔案"]]
     for entry in listing(result):
         ret = entry.ret
         current = entry.label == entry.status or entry.status == UNUSABLE
@@ -224,7 +225,7 @@ def status(plan: Path, returns: tuple[Path, ...]):
     with _progress(returns) as progress:
         result = do_merge(model, list(returns), progress=progress)
     say(_status_table(result))
-    counts = {}
+    counts: dict[str, int] = {}
     for s in result.units:
         counts[s.status] = counts.get(s.status, 0) + 1
     say("，".join(f"{k} {v}" for k, v in counts.items()))
@@ -385,6 +386,7 @@ def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | Non
             host, port, user, _password("XLTOOL_IMAP_PASSWORD", user, "IMAP "), folder, starttls,
             cafile, since.date() if since else None, before.date() if before else None, timeout))
     else:
+        assert source is not None  # checked above: SOURCE or --imap, exactly one
         messages = messages_from(source)
     result = do_collect(model, messages, out_dir)
     for saved in result.saved:

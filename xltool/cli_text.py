@@ -9,6 +9,7 @@ Unknown messages (a newer click) stay in English rather than break.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 TEXT = {
     "Usage:": "用法：",
@@ -68,6 +69,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 def install() -> None:
     """Point click's gettext names at the tables above (once; cheap)."""
+    module: Any  # a click module: `_` and `ngettext` are read and replaced by name
     for name, module in list(sys.modules.items()):
         if name == "click" or name.startswith("click."):
             if getattr(module, "_", None) is not None and getattr(module._, "__module__", "") == "gettext":

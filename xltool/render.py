@@ -3,7 +3,7 @@ tables for the terminal. The master's sheets render them in master/sheets."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from .cells import text_width
 from .errors import Issue
@@ -17,8 +17,9 @@ def issue_line(issue: Issue) -> str:
     return visible(line)
 
 
-def table(rows: list[list[str]]) -> str:
-    """Rows as aligned columns; CJK characters count as two columns wide."""
+def table(rows: Sequence[Sequence[object]]) -> str:
+    """Rows as aligned columns; CJK characters count as two columns wide. Cells that
+    are not text (counts) are shown as str() shows them."""
     rows = [[visible(v) for v in r] for r in rows]
     widths = [max(text_width(str(r[c])) for r in rows) for c in range(len(rows[0]))]
     return "\n".join("  ".join(str(v) + " " * (w - text_width(str(v)))

@@ -18,6 +18,7 @@ INFO = {
     "聯絡電話": "(07)000-0000 分機 000",
     "電子郵件": "secretariat@kaohsiung.example",
     "簡稱": "提升服務效能",
+    "時區": "+08:00",  # the units are in Taiwan, wherever the merge runs
 }
 
 DIMENSIONS = [

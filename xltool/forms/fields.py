@@ -108,6 +108,8 @@ def form_field_style(field: Column) -> str:
 def header_signature() -> set[str]:
     """The column names that identify a 填報表 header row, wherever the sheet moved it."""
     return {column("id").name, column("score").name}
+
+
 # Column index of each FORM_FIELDS label; its input cell is directly to the right.
 FORM_LABEL_COLS = (0, 2, 9)
 

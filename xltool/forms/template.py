@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -125,17 +125,17 @@ def _form_sheet(plan: Plan, unit: str, items, list_names: dict[str, str]) -> She
     sheet.put(F.TITLE_ROW, 0, f"{info.name}　{unit}　填報表（{info.period}，"
                               f"請於 {roc_date(info.deadline)} 前回傳）", "title")
     sheet.heights[F.TITLE_ROW] = 24
-    for field, col in zip(F.FORM_FIELDS, F.FORM_LABEL_COLS):
-        sheet.put(F.FORM_ROW, col, field.name, "label")
-        sheet.put(F.FORM_ROW, col + 1, None, F.form_field_style(field))
+    for field, label_col in zip(F.FORM_FIELDS, F.FORM_LABEL_COLS):
+        sheet.put(F.FORM_ROW, label_col, field.name, "label")
+        sheet.put(F.FORM_ROW, label_col + 1, None, F.form_field_style(field))
         if field.kind == "date":
             sheet.validations.append(Validation(
-                (F.FORM_ROW, col + 1), (F.FORM_ROW, col + 1), "date",
+                (F.FORM_ROW, label_col + 1), (F.FORM_ROW, label_col + 1), "date",
                 minimum=F.EARLIEST_DATE, title=field.name, prompt=field.prompt,
                 error="請輸入日期，例如 2020/7/5。"))
         else:
-            sheet.validations.append(_length_rule(field, (F.FORM_ROW, col + 1),
-                                                  (F.FORM_ROW, col + 1), limit=100))
+            sheet.validations.append(_length_rule(field, (F.FORM_ROW, label_col + 1),
+                                                  (F.FORM_ROW, label_col + 1), limit=100))
     for c, col in enumerate(F.COLUMNS):
         sheet.put(F.HEADER_ROW, c, col.header, "header")
     sheet.heights[F.HEADER_ROW] = 36
@@ -186,7 +186,7 @@ def _length_rule(col: F.Column, first, last, limit: int = F.TEXT_LIMIT) -> Valid
 
 def _runs(items, attr: str):
     """Group consecutive items by an attribute: [((start, end), value), …]."""
-    runs = []
+    runs: list[tuple[tuple[int, int], object]] = []
     for i, item in enumerate(items):
         value = getattr(item, attr)
         if runs and runs[-1][1] == value and runs[-1][0][1] == i - 1:
@@ -221,7 +221,7 @@ def write_templates(plan: Plan, out_dir: Path, units: Iterable[str] | None = Non
     written = []
     with ExitStack() as stack:
         if workers < 2 or len(jobs) < PARALLEL_FROM:
-            results = (_write_unit(plan, job) for job in jobs)
+            results: Iterator[list[tuple[str, Path]]] = (_write_unit(plan, job) for job in jobs)
         else:  # many units: one process per core, each writing whole workbooks
             from concurrent.futures import ProcessPoolExecutor
 
@@ -264,6 +264,7 @@ def _init_worker(plan: Plan) -> None:
 
 
 def _write_unit_in_worker(job) -> list[tuple[str, Path]]:
+    assert _worker_plan is not None  # set by _init_worker, the pool's initializer
     return _write_unit(_worker_plan, job)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import warnings
+from datetime import datetime
 from pathlib import Path
 
 from ..cells import a1, abs_ref, utc_naive
@@ -41,7 +42,7 @@ def _write(book: Book, path: Path) -> None:
     wb = _workbook_class()(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
                                        "strings_to_numbers": False})
     wb.lock_structure = book.protect_structure
-    props = {"title": book.title, "author": book.author}
+    props: dict[str, str | datetime] = {"title": book.title, "author": book.author}
     if book.created:
         props["created"] = utc_naive(book.created)
     wb.set_properties(props)

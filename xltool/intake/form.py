@@ -20,20 +20,34 @@ _RULES: dict[tuple, tuple] = {}  # (column, choices, maximum) → (rule, expecte
 MAX_RETURN_COLS = len(F.COLUMNS) + 12  # room to notice inserted columns
 
 
-def read_form(rd: Reading, sheet: SheetData, meta: dict[str, str]) -> None:
-    plan, unit = rd.plan, rd.ret.unit
+def read_form(rd: Reading, sheet: SheetData) -> None:
+    """Read and check the 填報表 sheet into ``rd.ret``: header, fields, rows."""
     header_row = find_header_row(sheet)
     if header_row is None:
         rd.issue("header-missing", f"「{quote(sheet.name)}」找不到標題列（含「編號」等欄名），無法讀取。")
         rd.ret.usable = False
         return
+    read_columns(rd, sheet, header_row)
+    read_form_fields(rd, sheet, header_row)
+    check_merged_inputs(rd, sheet, header_row)
+    assert rd.ret.unit is not None, "read_form runs once the unit is known"
+    expected = [i.id for i in rd.plan.items_for(rd.ret.unit)]
+    seen = read_rows(rd, sheet, header_row, expected)
+    check_missing_rows(rd, expected)
+    if seen != [i for i in expected if i in seen]:
+        rd.issue("rows-reordered", "項目列的順序已變動（可能經過排序）；已依編號對應，"
+                 "請勿排序或搬移列。", WARNING, cell=a1(header_row + 1, _id_col(rd)))
+
+
+def read_columns(rd: Reading, sheet: SheetData, header_row: int) -> None:
+    """``rd.ret.cols`` from the header row: each column found by its name."""
     cols = rd.ret.cols
     seen_names: set[str] = set()
     for c, v in enumerate(sheet.rows[header_row]):
         name = _column_name(v)
         if name in seen_names and name in {col.name for col in F.COLUMNS}:
             rd.issue("duplicate-column", f"標題列有重複的欄名「{quote(name)}」（{a1(header_row, c)}），"
-                       "只採用第一個；請勿新增或複製欄。", cell=a1(header_row, c), field=name)
+                     "只採用第一個；請勿新增或複製欄。", cell=a1(header_row, c), field=name)
         if name:
             seen_names.add(name)
             cols.setdefault(name, c)
@@ -43,31 +57,38 @@ def read_form(rd: Reading, sheet: SheetData, meta: dict[str, str]) -> None:
             # where the template put it was retitled or replaced. Its cells are still
             # read where the template put them, and compared with the plan.
             rd.issue("locked-column-changed", f"鎖定欄位「{col.name}」的標題或位置被變更（應在 "
-                       f"{a1(header_row, c)}）；請勿修改灰色欄位。", cell=a1(header_row, c),
-                       field=col.name, expected=col.name)
+                     f"{a1(header_row, c)}）；請勿修改灰色欄位。", cell=a1(header_row, c),
+                     field=col.name, expected=col.name)
             cols[col.name] = c
     missing = [col.name for col in F.COLUMNS if col.name not in cols]
     if missing:
         rd.issue("columns-missing", f"標題列缺少欄位：{'、'.join(missing)}。請勿刪除或更名欄位。",
-                   cell=a1(header_row, 0), expected="、".join(c.name for c in F.COLUMNS))
+                 cell=a1(header_row, 0), expected="、".join(c.name for c in F.COLUMNS))
     if any(cols.get(col.name) != c for c, col in enumerate(F.COLUMNS) if col.name in cols):
         rd.issue("columns-moved", "欄位順序或位置已變動；已依欄名讀取，請勿插入、刪除或搬移欄。",
-                   WARNING, cell=a1(header_row, 0))
-    read_form_fields(rd, sheet, header_row)
-    input_cols = {cols[c.name] for c in F.INPUT_COLUMNS if c.name in cols}
+                 WARNING, cell=a1(header_row, 0))
+
+
+def check_merged_inputs(rd: Reading, sheet: SheetData, header_row: int) -> None:
+    input_cols = {rd.ret.cols[c.name] for c in F.INPUT_COLUMNS if c.name in rd.ret.cols}
     for r1, c1, r2, c2 in sheet.merged:
         if r2 > header_row and any(c1 <= c <= c2 for c in input_cols):
             rd.issue("merged-input-cells", f"填寫欄位有合併儲存格（{a1(r1, c1)}:{a1(r2, c2)}），"
-                       "只讀得到左上角的值；請取消合併後分別填寫。", cell=a1(r1, c1))
+                     "只讀得到左上角的值；請取消合併後分別填寫。", cell=a1(r1, c1))
 
-    expected = [i.id for i in plan.items_for(unit)]
-    items = {i.id: i for i in plan.items}
+
+def _id_col(rd: Reading) -> int:
+    return rd.ret.cols.get(F.column("id").name, 0)
+
+
+def read_rows(rd: Reading, sheet: SheetData, header_row: int, expected: list[str]) -> list[str]:
+    """Every row below the header, each read as its item's row or set aside with the
+    reason; returns the unit's item ids in the order their rows were found."""
+    cols, id_col, id_name = rd.ret.cols, _id_col(rd), F.column("id").name
+    items = {i.id: i for i in rd.plan.items}
     seen: list[str] = []
-    id_name = F.column("id").name
-    id_col = cols.get(id_name, 0)
     for r in range(header_row + 1, len(sheet.rows)):
-        raw_id = sheet.cell(r, id_col)
-        item_id = norm_text(raw_id)
+        item_id = norm_text(sheet.cell(r, id_col))
         inputs = {col.name: as_declared(rd, col, sheet.cell(r, cols[col.name]))
                   for col in F.INPUT_COLUMNS if col.name in cols}
         if rd.plan_changed and item_id and item_id not in rd.locked:  # for the fingerprint
@@ -77,26 +98,27 @@ def read_form(rd: Reading, sheet: SheetData, meta: dict[str, str]) -> None:
         if not item_id:
             if any(v is not None and norm_text(v) for v in inputs.values()):
                 rd.issue("row-without-id", "此列沒有編號卻有填寫內容（可能是插入的列），"
-                           "內容未納入彙整；請填在對應項目的列。", cell=a1(r, id_col))
-            continue
-        if item_id not in expected and item_id in rd.made.items and \
-                item_id not in rd.ret.removed:
+                         "內容未納入彙整；請填在對應項目的列。", cell=a1(r, id_col))
+        elif item_id not in expected and item_id in rd.made.items and item_id not in rd.ret.removed:
             # The unit's template had it; the plan has since removed it (or given it
             # to other units): kept for the record, not scored, nobody's fault.
             rd.ret.removed[item_id] = read_removed(rd, sheet, r, cols, item_id, inputs)
-            continue
-        if item_id not in expected:
+        elif item_id not in expected:
             whose = "其他單位" if item_id in items else "計畫中沒有"
             rd.issue("foreign-row", f"編號「{quote(item_id)}」不是本單位的項目（{whose}的編號），"
-                       "此列未納入彙整；請勿新增或複製列。", cell=a1(r, id_col), field=id_name,
-                       value=item_id)
-            continue
-        if item_id in rd.ret.rows:
+                     "此列未納入彙整；請勿新增或複製列。", cell=a1(r, id_col), field=id_name,
+                     value=item_id)
+        elif item_id in rd.ret.rows:
             rd.issue("duplicate-row", f"編號「{quote(item_id)}」重複出現，只採用第一列。",
-                       cell=a1(r, id_col), field=id_name, value=item_id)
-            continue
-        seen.append(item_id)
-        rd.ret.rows[item_id] = read_row(rd, sheet, r, cols, items[item_id], inputs)
+                     cell=a1(r, id_col), field=id_name, value=item_id)
+        else:
+            seen.append(item_id)
+            rd.ret.rows[item_id] = read_row(rd, sheet, r, cols, items[item_id], inputs)
+    return seen
+
+
+def check_missing_rows(rd: Reading, expected: list[str]) -> None:
+    """Each of the unit's items without a row: deleted, or added to the plan since."""
     for item_id in expected:
         if item_id in rd.ret.rows:
             continue
@@ -104,10 +126,7 @@ def read_form(rd: Reading, sheet: SheetData, meta: dict[str, str]) -> None:
             rd.ret.new_items.append(item_id)  # added to the plan after the template
             continue
         rd.issue("row-deleted", f"項目「{item_id}」的列已被刪除，該項以 0 分計；"
-                   "請以原填報表填寫。", field=id_name, expected=item_id, cell="")
-    if seen != [i for i in expected if i in seen]:
-        rd.issue("rows-reordered", "項目列的順序已變動（可能經過排序）；已依編號對應，"
-                   "請勿排序或搬移列。", WARNING, cell=a1(header_row + 1, id_col))
+                 "請以原填報表填寫。", field=F.column("id").name, expected=item_id, cell="")
 
 
 def read_form_fields(rd: Reading, sheet: SheetData, header_row: int) -> None:
@@ -257,8 +276,8 @@ def verify_fingerprint(rd: Reading, meta: dict[str, str]) -> None:
     legacy_genuine = False
     if rd.plan_changed and meta.get(KEYS["version"]) == "1":
         order = rd.made.items or list(rd.locked)
-        found = [rd.locked.get(i) for i in order]
-        legacy_genuine = all(row is not None for row in found) and \
+        found = [rd.locked[i] for i in order if i in rd.locked]
+        legacy_genuine = len(found) == len(order) and \
             legacy_fingerprint(found) == meta.get(KEYS["fingerprint"], "")
         if not legacy_genuine:
             rd.issue("fingerprint-mismatch", "填報表的識別碼與鎖定欄位的內容不符（識別資料可能被竄改，"

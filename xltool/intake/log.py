@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TextIO
 
 from ..errors import WARNING, Issue
 
 LOG_NAME = ".xltool-collect.jsonl"  # beside the returns
 OLD_LOG_NAME = ".xltool-collect.json"  # the whole-file log of earlier versions, still read
-
 
 
 def read_log(folder: Path) -> dict:
@@ -74,7 +74,7 @@ class CollectLog:
 
     def __init__(self, folder: Path):
         self.path = Path(folder) / LOG_NAME
-        self._fh = None
+        self._fh: TextIO | None = None
 
     def add(self, name: str, record: dict) -> None:
         if self._fh is None:
@@ -82,12 +82,12 @@ class CollectLog:
         self._fh.write(json.dumps({"file": name, **record}, ensure_ascii=False) + "\n")
         self._fh.flush()  # a crash loses at most the line being written
 
-    def _open(self):
+    def _open(self) -> TextIO:
         ends_mid_line = False
         if self.path.exists() and self.path.stat().st_size:
-            with self.path.open("rb") as fh:
-                fh.seek(-1, os.SEEK_END)
-                ends_mid_line = fh.read(1) != b"\n"
+            with self.path.open("rb") as existing:
+                existing.seek(-1, os.SEEK_END)
+                ends_mid_line = existing.read(1) != b"\n"
         fh = self.path.open("a", encoding="utf-8", newline="\n")
         if ends_mid_line:  # an interrupted write: keep it on a line of its own
             fh.write("\n")
@@ -97,7 +97,6 @@ class CollectLog:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
-
 
 
 def senders_of(paths: list[Path]) -> tuple[dict[str, str], list[Issue]]:

@@ -95,8 +95,6 @@ def read_return(plan: Plan, path: Path, keep_raw: bool = False) -> Return:
         return ret
 
 
-
-
 def _read(rd: Reading) -> Return:
     _identify_and_read(rd)
     if rd.dropped:
@@ -108,6 +106,7 @@ def _read(rd: Reading) -> Return:
         rd.ret.issues = [i if i.unit else replace(i, unit=rd.ret.unit)
                            for i in rd.ret.issues]
     return rd.ret
+
 
 def _identify_and_read(rd: Reading) -> None:
     try:
@@ -135,5 +134,5 @@ def _identify_and_read(rd: Reading) -> None:
     rd.formulas = wb.formulas.get(form.name, set())
     rd.date_system = "odf" if rd.ret.path.suffix.lower() == ".ods" else (
         "1904" if wb.date1904 else "1900")
-    read_form(rd, form, meta)
+    read_form(rd, form)
     verify_fingerprint(rd, meta)

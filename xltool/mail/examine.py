@@ -36,7 +36,6 @@ ENCRYPTED_TYPES = {"multipart/encrypted", "application/pkcs7-mime", "application
 UNNAMED = "（未命名附件）"
 
 
-
 @dataclass
 class Found:
     """A spreadsheet attachment identified as one unit's return."""
@@ -115,6 +114,7 @@ def _parse(mail: Mail, chunk: int = 1 << 20) -> tuple[Message, str]:
     digest = hashlib.sha256()
     remaining = mail.size if mail.stop is None else mail.stop - mail.start
     skipping = None  # inside an mbox "From " separator line, which is not the message
+    assert mail.path is not None  # examine() has set aside a message that was not read
     with mail.path.open("rb") as fh:
         fh.seek(mail.start)
         while remaining > 0:
@@ -346,6 +346,7 @@ def _payload(part: Message, where: str, ex: Examined, shown: str) -> bytes | Non
     cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
     estimate = encoded_size * 3 // 4 if cte == "base64" else encoded_size
     data = None if estimate > MAX_ATTACHMENT_BYTES + 4096 else part.get_payload(decode=True)
+    assert data is None or isinstance(data, bytes)  # decoded: bytes, or None for a multipart part
     if data is None or len(data) > MAX_ATTACHMENT_BYTES:
         size = len(data) if data is not None else estimate
         ex.issues.append(Issue("too-large", f"{where}大小約 {size_mb(size)} MB，超過上限 "

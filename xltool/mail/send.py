@@ -125,7 +125,10 @@ def compose(plan: Plan, unit: str, attachments: list[Path]) -> EmailMessage:
                            filename=path.name)
         # RFC 2231 (filename*=) is the standard; older Outlook reads only an RFC 2047
         # encoded name= on Content-Type, so give both.
-        part = msg.get_payload()[-1]
+        parts = msg.get_payload()
+        assert isinstance(parts, list)  # add_attachment made the message multipart
+        part = parts[-1]
+        assert isinstance(part, EmailMessage)  # the attachment just added
         part.set_param("name", Header(path.name, "utf-8").encode(maxlinelen=998),
                        header="Content-Type")
     return msg
@@ -213,7 +216,9 @@ class SendLog:
 
     def has(self, out: Outgoing, via: str) -> bool:
         entry = self.entries.get(out.unit)
-        return bool(entry) and entry.get("via") == via and entry.get("status", "sent") == "sent"
+        if not entry:
+            return False
+        return entry.get("via") == via and entry.get("status", "sent") == "sent"
 
     def record(self, out: Outgoing, via: str, failure: str = "") -> None:
         entry = {
@@ -238,7 +243,7 @@ def send(outgoing: list[Outgoing], outbox: Path, smtp: SmtpSettings | None = Non
     log = SendLog(outbox)
     via = f"smtp:{smtp.host}" if smtp else "eml"
     result = SendResult()
-    todo = []
+    todo: list[Outgoing] = []
     for out in outgoing:
         (result.skipped if log.has(out, via) and not resend else todo).append(out)
     if dry_run or not todo:
@@ -301,6 +306,7 @@ class _Session:
         return None
 
     def _send(self, out: Outgoing) -> Issue | None:
+        assert self.server is not None  # deliver() connects first
         try:
             self.server.ehlo_or_helo_if_needed()  # after STARTTLS the extensions are asked again
             if out.utf8 and not self.server.has_extn("smtputf8"):
@@ -351,6 +357,7 @@ def _keep_copy(outbox: Path, out: Outgoing) -> None:
 
 def _connect(s: SmtpSettings) -> smtplib.SMTP:
     context = ssl.create_default_context(cafile=s.cafile)
+    server: smtplib.SMTP
     try:
         if s.mode == "ssl":
             server = smtplib.SMTP_SSL(s.host, s.port, context=context, timeout=60)

@@ -21,6 +21,7 @@ from ..quoting import quote, visible
 MAX_MESSAGE_BYTES = 80 * 1024 * 1024  # never read a larger message into memory
 DEFAULT_TIMEOUT = 60.0  # seconds, for the IMAP connection and every read on it
 
+
 @dataclass
 class ImapSettings:
     host: str
@@ -111,7 +112,9 @@ def messages_from_imap(s: ImapSettings) -> Iterator[Mail]:
             criteria += ["SINCE", s.since.strftime("%d-%b-%Y")]
         if s.before:
             criteria += ["BEFORE", s.before.strftime("%d-%b-%Y")]
-        status, data = conn.uid("SEARCH", None, *(criteria or ["ALL"]))
+        # typeshed types uid()'s arguments as str, but imaplib skips None (no charset)
+        # and sends bytes as they are.
+        status, data = conn.uid("SEARCH", None, *(criteria or ["ALL"]))  # type: ignore[arg-type]
         uids = (data[0] or b"").split() if status == "OK" and data else []
         sizes = _imap_sizes(conn, uids)
         for uid in uids:
@@ -120,7 +123,7 @@ def messages_from_imap(s: ImapSettings) -> Iterator[Mail]:
             if size > MAX_MESSAGE_BYTES:
                 yield Mail(label, size)
                 continue
-            status, parts = conn.uid("FETCH", uid, "(BODY.PEEK[])")
+            status, parts = conn.uid("FETCH", uid, "(BODY.PEEK[])")  # type: ignore[arg-type]  # bytes uid: see above
             raw = next((p[1] for p in parts or [] if isinstance(p, tuple)), None)
             if not raw:
                 yield Mail(label, 0)

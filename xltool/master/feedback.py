@@ -201,6 +201,7 @@ def _note(form: Sheet, r: int, c: int, text: str) -> None:
 def _filled(plan, ret: Return, created: datetime):
     """A fresh template of the unit's, holding what the return holds, and where each
     input cell of the return landed in it (return A1 → (row, col, field))."""
+    assert ret.unit is not None  # only usable returns are filled in, and those know their unit
     book = build_template(plan, ret.unit, created)
     book.created = created
     form = book.sheet(F.FORM_SHEET)

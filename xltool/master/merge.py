@@ -47,6 +47,7 @@ class ItemResult:
     @property
     def entries(self) -> dict[str, Entry]:
         """Lead unit → its contribution; read back when asked, not kept (see store.py)."""
+        assert self.result is not None  # merge() gives every item its result
         return self.result.entries_for(self.item)
 
 
@@ -68,7 +69,7 @@ class MergeResult:
     def rows_of_item(self, item: Item) -> dict[str, Row]:
         """The rows the chosen returns hold for one item, by unit."""
         stored = self.store.rows_of_item(item.id) if self.store else None
-        out = {}
+        out: dict[str, Row] = {}
         for unit in item.leads:
             ret = self.status_of(unit).ret
             if ret is None:

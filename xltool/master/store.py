@@ -13,6 +13,10 @@ import tempfile
 import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..intake import Row
 
 
 class RowStore:
@@ -45,7 +49,7 @@ class RowStore:
              for n, (item_id, r) in enumerate(rows.items())))
         return StoredRows(self, file, len(rows))
 
-    def rows_of_item(self, item_id: str) -> dict[int, object]:
+    def rows_of_item(self, item_id: str) -> dict[int, Row]:
         """Every stored row of one item, by file: one query for a column of the master."""
         return {file: StoredRows._row(item_id, blob) for file, blob in self.db.execute(
             "SELECT file, data FROM rows WHERE item=?", (item_id,))}
@@ -61,7 +65,7 @@ class StoredRows(Mapping):
         self.store, self.file, self.count = store, file, count
 
     @staticmethod
-    def _row(item_id: str, blob: bytes):
+    def _row(item_id: str, blob: bytes) -> Row:
         from ..intake import Row
 
         row, values, flags, invalid = pickle.loads(blob)

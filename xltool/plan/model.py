@@ -17,8 +17,6 @@ STATUS_LIST = "執行狀態"  # the list every template's 執行狀態 drop-down
 DEFAULT_NOT_APPLICABLE = "不適用"
 
 
-
-
 @dataclass(frozen=True)
 class PlanInfo:
     name: str

@@ -166,7 +166,7 @@ class Pool:
 
         deadline = min(w.deadline for w in busy)
         timeout = max(0.0, deadline - time.monotonic())
-        handles = {}
+        handles: dict[Any, _Worker] = {}  # pipe ends and process sentinels
         for w in busy:
             handles[w.conn] = w
             handles[w.process.sentinel] = w
@@ -204,7 +204,8 @@ class _Worker:
         import multiprocessing
 
         # fork on Linux: cheap, and the context need not be pickled; spawn elsewhere.
-        ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") \
+            else multiprocessing.get_context("spawn")
         self.limits = pool.limits
         self.stderr_path = stderr_path
         self.conn, child = ctx.Pipe()
@@ -212,8 +213,9 @@ class _Worker:
             child, pool.handler, pool.context, pool.limits, str(stderr_path)))
         self.process.start()
         child.close()
-        self._job = _limit_windows_process(self.process.pid, self.limits) \
-            if sys.platform == "win32" else None
+        pid = self.process.pid
+        assert pid is not None  # start() has set it
+        self._job = _limit_windows_process(pid, self.limits) if sys.platform == "win32" else None
         self.alive = True
         self.deadline = float("inf")
 
@@ -353,6 +355,8 @@ def _arm_cpu_limit(limits: Limits) -> None:
 
 def _limit_windows_process(pid: int, limits: Limits):  # pragma: no cover — Windows only
     """Put the worker in a job object that caps its committed memory."""
+    if sys.platform != "win32":  # called only there; ctypes.WinDLL exists only there
+        return None
     import ctypes
     from ctypes import wintypes
 
@@ -397,6 +401,8 @@ def _limit_windows_process(pid: int, limits: Limits):  # pragma: no cover — Wi
 
 
 def _close_handle(handle) -> None:  # pragma: no cover — Windows only
+    if sys.platform != "win32":  # a job handle exists only there
+        return
     import ctypes
 
     ctypes.WinDLL("kernel32").CloseHandle(handle)

@@ -12,7 +12,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from ..errors import Issue, XltoolError
 from ..files import display_name
@@ -50,6 +50,16 @@ class WorkbookData:
     reader: str = "calamine"  # or "odf-stream", when calamine refused a valid ODF file
 
 
+class _ReadOptions(TypedDict):
+    """The keyword arguments of :func:`read_here`, as sent to a worker."""
+
+    bounds: Bounds | None
+    max_rows: int
+    max_cols: int | None
+    only: set[str] | None
+    prefer: set[str] | None
+
+
 def read_workbook(path: Path, *, bounds: Bounds | None = None, max_rows: int = DEFAULT_MAX_ROWS,
                   max_cols: int | None = None, only: set[str] | None = None,
                   prefer: set[str] | None = None, limits: Limits | None = None) -> WorkbookData:
@@ -60,8 +70,8 @@ def read_workbook(path: Path, *, bounds: Bounds | None = None, max_rows: int = D
     for a file that cannot be read, with a plain message."""
     from .isolation import IN_WORKER, Pool
 
-    options = dict(bounds=bounds, max_rows=max_rows, max_cols=max_cols, only=only,
-                   prefer=prefer)
+    options = _ReadOptions(bounds=bounds, max_rows=max_rows, max_cols=max_cols, only=only,
+                           prefer=prefer)
     if IN_WORKER:
         return read_here(Path(path), **options)
     with Pool(_read_job, limits=limits) as pool:

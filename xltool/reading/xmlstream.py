@@ -8,7 +8,7 @@ because that is what the readers after them do too.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import IO
+from typing import IO, NoReturn
 from xml.parsers import expat
 
 CHUNK = 1 << 16
@@ -26,7 +26,7 @@ def local(tag: str) -> str:
     return tag[tag.rfind("}") + 1:]
 
 
-def _refuse(*_args) -> None:
+def _refuse(*_args: object) -> NoReturn:
     raise Unsafe()
 
 

@@ -2,6 +2,7 @@
 result, and where 評分 put the cells the other sheets refer to."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -32,7 +33,7 @@ class Context:
         ws.set_footer("&C&A　第 &P 頁，共 &N 頁")  # the sheet's name: pages stay sortable
         ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
 
-    def header(self, ws, row: int, names: list[str], widths: list[float]) -> None:
+    def header(self, ws, row: int, names: Sequence[str], widths: Sequence[float]) -> None:
         for c, (name, width) in enumerate(zip(names, widths)):
             ws.write_string(row, c, name, self.f["header"])
             ws.set_column(c, c, width)

@@ -1,9 +1,14 @@
 """The 明細 sheet: one row per unit and item, as the unit wrote it."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ...forms import fields as F
 from ..layout import DETAIL_SHEET
 from .context import Context
+
+if TYPE_CHECKING:
+    from ...intake import Row
 
 
 def write(ctx: Context) -> None:
@@ -25,6 +30,7 @@ def write(ctx: Context) -> None:
         source = ret.name if ret else ""
         removed = list(ret.removed.values()) if ret else []
         for item in plan.items_for(status.unit) + [None] * len(removed):
+            row: Row | None
             if item is None:  # an item the plan took away: kept as the unit wrote it
                 row = removed.pop(0)
                 item_id, dim_name = row.item_id, ""
@@ -43,7 +49,9 @@ def write(ctx: Context) -> None:
                     ctx.value(ws, r, 3 + k, row.values.get(name), bad, wrap=False)
             c = 3 + len(inputs)
             ws.write_string(r, c, source, f["cell"])
-            ws.write_string(r, c + 1, f"{ret.sheet}!{row.row + 1}" if row else "", f["cell"])
+            # A row comes only from a return: ``ret`` is never None where ``row`` is set.
+            ws.write_string(r, c + 1, f"{ret.sheet}!{row.row + 1}" if row and ret is not None else "",
+                            f["cell"])
             ws.write_string(r, c + 2, "、".join(flags), f["bad"] if bad else f["cell"])
             r += 1
     ws.autofilter(0, 0, max(r - 1, 1), len(head) - 1)

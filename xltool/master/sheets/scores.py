@@ -3,6 +3,7 @@ formulas with the values computed in Python as their cache; the 構面 subtotals
 the total and the grade below them."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import groupby
 
 from ...cells import a1, abs_ref, col_letter
@@ -18,105 +19,143 @@ from ..layout import (
 from .context import Context
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """Where things go on 評分: one column per unit between 配分 and 自評."""
+
+    units: list[str]
+    header_row: int = 3
+    points: int = 3
+    first_unit: int = 4
+
+    @property
+    def self_score(self) -> int:
+        return self.first_unit + len(self.units)
+
+    @property
+    def review(self) -> int:
+        return self.self_score + 1
+
+    @property
+    def adopted(self) -> int:
+        return self.self_score + 2
+
+    @property
+    def first_item_row(self) -> int:
+        return self.header_row + 1
+
+
 def write(ctx: Context) -> None:
     plan, f = ctx.plan, ctx.f
     ws = ctx.ws[SCORE_SHEET]
     # One column per unit while that stays readable (and within Excel's 16,384 columns);
     # beyond, 自評 is written as its value and each unit's score is in 明細.
-    units = [u.name for u in plan.units] if len(plan.units) <= MAX_UNIT_COLUMNS else []
-    head = ["編號", "構面", "執行方法", "配分", *units, "自評", REVIEW_HEADER, "採計分數"]
-    widths = [9, 10, 30, 7, *[8] * len(units), 8, 8, 9]
+    cols = _Columns([u.name for u in plan.units] if len(plan.units) <= MAX_UNIT_COLUMNS else [])
+    head = ["編號", "構面", "執行方法", "配分", *cols.units, "自評", REVIEW_HEADER, "採計分數"]
+    widths = [9, 10, 30, 7, *[8] * len(cols.units), 8, 8, 9]
     ws.write_string(0, 0, f"{plan.info.name}　評分表", f["title"])
     ws.write_string(1, 0, "自評＝主辦單位自評分數的平均（不適用且未評分者不列入，未繳以 0 分計）；"
                           "複評欄（黃色）可由秘書單位填寫；採計分數＝有複評取複評，否則取自評。", f["text"])
-    hr = 3
-    ctx.header(ws, hr, head, widths)
-    c_points, c_first_unit = 3, 4
-    c_self = c_first_unit + len(units)
-    c_review, c_adopted = c_self + 1, c_self + 2
-    first = hr + 1
+    ctx.header(ws, cols.header_row, head, widths)
     for n, res in enumerate(ctx.r.items):
-        r = first + n
-        item = res.item
-        ws.write_string(r, 0, item.id, f["cell"])
-        ws.write_string(r, 1, plan.dimension(item.dimension).name, f["cell"])
-        ws.write_string(r, 2, item.method.split("\n")[-1][:60], f["cell"])
-        ws.write_number(r, c_points, item.points, f["num"])
-        entries = res.entries if units else {}
-        for k, unit in enumerate(units):
-            c = c_first_unit + k
-            entry = entries.get(unit)
-            if entry is None:
-                ws.write_blank(r, c, None, f["grey"])
-            elif entry.excluded:
-                ws.write_string(r, c, plan.info.not_applicable, f["num"])
-            elif entry.new:
-                ws.write_number(r, c, 0, f["revised"])
-                ws.write_comment(r, c, f"計畫修訂後新增的項目，{unit}尚未填報（見「{REVISION_SHEET}」），"
-                                       "暫以 0 分計。", {"font_name": FONT, "x_scale": 2})
-            elif entry.capped_from is not None:
-                ws.write_number(r, c, entry.score or 0, f["revised"])
-                ws.write_comment(r, c, f"{unit}依修訂前的配分自評 {entry.capped_from:g} 分，"
-                                       f"已依新配分以 {entry.score:g} 分計；請填寫複評確認。",
-                                 {"font_name": FONT, "x_scale": 2})
-            elif entry.invalid:  # counted 0, but the unit did not give itself 0
-                ws.write_number(r, c, 0, f["invalid"])
-                ws.write_comment(r, c, f"{unit}的自評分數無效或未填（原因見「{ISSUE_SHEET}」），"
-                                       "本項以 0 分計入平均。", {"font_name": FONT, "x_scale": 2})
-            else:
-                missing = ctx.r.status_of(unit).ret is None
-                ws.write_number(r, c, entry.score or 0, f["missing"] if missing else f["num"])
-        if units:
-            span = f"{a1(r, c_first_unit)}:{a1(r, c_self - 1)}"
-            ws.write_formula(r, c_self, f"=IFERROR(ROUND(AVERAGE({span}),2),0)", f["num"],
-                             res.self_score)
-        else:
-            ws.write_number(r, c_self, res.self_score, f["num"])
-        if res.review is None:
-            ws.write_blank(r, c_review, None, f["review"])
-        else:
-            ws.write_number(r, c_review, res.review, f["review"])
-        ws.write_formula(r, c_adopted, f"=IF(ISNUMBER({a1(r, c_review)}),{a1(r, c_review)},"
-                                       f"{a1(r, c_self)})", f["score"], res.adopted)
-    last = first + len(ctx.r.items) - 1
-    # 0 … the item's 配分, row by row: one validation per run of equal points.
-    n = 0
+        _item_row(ctx, ws, cols, cols.first_item_row + n, res)
+    last = cols.first_item_row + len(ctx.r.items) - 1
+    _review_validations(ctx, ws, cols)
+    _totals(ctx, ws, cols, last)
+    ws.freeze_panes(cols.first_item_row, 1)
+    ws.autofilter(cols.header_row, 0, last, cols.adopted)
+    ws.protect("", {"autofilter": True, "sort": False, "format_columns": True,
+                    "format_rows": True})
+    ctx.print_setup(ws, cols.header_row)
+
+
+def _item_row(ctx: Context, ws, cols: _Columns, r: int, res) -> None:
+    """One item: its units' scores, 自評 (their average, live), 複評 and 採計分數."""
+    f, item = ctx.f, res.item
+    ws.write_string(r, 0, item.id, f["cell"])
+    ws.write_string(r, 1, ctx.plan.dimension(item.dimension).name, f["cell"])
+    ws.write_string(r, 2, item.method.split("\n")[-1][:60], f["cell"])
+    ws.write_number(r, cols.points, item.points, f["num"])
+    for k, unit in enumerate(cols.units):
+        _unit_score(ctx, ws, r, cols.first_unit + k, unit, res.entries.get(unit))
+    if cols.units:
+        span = f"{a1(r, cols.first_unit)}:{a1(r, cols.self_score - 1)}"
+        ws.write_formula(r, cols.self_score, f"=IFERROR(ROUND(AVERAGE({span}),2),0)", f["num"],
+                         res.self_score)
+    else:
+        ws.write_number(r, cols.self_score, res.self_score, f["num"])
+    if res.review is None:
+        ws.write_blank(r, cols.review, None, f["review"])
+    else:
+        ws.write_number(r, cols.review, res.review, f["review"])
+    review, self_score = a1(r, cols.review), a1(r, cols.self_score)
+    ws.write_formula(r, cols.adopted, f"=IF(ISNUMBER({review}),{review},{self_score})", f["score"],
+                     res.adopted)
+
+
+def _unit_score(ctx: Context, ws, r: int, c: int, unit: str, entry) -> None:
+    """One unit's score for one item, marked (and explained in a comment) when it
+    was not simply the unit's own number."""
+    f = ctx.f
+    note = {"font_name": FONT, "x_scale": 2}
+    if entry is None:  # not a lead of this item
+        ws.write_blank(r, c, None, f["grey"])
+    elif entry.excluded:
+        ws.write_string(r, c, ctx.plan.info.not_applicable, f["num"])
+    elif entry.new:
+        ws.write_number(r, c, 0, f["revised"])
+        ws.write_comment(r, c, f"計畫修訂後新增的項目，{unit}尚未填報（見「{REVISION_SHEET}」），"
+                               "暫以 0 分計。", note)
+    elif entry.capped_from is not None:
+        ws.write_number(r, c, entry.score or 0, f["revised"])
+        ws.write_comment(r, c, f"{unit}依修訂前的配分自評 {entry.capped_from:g} 分，"
+                               f"已依新配分以 {entry.score:g} 分計；請填寫複評確認。", note)
+    elif entry.invalid:  # counted 0, but the unit did not give itself 0
+        ws.write_number(r, c, 0, f["invalid"])
+        ws.write_comment(r, c, f"{unit}的自評分數無效或未填（原因見「{ISSUE_SHEET}」），"
+                               "本項以 0 分計入平均。", note)
+    else:
+        missing = ctx.r.status_of(unit).ret is None
+        ws.write_number(r, c, entry.score or 0, f["missing"] if missing else f["num"])
+
+
+def _review_validations(ctx: Context, ws, cols: _Columns) -> None:
+    """複評 accepts 0 … the item's 配分: one validation per run of rows with equal points."""
+    r = cols.first_item_row
     for points, run in groupby(res.item.points for res in ctx.r.items):
         size = len(list(run))
-        ws.data_validation(first + n, c_review, first + n + size - 1, c_review, {
+        ws.data_validation(r, cols.review, r + size - 1, cols.review, {
             "validate": "decimal", "criteria": "between", "minimum": 0, "maximum": points,
             "input_title": "複評", "input_message": f"秘書單位的複評分數（0 到 {points:g}）；"
                                                     "空白時採計自評。",
             "error_title": "複評", "error_message": f"請輸入 0 到 {points:g} 之間的數字。"})
-        n += size
+        r += size
 
-    # 構面 subtotals, total and grade: all formulas over the item rows.
+
+def _totals(ctx: Context, ws, cols: _Columns, last: int) -> None:
+    """構面 subtotals, the total and the grade below the items: all formulas over the rows."""
+    f, first = ctx.f, cols.first_item_row
     r = last + 2
     ws.write_string(r, 0, "構面小計", f["header"])
     dim_col = f"${col_letter(1)}${first + 1}:${col_letter(1)}${last + 1}"
-    adopted_col = f"${col_letter(c_adopted)}${first + 1}:${col_letter(c_adopted)}${last + 1}"
+    adopted_col = f"${col_letter(cols.adopted)}${first + 1}:${col_letter(cols.adopted)}${last + 1}"
     for i, (dim, value) in enumerate(ctx.r.dimensions):
         rr = r + 1 + i
         ws.write_string(rr, 1, dim.name, f["cell"])
         ws.write_string(rr, 2, dimension_header(i + 1, dim.name, dim.points), f["cell"])
-        ws.write_number(rr, c_points, dim.points, f["num"])
-        ws.write_formula(rr, c_adopted, f"=ROUND(SUMIF({dim_col},{a1(rr, 1)},{adopted_col}),2)",
+        ws.write_number(rr, cols.points, dim.points, f["num"])
+        ws.write_formula(rr, cols.adopted, f"=ROUND(SUMIF({dim_col},{a1(rr, 1)},{adopted_col}),2)",
                          f["score"], value)
-        ctx.score_cells[dim.code] = f"'{SCORE_SHEET}'!{abs_ref(rr, c_adopted)}"
+        ctx.score_cells[dim.code] = f"'{SCORE_SHEET}'!{abs_ref(rr, cols.adopted)}"
     tr = r + 1 + len(ctx.r.dimensions)
-    subtotals = f"{a1(r + 1, c_adopted)}:{a1(tr - 1, c_adopted)}"
+    subtotals = f"{a1(r + 1, cols.adopted)}:{a1(tr - 1, cols.adopted)}"
     ws.write_string(tr, 2, "總分", f["label"])
-    ws.write_number(tr, c_points, ctx.plan.total_points, f["num"])
-    ws.write_formula(tr, c_adopted, f"=ROUND(SUM({subtotals}),2)", f["score"], ctx.r.total)
+    ws.write_number(tr, cols.points, ctx.plan.total_points, f["num"])
+    ws.write_formula(tr, cols.adopted, f"=ROUND(SUM({subtotals}),2)", f["score"], ctx.r.total)
     ws.write_string(tr + 1, 2, "等第", f["label"])
-    ws.write_formula(tr + 1, c_adopted, grade_formula(ctx, a1(tr, c_adopted)), f["score"],
+    ws.write_formula(tr + 1, cols.adopted, grade_formula(ctx, a1(tr, cols.adopted)), f["score"],
                      ctx.r.grade)
-    ctx.total_cell = f"'{SCORE_SHEET}'!{abs_ref(tr, c_adopted)}"
-    ws.freeze_panes(first, 1)
-    ws.autofilter(hr, 0, last, c_adopted)
-    ws.protect("", {"autofilter": True, "sort": False, "format_columns": True,
-                    "format_rows": True})
-    ctx.print_setup(ws, hr)
+    ctx.total_cell = f"'{SCORE_SHEET}'!{abs_ref(tr, cols.adopted)}"
 
 
 def grade_formula(ctx: Context, total_ref: str) -> str:

@@ -1,0 +1,92 @@
+"""The plan workbook as the sheet readers see it: its sheets, the faults found
+so far, and header-row-1 tables read through the cell rules."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from schema import Schema, SchemaError
+
+from ..cells import a1, header_name, norm_text
+from ..errors import Issue
+from ..reading.workbook import SheetData
+from .rules import SHEETS, schema_message
+
+
+@dataclass
+class Row:
+    """One table row that passed its rules: where it is and its checked values."""
+
+    index: int  # 0-based row in the sheet
+    values: dict[str, Any]
+    cols: dict[str, int]  # column name → 0-based column
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+
+class PlanBook:
+    def __init__(self, path: Path, sheets: dict[str, SheetData]):
+        self.file = path.name
+        # A missing sheet reads as empty, so the other sheets are still checked.
+        self.missing = [s for s in SHEETS if s not in sheets]
+        self.sheets = {**sheets, **{name: SheetData(name, []) for name in self.missing}}
+        self.issues: list[Issue] = []
+        for name in self.missing:
+            self.fault(f"計畫檔缺少工作表「{name}」。", name, code="missing-sheet")
+
+    def fault(self, message: str, sheet: str, row: int | None = None,
+              col: int | None = None, *, code: str, severity: str = "",
+              value: Any = None, field: str = "") -> None:
+        cell = a1(row, col) if row is not None and col is not None else ""
+        self.issues.append(Issue(code=code, severity=severity, message=message, file=self.file,
+                                 sheet=sheet, cell=cell, field=field,
+                                 value=norm_text(value) if value is not None else ""))
+
+    def has_faults(self, sheet: str, errors_only: bool = False) -> bool:
+        return any(i.sheet == sheet and (i.is_error or not errors_only) for i in self.issues)
+
+    def header(self, sheet: str) -> list[str]:
+        rows = self.sheets[sheet].rows
+        return [header_name(v) for v in (rows[0] if rows else [])]
+
+    def header_col(self, sheet: str, name: str) -> int:
+        return self.header(sheet).index(name)
+
+    def table(self, sheet_name: str, rules: dict[str, Any]) -> list[Row]:
+        """The rows of a header-row-1 sheet whose every cell passed its rule.
+        Blank rows are skipped; every failing cell becomes a fault."""
+        if sheet_name in self.missing:
+            return []
+        header = self.header(sheet_name)
+        cols = {name: header.index(name) for name in rules if name in header}
+        for name in rules:
+            if name not in cols:
+                self.fault(f"工作表「{sheet_name}」第 1 列缺少欄位「{name}」。", sheet_name,
+                           0, len(header), code="missing-column", field=name)
+        if len(cols) < len(rules):
+            return []
+        sheet = self.sheets[sheet_name]
+        out = []
+        for r in range(1, len(sheet.rows)):
+            raw = {name: sheet.cell(r, c) for name, c in cols.items()}
+            if all(v is None or norm_text(v) == "" for v in raw.values()):
+                continue
+            values = self._checked(sheet_name, r, cols, raw, rules)
+            if values is not None:
+                out.append(Row(r, values, cols))
+        return out
+
+    def _checked(self, sheet_name: str, r: int, cols: dict[str, int], raw: dict[str, Any],
+                 rules: dict[str, Any]) -> dict[str, Any] | None:
+        values, ok = {}, True
+        for name, rule in rules.items():
+            try:
+                values[name] = Schema(rule).validate(raw[name])
+            except SchemaError as exc:
+                ok = False
+                self.fault(f"{name}：{schema_message(exc)}。", sheet_name, r, cols[name],
+                           value=raw[name], field=name,
+                           code="missing-value" if raw[name] is None else "type-error")
+        return values if ok else None

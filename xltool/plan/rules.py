@@ -1,0 +1,113 @@
+"""The plan workbook's sheets, fields and cell rules.
+
+Each rule is a `schema` Schema over one cell's raw value; the innermost error
+text is the message the user sees. Nothing here knows any particular plan.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from schema import And, Or, SchemaError, Use
+
+from ..cells import norm_text, parse_date, parse_offset, prose, to_number
+
+INFO_SHEET, DIM_SHEET, UNIT_SHEET, ITEM_SHEET, GRADE_SHEET, LIST_SHEET = (
+    "計畫", "構面", "單位", "項目", "等第", "選項")
+SHEETS = (INFO_SHEET, DIM_SHEET, UNIT_SHEET, ITEM_SHEET, GRADE_SHEET, LIST_SHEET)
+
+# 計畫 sheet: field name → (attribute, required)
+INFO_FIELDS = {
+    "計畫名稱": ("name", True),
+    "機關名稱": ("agency", True),
+    "年度": ("year", True),
+    "填報期間": ("period", True),
+    "考核年月": ("review_month", True),
+    "繳交期限": ("deadline", True),
+    "承辦單位": ("contact_unit", False),
+    "承辦人": ("contact_person", False),
+    "聯絡電話": ("contact_phone", False),
+    "電子郵件": ("contact_email", False),
+    "不適用選項": ("not_applicable", False),
+    "簡稱": ("short_name", False),
+    "時區": ("time_zone", False),
+}
+
+# ---------------------------------------------------------------- cell rules
+
+
+def key(value: Any) -> str:
+    """Text that is matched (codes, names, lists): NFKC, so ＡＢ and AB are one."""
+    return norm_text(value)
+
+
+def _review_month(value: Any) -> str:
+    if not isinstance(value, str):
+        # 109.10 typed as a number arrives as 109.1: the month is already lost.
+        raise ValueError("number")
+    text = norm_text(value)
+    if not re.fullmatch(r"\d{2,3}\.(0[1-9]|1[0-2])", text):
+        raise ValueError(text)
+    return text
+
+
+def _email(value: Any) -> str:
+    """One address, local@domain.tld; the reason in zh-TW when it is not."""
+    from .addresses import address_problem
+
+    text = norm_text(value)
+    problem = address_problem(text) if text else None
+    if problem:
+        raise SchemaError(None, problem)
+    return text
+
+
+# Line breaks and control characters: these values go into mail headers, file
+# names and sheet titles, where a line break breaks the message or the file.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+SINGLE_LINE_INFO = ("計畫名稱", "機關名稱", "簡稱", "承辦單位")
+
+
+# Prose (the plan's signed wording) is kept exactly as typed, full-width punctuation and
+# all; only what is matched is normalised (see cells.prose and cells.norm_text).
+def _all(*rules: Any, error: str) -> Any:
+    """schema's And. (Its annotations take only callables; Use objects and None are
+    rules too.)"""
+    return And(*rules, error=error)
+
+
+def _any(*rules: Any) -> Any:
+    """schema's Or (see :func:`_all`)."""
+    return Or(*rules)
+
+
+REQUIRED = _all(Use(prose), len, error="此欄必填，不可空白")
+OPTIONAL = Use(prose)
+REQUIRED_KEY = _all(Use(key), len, error="此欄必填，不可空白")
+OPTIONAL_KEY = Use(key)
+POSITIVE = _all(Use(to_number, error="須為數字"), lambda v: v > 0, error="須為大於 0 的數字")
+NON_NEGATIVE = _all(Use(to_number, error="須為數字"), lambda v: v >= 0, error="須為 0 以上的數字")
+OPTIONAL_NON_NEGATIVE = _any(None, NON_NEGATIVE)
+YEAR = _all(Use(to_number, error="須為民國年度數字，例如 109"),
+           lambda v: isinstance(v, int) and 1 <= v <= 300, error="須為民國年度數字，例如 109")
+INFO_RULES = {
+    "年度": YEAR,
+    "考核年月": Use(_review_month, error="須為文字格式的「年.月」，例如 109.07"
+                                    "（請將儲存格設為文字；數字 109.10 會變成 109.1）"),
+    "繳交期限": Use(parse_date, error="須為日期，例如 109/07/10 或 2020-07-10"),
+    "電子郵件": Use(_email),
+    "不適用選項": OPTIONAL_KEY,
+    "時區": Use(lambda v: parse_offset(v) and norm_text(v), error="須為時差，例如 +08:00 或 UTC+8"),
+}
+DIM_RULES = {"代碼": REQUIRED_KEY, "名稱": REQUIRED, "配分": POSITIVE}
+UNIT_RULES = {"名稱": REQUIRED_KEY, "類別": OPTIONAL, "群組": OPTIONAL_KEY, "別名": OPTIONAL_KEY,
+              "電子郵件": Use(_email)}
+ITEM_RULES = {"編號": REQUIRED_KEY, "構面": REQUIRED_KEY, "執行策略": REQUIRED, "執行方法": REQUIRED,
+              "主辦單位": REQUIRED, "具體作法": REQUIRED, "目標值": OPTIONAL_NON_NEGATIVE,
+              "計量單位": OPTIONAL, "配分": POSITIVE}
+GRADE_RULES = {"等第": REQUIRED, "最低分": NON_NEGATIVE}
+
+
+def schema_message(exc: SchemaError) -> str:
+    """The innermost message of a failed rule: what the user reads."""
+    return next((m for m in reversed(exc.errors) if m), "格式不正確")
