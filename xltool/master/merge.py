@@ -216,7 +216,7 @@ def _revision_warnings(plan: Plan, item: Item, entries: dict[str, Entry],
     if capped:
         given = "、".join(f"{u} {fmt_number(v)} 分" for u, v in capped.items())
         issues.append(Issue("revised-points", f"項目「{item.id}」的配分已修訂為 {fmt_number(item.points)}；"
-                            f"依原配分所給的自評（{given}）暫以新配分計，請於「評分」填寫複評確認。",
+                            f"依原配分所給的自評（{given}）暫以新配分計，請於「{SCORE_SHEET}」填寫複評確認。",
                             WARNING, sheet=SCORE_SHEET, field="自評"))
     new = [u for u, e in entries.items() if e.new]
     if new:
