@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import click
@@ -22,6 +23,26 @@ EXIT_UNUSABLE = 2
 EXIT_INTERNAL = 3
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
+option = partial(click.option, cls=cli_text.Option)  # help ends in （必填）, （預設：…）
+
+
+class RocDate(click.ParamType):
+    """A date as people here type it: 115/07/01, 115-07-01, 115年7月1日 or 2026-07-01."""
+
+    name = "日期"
+
+    def convert(self, value, param, ctx):
+        from datetime import date
+
+        from .cells import parse_date
+
+        if isinstance(value, date):
+            return value
+        try:
+            return parse_date(value)
+        except (ValueError, OverflowError):
+            self.fail(f"「{value}」不是日期；請寫成 115/07/01、115-07-01、115年7月1日或 2026-07-01。",
+                      param, ctx)
 
 
 def say(message: str = "", err: bool = False) -> None:
@@ -41,7 +62,15 @@ class UserError(click.ClickException):
         say(f"錯誤：{self.message}", err=True)
 
 
+class Command(click.Command):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", "[選項]")
+        super().__init__(*args, **kwargs)
+
+
 class Group(click.Group):
+    command_class = Command
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
@@ -53,7 +82,8 @@ class Group(click.Group):
             raise
 
 
-@click.group(cls=Group, context_settings=CONTEXT)
+@click.group(cls=Group, context_settings=CONTEXT, options_metavar="[選項]",
+             subcommand_metavar="指令 [參數]…")
 @click.version_option(package_name="xltool", message="xltool %(version)s",
                       help="顯示版本後結束。")
 def cli():
@@ -61,13 +91,13 @@ def cli():
 
     \b
     常用流程：
-      xltool init plan.xlsx              產生空白計畫檔
-      xltool check plan.xlsx             檢查計畫檔
-      xltool template plan.xlsx -o 填報表  產生各單位填報表
-      xltool send plan.xlsx 填報表 -o 寄件匣   寄出各單位填報表
+      xltool init plan.xlsx                           產生空白計畫檔
+      xltool check plan.xlsx                          檢查計畫檔
+      xltool template plan.xlsx -o 填報表             產生各單位填報表
+      xltool send plan.xlsx 填報表 -o 寄件匣          寄出各單位填報表
       xltool collect 收件匣 --plan plan.xlsx -o 回收  取出回傳檔
-      xltool status plan.xlsx 回收           查看各單位繳交狀態
-      xltool merge plan.xlsx 回收 -o 總表.xlsx  彙整評分
+      xltool status plan.xlsx 回收                    查看各單位繳交狀態
+      xltool merge plan.xlsx 回收 -o 總表.xlsx        彙整評分
     """
 
 
@@ -94,10 +124,10 @@ def _plan_or_exit(plan_path: Path):
 
 
 @cli.command()
-@click.argument("plan", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="檔案已存在時覆寫。")
+@click.argument("plan", metavar="計畫檔", type=click.Path(dir_okay=False, path_type=Path))
+@option("--force", is_flag=True, help="檔案已存在時覆寫。")
 def init(plan: Path, force: bool):
-    """產生空白計畫檔 PLAN（.xlsx 或 .ods），內含說明與下拉清單。"""
+    """產生空白的計畫檔（.xlsx 或 .ods），內含說明與下拉清單。"""
     from .forms.starter import write_starter
 
     write_starter(plan, overwrite=force)
@@ -106,12 +136,12 @@ def init(plan: Path, force: bool):
 
 
 @cli.command()
-@click.argument("plan", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="以 JSON 輸出檢查結果。")
-@click.option("--against", "old_plan", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.argument("plan", metavar="計畫檔", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@option("--json", "as_json", is_flag=True, help="以 JSON 輸出檢查結果。")
+@option("--against", "old_plan", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="另列出與此舊版計畫檔的差異（項目、欄位、原內容、新內容、受影響單位）。")
 def check(plan: Path, as_json: bool, old_plan: Path | None):
-    """檢查計畫檔 PLAN，列出每個問題的工作表與儲存格。"""
+    """檢查計畫檔，列出每個問題的工作表與儲存格。"""
     from .plan import check_plan
     from .render import changes_table, issues_json, render_text, summary
 
@@ -148,16 +178,16 @@ def changes_json(issues, changes) -> str:
 
 
 @cli.command()
-@click.argument("plan", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", "out_dir", required=True,
+@click.argument("plan", metavar="計畫檔", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@option("-o", "--output", "out_dir", required=True,
               type=click.Path(file_okay=False, path_type=Path), help="輸出資料夾。")
-@click.option("--unit", "units", multiple=True, metavar="NAME", help="只產生這個單位（可重複）。")
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "ods", "both"]), default="xlsx",
+@option("--unit", "units", multiple=True, metavar="單位", help="只產生這個單位（名稱或別名；可重複）。")
+@option("--format", "fmt", type=click.Choice(["xlsx", "ods", "both"]), default="xlsx",
               show_default=True, help="檔案格式。")
-@click.option("--from-returns", "from_returns", type=click.Path(exists=True, path_type=Path),
+@option("--from-returns", "from_returns", type=click.Path(exists=True, path_type=Path),
               help="預先填入各單位在此資料夾中最新的回傳內容（計畫修訂後或下一期填報時使用）。")
 def template(plan: Path, out_dir: Path, units: tuple[str, ...], fmt: str, from_returns: Path | None):
-    """由計畫檔 PLAN 產生各單位的填報表。"""
+    """由計畫檔產生各單位的填報表。"""
     from .forms.template import write_templates
     from .render import render_text
 
@@ -182,7 +212,7 @@ def template(plan: Path, out_dir: Path, units: tuple[str, ...], fmt: str, from_r
 
 
 def _returns_option(f):
-    return click.argument("returns", nargs=-1, required=True,
+    return click.argument("returns", nargs=-1, required=True, metavar="回傳檔或資料夾…",
                           type=click.Path(exists=True, path_type=Path))(f)
 
 
@@ -215,10 +245,10 @@ def _status_table(result) -> str:
 
 
 @cli.command()
-@click.argument("plan", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("plan", metavar="計畫檔", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_returns_option
 def status(plan: Path, returns: tuple[Path, ...]):
-    """列出各單位的繳交狀態（已繳／未繳／有誤／重複），不寫入任何檔案。"""
+    """列出各單位的繳交狀態（已繳／未繳／有誤，以及被較新檔案取代的回傳），不寫入任何檔案。"""
     from .master.merge import merge as do_merge
 
     model = _plan_or_exit(plan)
@@ -233,16 +263,16 @@ def status(plan: Path, returns: tuple[Path, ...]):
 
 
 @cli.command()
-@click.argument("plan", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("plan", metavar="計畫檔", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_returns_option
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="總表檔（.xlsx）。已存在時保留其中的複評，並將舊檔另存備份。")
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
+@option("--report", type=click.Path(dir_okay=False, path_type=Path),
               help="另存 JSON 報告檔。")
-@click.option("--strict", is_flag=True, help="發現任何錯誤時不寫入任何檔案。")
-@click.option("--pdf", "as_pdf", is_flag=True,
+@option("--strict", is_flag=True, help="發現任何錯誤時不寫入任何檔案。")
+@option("--pdf", "as_pdf", is_flag=True,
               help="另以 LibreOffice 將總表轉成 PDF（與總表同名，放在同一資料夾）。")
-@click.option("--feedback", "feedback_dir", type=click.Path(file_okay=False, path_type=Path),
+@option("--feedback", "feedback_dir", type=click.Path(file_okay=False, path_type=Path),
               help="為有錯誤的單位產生退件補正檔（紅色標示待修正的儲存格）的資料夾。")
 def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | None, strict: bool,
           as_pdf: bool, feedback_dir: Path | None):
@@ -303,19 +333,20 @@ def _password(env: str, user: str, what: str) -> str:
 
 
 @cli.command()
-@click.argument("plan", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("templates", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("-o", "--output", "outbox", required=True,
+@click.argument("plan", metavar="計畫檔", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("templates", metavar="填報表資料夾",
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@option("-o", "--output", "outbox", required=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="寄件資料夾：郵件（.eml）與寄送紀錄存放處。")
-@click.option("--smtp", metavar="HOST[:PORT]", help="直接以此郵件伺服器寄出（預設只產生 .eml 草稿）。")
-@click.option("--ssl", "use_ssl", is_flag=True, help="以 SSL 連線（通常為 465 埠）；預設為 STARTTLS（587 埠）。")
-@click.option("--user", default="", help="郵件伺服器帳號；密碼取自環境變數 XLTOOL_SMTP_PASSWORD 或提示輸入。")
-@click.option("--cafile", type=click.Path(exists=True, dir_okay=False), help="信任的憑證（自簽憑證時使用）。")
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "ods", "both"]), default="xlsx",
+@option("--smtp", metavar="主機[:埠]", help="直接以此郵件伺服器寄出（預設只產生 .eml 草稿）。")
+@option("--ssl", "use_ssl", is_flag=True, help="以 SSL 連線（通常為 465 埠）；預設為 STARTTLS（587 埠）。")
+@option("--user", default="", metavar="帳號", help="郵件伺服器帳號；密碼取自環境變數 XLTOOL_SMTP_PASSWORD 或提示輸入。")
+@option("--cafile", type=click.Path(exists=True, dir_okay=False), help="信任的憑證（自簽憑證時使用）。")
+@option("--format", "fmt", type=click.Choice(["xlsx", "ods", "both"]), default="xlsx",
               show_default=True, help="附加哪種格式的填報表。")
-@click.option("--resend", is_flag=True, help="已寄過的單位也重新寄出。")
-@click.option("--dry-run", is_flag=True, help="只列出將寄出的郵件，不寄也不寫檔。")
+@option("--resend", is_flag=True, help="已寄過的單位也重新寄出。")
+@option("--dry-run", is_flag=True, help="只列出將寄出的郵件，不寄也不寫檔。")
 def send(plan: Path, templates: Path, outbox: Path, smtp: str | None, use_ssl: bool, user: str,
          cafile: str | None, fmt: str, resend: bool, dry_run: bool):
     """把各單位的填報表以電子郵件寄出（或先產生 .eml 草稿）。"""
@@ -352,19 +383,19 @@ def send(plan: Path, templates: Path, outbox: Path, smtp: str | None, use_ssl: b
 
 
 @cli.command()
-@click.argument("source", required=False, type=click.Path(exists=True, path_type=Path))
-@click.option("--plan", "plan_path", required=True,
+@click.argument("source", required=False, metavar="[郵件來源]", type=click.Path(exists=True, path_type=Path))
+@option("--plan", "plan_path", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path), help="計畫檔。")
-@click.option("-o", "--output", "out_dir", required=True,
+@option("-o", "--output", "out_dir", required=True,
               type=click.Path(file_okay=False, path_type=Path), help="回收資料夾。")
-@click.option("--imap", metavar="HOST[:PORT]", help="從 IMAP 信箱收取（TLS，唯讀）。")
-@click.option("--user", default="", help="IMAP 帳號；密碼取自環境變數 XLTOOL_IMAP_PASSWORD 或提示輸入。")
-@click.option("--folder", default="INBOX", show_default=True, help="IMAP 資料夾。")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="只收此日（含）之後的郵件。")
-@click.option("--before", type=click.DateTime(["%Y-%m-%d"]), help="只收此日之前的郵件。")
-@click.option("--starttls", is_flag=True, help="以 STARTTLS 連線（143 埠）；預設為 SSL（993 埠）。")
-@click.option("--cafile", type=click.Path(exists=True, dir_okay=False), help="信任的憑證（自簽憑證時使用）。")
-@click.option("--timeout", type=float, default=60, show_default=True, metavar="秒數",
+@option("--imap", metavar="主機[:埠]", help="從 IMAP 信箱收取（TLS，唯讀）。")
+@option("--user", default="", metavar="帳號", help="IMAP 帳號；密碼取自環境變數 XLTOOL_IMAP_PASSWORD 或提示輸入。")
+@option("--folder", default="INBOX", show_default=True, metavar="資料夾", help="IMAP 資料夾。")
+@option("--since", type=RocDate(), help="只收此日（含）之後的郵件，例如 115/07/01。")
+@option("--before", type=RocDate(), help="只收此日之前的郵件。")
+@option("--starttls", is_flag=True, help="以 STARTTLS 連線（143 埠）；預設為 SSL（993 埠）。")
+@option("--cafile", type=click.Path(exists=True, dir_okay=False), help="信任的憑證（自簽憑證時使用）。")
+@option("--timeout", type=float, default=60, show_default=True, metavar="秒數",
               help="IMAP 連線與每次讀取的逾時秒數。")
 def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | None, user: str,
             folder: str, since, before, starttls: bool, cafile: str | None, timeout: float):
@@ -376,7 +407,7 @@ def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | Non
     from .render import render_text
 
     if bool(source) == bool(imap):
-        raise UserError("請指定郵件來源：SOURCE（.eml 資料夾、mbox 或 Maildir）或 --imap 主機，二擇一。")
+        raise UserError("請指定郵件來源：郵件來源（.eml 資料夾、mbox 或 Maildir）或 --imap 主機，二擇一。")
     if not timeout > 0:
         raise UserError("--timeout 須為大於 0 的秒數。")
     model = _plan_or_exit(plan_path)
@@ -384,7 +415,7 @@ def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | Non
         host, port = parse_hostport(imap, 143 if starttls else 993)
         messages = messages_from_imap(ImapSettings(
             host, port, user, _password("XLTOOL_IMAP_PASSWORD", user, "IMAP "), folder, starttls,
-            cafile, since.date() if since else None, before.date() if before else None, timeout))
+            cafile, since, before, timeout))
     else:
         assert source is not None  # checked above: SOURCE or --imap, exactly one
         messages = messages_from(source)
@@ -400,8 +431,8 @@ def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | Non
 
 
 @cli.command(name="print")
-@click.argument("workbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+@click.argument("workbook", metavar="活頁簿", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="PDF 檔名（預設與活頁簿同名）。")
 def print_(workbook: Path, output: Path | None):
     """以 LibreOffice 將活頁簿（例如總表）轉成 A4 的 PDF。"""

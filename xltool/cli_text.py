@@ -5,11 +5,33 @@ to be compiled and found through the user's locale settings, which Windows users
 rarely have. So the few messages a user can meet are looked up here instead, by
 replacing the `_` and `ngettext` that click's modules imported from gettext.
 Unknown messages (a newer click) stay in English rather than break.
+
+Help screens also get full-width punctuation (用法：, 選項：, （必填）) and columns
+aligned by display width, since click counts a CJK character as one column.
 """
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
+
+import click
+
+
+class _Punctuated(str):
+    """An error template whose filled-in text gets zh-TW punctuation: click's
+    messages end with '.' and quote names as 'x'."""
+
+    def format(self, *args: Any, **kwargs: Any) -> str:
+        return zh_punctuation(str.format(self, *args, **kwargs))
+
+
+def zh_punctuation(text: str) -> str:
+    text = re.sub(r"'([^'\n]*)'", r"「\1」", text)
+    text = text.replace("」 / 「", "」／「").replace("」, 「", "」、「").replace("」,「", "」、「")
+    text = re.sub(r" *「", "「", re.sub(r"」 *", "」", text))  # no spaces around full-width quotes
+    return text[:-1] + "。" if text.endswith(".") else text
+
 
 TEXT = {
     "Usage:": "用法：",
@@ -18,7 +40,9 @@ TEXT = {
     "Positional arguments": "參數",
     "Show this message and exit.": "顯示本說明後結束。",
     "Show the version and exit.": "顯示版本後結束。",
-    "Error: {message}": "錯誤：{message}",
+    "Error: {message}": _Punctuated("錯誤：{message}"),
+    "required": "必填",
+    "(dynamic)": "（依情況而定）",
     "Try '{command} {option}' for help.": "請執行「{command} {option}」查看說明。",
     "Missing argument": "缺少參數",
     "Missing option": "缺少選項",
@@ -51,7 +75,7 @@ TEXT = {
 PLURAL = {
     "Got unexpected extra argument ({args})": "多了參數（{args}）",
     "Option {name!r} requires an argument.": "選項 {name!r} 需要一個值。",
-    "{value!r} is not {choice}.": "{value!r} 不是 {choice}。",
+    "{value!r} is not {choice}.": "{value!r} 不是可用的值（{choices}）。",
     "{value!r} does not match the format {format}.": "{value!r} 不符合格式 {format}。",
     "Did you mean {possibility}?": "您是指 {possibility} 嗎？",
 }
@@ -67,8 +91,44 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return singular if n == 1 else plural
 
 
+class HelpFormatter(click.HelpFormatter):
+    """click's help layout with full-width punctuation."""
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, "用法：" if prefix is None else prefix)
+
+    def write_heading(self, heading: str) -> None:
+        self.write(f"{'':>{self.current_indent}}{heading}：\n")
+
+
+class Option(click.Option):
+    """An option whose help ends in （必填） or （預設：…） rather than [required]."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        record = super().get_help_record(ctx)
+        if record is None:
+            return None
+        spec, help_text = record
+        extra = re.search(r" *\[([^\[\]]*)\]$", help_text)
+        if extra:
+            help_text = f"{help_text[:extra.start()]}（{extra.group(1).replace('; ', '；')}）"
+        return spec, help_text
+
+
+def _display_width(text: str) -> int:
+    from click._compat import strip_ansi
+
+    from .cells import text_width
+
+    return text_width(strip_ansi(text))
+
+
 def install() -> None:
     """Point click's gettext names at the tables above (once; cheap)."""
+    import click.formatting
+
+    click.formatting.term_len = _display_width  # columns line up under CJK text
+    click.Context.formatter_class = HelpFormatter
     module: Any  # a click module: `_` and `ngettext` are read and replaced by name
     for name, module in list(sys.modules.items()):
         if name == "click" or name.startswith("click."):
