@@ -115,12 +115,12 @@ class Option(click.Option):
         return spec, help_text
 
 
-def _display_width(text: str) -> int:
+def _display_width(x: str) -> int:  # click's term_len(x), by display width
     from click._compat import strip_ansi
 
     from .cells import text_width
 
-    return text_width(strip_ansi(text))
+    return text_width(strip_ansi(x))
 
 
 def install() -> None:
