@@ -25,6 +25,12 @@ demo: venv
 	$(BIN)/xltool status examples/kaohsiung-109/plan.xlsx examples/kaohsiung-109/returns
 	$(BIN)/xltool merge examples/kaohsiung-109/plan.xlsx examples/kaohsiung-109/returns \
 		-o $(DEMO)/master.xlsx --report $(DEMO)/report.json
+	@echo ""
+	@echo "示範完成。產生的檔案："
+	@echo "  填報表：$(DEMO)/templates/"
+	@echo "  總表：  $(DEMO)/master.xlsx（以 Excel 或 LibreOffice 開啟）"
+	@echo "  報告：  $(DEMO)/report.json"
+	@echo "之後執行 xltool：$(BIN)/xltool --help（或先啟用虛擬環境：source $(BIN)/activate，Windows 為 .venv\\Scripts\\activate）"
 
 test: venv
 	$(BIN)/python -m pytest -q

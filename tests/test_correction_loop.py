@@ -69,3 +69,25 @@ def test_a_new_error_rewrites_the_copy_and_other_files_are_left_alone(tmp_path, 
     left = sorted(p.name for p in feedback.iterdir())
     assert [n for n in left if "待修正" in n] == [n for n in copies if "甲組" in n]
     assert "說明.txt" in left and "別人的檔案.xlsx" in left
+
+
+def test_the_to_do_sheet_lists_only_what_the_unit_must_fix_and_names_the_deadline(
+        tmp_path, second_plan_path):
+    from xltool.cells import roc_prose_date
+
+    kit = Kit(tmp_path, second_plan_path)
+    kit.ret("甲組", {"A01": {"自評分數": 99, "實際值": "１２"}})  # an error, and a corrected value
+    feedback = tmp_path / "補正"
+    res = merge(kit, tmp_path, "--feedback", feedback)
+    assert res.exit_code == 1, res.output
+    report = (tmp_path / "report.json").read_text(encoding="utf-8")
+    assert '"normalized"' in report  # the full-width digits were corrected, and said so
+    (copy,) = feedback.iterdir()
+    todo = openpyxl.load_workbook(copy)["待修正事項"]
+    rows = [[c.value for c in r] for r in todo.iter_rows(min_row=5) if r[0].value is not None]
+    assert len(rows) == 1 and rows[0][2] == "自評分數" and "[錯誤]" in rows[0][4]
+    intro = todo.cell(2, 1).value
+    info = kit.plan.info
+    assert f"繳交期限：{roc_prose_date(info.deadline)}" in intro
+    assert info.contact_unit and f"回傳{info.contact_unit}" in intro
+    assert "期限內" not in intro

@@ -40,6 +40,17 @@ def test_unknown_unit_names_sheet_cell_and_text(tmp_path):
     assert len(bad) == 1
     assert (bad[0].sheet, bad[0].cell) == ("項目", "E3")
     assert "總務科" in bad[0].message
+    # The item is not read, so its 構面 falls short of its points; saying so as well
+    # would send the secretariat after a second fault that is not there.
+    assert "points-mismatch" not in {i.code for i in issues}
+
+
+def test_a_points_fault_is_still_found_beside_a_unit_fault_in_another_dimension(tmp_path):
+    p = second_plan()
+    p["項目"][2][4] = "總務科"  # A02, 便民服務
+    p["項目"][4][8] = 30  # a 數位創新 item: that 構面 no longer adds up
+    issues = faults(tmp_path, p)
+    assert [i.message.split("」")[0] for i in issues if i.code == "points-mismatch"] == ["構面「數位創新"]
 
 
 def test_points_that_do_not_add_up(tmp_path):

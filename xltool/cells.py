@@ -109,6 +109,16 @@ def local_text(instant: datetime | None, zone=None) -> str:
     return f"{local.year - 1911}/{local.month:02d}/{local.day:02d} {local.hour:02d}:{local.minute:02d}"
 
 
+def roc_date(d: date) -> str:
+    """2020-07-10 → 109/07/10, the way forms write dates."""
+    return f"{d.year - 1911}/{d.month:02d}/{d.day:02d}"
+
+
+def roc_prose_date(d: date) -> str:
+    """2020-07-10 → 109年7月10日, for dates inside sentences."""
+    return f"{d.year - 1911}年{d.month}月{d.day}日"
+
+
 # Day zero of each date system: Excel's 1900 system (with Lotus's phantom
 # 1900-02-29, so serials before 61 count from 1899-12-31), Excel's 1904 system,
 # and ODF's null date.

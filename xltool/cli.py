@@ -101,6 +101,19 @@ def cli():
     """
 
 
+def _arg(path) -> str:
+    """A path as it would be typed in a command: quoted when it holds a space."""
+    text = str(path)
+    return f'"{text}"' if any(ch.isspace() for ch in text) else text
+
+
+def _next(*steps: str) -> None:
+    """What to do next, after a command's last line of results."""
+    say("下一步：" + steps[0])
+    for step in steps[1:]:
+        say("　　　　" + step)
+
+
 def _exit_for(issues) -> None:
     """Exit 1 when the issues hold errors; 3 when one of them is xltool's own fault
     (an ``internal-error`` while the batch went on); return when there are none."""
@@ -132,14 +145,14 @@ def init(plan: Path, force: bool):
 
     write_starter(plan, overwrite=force)
     say(f"已產生空白計畫檔：{plan}")
-    say(f"請填妥後執行：xltool check {plan}")
+    _next(f"開啟計畫檔填寫各工作表，再執行 xltool check {_arg(plan)}")
 
 
 @cli.command()
 @click.argument("plan", metavar="計畫檔", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @option("--json", "as_json", is_flag=True, help="以 JSON 輸出檢查結果。")
 @option("--against", "old_plan", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="另列出與此舊版計畫檔的差異（項目、欄位、原內容、新內容、受影響單位）。")
+        help="另列出與此舊版計畫檔的差異（項目、欄位、原內容、新內容、受影響單位）。")
 def check(plan: Path, as_json: bool, old_plan: Path | None):
     """檢查計畫檔，列出每個問題的工作表與儲存格。"""
     from .plan import check_plan
@@ -165,6 +178,10 @@ def check(plan: Path, as_json: bool, old_plan: Path | None):
             say(f"與「{old_plan.name}」相比有 {len(changes)} 處修訂" + ("：" if changes else "。"))
             if changes:
                 say(changes_table(changes))
+        if any(i.is_error for i in issues) or model is None:
+            _next(f"依上列工作表與儲存格修正計畫檔，再執行 xltool check {_arg(plan)}")
+        else:
+            _next(f"xltool template {_arg(plan)} -o 填報表　產生各單位的填報表")
     _exit_for(issues)
 
 
@@ -180,15 +197,15 @@ def changes_json(issues, changes) -> str:
 @cli.command()
 @click.argument("plan", metavar="計畫檔", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @option("-o", "--output", "out_dir", required=True,
-              type=click.Path(file_okay=False, path_type=Path), help="輸出資料夾。")
+        type=click.Path(file_okay=False, path_type=Path), help="輸出資料夾。")
 @option("--unit", "units", multiple=True, metavar="單位", help="只產生這個單位（名稱或別名；可重複）。")
 @option("--format", "fmt", type=click.Choice(["xlsx", "ods", "both"]), default="xlsx",
-              show_default=True, help="檔案格式。")
+        show_default=True, help="檔案格式。")
 @option("--from-returns", "from_returns", type=click.Path(exists=True, path_type=Path),
-              help="預先填入各單位在此資料夾中最新的回傳內容（計畫修訂後或下一期填報時使用）。")
+        help="預先填入各單位在此資料夾中最新的回傳內容（計畫修訂後或下一期填報時使用）。")
 def template(plan: Path, out_dir: Path, units: tuple[str, ...], fmt: str, from_returns: Path | None):
     """由計畫檔產生各單位的填報表。"""
-    from .forms.template import write_templates
+    from .forms.template import units_to_write, write_templates
     from .render import render_text
 
     model = _plan_or_exit(plan)
@@ -204,11 +221,15 @@ def template(plan: Path, out_dir: Path, units: tuple[str, ...], fmt: str, from_r
         if done.problems:
             say(render_text(done.problems), err=True)
         say(f"已產生 {len(done.written)} 個預填的填報表，位於 {out_dir}")
+        _next(f"xltool send {_arg(plan)} {_arg(out_dir)} -o 寄件匣　寄給各單位補填")
         return
-    written = write_templates(model, out_dir, units or None, formats)
+    with _progress_bar("產生填報表", len(units_to_write(model, units or None))) as progress:
+        written = write_templates(model, out_dir, units or None, formats, progress=progress)
     for w in written:
         say(f"  {w.unit}：{w.path}")
     say(f"已產生 {len(written)} 個填報表，位於 {out_dir}")
+    _next(f"xltool send {_arg(plan)} {_arg(out_dir)} -o 寄件匣　以電子郵件寄給各單位"
+          "（或自行將檔案寄出）")
 
 
 def _returns_option(f):
@@ -216,17 +237,39 @@ def _returns_option(f):
                           type=click.Path(exists=True, path_type=Path))(f)
 
 
+def _is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
 @contextmanager
+def _progress_bar(label: str, total: int | None):
+    """Progress on stderr while a long run works: a bar when the total is known, a
+    running count when it is not (mail from a server). Nothing when stderr is not a
+    terminal, or for fewer than 10 things."""
+    if not _is_terminal() or (total is not None and total < 10):
+        yield None
+        return
+    if total is None:
+        count = 0
+
+        def tick(_):
+            nonlocal count
+            count += 1
+            click.echo(f"\r{label}：{count}", nl=False, err=True)
+
+        yield tick
+        click.echo("", err=True)
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield lambda _: bar.update(1)
+
+
 def _progress(returns):
-    """A progress bar on a terminal (stderr) when there are many files; else nothing."""
+    """The progress bar for reading the returns in ``returns``."""
     from .intake import discover
 
     files, _ = discover(list(returns))
-    if sys.stderr.isatty() and len(files) >= 10:
-        with click.progressbar(length=len(files), label="讀取回傳檔", file=sys.stderr) as bar:
-            yield lambda _: bar.update(1)
-    else:
-        yield None
+    return _progress_bar("讀取回傳檔", len(files))
 
 
 def _status_table(result) -> str:
@@ -259,6 +302,8 @@ def status(plan: Path, returns: tuple[Path, ...]):
     for s in result.units:
         counts[s.status] = counts.get(s.status, 0) + 1
     say("，".join(f"{k} {v}" for k, v in counts.items()))
+    _next(f"xltool merge {_arg(plan)} {' '.join(_arg(r) for r in returns)} -o 總表.xlsx　彙整評分"
+          + ("（未繳或有誤的單位可先催繳）" if result.errors or any(not s.ret for s in result.units) else ""))
     _exit_for(result.issues)
 
 
@@ -266,14 +311,14 @@ def status(plan: Path, returns: tuple[Path, ...]):
 @click.argument("plan", metavar="計畫檔", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_returns_option
 @option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="總表檔（.xlsx）。已存在時保留其中的複評，並將舊檔另存備份。")
+        help="總表檔（.xlsx）。已存在時保留其中的複評，並將舊檔另存備份。")
 @option("--report", type=click.Path(dir_okay=False, path_type=Path),
-              help="另存 JSON 報告檔。")
+        help="另存 JSON 報告檔。")
 @option("--strict", is_flag=True, help="發現任何錯誤時不寫入任何檔案。")
 @option("--pdf", "as_pdf", is_flag=True,
-              help="另以 LibreOffice 將總表轉成 PDF（與總表同名，放在同一資料夾）。")
+        help="另以 LibreOffice 將總表轉成 PDF（與總表同名，放在同一資料夾）。")
 @option("--feedback", "feedback_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="為有錯誤的單位產生退件補正檔（紅色標示待修正的儲存格）的資料夾。")
+        help="為有錯誤的單位產生退件補正檔（紅色標示待修正的儲存格）的資料夾。")
 def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | None, strict: bool,
           as_pdf: bool, feedback_dir: Path | None):
     """彙整各單位回傳的填報表，檢核每一格並寫出評分總表。"""
@@ -323,6 +368,12 @@ def _show_merge(run, output: Path, report: Path | None) -> None:
     say(f"已寫出總表：{output}" + (f"，報告：{report}" if report else ""))
     if errors:
         say(f"發現 {len(errors)} 個錯誤，請見總表「檢核結果」。", err=True)
+    steps = [f"開啟 {output.name} 檢視；在「評分」工作表填寫複評後，以同一指令重新彙整（複評會保留）"]
+    if errors and not run.feedback:
+        steps.append("加上 --feedback 補正 可為有錯誤的單位產生退件補正檔")
+    if not run.pdf:
+        steps.append(f"xltool print {_arg(output)}　轉成 A4 的 PDF 以便列印")
+    _next(*steps)
 
 
 def _password(env: str, user: str, what: str) -> str:
@@ -337,14 +388,14 @@ def _password(env: str, user: str, what: str) -> str:
 @click.argument("templates", metavar="填報表資料夾",
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
 @option("-o", "--output", "outbox", required=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="寄件資料夾：郵件（.eml）與寄送紀錄存放處。")
+        type=click.Path(file_okay=False, path_type=Path),
+        help="寄件資料夾：郵件（.eml）與寄送紀錄存放處。")
 @option("--smtp", metavar="主機[:埠]", help="直接以此郵件伺服器寄出（預設只產生 .eml 草稿）。")
 @option("--ssl", "use_ssl", is_flag=True, help="以 SSL 連線（通常為 465 埠）；預設為 STARTTLS（587 埠）。")
 @option("--user", default="", metavar="帳號", help="郵件伺服器帳號；密碼取自環境變數 XLTOOL_SMTP_PASSWORD 或提示輸入。")
 @option("--cafile", type=click.Path(exists=True, dir_okay=False), help="信任的憑證（自簽憑證時使用）。")
 @option("--format", "fmt", type=click.Choice(["xlsx", "ods", "both"]), default="xlsx",
-              show_default=True, help="附加哪種格式的填報表。")
+        show_default=True, help="附加哪種格式的填報表。")
 @option("--resend", is_flag=True, help="已寄過的單位也重新寄出。")
 @option("--dry-run", is_flag=True, help="只列出將寄出的郵件，不寄也不寫檔。")
 def send(plan: Path, templates: Path, outbox: Path, smtp: str | None, use_ssl: bool, user: str,
@@ -385,9 +436,9 @@ def send(plan: Path, templates: Path, outbox: Path, smtp: str | None, use_ssl: b
 @cli.command()
 @click.argument("source", required=False, metavar="[郵件來源]", type=click.Path(exists=True, path_type=Path))
 @option("--plan", "plan_path", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path), help="計畫檔。")
+        type=click.Path(exists=True, dir_okay=False, path_type=Path), help="計畫檔。")
 @option("-o", "--output", "out_dir", required=True,
-              type=click.Path(file_okay=False, path_type=Path), help="回收資料夾。")
+        type=click.Path(file_okay=False, path_type=Path), help="回收資料夾。")
 @option("--imap", metavar="主機[:埠]", help="從 IMAP 信箱收取（TLS，唯讀）。")
 @option("--user", default="", metavar="帳號", help="IMAP 帳號；密碼取自環境變數 XLTOOL_IMAP_PASSWORD 或提示輸入。")
 @option("--folder", default="INBOX", show_default=True, metavar="資料夾", help="IMAP 資料夾。")
@@ -396,7 +447,7 @@ def send(plan: Path, templates: Path, outbox: Path, smtp: str | None, use_ssl: b
 @option("--starttls", is_flag=True, help="以 STARTTLS 連線（143 埠）；預設為 SSL（993 埠）。")
 @option("--cafile", type=click.Path(exists=True, dir_okay=False), help="信任的憑證（自簽憑證時使用）。")
 @option("--timeout", type=float, default=60, show_default=True, metavar="秒數",
-              help="IMAP 連線與每次讀取的逾時秒數。")
+        help="IMAP 連線與每次讀取的逾時秒數。")
 def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | None, user: str,
             folder: str, since, before, starttls: bool, cafile: str | None, timeout: float):
     """從 .eml 資料夾、mbox、Maildir 或 IMAP 信箱取出本計畫的回傳檔。"""
@@ -419,7 +470,8 @@ def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | Non
     else:
         assert source is not None  # checked above: SOURCE or --imap, exactly one
         messages = messages_from(source)
-    result = do_collect(model, messages, out_dir)
+    with _progress_bar("檢查郵件", None) as progress:
+        result = do_collect(model, messages, out_dir, progress=progress)
     for saved in result.saved:
         say(f"  {saved.unit}：{saved.path.name}（{quote(saved.sender)}，{saved.sent[:16]}）")
     if result.issues:
@@ -427,13 +479,14 @@ def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | Non
     if result.already:
         say(f"  另有 {result.already} 個附件先前已收過，未重複存檔。")
     say(f"存入 {len(result.saved)} 個回傳檔到 {out_dir}；另有 {len(result.issues)} 則說明。")
+    _next(f"xltool status {_arg(plan_path)} {_arg(out_dir)}　查看各單位繳交狀態")
     _exit_for(result.issues)
 
 
 @cli.command(name="print")
 @click.argument("workbook", metavar="活頁簿", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="PDF 檔名（預設與活頁簿同名）。")
+        help="PDF 檔名（預設與活頁簿同名）。")
 def print_(workbook: Path, output: Path | None):
     """以 LibreOffice 將活頁簿（例如總表）轉成 A4 的 PDF。"""
     from .master.printing import to_pdf

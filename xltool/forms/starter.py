@@ -42,9 +42,11 @@ def build_starter() -> Book:
             elif kind in ("dimension", "unit"):
                 # A suggestion list only: codes, groups and lists of units stay allowed.
                 source = "構面名稱" if kind == "dimension" else "單位名稱"
+                error = ("不在構面名稱清單中；若填的是構面代碼可按「確定」保留。" if kind == "dimension"
+                         else "不在清單中；若為群組、別名或多個單位可按「確定」保留。")
                 sheet.validations.append(Validation(first, last, "list", source=source,
                                                     title=name, prompt=prompt, error_type="information",
-                                                    error="不在清單中；若為群組、別名或多個單位可按「確定」保留。"))
+                                                    error=error))
             else:
                 sheet.validations.append(Validation(first, last, "length", maximum=TEXT_LIMIT,
                                                     title=name, prompt=prompt,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..cells import norm_text
+from ..cells import norm_text, roc_date
 from ..errors import XltoolError
 from ..files import safe_filename
 from ..plan import Plan
@@ -194,11 +194,6 @@ def _runs(items, attr: str):
         else:
             runs.append(((i, i), value))
     return runs
-
-
-def roc_date(d) -> str:
-    """2020-07-10 → 109/07/10, the way forms write dates."""
-    return f"{d.year - 1911}/{d.month:02d}/{d.day:02d}"
 
 
 @dataclass

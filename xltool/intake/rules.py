@@ -69,9 +69,9 @@ def rule_for(col: Column, *, choices: tuple[str, ...] | None = None,
                 else f"{fmt_number(lo)} 以上")
         return Schema(And(Use(to_number, error=_fail("type-error", f"「{col.name}」須為數字")),
                           lambda v: lo <= v <= hi,
-                          error=_fail("out-of-range", f"「{col.name}」須為 {span} 的數字")))
+                          error=_fail("out-of-range", f"「{col.name}」須為 {span}的數字")))
     if col.kind == "date":
-        message = _fail("type-error", f"「{col.name}」須為日期，例如 2020/7/5")
+        message = _fail("type-error", f"「{col.name}」須為日期，例如 115/7/5（民國年）或 2026/7/5")
         return Schema(And(Use(_as_date, error=message),
                           lambda d: EARLIEST_DATE <= d <= LATEST_DATE, error=message))
     return Schema(And(Use(clean_text), lambda v: len(v) <= TEXT_LIMIT,

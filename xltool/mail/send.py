@@ -25,10 +25,11 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from pathlib import Path
 
+from ..cells import roc_date
 from ..errors import ERROR, Issue, XltoolError
 from ..files import atomic_path, safe_filename
 from ..forms.identity import KEYS
-from ..forms.template import roc_date, short_name, template_filename
+from ..forms.template import short_name, template_filename
 from ..plan import Plan
 from ..plan.addresses import BadAddress, needs_smtputf8, smtp_address
 from ..quoting import quote

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ..cells import a1
+from ..cells import a1, roc_prose_date
 from ..errors import WARNING, Issue, XltoolError
 from ..files import short_filename
 from ..forms import fields as F
@@ -143,11 +143,15 @@ def feedback_book(result: MergeResult, ret: Return, created: datetime):
     listing = Sheet(SHEET, widths=[6, 14, 14, 30, 70], protect=True,
                     print_setup=PrintSetup(repeat_rows=(3, 3)))
     listing.put(0, 0, f"{plan.info.name}　{ret.unit}　待修正事項", "title")
+    to = f"回傳{plan.info.contact_unit}" if plan.info.contact_unit else "回傳"
     listing.put(1, 0, f"本檔依「{ret.name}」產生。請修正「{F.FORM_SHEET}」中紅色的儲存格"
-                      "（游標移到儲存格上可看說明），修正後直接存檔，於期限內回傳。", "text")
+                      f"（游標移到儲存格上可看說明），修正後直接存檔，{to}"
+                      f"（繳交期限：{roc_prose_date(plan.info.deadline)}）。", "text")
     for c, name in enumerate(["項次", "儲存格", "欄位", "填寫內容", "問題與修正方式"]):
         listing.put(3, c, name, "header")
-    for n, (issue, cell) in enumerate(_mark_issues(form, moved, ret), start=1):
+    # Only what the unit must act on: automatic corrections (說明) are not listed.
+    to_fix = [(i, cell) for i, cell in _mark_issues(form, moved, ret) if i.level != "info"]
+    for n, (issue, cell) in enumerate(to_fix, start=1):
         r = 3 + n
         values = [n, cell, issue.field, issue.value, f"[{issue.severity}] {issue.message}"]
         for c, v in enumerate(values):

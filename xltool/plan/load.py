@@ -49,12 +49,12 @@ def _read_plan(book: PlanBook, path: Path) -> Plan | None:
     info = sheets.read_info(book)
     dims, dim_rows = sheets.read_dimensions(book)
     units, unit_rows = sheets.read_units(book)
-    items = sheets.read_items(book, dims, UnitDirectory(units))
+    items, incomplete = sheets.read_items(book, dims, UnitDirectory(units))
     grades = sheets.read_grades(book)
     lists = sheets.read_lists(book)
     if info is None or book.missing:
         return None
-    sheets.check_points(book, dims, items, dim_rows)
+    sheets.check_points(book, dims, items, dim_rows, incomplete)
     sheets.check_leads(book, units, items, unit_rows)
     info = _not_applicable_as_listed(book, info, lists)
     return Plan(info=info, dimensions=dims, units=units, items=items, grades=grades,

@@ -177,8 +177,12 @@ def check_address_charset(book: PlanBook, address: str, sheet: str, row: int, co
 # ---------------------------------------------------------------- 項目
 
 
-def read_items(book: PlanBook, dims: list[Dimension], directory: UnitDirectory) -> list[Item]:
+def read_items(book: PlanBook, dims: list[Dimension], directory: UnitDirectory
+               ) -> tuple[list[Item], set[str]]:
+    """The items, and the dimensions that lost an item to a fault in its row (their
+    points cannot be checked: the fault already says what is wrong)."""
     items: list[Item] = []
+    incomplete: set[str] = set()
     seen: set[str] = set()
     for row in book.table(ITEM_SHEET, ITEM_RULES):
         if row["編號"] in seen:
@@ -193,7 +197,9 @@ def read_items(book: PlanBook, dims: list[Dimension], directory: UnitDirectory) 
                               method=row["執行方法"], lead_text=row["主辦單位"], practice=row["具體作法"],
                               target=row["目標值"], measure=row["計量單位"], points=row["配分"],
                               leads=tuple(leads)))
-    return items
+        elif dim is not None:
+            incomplete.add(dim.code)
+    return items, incomplete
 
 
 def _dimension_of(book: PlanBook, row: Row, dims: list[Dimension]) -> Dimension | None:
@@ -274,9 +280,13 @@ def _list_values(book: PlanBook, name: str, c: int) -> list[str]:
 # ---------------------------------------------------------------- across sheets
 
 
-def check_points(book: PlanBook, dims: list[Dimension], items: list[Item], rows: dict[str, int]) -> None:
-    """Each dimension's points equal the sum of its items' points."""
+def check_points(book: PlanBook, dims: list[Dimension], items: list[Item], rows: dict[str, int],
+                 incomplete: set[str]) -> None:
+    """Each dimension's points equal the sum of its items' points (where every item
+    of the dimension could be read)."""
     for d in dims:
+        if d.code in incomplete:
+            continue
         total = sum(i.points for i in items if i.dimension == d.code)
         if abs(total - d.points) > 1e-6:
             book.fault(f"構面「{d.name}」配分 {fmt_number(d.points)}，但其項目配分合計 {fmt_number(total)}。",
