@@ -36,10 +36,11 @@ def test_a_new_input_column_reaches_every_stage(with_note, tmp_path, second_plan
     detail = openpyxl.load_workbook(master)["明細"]
     head = [c.value for c in detail[1]]
     assert head[3:3 + len(F.INPUT_COLUMNS)] == [c.name for c in F.INPUT_COLUMNS]
-    assert head[-1] == "檢核"
+    assert head[-2:] == ["檢核", "檢核代碼"]  # words to read, codes (hidden) for scripts
     row = next(r for r in detail.iter_rows(min_row=2, values_only=True)
                if r[0] == "甲組" and r[1] == "A01")
     assert row[head.index("備註")] == "另附會議紀錄" and "out-of-range" in row[-1]
+    assert "out-of-range" not in row[-2] and row[-2]
 
     feedback = write_feedback(result, tmp_path / "fb")
     (copy,) = feedback.written

@@ -137,8 +137,10 @@ def test_review_of_an_item_no_longer_in_the_plan_is_reported(second_master, tmp_
     new_plan = write_plan(tmp_path / "plan_v2.xlsx", p)
     run_merge(new_plan, inbox, "-o", master)
     issues = CalamineWorkbook.from_path(str(master)).get_sheet_by_name("檢核結果").to_python()
-    orphan = [r for r in issues if r[1] == "orphan-review"]
-    assert orphan and "B02" in orphan[0][-1] and orphan[0][7] == "5"
+    head = issues[0]
+    orphan = [dict(zip(head, r)) for r in issues if r[-1] == "orphan-review"]
+    assert orphan and "B02" in orphan[0]["說明"] and orphan[0]["填寫內容"] == "5"
+    assert orphan[0]["問題"] and orphan[0]["問題"] != "orphan-review"
 
 
 def test_cached_values_equal_what_libreoffice_computes(second_master, soffice, tmp_path):

@@ -1,6 +1,7 @@
 """The 構面圖 sheet: each 構面's score against its points, as a chart."""
 from __future__ import annotations
 
+from ... import textfit
 from ...forms.book import FONT
 from ..layout import CHART_SHEET
 from .context import Context
@@ -12,7 +13,8 @@ def write(ctx: Context) -> None:
     ws.write_string(0, 1, "配分", ctx.f["header"])
     ws.write_string(0, 2, "得分", ctx.f["header"])
     for i, (dim, value) in enumerate(ctx.r.dimensions, start=1):
-        ws.write_string(i, 0, dim.name, ctx.f["cell"])
+        ws.set_row(i, textfit.row_height([(dim.name, 12)]))
+        ws.write_string(i, 0, dim.name, ctx.f["wrap"])
         ws.write_number(i, 1, dim.points, ctx.f["num"])
         ws.write_formula(i, 2, f"={ctx.score_cells[dim.code]}", ctx.f["num"], value)
     n = len(ctx.r.dimensions)

@@ -1,5 +1,6 @@
 """What every master sheet writer shares: the workbook, its formats, the merge
-result, and where 評分 put the cells the other sheets refer to."""
+result, where 評分 put the cells the other sheets refer to, and the writing of
+rows whose height fits their text."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -7,8 +8,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from ... import textfit
 from ...forms.book import FONT, PAPER_A4
 from ..merge import MergeResult
+
+# Dates as people here read them: the ROC year ([$-404] is zh-TW, whose e is the ROC
+# year; LibreOffice reads it as its ROC calendar), 115/07/08.
+ROC_DATE = "[$-404]e/mm/dd"
+ROC_TIME = "[$-404]e/mm/dd hh:mm"
+ONE_LINE = textfit.height_for(1)  # every sheet's default row height
+CONTINUED = "（續上列）"  # marks a row that carries on the text of the row above
 
 
 @dataclass
@@ -19,6 +28,7 @@ class Context:
     f: dict[str, Any] = field(default_factory=dict)  # format name → format
     score_cells: dict[str, str] = field(default_factory=dict)  # 構面 code → 評分 subtotal cell
     total_cell: str = ""
+    _heights: dict[int, list[int]] = field(default_factory=dict)  # sheet → rows given a height
 
     @property
     def plan(self):
@@ -34,9 +44,26 @@ class Context:
         ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
 
     def header(self, ws, row: int, names: Sequence[str], widths: Sequence[float]) -> None:
+        """A header row, as tall as its longest name wraps to."""
+        height = textfit.row_height(zip(names, widths), bold=True)
+        if height > ONE_LINE:
+            ws.set_row(row, height)
         for c, (name, width) in enumerate(zip(names, widths)):
             ws.write_string(row, c, name, self.f["header"])
             ws.set_column(c, c, width)
+
+    def title(self, ws, row: int, text: str) -> None:
+        ws.set_row(row, textfit.height_for(1, 14))
+        ws.write_string(row, 0, text, self.f["title"])
+
+    def note(self, ws, row: int, text: str, widths: Sequence[float]) -> None:
+        """A line of explanation above a table, wrapped across the table's width, so that
+        it prints whole however few columns the table has."""
+        ws.set_row(row, textfit.row_height([(text, sum(widths))]))
+        if len(widths) > 1:
+            ws.merge_range(row, 0, row, len(widths) - 1, text, self.f["note"])
+        else:
+            ws.write_string(row, 0, text, self.f["note"])
 
     def value(self, ws, r: int, c: int, value, bad: bool, wrap: bool = True) -> None:
         f = self.f
@@ -52,6 +79,50 @@ class Context:
             style = ("bad" if bad else "wrap") if wrap else ("bad_line" if bad else "cell")
             ws.write_string(r, c, str(value), f[style])
 
+    def record(self, ws, r: int, values: Sequence[Any], widths: Sequence[float],
+               styles: Sequence[str], carry: dict[int, str] | None = None) -> int:
+        """Write one record from row ``r``, each text in its style (a wrapping one), each
+        row as tall as its text wraps to. A text taller than Excel's tallest row goes
+        on in the rows below, which show ``carry`` (column → text) where they would be
+        blank. Returns the next free row."""
+        texts = [v if isinstance(v, str) else "" for v in values]
+        rows = textfit.fit_row(texts, widths)
+        for k, (pieces, height) in enumerate(rows):
+            self.set_height(ws, r + k, height)
+            for c, (value, piece, style) in enumerate(zip(values, pieces, styles)):
+                if k and not piece:
+                    piece = (carry or {}).get(c, "")
+                if isinstance(value, str) or k:
+                    ws.write_string(r + k, c, piece, self.f[style])
+                else:
+                    self.value(ws, r, c, value, False)
+        return r + len(rows)
+
+    def set_height(self, ws, r: int, height: float) -> None:
+        """Give row ``r`` its height before its cells are written (the workbook streams
+        rows out in order). XlsxWriter keeps every height set, even in constant-memory
+        mode; those of rows already written out are dropped here, so that a sheet of
+        600,000 rows costs no more memory than one of 60. Only for sheets without
+        drawings or comments, whose positions are worked out from the heights at the end."""
+        if height <= ONE_LINE:
+            return
+        ws.set_row(r, height)
+        pending = self._heights.setdefault(id(ws), [])
+        pending.append(r)
+        written = getattr(ws, "previous_row", None)  # rows before it are on disk
+        rows, sizes = getattr(ws, "row_info", None), getattr(ws, "row_sizes", None)
+        if len(pending) < 256 or not getattr(ws, "constant_memory", False) or written is None \
+                or not isinstance(rows, dict) or not isinstance(sizes, dict):
+            return
+        keep = []
+        for row in pending:
+            if row < written:
+                rows.pop(row, None)
+                sizes.pop(row, None)
+            else:
+                keep.append(row)
+        pending[:] = keep
+
 
 def formats(wb) -> dict[str, Any]:
     base = {"font_name": FONT, "font_size": 11, "valign": "top"}
@@ -62,11 +133,12 @@ def formats(wb) -> dict[str, Any]:
     return {
         "title": fmt(bold=True, font_size=14),
         "text": fmt(),
+        "note": fmt(text_wrap=True),
         "wrap": fmt(text_wrap=True, border=1),
         "cell": fmt(border=1),
         "num": fmt(border=1, align="center"),
-        "date": fmt(border=1, num_format="yyyy/mm/dd"),
-        "time": fmt(border=1, num_format="yyyy/mm/dd hh:mm"),
+        "date": fmt(border=1, num_format=ROC_DATE),
+        "time": fmt(border=1, num_format=ROC_TIME),
         "header": fmt(bold=True, text_wrap=True, border=1, bg_color="#D9E1F2",
                       align="center", valign="vcenter"),
         "band": fmt(bold=True, border=1, bg_color="#FCE4D6"),

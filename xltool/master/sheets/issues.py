@@ -2,19 +2,27 @@
 from __future__ import annotations
 
 from ..layout import ISSUE_SHEET
-from .context import Context
+from .context import CONTINUED, Context
+
+HEAD = ("嚴重度", "問題", "單位", "檔案", "工作表", "儲存格", "欄位", "填寫內容", "應為", "說明", "代碼")
+WIDTHS = (7, 16, 11, 28, 9, 8, 11, 24, 24, 56, 18)
 
 
 def write(ctx: Context) -> None:
-    f = ctx.f
+    """One row per issue, as tall as its longest text wraps to, so that 說明 and 應為
+    print whole (an issue taller than a row can be goes on in the rows below). 問題
+    is the issue's label in words; its code, for scripts, is in the hidden last column."""
     ws = ctx.ws[ISSUE_SHEET]
-    head = ["嚴重度", "代碼", "單位", "檔案", "工作表", "儲存格", "欄位", "填寫內容", "應為", "說明"]
-    ctx.header(ws, 0, head, [7, 16, 11, 30, 9, 8, 12, 24, 18, 60])
-    for r, issue in enumerate(ctx.r.issues, start=1):
-        values = [issue.severity, issue.code, issue.unit, issue.file, issue.sheet, issue.cell,
-                  issue.field, issue.value, issue.expected, issue.message]
-        for c, v in enumerate(values):
-            ws.write_string(r, c, v, f["bad"] if c == 0 and issue.is_error else f["wrap"])
+    ctx.header(ws, 0, HEAD[:-1], WIDTHS[:-1])
+    ws.write_string(0, len(HEAD) - 1, HEAD[-1], ctx.f["header"])
+    ws.set_column(len(HEAD) - 1, len(HEAD) - 1, WIDTHS[-1], None, {"hidden": True})
+    r = 1
+    for issue in ctx.r.issues:
+        values = [issue.severity, issue.label, issue.unit, issue.file, issue.sheet, issue.cell,
+                  issue.field, issue.value, issue.expected, issue.message, issue.code]
+        styles = ["bad" if issue.is_error else "wrap"] + ["wrap"] * (len(HEAD) - 2) + ["cell"]
+        carry = {0: issue.severity, 1: CONTINUED, 2: issue.unit, len(HEAD) - 1: issue.code}
+        r = ctx.record(ws, r, values, WIDTHS[:-1] + (255,), styles, carry)  # hidden: not measured
     ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(len(ctx.r.issues), 1), len(head) - 1)
+    ws.autofilter(0, 0, max(r - 1, 1), len(HEAD) - 1)
     ctx.print_setup(ws, 0)

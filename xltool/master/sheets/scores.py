@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import groupby
 
+from ... import textfit
 from ...cells import a1, abs_ref, col_letter
 from ...forms.book import FONT
 from ..layout import (
@@ -46,16 +47,16 @@ class _Columns:
 
 
 def write(ctx: Context) -> None:
-    plan, f = ctx.plan, ctx.f
+    plan = ctx.plan
     ws = ctx.ws[SCORE_SHEET]
     # One column per unit while that stays readable (and within Excel's 16,384 columns);
     # beyond, 自評 is written as its value and each unit's score is in 明細.
     cols = _Columns([u.name for u in plan.units] if len(plan.units) <= MAX_UNIT_COLUMNS else [])
     head = ["編號", "構面", "執行方法", "配分", *cols.units, "自評", REVIEW_HEADER, "採計分數"]
     widths = [9, 10, 30, 7, *[8] * len(cols.units), 8, 8, 9]
-    ws.write_string(0, 0, f"{plan.info.name}　評分表", f["title"])
-    ws.write_string(1, 0, "自評＝主辦單位自評分數的平均（不適用且未評分者不列入，未繳以 0 分計）；"
-                          "複評欄（黃色）可由秘書單位填寫；採計分數＝有複評取複評，否則取自評。", f["text"])
+    ctx.title(ws, 0, f"{plan.info.name}　評分表")
+    ctx.note(ws, 1, "自評＝主辦單位自評分數的平均（不適用且未評分者不列入，未繳以 0 分計）；"
+                    "複評欄（黃色）可由秘書單位填寫；採計分數＝有複評取複評，否則取自評。", widths)
     ctx.header(ws, cols.header_row, head, widths)
     for n, res in enumerate(ctx.r.items):
         _item_row(ctx, ws, cols, cols.first_item_row + n, res)
@@ -72,9 +73,12 @@ def write(ctx: Context) -> None:
 def _item_row(ctx: Context, ws, cols: _Columns, r: int, res) -> None:
     """One item: its units' scores, 自評 (their average, live), 複評 and 採計分數."""
     f, item = ctx.f, res.item
-    ws.write_string(r, 0, item.id, f["cell"])
-    ws.write_string(r, 1, ctx.plan.dimension(item.dimension).name, f["cell"])
-    ws.write_string(r, 2, item.method.split("\n")[-1][:60], f["cell"])
+    dim_name, method = ctx.plan.dimension(item.dimension).name, item.method.split("\n")[-1][:60]
+    # Heights set directly: this sheet's comments are placed by them when the book closes.
+    ws.set_row(r, textfit.row_height([(item.id, 9), (dim_name, 10), (method, 30)]))
+    ws.write_string(r, 0, item.id, f["wrap"])
+    ws.write_string(r, 1, dim_name, f["wrap"])
+    ws.write_string(r, 2, method, f["wrap"])
     ws.write_number(r, cols.points, item.points, f["num"])
     for k, unit in enumerate(cols.units):
         _unit_score(ctx, ws, r, cols.first_unit + k, unit, res.entries.get(unit))

@@ -1,6 +1,8 @@
 """The 繳交狀態 sheet: each unit's status, file, save time and sender."""
 from __future__ import annotations
 
+import re
+
 from ...cells import local_text
 from ...forms import fields as F
 from ..layout import STATUS_SHEET
@@ -8,49 +10,40 @@ from ..merge import STATUS_ERRORS, STATUS_MISSING
 from ..statuses import UNUSABLE, listing
 from .context import Context
 
+# The collect log's time of a message, as the sender list quotes it (2026-11-27 13:27).
+_SENT = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}:\d{2})")
+
+
+def roc_sender(text: str) -> str:
+    """A sender as the collect log records it, with the time in the ROC year."""
+    return _SENT.sub(lambda m: f"{int(m[1]) - 1911}/{m[2]}/{m[3]} {m[4]}", text)
+
 
 def write(ctx: Context) -> None:
-    f = ctx.f
+    """One row per file the merge considered, as tall as its text wraps to."""
     ws = ctx.ws[STATUS_SHEET]
     fields = [field.name for field in F.FORM_FIELDS]
     head = ["單位", "狀態", "檔案", "存檔時間", *fields, "錯誤數", "警告數", "說明", "寄件者"]
-    ctx.header(ws, 0, head, [12, 8, 36, 19, *[14] * len(fields), 7, 7, 36, 36])
-    c_errors = 4 + len(fields)
-    c_note, c_sender = c_errors + 2, c_errors + 3
+    widths = [12, 8, 36, 19, *[14] * len(fields), 7, 7, 36, 36]
+    ctx.header(ws, 0, head, widths)
     note = {STATUS_MISSING: "未收到可用的填報表", STATUS_ERRORS: "請依「檢核結果」通知單位修正"}
     r = 1
     for entry in listing(ctx.r):
         ret = entry.ret
-        if entry.status == UNUSABLE:
-            _unusable_row(ctx, ws, r, entry, c_errors)
-            r += 1
-            continue
-        style = f["missing"] if entry.status in (STATUS_MISSING, STATUS_ERRORS) else f["cell"]
-        ws.write_string(r, 0, entry.unit, f["cell"])
-        ws.write_string(r, 1, entry.label, style)
-        ws.write_string(r, 2, ret.name if ret else "", f["cell"])
-        ws.write_string(r, 3, local_text(ret.saved, ctx.plan.zone) if ret else "", f["cell"])
-        header = ret.header if ret else {}
-        for k, name in enumerate(fields):
-            ctx.value(ws, r, 4 + k, header.get(name), False)
-        ws.write_number(r, c_errors, ret.errors if ret else 0, f["num"])
-        ws.write_number(r, c_errors + 1, ret.warnings if ret else 0, f["num"])
-        ws.write_string(r, c_note, note.get(entry.label, ""), f["cell"])
-        ws.write_string(r, c_sender, ctx.r.senders.get(ret.name, "") if ret else "", f["cell"])
-        r += 1
+        header = ret.header if ret and entry.status != UNUSABLE else {}
+        if entry.status == UNUSABLE and ret is not None:  # a file that could not be used
+            explain = next((i.message for i in ret.issues if i.is_error), "")
+        else:
+            explain = note.get(entry.label, "")
+        values = [entry.unit, entry.label, ret.name if ret else "",
+                  local_text(ret.saved, ctx.plan.zone) if ret and entry.status != UNUSABLE else "",
+                  *(header.get(name) for name in fields),
+                  ret.errors if ret else 0, ret.warnings if ret else 0, explain,
+                  roc_sender(ctx.r.senders.get(ret.name, "")) if ret else ""]
+        marked = entry.status in (STATUS_MISSING, STATUS_ERRORS, UNUSABLE)
+        styles = ["wrap", "missing" if marked else "cell", "wrap", "cell",
+                  *["wrap"] * len(fields), "num", "num", "wrap", "wrap"]
+        r = ctx.record(ws, r, values, widths, styles)
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(r - 1, 1), len(head) - 1)
     ctx.print_setup(ws, 0)
-
-
-def _unusable_row(ctx: Context, ws, r: int, entry, c_errors: int) -> None:
-    f, ret = ctx.f, entry.ret
-    ws.write_string(r, 0, entry.unit, f["cell"])
-    ws.write_string(r, 1, entry.label, f["missing"])
-    ws.write_string(r, 2, ret.name, f["cell"])
-    ws.write_blank(r, 3, None, f["cell"])
-    ws.write_number(r, c_errors, ret.errors, f["num"])
-    ws.write_number(r, c_errors + 1, ret.warnings, f["num"])
-    first = next((i.message for i in ret.issues if i.is_error), "")
-    ws.write_string(r, c_errors + 2, first, f["wrap"])
-    ws.write_string(r, c_errors + 3, ctx.r.senders.get(ret.name, ""), f["cell"])

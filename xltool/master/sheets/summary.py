@@ -2,45 +2,49 @@
 from __future__ import annotations
 
 from ...forms import fields as F
-from ...forms.book import row_height
-from ..layout import SUMMARY_SHEET, capped, cn_number
-from .context import Context
+from ..layout import SUMMARY_SHEET, cn_number
+from .context import CONTINUED, Context
+
+WIDTHS = (9, 13, 26, 11, 32, 52, 8, 12)
 
 
 def write(ctx: Context) -> None:
-    plan, f = ctx.plan, ctx.f
+    """One row per item, as tall as its longest text wraps to; an item whose units'
+    results are taller than a row can be goes on in the rows below (marked
+    「（續上列）」 under 執行方法), so that every word prints."""
+    plan = ctx.plan
     ws = ctx.ws[SUMMARY_SHEET]
     head = ["構面", "執行策略", "執行方法", "主辦單位", "具體作法",
             f"執行績效與成果（{plan.info.period}）", "已繳/應繳", "未繳單位"]
-    widths = [9, 13, 26, 11, 32, 52, 8, 12]
-    ws.write_string(0, 0, f"{plan.info.name}　執行成果彙整", f["title"])
+    ctx.title(ws, 0, f"{plan.info.name}　執行成果彙整")
     hr = 2
-    ctx.header(ws, hr, head, widths)
+    ctx.header(ws, hr, head, WIDTHS)
     r = hr + 1
-    result_field = F.column("result").name
     for i, dim in enumerate(plan.dimensions, start=1):
         ws.merge_range(r, 0, r, len(head) - 1,
-                       f"構面{cn_number(i)}：{dim.name}({dim.points:g} 分)", f["band"])
+                       f"構面{cn_number(i)}：{dim.name}({dim.points:g} 分)", ctx.f["band"])
         r += 1
         for res in (x for x in ctx.r.items if x.item.dimension == dim.code):
-            item = res.item
-            lines, missing, returned = [], [], 0
-            rows = ctx.r.rows_of_item(item)
-            for unit in item.leads:
-                if ctx.r.status_of(unit).ret is None:
-                    missing.append(unit)
-                    continue
-                returned += 1
-                row = rows.get(unit)
-                text = row.values.get(result_field) if row else None
-                if text:
-                    lines.append(f"【{unit}】{text}")
-            result_text = capped(lines)
-            values = [dim.name, item.strategy, item.method, item.lead_text, item.practice,
-                      result_text, f"{returned}/{len(item.leads)}", "、".join(missing)]
-            ws.set_row(r, row_height([(str(v), w) for v, w in zip(values, widths)]))
-            for c, v in enumerate(values):
-                ws.write_string(r, c, v, f["bad"] if c == 7 and v else f["wrap"])
-            r += 1
+            r = _item(ctx, ws, r, dim.name, res.item)
     ws.freeze_panes(hr + 1, 0)
     ctx.print_setup(ws, hr)
+
+
+def _item(ctx: Context, ws, r: int, dim_name: str, item) -> int:
+    """One item's row (or rows): its plan text, each lead unit's result, who is missing."""
+    lines, missing, returned = [], [], 0
+    rows = ctx.r.rows_of_item(item)
+    result_field = F.column("result").name
+    for unit in item.leads:
+        if ctx.r.status_of(unit).ret is None:
+            missing.append(unit)
+            continue
+        returned += 1
+        row = rows.get(unit)
+        text = row.values.get(result_field) if row else None
+        if text:
+            lines.append(f"【{unit}】{text}")
+    values = [dim_name, item.strategy, item.method, item.lead_text, item.practice,
+              "\n".join(lines), f"{returned}/{len(item.leads)}", "、".join(missing)]
+    styles = ["wrap"] * 7 + ["bad" if missing else "wrap"]
+    return ctx.record(ws, r, [str(v) for v in values], WIDTHS, styles, {0: dim_name, 2: CONTINUED})

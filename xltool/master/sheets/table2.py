@@ -1,6 +1,7 @@
 """The 附表2 sheet: the self-assessment table in the seed's layout."""
 from __future__ import annotations
 
+from ... import textfit
 from ...cells import a1
 from ..layout import TABLE2_SHEET, dimension_header
 from .context import Context
@@ -11,8 +12,10 @@ def write(ctx: Context) -> None:
     plan, f = ctx.plan, ctx.f
     ws = ctx.ws[TABLE2_SHEET]
     dims = ctx.r.dimensions
-    ws.write_string(0, 0, f"{plan.info.name}　自行考核結果統計表", f["title"])
-    ws.write_string(1, 0, f"受考核單位：{plan.info.agency}", f["text"])
+    n = len(dims)
+    widths = [16, 6, 18, *[14] * n, 9, 9, 9]
+    ctx.title(ws, 0, f"{plan.info.name}　自行考核結果統計表")
+    ctx.note(ws, 1, f"受考核單位：{plan.info.agency}", widths)
     bands = sorted(plan.grades, key=lambda b: -b.minimum)
     legend = []
     for i, b in enumerate(bands):
@@ -23,9 +26,8 @@ def write(ctx: Context) -> None:
             legend.append(f"{b.grade}={upper:g} 分以下")
         else:
             legend.append(f"{b.grade}={upper:g}-{b.minimum:g} 分")
-    ws.write_string(2, 0, "；".join(legend), f["text"])
+    ctx.note(ws, 2, "；".join(legend), widths)
     hr = 4
-    n = len(dims)
     # Two header rows written in row order (the workbook streams rows to disk, so
     # no merge may reach back up); the labels stand in the upper row.
     for c, name in enumerate(["實施考核機關", "編號", "受考核單位名稱"]):
@@ -38,15 +40,17 @@ def write(ctx: Context) -> None:
     for k, name in enumerate(["總分", "等第", "考核年月"]):
         ws.write_string(hr, 3 + n + k, name, f["header"])
     # Heights before the rows' cells: the workbook streams each row out as it moves on.
-    ws.set_row(hr + 1, 36)
+    names = [dimension_header(i + 1, dim.name, dim.points) for i, (dim, _) in enumerate(dims)]
+    ws.set_row(hr + 1, max(36, textfit.row_height([(t, 14) for t in names], bold=True)))
     for c in range(3):
         ws.write_blank(hr + 1, c, None, f["header"])
-    for i, (dim, _) in enumerate(dims):
-        ws.write_string(hr + 1, 3 + i, dimension_header(i + 1, dim.name, dim.points), f["header"])
+    for i, name in enumerate(names):
+        ws.write_string(hr + 1, 3 + i, name, f["header"])
     for k in range(3):
         ws.write_blank(hr + 1, 3 + n + k, None, f["header"])
     r = hr + 2
-    ws.set_row(r, 36)
+    ws.set_row(r, max(36, textfit.row_height([(plan.info.agency, 16), (plan.info.agency, 18),
+                                              (plan.info.review_month, 9)])))
     ws.write_string(r, 0, plan.info.agency, f["wrap"])
     ws.write_number(r, 1, 1, f["num"])
     ws.write_string(r, 2, plan.info.agency, f["wrap"])
@@ -56,9 +60,6 @@ def write(ctx: Context) -> None:
                      ctx.r.total)
     ws.write_formula(r, 4 + n, grade_formula(ctx, a1(r, 3 + n)), f["score"], ctx.r.grade)
     ws.write_string(r, 5 + n, plan.info.review_month, f["num"])
-    ws.set_column(0, 0, 16)
-    ws.set_column(1, 1, 6)
-    ws.set_column(2, 2, 18)
-    ws.set_column(3, 2 + n, 14)
-    ws.set_column(3 + n, 5 + n, 9)
+    for c, width in enumerate(widths):
+        ws.set_column(c, c, width)
     ctx.print_setup(ws, hr + 1)
