@@ -89,6 +89,7 @@ def test_a_unit_without_an_address_is_reported(tmp_path):
     res = run("send", plan_path, tmp_path / "tpl", "-o", tmp_path / "out")
     assert res.exit_code == 0, res.output  # a warning: send exits 1 on errors only
     assert "[警告]" in res.output and "丙組" in res.output and "電子郵件" in res.output
+    assert "略過 3 封（沒有電子郵件 3 封：丙組、北區服務站、南區服務站）" in res.output
     assert not (tmp_path / "out" / "丙組.eml").exists()
     assert (tmp_path / "out" / "甲組.eml").exists()
 

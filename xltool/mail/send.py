@@ -1,29 +1,38 @@
 """`xltool send`: one message per unit with its template attached.
 
-Messages are built with the standard library's ``email`` package under its
-modern policy, which encodes Chinese subjects (RFC 2047) and attachment names
-(RFC 2231) so that every mail client shows them. By default they are written
-as .eml drafts; with an SMTP server they are sent, STARTTLS or SSL. A log in
-the output folder makes a second run send only what has not gone yet: one
-refused or failed message is logged as failed and the batch goes on, and a
-rerun retries it. Each message has exactly one recipient, given to the server
-explicitly (never taken from the To header); international domains go out
-IDNA-encoded, and a non-ASCII local part only to a server offering SMTPUTF8.
+Messages are built with the standard library's ``email`` package. The
+attachment's headers are written here, not by the policy's folder (which
+splits the long spreadsheet MIME type into encoded words): the exact MIME
+type, the file name in RFC 2231 form (``filename*=``, the standard, on
+Content-Disposition) and in RFC 2047 form (``name="=?utf-8?b?…?="`` on
+Content-Type, which Outlook reads), both folded within 78 columns.
+
+By default the messages are written as .eml drafts marked ``X-Unsent: 1``, so
+that Outlook opens them as mail to send; with an SMTP server they are sent,
+STARTTLS or SSL. A log in the output folder tells drafted from sent: a second
+run sends only what has not gone yet (drafts are not sent mail), leaves drafts
+that have not changed alone, and one refused or failed message is logged as
+failed while the batch goes on; a rerun retries it. Each message has exactly
+one recipient, given to the server explicitly (never taken from the To
+header); international domains go out IDNA-encoded, and a non-ASCII local
+part only to a server offering SMTPUTF8.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import re
 import smtplib
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from email import policy
-from email.header import Header
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from pathlib import Path
+from typing import NamedTuple
 
 from ..cells import roc_date
 from ..errors import ERROR, Issue, XltoolError
@@ -37,8 +46,15 @@ from ..reading.workbook import Rejected, read_workbook
 from ..resources import load_json
 
 LOG_NAME = "send-log.json"
-MIME = {".xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        ".ods": ("application", "vnd.oasis.opendocument.spreadsheet")}
+MIME = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ".ods": "application/vnd.oasis.opendocument.spreadsheet"}
+# The attachment's headers arrive already folded (see _attachment); "none" keeps
+# them as written. Headers set by the program are folded by the policy as usual.
+ASCII_POLICY = policy.SMTP.clone(refold_source="none")
+UTF8_POLICY = policy.SMTPUTF8.clone(refold_source="none")  # RFC 6532: UTF-8 addresses
+# Why a unit got no message this run, in the order the summary gives them.
+REASONS = {"sent": "先前已寄出", "drafted": "已有草稿", "no-address": "沒有電子郵件",
+           "bad-address": "電子郵件不正確", "no-template": "沒有可用的填報表"}
 
 
 @dataclass
@@ -56,12 +72,47 @@ class Outgoing:
         """Needs SMTPUTF8: a local part that is not ASCII."""
         return needs_smtputf8(self.rcpt) or needs_smtputf8(self.sender)
 
+    @property
+    def content(self) -> str:
+        """What the recipient reads, as a digest: address, subject, body and
+        attachments (not the date), to tell a changed draft from the same one."""
+        body = self.message.get_body(("plain",))
+        text = body.get_content() if isinstance(body, EmailMessage) else ""
+        data = [self.to, str(self.message["Subject"]), text, [p.name for p in self.attachments],
+                self.digest]
+        return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+class Batch(NamedTuple):
+    """What :func:`prepare` found: the messages, and the problems of the units
+    that get none."""
+
+    outgoing: list[Outgoing]
+    issues: list[Issue]
+
+    @property
+    def skipped(self) -> dict[str, list[str]]:
+        """Why each unit with a problem got no message: reason (see REASONS) → units."""
+        going = {o.unit for o in self.outgoing}
+        found: dict[str, list[str]] = {}
+        for issue in self.issues:
+            if not issue.unit or issue.unit in going:
+                continue
+            reason = issue.code if issue.code in ("no-address", "bad-address") else "no-template"
+            units = found.setdefault(reason, [])
+            if issue.unit not in units:
+                units.append(issue.unit)
+        return found
+
 
 @dataclass
 class SendResult:
-    sent: list[Outgoing] = field(default_factory=list)  # sent or drafted now
-    skipped: list[Outgoing] = field(default_factory=list)  # already in the log
+    sent: list[Outgoing] = field(default_factory=list)  # sent or drafted now (dry run: would be)
+    skipped: dict[str, list[str]] = field(default_factory=dict)  # reason → units, from the log
+    failed: list[str] = field(default_factory=list)  # units whose message did not go
     issues: list[Issue] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)  # drafts written again: content changed
+    changed: list[str] = field(default_factory=list)  # sent before, different content now
 
 
 @dataclass
@@ -109,30 +160,88 @@ def compose(plan: Plan, unit: str, attachments: list[Path]) -> EmailMessage:
         "contact_email": info.contact_email, "agency": info.agency,
     }
     to = smtp_address(plan.unit(unit).email)
-    utf8 = needs_smtputf8(to) or needs_smtputf8(_smtp_or_empty(info.contact_email))
-    msg = EmailMessage(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
+    sender = _smtp_or_empty(info.contact_email)
+    pol = UTF8_POLICY if needs_smtputf8(to) or needs_smtputf8(sender) else ASCII_POLICY
+    msg = EmailMessage(policy=pol)
     msg["From"] = sender_address(plan)
     msg["To"] = _header_address(unit, to)
     msg["Subject"] = text["subject"].format(**values)
     msg["Date"] = formatdate(localtime=True)
     digest = _digest(attachments)
-    domain = (info.contact_email.split("@")[-1] if "@" in info.contact_email else "xltool.invalid")
+    domain = sender.rpartition("@")[2] or "xltool.invalid"  # IDNA: a Message-ID is ASCII
     # Stable per plan, unit and attachment, so a resend of the same file is recognisable.
     msg["Message-ID"] = f"<xltool.{plan.plan_id}.{_unit_key(unit)}.{digest[:12]}@{domain}>"
     msg.set_content("\n".join(text["body"]).format(**values))
+    msg.make_mixed()
     for path in attachments:
-        maintype, subtype = MIME.get(path.suffix.lower(), ("application", "octet-stream"))
-        msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype,
-                           filename=path.name)
-        # RFC 2231 (filename*=) is the standard; older Outlook reads only an RFC 2047
-        # encoded name= on Content-Type, so give both.
-        parts = msg.get_payload()
-        assert isinstance(parts, list)  # add_attachment made the message multipart
-        part = parts[-1]
-        assert isinstance(part, EmailMessage)  # the attachment just added
-        part.set_param("name", Header(path.name, "utf-8").encode(maxlinelen=998),
-                       header="Content-Type")
+        msg.attach(_attachment(path, pol))
     return msg
+
+
+def _attachment(path: Path, pol: policy.EmailPolicy[EmailMessage]) -> EmailMessage:
+    """The part for one file, its headers written out and folded here: the exact
+    MIME type, and the name as RFC 2231 ``filename*=`` on Content-Disposition (the
+    standard, which Thunderbird and webmail read) and as RFC 2047 ``name=`` on
+    Content-Type (which Outlook reads when it does not know RFC 2231)."""
+    mime = MIME.get(path.suffix.lower(), "application/octet-stream")
+    head = [f"Content-Type: {mime};", *_rfc2047_param("name", path.name),
+            "Content-Transfer-Encoding: base64",
+            "Content-Disposition: attachment;", *_rfc2231_param("filename", path.name)]
+    raw = "\r\n".join([*head, "", ""]).encode("ascii") + base64.encodebytes(path.read_bytes())
+    part = message_from_bytes(raw, policy=pol)
+    assert isinstance(part, EmailMessage)  # the policy's message factory
+    return part
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9 !#$%&'()*+,\-./:;<=>@\[\]^_`{|}~]*")  # no quote, backslash, ?
+_ATTR_CHAR = re.compile(r"[A-Za-z0-9!#$&+\-.^_`|~]")  # RFC 2231 attribute-char, less * ' %
+_WIDTH = 78  # RFC 5322: lines of at most 78 characters
+
+
+def _rfc2047_param(param: str, value: str) -> list[str]:
+    """The continuation lines of ``param="…"``: as it is when short and ASCII, else
+    in RFC 2047 encoded words (base64 UTF-8), whole characters each, one a line."""
+    if _PLAIN.fullmatch(value) and len(f' {param}="{value}"') <= _WIDTH:
+        return [f' {param}="{value}"']
+    words, chunk = [], ""
+    for ch in value:
+        if chunk and len(_encoded_word(chunk + ch)) > _WIDTH - len(f' {param}="') - 1:
+            words.append(_encoded_word(chunk))
+            chunk = ""
+        chunk += ch
+    words.append(_encoded_word(chunk))
+    lines = [f" {word}" for word in words]
+    lines[0] = f' {param}="{words[0]}'
+    lines[-1] += '"'
+    return lines
+
+
+def _encoded_word(text: str) -> str:
+    return "=?utf-8?b?" + base64.b64encode(text.encode("utf-8")).decode("ascii") + "?="
+
+
+def _rfc2231_param(param: str, value: str) -> list[str]:
+    """The continuation lines of ``param*=utf-8''…`` (RFC 2231), split between
+    characters as ``param*0*=``, ``param*1*=`` … when one line would be too long;
+    ``param="…"`` when the value is short and ASCII."""
+    if _PLAIN.fullmatch(value) and len(f' {param}="{value}"') <= _WIDTH:
+        return [f' {param}="{value}"']
+    encoded = [ch if _ATTR_CHAR.fullmatch(ch) else
+               "".join(f"%{b:02X}" for b in ch.encode("utf-8")) for ch in value]
+    whole = "utf-8''" + "".join(encoded)
+    if len(f" {param}*={whole}") <= _WIDTH:
+        return [f" {param}*={whole}"]
+    segments: list[str] = []
+    chunk = "utf-8''"
+    for piece in encoded:
+        name = f" {param}*{len(segments)}*="
+        if chunk and len(name + chunk + piece) > _WIDTH - 1:  # room for the ";"
+            segments.append(chunk)
+            chunk = ""
+        chunk += piece
+    segments.append(chunk)
+    return [f" {param}*{n}*={seg}" + (";" if n < len(segments) - 1 else "")
+            for n, seg in enumerate(segments)]
 
 
 def _unit_key(unit: str) -> str:
@@ -157,7 +266,7 @@ def find_templates(plan: Plan, templates_dir: Path, unit: str, formats: tuple[st
         try:
             props = read_workbook(path).properties
         except Rejected as exc:
-            issues.append(exc.issue)
+            issues.append(replace(exc.issue, unit=unit))
             continue
         if props.get(KEYS["plan_id"]) != plan.plan_id or props.get(KEYS["unit"]) != unit:
             issues.append(Issue("wrong-plan", f"「{path.name}」不是本計畫「{unit}」的填報表，未寄出；"
@@ -168,7 +277,7 @@ def find_templates(plan: Plan, templates_dir: Path, unit: str, formats: tuple[st
 
 
 def prepare(plan: Plan, templates_dir: Path, formats: tuple[str, ...] = ("xlsx", "ods"),
-            prefer_one: bool = True) -> tuple[list[Outgoing], list[Issue]]:
+            prefer_one: bool = True) -> Batch:
     """Messages for every unit that leads items; problems for the others."""
     outgoing, issues = [], []
     for unit in plan.units:
@@ -199,83 +308,164 @@ def prepare(plan: Plan, templates_dir: Path, formats: tuple[str, ...] = ("xlsx",
         msg = compose(plan, unit.name, paths)
         outgoing.append(Outgoing(unit.name, unit.email, msg, paths, _digest(paths), rcpt,
                                  _smtp_or_empty(plan.info.contact_email)))
-    return outgoing, issues
+    return Batch(outgoing, issues)
 
 
 class SendLog:
-    """What went (and what failed), kept in the output folder; written after every
-    message. A unit whose last attempt failed is tried again by the next run."""
+    """What was drafted, what was sent and what failed, kept in the output folder
+    and written after every message. ``sent`` holds the SMTP attempts (a unit
+    whose last attempt failed is tried again by the next run), ``drafts`` the .eml
+    drafts, which are not sent mail. Logs written before drafts were told apart
+    kept both under ``sent``, drafts with ``"via": "eml"``; they are read so."""
 
     def __init__(self, folder: Path):
         self.path = Path(folder) / LOG_NAME
-        self.entries: dict[str, dict] = {}
+        self.sent: dict[str, dict] = {}
+        self.drafts: dict[str, dict] = {}
         if self.path.exists():
             try:
-                self.entries = json.loads(self.path.read_text(encoding="utf-8"))["sent"]
-            except (ValueError, KeyError, TypeError):
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                for unit, entry in data["sent"].items():
+                    (self.drafts if entry.get("via") == "eml" else self.sent)[unit] = entry
+                self.drafts.update(data.get("drafts", {}))
+            except (ValueError, KeyError, TypeError, AttributeError):
                 raise XltoolError(f"寄送紀錄「{self.path}」已損毀；請檢查或移除後再執行。")
 
-    def has(self, out: Outgoing, via: str) -> bool:
-        entry = self.entries.get(out.unit)
+    def was_sent(self, unit: str) -> bool:
+        entry = self.sent.get(unit)
+        return entry is not None and entry.get("status", "sent") == "sent"
+
+    def skip_reason(self, out: Outgoing, drafting: bool) -> str | None:
+        """"sent" when the unit's mail went earlier; "drafted" when this is a draft
+        run and the unit's draft is there with the same content; else None."""
+        if self.was_sent(out.unit):
+            return "sent"
+        if drafting and self.same(self.drafts.get(out.unit), out):
+            return "drafted"
+        return None
+
+    @staticmethod
+    def same(entry: dict | None, out: Outgoing) -> bool:
+        """Whether ``entry`` logged this very message (older logs: same address,
+        subject and attachments)."""
         if not entry:
             return False
-        return entry.get("via") == via and entry.get("status", "sent") == "sent"
+        if "content" in entry:
+            return entry["content"] == out.content
+        return (entry.get("to"), entry.get("subject"), entry.get("sha256")) == (
+            out.to, str(out.message["Subject"]), out.digest)
 
-    def record(self, out: Outgoing, via: str, failure: str = "") -> None:
+    def record(self, out: Outgoing, via: str, status: str, failure: str = "") -> None:
+        """Log ``out`` as "drafted", "sent" or "failed" (with the reason)."""
         entry = {
             "to": out.to, "subject": str(out.message["Subject"]),
             "message_id": str(out.message["Message-ID"]),
             "attachments": [p.name for p in out.attachments], "sha256": out.digest,
-            "via": via, "at": datetime.now().replace(microsecond=0).isoformat(),
-            "status": "failed" if failure else "sent"}
+            "content": out.content, "via": via,
+            "at": datetime.now().replace(microsecond=0).isoformat(), "status": status}
         if failure:
             entry["error"] = failure
-        self.entries[out.unit] = entry
+        (self.drafts if status == "drafted" else self.sent)[out.unit] = entry
         with atomic_path(self.path) as tmp:
-            tmp.write_text(json.dumps({"sent": self.entries}, ensure_ascii=False, indent=2),
-                           encoding="utf-8")
+            tmp.write_text(json.dumps({"sent": self.sent, "drafts": self.drafts},
+                                      ensure_ascii=False, indent=2), encoding="utf-8")
 
 
 def send(outgoing: list[Outgoing], outbox: Path, smtp: SmtpSettings | None = None,
          resend: bool = False, dry_run: bool = False,
          progress: Callable[[Outgoing], None] | None = None) -> SendResult:
-    """Write drafts (default) or send over SMTP; skip what the log says has gone."""
+    """Write drafts (default) or send over SMTP; skip what the log says has gone,
+    and, for drafts, the drafts already there unchanged. A dry run writes nothing
+    and sends nothing, but with SMTP it connects and logs in as the real run
+    would, and asks the server what the real run would ask (SMTPUTF8), so that
+    it ends as the real run would."""
     outbox = Path(outbox)
     log = SendLog(outbox)
-    via = f"smtp:{smtp.host}" if smtp else "eml"
     result = SendResult()
     todo: list[Outgoing] = []
     for out in outgoing:
-        (result.skipped if log.has(out, via) and not resend else todo).append(out)
-    if dry_run or not todo:
-        result.sent = todo if dry_run else []
+        reason = None if resend else log.skip_reason(out, drafting=smtp is None)
+        if reason:
+            result.skipped.setdefault(reason, []).append(out.unit)
+            if reason == "sent" and not SendLog.same(log.sent[out.unit], out):
+                result.changed.append(out.unit)
+            continue
+        todo.append(out)
+        if smtp is None and out.unit in log.drafts and not SendLog.same(log.drafts[out.unit], out):
+            result.replaced.append(out.unit)
+    if not todo or (dry_run and smtp is None):
+        result.sent = todo
         return result
-    outbox.mkdir(parents=True, exist_ok=True)
     if smtp is None:
         for out in todo:
-            _keep_copy(outbox, out)
-            log.record(out, via)
+            _keep_copy(outbox, out, draft=True)
+            log.record(out, "eml", "drafted")
             result.sent.append(out)
             if progress:
                 progress(out)
         return result
+    _over_smtp(todo, smtp, outbox, log, result, dry_run, progress)
+    return result
+
+
+def _over_smtp(todo: list[Outgoing], smtp: SmtpSettings, outbox: Path, log: SendLog,
+               result: SendResult, dry_run: bool,
+               progress: Callable[[Outgoing], None] | None) -> None:
+    via = f"smtp:{smtp.host}"
     with _Session(smtp) as session:
         for out in todo:
             try:
-                problem = session.deliver(out)
+                problem = session.deliver(out, dry_run)
             except XltoolError as exc:  # the server went away and cannot be reached again
+                if dry_run:
+                    raise
                 raise XltoolError(f"{exc} 已寄出 {len(result.sent)} 封並記錄在 {log.path.name}；"
                                   "重新執行時只會寄出尚未寄出的郵件。") from exc
             if problem:
                 result.issues.append(problem)
-                log.record(out, via, failure=problem.message)
+                result.failed.append(out.unit)
+                if not dry_run:
+                    log.record(out, via, "failed", failure=problem.message)
                 continue
-            _keep_copy(outbox, out)  # what went, for the record
-            log.record(out, via)
             result.sent.append(out)
+            if dry_run:
+                continue
+            _keep_copy(outbox, out, draft=False)  # what went, for the record
+            log.record(out, via, "sent")
             if progress:
                 progress(out)
-    return result
+
+
+def summary(result: SendResult, batch: Batch, drafts: bool, dry_run: bool) -> list[str]:
+    """What the run did, for people: how many messages went (or were drafted),
+    how many units were skipped and why, and how many failed."""
+    verb = "產生草稿" if drafts else "寄出"
+    line = f"{'將' if dry_run else '已'}{verb} {len(result.sent)} 封"
+    if result.replaced:
+        line += f"（其中 {len(result.replaced)} 封取代內容已不同的舊草稿：{_names(result.replaced)}）"
+    skipped = {**batch.skipped, **result.skipped}
+    count = sum(len(units) for units in skipped.values())
+    line += f"，略過 {count} 封"
+    if count:
+        line += "（" + "；".join(f"{label} {len(skipped[reason])} 封：{_names(skipped[reason])}"
+                                for reason, label in REASONS.items() if reason in skipped) + "）"
+    if result.failed:
+        line += (f"，將無法寄出 {len(result.failed)} 封（{_names(result.failed)}）" if dry_run else
+                 f"，未寄出 {len(result.failed)} 封（寄送失敗：{_names(result.failed)}；"
+                 "已記錄，重新執行時會再寄）")
+    lines = [line + "。"]
+    if "drafted" in result.skipped:
+        lines.append("已有的草稿與這次的內容相同，沒有重寫；要全部重新產生請加 --resend。")
+    if "sent" in result.skipped:
+        again = "不再產生草稿；要重新產生" if drafts else "這次不再寄；要重寄"
+        changed = f"（{_names(result.changed)}的郵件內容在寄出後已有更動）" if result.changed else ""
+        lines.append(f"先前已寄出的單位{again}請加 --resend{changed}。")
+    return lines
+
+
+def _names(units: list[str], most: int = 10) -> str:
+    shown = "、".join(units[:most])
+    return shown + (f"等 {len(units)} 個單位" if len(units) > most else "")
 
 
 class _Session:
@@ -291,41 +481,45 @@ class _Session:
     def __exit__(self, *exc) -> None:
         self._close()
 
-    def deliver(self, out: Outgoing) -> Issue | None:
+    def deliver(self, out: Outgoing, dry_run: bool = False) -> Issue | None:
         """Send one message; the issue when it did not go (the batch goes on).
         A dropped connection is opened again and the message tried once more:
-        servers close idle connections."""
+        servers close idle connections. A dry run only asks whether the server
+        could take the message (SMTPUTF8) and sends nothing."""
         for attempt in (1, 2):
             if self.server is None:
                 self.server = _connect(self.settings)
             try:
-                return self._send(out)
+                return self._send(out, dry_run)
             except (smtplib.SMTPServerDisconnected, OSError) as exc:
                 self._close()
                 if attempt == 2:
-                    return _failed(out, f"與郵件伺服器的連線中斷（{quote(exc) or '無回應'}）")
+                    return _failed(out, f"與郵件伺服器的連線中斷（{quote(exc) or '無回應'}）",
+                                   dry_run=dry_run)
         return None
 
-    def _send(self, out: Outgoing) -> Issue | None:
+    def _send(self, out: Outgoing, dry_run: bool) -> Issue | None:
         assert self.server is not None  # deliver() connects first
         try:
             self.server.ehlo_or_helo_if_needed()  # after STARTTLS the extensions are asked again
             if out.utf8 and not self.server.has_extn("smtputf8"):
                 return _failed(out, f"電子郵件 {out.to} 的帳號含有非英數字元，但郵件伺服器 "
                                     f"{self.settings.host} 不支援 SMTPUTF8，無法寄送；請改用英數帳號"
-                                    "（或改寄 .eml 草稿，以郵件軟體寄出）", "needs-smtputf8")
-            self.server.send_message(out.message, from_addr=out.sender, to_addrs=[out.rcpt])
+                                    "（或改寄 .eml 草稿，以郵件軟體寄出）", "needs-smtputf8", dry_run)
+            if not dry_run:
+                self.server.send_message(out.message, from_addr=out.sender, to_addrs=[out.rcpt])
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()), (0, b""))
             return _failed(out, f"郵件伺服器拒收收件人 {out.to}（{code} {_reply(text)}）")
         except smtplib.SMTPResponseException as exc:
             if exc.smtp_code == 421:  # the server is closing this connection
                 self._close()
-            return _failed(out, f"郵件伺服器拒收（{exc.smtp_code} {_reply(exc.smtp_error)}）")
+            return _failed(out, f"郵件伺服器拒收（{exc.smtp_code} {_reply(exc.smtp_error)}）",
+                           dry_run=dry_run)
         except smtplib.SMTPServerDisconnected:
             raise
         except smtplib.SMTPException as exc:
-            return _failed(out, f"寄送失敗（{quote(exc)}）")
+            return _failed(out, f"寄送失敗（{quote(exc)}）", dry_run=dry_run)
         return None
 
     def _close(self) -> None:
@@ -338,10 +532,11 @@ class _Session:
         self.server = None
 
 
-def _failed(out: Outgoing, why: str, code: str = "send-failed") -> Issue:
+def _failed(out: Outgoing, why: str, code: str = "send-failed", dry_run: bool = False) -> Issue:
     # Always an error, whatever the code's usual level: this unit did not get its mail.
-    return Issue(code, f"「{out.unit}」的郵件未寄出：{why}；重新執行 xltool send 時會再寄一次。",
-                 ERROR, unit=out.unit, value=quote(out.to))
+    message = (f"「{out.unit}」的郵件將無法寄出：{why}。" if dry_run else
+               f"「{out.unit}」的郵件未寄出：{why}；重新執行 xltool send 時會再寄一次。")
+    return Issue(code, message, ERROR, unit=out.unit, value=quote(out.to))
 
 
 def _reply(text: bytes | str) -> str:
@@ -351,9 +546,18 @@ def _reply(text: bytes | str) -> str:
     return quote(text, 120)
 
 
-def _keep_copy(outbox: Path, out: Outgoing) -> None:
+def _keep_copy(outbox: Path, out: Outgoing, draft: bool) -> None:
+    """The message as a .eml file: a draft carries ``X-Unsent: 1``, so that Outlook
+    opens it as mail to send; the copy of mail sent over SMTP does not."""
+    msg = out.message
+    if draft:
+        msg["X-Unsent"] = "1"
+    try:
+        data = msg.as_bytes(policy=msg.policy)
+    finally:
+        del msg["X-Unsent"]
     with atomic_path(outbox / (safe_filename(out.unit) + ".eml")) as tmp:
-        tmp.write_bytes(out.message.as_bytes(policy=out.message.policy))
+        tmp.write_bytes(data)
 
 
 def _connect(s: SmtpSettings) -> smtplib.SMTP:
