@@ -9,6 +9,7 @@ from pathlib import Path
 
 import openpyxl
 
+from xltool.cells import header_name
 from xltool.forms import fields as F
 
 
@@ -17,7 +18,7 @@ def fill(template: Path, out: Path, rows: dict[str, dict[str, object]],
     """Copy ``template`` to ``out`` with input values: {編號: {欄名: 值}}."""
     wb = openpyxl.load_workbook(template)
     ws = wb[F.FORM_SHEET]
-    cols = {ws.cell(F.HEADER_ROW + 1, c).value.replace("（必填）", ""): c
+    cols = {header_name(ws.cell(F.HEADER_ROW + 1, c).value): c
             for c in range(1, len(F.COLUMNS) + 1)}
     by_id = {ws.cell(r, 1).value: r for r in range(F.FIRST_ITEM_ROW + 1, ws.max_row + 1)}
     for item_id, values in rows.items():

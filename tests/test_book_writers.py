@@ -51,7 +51,8 @@ def test_xlsx_number_formats(files):
 
 def test_ods_number_formats(files):
     content = xml(files[1], "content.xml")
-    data = {s.get(q("style:name")): s.tag.split("}")[1] for s in content.iter()
+    data = {s.get(q("style:name")): s.tag.split("}")[1]
+            for part in (content, xml(files[1], "styles.xml")) for s in part.iter()
             if s.tag in (q("number:date-style"), q("number:text-style"), q("number:number-style"))}
     styles = {s.get(q("style:name")): s for s in content.iter(q("style:style"))}
     expect = {"general": None, "text": "text-style", "date": "date-style"}

@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 from plans import SECOND_PLAN_LEADS
 
+from xltool.cells import header_name
 from xltool.cli import cli
 from xltool.forms import fields as F
 from xltool.forms.identity import cell_digest, fingerprint, fingerprint_of
@@ -45,7 +46,8 @@ def test_header_and_locked_plan_cells(second):
     plan, paths = second
     ws = openpyxl.load_workbook(paths["資訊中心"])[F.FORM_SHEET]
     header = [ws.cell(F.HEADER_ROW + 1, c + 1).value for c in range(len(F.COLUMNS))]
-    assert [h.replace("（必填）", "") for h in header] == [c.name for c in F.COLUMNS]
+    assert header == [c.header for c in F.COLUMNS]
+    assert [header_name(h) for h in header] == [c.name for c in F.COLUMNS]
     r = F.FIRST_ITEM_ROW + 1
     assert [ws.cell(r, c).value for c in range(1, 9)] == [
         "A03", "便民服務", "資料開放", "開放資料集", "開放 12 個資料集", 12, "個", 20]
@@ -88,7 +90,13 @@ def test_validations_lists_and_messages(second):
     assert dvs[f"L{first + 1}:L{last}"].formula2 == "19.75"
     assert dvs[f"K{first}:K{last}"].type == "textLength"
     date_cell = f"{openpyxl.utils.get_column_letter(F.FORM_LABEL_COLS[2] + 2)}{F.FORM_ROW + 1}"
-    assert dvs[date_cell].type == "date"
+    # 填報日期: a date from ROC year 1 on, or text (115/07/01 typed in Excel stays text).
+    d = date_cell
+    assert (dvs[d].type, dvs[d].formula1) == (
+        "custom", f"OR(ISTEXT({d}),AND(ISNUMBER({d}),{d}>=4384,{d}<=109574))")
+    # The example is the plan's 繳交期限 (2024-01-15), in ROC and Gregorian form.
+    assert "民國年），例如 113/01/15" in dvs[d].prompt and "2024/1/15" in dvs[d].prompt
+    assert "113/01/15（民國年）" in dvs[d].error
     for dv in ws.data_validations.dataValidation:
         assert dv.showInputMessage and dv.prompt and dv.promptTitle
         assert dv.showErrorMessage and dv.error and dv.errorStyle in (None, "stop")
@@ -154,7 +162,7 @@ def test_print_settings_font_and_freeze(second):
     cell = ws.cell(F.FIRST_ITEM_ROW + 1, 5)
     assert cell.font.name == "標楷體" and cell.alignment.wrap_text
     assert ws.row_dimensions[F.FIRST_ITEM_ROW + 1].height >= 30
-    assert ws.column_dimensions["E"].width > 30
+    assert ws.column_dimensions["E"].width > F.column("practice").template_width  # plus padding
 
 
 def test_unit_selection_and_unknown_unit(second_plan_path, tmp_path):

@@ -7,6 +7,7 @@ from odfcheck import NS, page_of, q, validate
 from plans import SECOND_PLAN_LEADS
 from python_calamine import CalamineWorkbook
 
+from xltool.cells import header_name
 from xltool.forms import fields as F
 from xltool.forms.identity import fingerprint_of
 from xltool.forms.template import write_templates
@@ -35,8 +36,9 @@ def test_ods_is_a_real_opendocument_with_the_units_items(ods):
         rows = wb.get_sheet_by_name(F.FORM_SHEET).to_python(skip_empty_area=False)
         got = [r[0] for r in rows[F.FIRST_ITEM_ROW:] if r and r[0]]
         assert got == ids
-        header = [h.replace("（必填）", "") for h in rows[F.HEADER_ROW][:len(F.COLUMNS)]]
-        assert header == [c.name for c in F.COLUMNS]
+        header = rows[F.HEADER_ROW][:len(F.COLUMNS)]
+        assert header == [c.header for c in F.COLUMNS]
+        assert [header_name(h) for h in header] == [c.name for c in F.COLUMNS]
 
 
 def test_ods_validations_protection_and_names(ods):
@@ -49,7 +51,9 @@ def test_ods_validations_protection_and_names(ods):
     assert "of:cell-content-is-in-list(選項_執行狀態)" in conditions
     assert any(c.startswith("of:cell-content-is-decimal-number() and cell-content-is-between(0,20.25)")
                for c in conditions)
-    assert any(c.startswith("of:cell-content-is-date()") for c in conditions)
+    # 填報日期: a date, or text, or LibreOffice's date of typed ROC years 100-288
+    assert "of:is-true-formula(OR(ISTEXT([.K3]);AND(ISNUMBER([.K3]);[.K3]>=4384;[.K3]<=109574);" \
+           "AND(ISNUMBER([.K3]);[.K3]>=-657437;[.K3]<=-588401)))" in conditions
     for v in vals.values():
         help_msg = v.find("table:help-message", NS)
         err = v.find("table:error-message", NS)

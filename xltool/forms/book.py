@@ -19,6 +19,15 @@ PAPER_A4 = 9
 
 @dataclass
 class Validation:
+    """One data-validation rule over a range of cells.
+
+    kind "date" allows a date from ``minimum`` to ``maximum`` or any text: a date
+    typed the ROC way (115/07/01, 115年7月1日) stays text in Excel, and the merge
+    reads such text as the date it says (``cells.parse_date``). LibreOffice makes
+    a date of the year 115 of such typing instead; the .ods allows those dates too,
+    as the merge reads a year under 1000 as an ROC year (the .xlsx cannot carry
+    dates before 1900, so there the message says how to type it)."""
+
     first: tuple[int, int]
     last: tuple[int, int]
     kind: str  # "list" | "decimal" | "date" | "length"
@@ -45,9 +54,13 @@ class PrintSetup:
 # A sheet without a PrintSetup prints as the office programs' default would, on A4.
 PLAIN_PRINT = PrintSetup(landscape=False, fit_width=False, footer=False)
 
-# Number formats by meaning. "general" shows a number as typed (7, 7.5; never "7."),
-# "text" keeps what is typed as text (109.10 stays 109.10), "date" shows a date.
+# Number formats by meaning. "general" shows a number as typed (7, 7.5; never "7.",
+# which 0.## shows in Excel), "text" keeps what is typed as text (109.10 stays
+# 109.10), "date" shows a date with its ROC year (115/07/01); in the .ods a date
+# before ROC year 1 (LibreOffice's reading of 115/07/01, the year 115) shows as
+# 0115/07/01 rather than as the 1797th year before the ROC.
 NUMBER_FORMATS = ("general", "text", "date")
+ROC_FROM_SERIAL = 4384  # 1912-01-01, ROC year 1, as a serial day number (Excel and ODF)
 
 
 @dataclass

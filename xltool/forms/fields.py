@@ -33,7 +33,7 @@ LATEST_DATE = date(2199, 12, 31)  # far enough; later dates are typing slips
 @dataclass(frozen=True)
 class Column:
     name: str
-    width: float
+    width: float  # in Excel's width units; of an input column, its width in the master's 明細
     kind: str  # "text" | "number" | "list" | "date"
     input: bool = False
     attr: str = ""  # Item attribute, for plan columns
@@ -41,13 +41,23 @@ class Column:
     minimum: float | None = None
     maximum_attr: str = ""  # Item attribute that bounds the value, e.g. 配分
     required: bool = False  # required unless the row's status is 不適用
-    note: str = ""  # shown after the name in the header, e.g. （必填）
+    note: str = ""  # shown under the name in the header, e.g. （必填）
     prompt: str = ""
     role: str = ""  # what the rest of xltool knows the column by (see ROLES)
+    form_width: float | None = None  # in the 填報表, where narrower than width
+
+    @property
+    def template_width(self) -> float:
+        """The column's width in the 填報表, which is printed (see PLAN_COLUMNS)."""
+        return self.width if self.form_width is None else self.form_width
 
     @property
     def header(self) -> str:
-        return self.name + self.note
+        """The header cell: the name, and the note on a line of its own, so that the
+        header breaks there and nowhere else (the width fits each line). Returns keep
+        being read by ``cells.header_name``, which drops the note with or without
+        the line break, so templates with「執行狀態（必填）」on one line still match."""
+        return f"{self.name}\n{self.note}" if self.note else self.name
 
     @property
     def input_style(self) -> str:
@@ -59,29 +69,37 @@ class Column:
         return "locked_number" if self.kind == "number" else "locked"
 
 
+# In the 填報表 the widths add up to 139 units, so that it prints one A4 landscape page
+# wide at type of 9 pt or more (its 11 pt scaled to about 86 %): each header line fits
+# its column, and long plan text wraps in the narrower columns instead of shrinking the
+# page. tests/test_template_print.py measures it in LibreOffice's PDF. The input
+# columns keep their wider width in the master's 明細, which shows text on one line.
 PLAN_COLUMNS = (
-    Column("編號", 8, "text", attr="id", role="id"),
-    Column("構面", 10, "text", attr="dimension", role="dimension"),
-    Column("執行策略", 14, "text", attr="strategy", role="strategy"),
-    Column("執行方法", 28, "text", attr="method", role="method"),
-    Column("具體作法", 40, "text", attr="practice", role="practice"),
-    Column("目標值", 8, "number", attr="target", role="target"),
-    Column("計量單位", 8, "text", attr="measure", role="measure"),
-    Column("配分", 7, "number", attr="points", role="points"),
+    Column("編號", 7, "text", attr="id", role="id"),
+    Column("構面", 7, "text", attr="dimension", role="dimension"),
+    Column("執行策略", 9, "text", attr="strategy", role="strategy"),
+    Column("執行方法", 17, "text", attr="method", role="method"),
+    Column("具體作法", 24, "text", attr="practice", role="practice"),
+    Column("目標值", 6, "number", attr="target", role="target"),
+    Column("計量單位", 9, "text", attr="measure", role="measure"),
+    Column("配分", 5, "number", attr="points", role="points"),
 )
 
 INPUT_COLUMNS = (
     Column("執行狀態", 10, "list", input=True, list_name=STATUS_LIST, note="（必填）",
-           required=True, prompt="請由下拉清單選擇本項目的執行狀態。", role="status"),
+           required=True, prompt="請由下拉清單選擇本項目的執行狀態。", role="status",
+           form_width=9),
     Column("實際值", 9, "number", input=True, minimum=0,
-           prompt="請填入實際達成的數量（0 以上的數字），單位同「計量單位」。", role="actual"),
+           prompt="請填入實際達成的數量（0 以上的數字），單位同「計量單位」。", role="actual",
+           form_width=7),
     Column("執行績效與成果", 40, "text", input=True, required=True, note="（必填）",
-           prompt="請具體說明執行情形與成果，可按 Alt+Enter 換行。", role="result"),
+           prompt="請具體說明執行情形與成果，可按 Alt+Enter 換行。", role="result",
+           form_width=20),
     Column("自評分數", 9, "number", input=True, minimum=0, maximum_attr="points",
            required=True, note="（必填）", prompt="請填入 0 到本項配分之間的分數，可有小數。",
            role="score"),
     Column("佐證資料", 20, "text", input=True, prompt="可填佐證資料名稱或說明（選填）。",
-           role="evidence"),
+           role="evidence", form_width=10),
 )
 
 COLUMNS = PLAN_COLUMNS + INPUT_COLUMNS
@@ -89,8 +107,10 @@ COLUMNS = PLAN_COLUMNS + INPUT_COLUMNS
 FORM_FIELDS = (
     Column("填表人", 0, "text", input=True, prompt="請填入填表人姓名。", role="filled_by"),
     Column("聯絡電話", 0, "text", input=True, prompt="請填入聯絡電話（含分機）。", role="phone"),
+    # {roc} and {gregorian}: an example date from the plan, filled in by the template.
     Column("填報日期", 0, "date", input=True, minimum=None,
-           prompt="請填入填報日期，例如 2020/7/5。", role="filed_on"),
+           prompt="請填入填報日期（民國年），例如 {roc}；也可填西元日期，例如 {gregorian}。",
+           role="filed_on"),
 )
 
 

@@ -12,9 +12,13 @@ from pathlib import Path
 
 from ..cells import a1, abs_ref, utc_naive
 from ..files import atomic_path
-from .book import FONT, PLAIN_PRINT, STYLES, Book, PrintSetup, Sheet, Validation
+from .book import FONT, PLAIN_PRINT, ROC_FROM_SERIAL, STYLES, Book, PrintSetup, Sheet, Validation
 
-CM_PER_CHAR = 0.21  # one Excel width unit in LibreOffice, near enough for layout
+# A column as wide as LibreOffice makes the same width in the .xlsx (whose unit is
+# the digit of Arial 11, see xlsx_writer.DEFAULT_FONT, plus XlsxWriter's 5 px of
+# padding), so that the two files look and print alike.
+CM_PER_CHAR = 0.2151
+PADDING_CHARS = 5 / 7
 EXCEL_EPOCH = date(1899, 12, 30)
 
 
@@ -160,18 +164,28 @@ def _page_styles(doc, book: Book) -> dict[PrintSetup, str]:
 
 
 def _data_styles(doc) -> dict[str, object]:
-    """ODF data styles for the book's number formats ("general" needs none)."""
-    from odf import number
+    """ODF data styles for the book's number formats ("general" needs none).
 
-    date_style = number.DateStyle(name="xlDate")
-    for part in (number.Year(style="long"), number.Text(text="/"), number.Month(style="long"),
-                 number.Text(text="/"), number.Day(style="long")):
-        date_style.addElement(part)
+    "date" is the ROC calendar's year/month/day (115/07/01); a date before ROC year 1
+    maps to the Gregorian style (0115/07/01, LibreOffice's reading of 115/07/01).
+    Both go in office:styles: odfpy keeps only the automatic styles that a cell
+    names, and the Gregorian one is named by the style:map alone."""
+    from odf import number, style
+
+    early = number.DateStyle(name="xlDateBeforeROC", volatile="true")
+    roc = number.DateStyle(name="xlDate", language="zh", country="TW")
+    for st, calendar in ((early, {}), (roc, {"calendar": "ROC"})):
+        year = number.Year(**calendar) if calendar else number.Year(style="long")
+        for part in (year, number.Text(text="/"), number.Month(style="long", **calendar),
+                     number.Text(text="/"), number.Day(style="long", **calendar)):
+            st.addElement(part)
+    roc.addElement(style.Map(condition=f"value()<{ROC_FROM_SERIAL}", applystylename=early))
     text_style = number.TextStyle(name="xlText")
     text_style.addElement(number.TextContent())
-    for st in (date_style, text_style):
-        doc.automaticstyles.addElement(st)
-    return {"date": date_style, "text": text_style}
+    doc.styles.addElement(early)
+    doc.styles.addElement(roc)
+    doc.automaticstyles.addElement(text_style)
+    return {"date": roc, "text": text_style}
 
 
 def _cell_style(name: str, spec: dict, data_styles: dict):
@@ -211,9 +225,7 @@ def _validation(name: str, sheet: Sheet, v: Validation):
     elif v.kind == "decimal":
         condition = "of:cell-content-is-decimal-number() and " + _bounds(v.minimum, v.maximum)
     elif v.kind == "date":
-        lo = (v.minimum - EXCEL_EPOCH).days if v.minimum is not None else None
-        hi = (v.maximum - EXCEL_EPOCH).days if v.maximum is not None else None
-        condition = "of:cell-content-is-date() and " + _bounds(lo, hi)
+        condition = _date_condition(a1(*v.first), v.minimum, v.maximum)
     elif v.kind == "length":
         condition = (f"of:cell-content-text-length-is-between({v.minimum or 0},{v.maximum})"
                      if v.maximum is not None else
@@ -232,6 +244,24 @@ def _validation(name: str, sheet: Sheet, v: Validation):
     err.addElement(text.P(text=v.error))
     el.addElement(err)
     return el
+
+
+# LibreOffice makes a date of the year 115 of 115/07/01 (and of 115-07-01, 115年7月1日),
+# counting days before 1582 in the Julian calendar. Those of ROC years 100-288 are let
+# through; the merge reads them back as ROC years (intake.rules).
+_ROC_AS_YEARS = (date(100, 1, 1), date(288, 12, 31))
+
+
+def _date_condition(cell: str, lo: date, hi: date) -> str:
+    """A date in range, or text, or LibreOffice's date of a typed ROC date (book.Validation)."""
+    ref = f"[.{cell}]"
+
+    def within(first: date, last: date, slack: int = 0) -> str:
+        return (f"AND(ISNUMBER({ref});{ref}>={(first - EXCEL_EPOCH).days - slack};"
+                f"{ref}<={(last - EXCEL_EPOCH).days + slack})")
+
+    return (f"of:is-true-formula(OR(ISTEXT({ref});{within(lo, hi)};"
+            f"{within(*_ROC_AS_YEARS, slack=3)}))")
 
 
 def _bounds(lo, hi) -> str:
@@ -258,7 +288,8 @@ def _table(doc, index: int, sheet: Sheet, cell_styles: dict, validation_names: d
     for c in range(ncols):
         width = sheet.widths[c] if c < len(sheet.widths) else 9
         cs = style.Style(name=f"co{index}_{c}", family="table-column")
-        cs.addElement(style.TableColumnProperties(columnwidth=f"{width * CM_PER_CHAR:.2f}cm"))
+        cs.addElement(style.TableColumnProperties(
+            columnwidth=f"{(width + PADDING_CHARS) * CM_PER_CHAR:.2f}cm"))
         doc.automaticstyles.addElement(cs)
         t.addElement(table.TableColumn(stylename=cs))
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from ..cells import norm_text, roc_date
@@ -20,6 +20,9 @@ from .identity import CELL_KEY, KEYS, fingerprint, locked_digests, plan_cell_val
 
 FORMATS = ("xlsx", "ods")
 MIN_ITEM_ROW_POINTS = 48  # leaves room to type in the input cells
+# Points per line of wrapped 11 pt text: LibreOffice's Noto Sans CJK (1.45 em) is the
+# tallest of the fonts that stand in for 標楷體, so rows fit there and in Excel alike.
+LINE_POINTS = 16
 
 
 def list_name(name: str, index: int) -> str:
@@ -119,7 +122,7 @@ def _guide_sheet(plan: Plan, unit: str, item_count: int) -> Sheet:
 
 def _form_sheet(plan: Plan, unit: str, items, list_names: dict[str, str]) -> Sheet:
     info = plan.info
-    sheet = Sheet(F.FORM_SHEET, widths=[c.width for c in F.COLUMNS], protect=True,
+    sheet = Sheet(F.FORM_SHEET, widths=[c.template_width for c in F.COLUMNS], protect=True,
                   freeze=(F.FIRST_ITEM_ROW, 1),
                   print_setup=PrintSetup(repeat_rows=(F.HEADER_ROW, F.HEADER_ROW)))
     sheet.put(F.TITLE_ROW, 0, f"{info.name}　{unit}　填報表（{info.period}，"
@@ -128,17 +131,14 @@ def _form_sheet(plan: Plan, unit: str, items, list_names: dict[str, str]) -> She
     for field, label_col in zip(F.FORM_FIELDS, F.FORM_LABEL_COLS):
         sheet.put(F.FORM_ROW, label_col, field.name, "label")
         sheet.put(F.FORM_ROW, label_col + 1, None, F.form_field_style(field))
-        if field.kind == "date":
-            sheet.validations.append(Validation(
-                (F.FORM_ROW, label_col + 1), (F.FORM_ROW, label_col + 1), "date",
-                minimum=F.EARLIEST_DATE, title=field.name, prompt=field.prompt,
-                error="請輸入日期，例如 2020/7/5。"))
-        else:
-            sheet.validations.append(_length_rule(field, (F.FORM_ROW, label_col + 1),
-                                                  (F.FORM_ROW, label_col + 1), limit=100))
+        cell = (F.FORM_ROW, label_col + 1)
+        sheet.validations.append(_date_rule(field, cell, info.deadline)
+                                 if field.kind == "date" else
+                                 _length_rule(field, cell, cell, limit=100))
     for c, col in enumerate(F.COLUMNS):
         sheet.put(F.HEADER_ROW, c, col.header, "header")
-    sheet.heights[F.HEADER_ROW] = 36
+    sheet.heights[F.HEADER_ROW] = max(col.header.count("\n") + 1 for col in F.COLUMNS) \
+        * LINE_POINTS + 4
 
     for offset, item in enumerate(items):
         r = F.FIRST_ITEM_ROW + offset
@@ -149,8 +149,8 @@ def _form_sheet(plan: Plan, unit: str, items, list_names: dict[str, str]) -> She
                 continue
             value = plan_cell_value(plan, item, col.attr)
             sheet.put(r, c, value, col.locked_style)
-            texts.append((norm_text(value), col.width))
-        sheet.heights[r] = max(row_height(texts), MIN_ITEM_ROW_POINTS)
+            texts.append((norm_text(value), col.template_width))
+        sheet.heights[r] = max(row_height(texts, LINE_POINTS), MIN_ITEM_ROW_POINTS)
 
     if items:
         first, last = F.FIRST_ITEM_ROW, F.FIRST_ITEM_ROW + len(items) - 1
@@ -177,6 +177,17 @@ def _form_sheet(plan: Plan, unit: str, items, list_names: dict[str, str]) -> She
             else:
                 sheet.validations.append(_length_rule(col, (first, c), (last, c)))
     return sheet
+
+
+def _date_rule(field: F.Column, cell: tuple[int, int], example: date) -> Validation:
+    """填報日期: a date, or text such as 115/07/01 (Excel keeps ROC typing as text; the
+    merge reads it as the date it says). The example is a date of the plan's own."""
+    roc, gregorian = roc_date(example), f"{example.year}/{example.month}/{example.day}"
+    return Validation(
+        cell, cell, "date", minimum=F.EARLIEST_DATE, maximum=F.LATEST_DATE, title=field.name,
+        prompt=field.prompt.format(roc=roc, gregorian=gregorian),
+        error=f"請輸入日期，例如 {roc}（民國年）或 {gregorian}。若以 LibreOffice 開啟 .xlsx 檔，"
+              f"民國日期請在前面加上半形單引號，例如 '{roc}。")
 
 
 def _length_rule(col: F.Column, first, last, limit: int = F.TEXT_LIMIT) -> Validation:

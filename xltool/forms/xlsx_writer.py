@@ -5,10 +5,17 @@ import warnings
 from datetime import datetime
 from pathlib import Path
 
-from ..cells import a1, abs_ref, utc_naive
+from ..cells import a1, abs_ref, date_to_serial, utc_naive
 from ..errors import XltoolError
 from ..files import atomic_path
 from .book import FONT, PAPER_A4, PLAIN_PRINT, STYLES, Book
+
+# The workbook's default font sets the width unit of every column (its digit's
+# width). Calibri, XlsxWriter's default, is missing where LibreOffice runs on Linux
+# without Carlito and gets a wider stand-in (DejaVu Sans), so columns there come out a
+# quarter wider and the sheet prints smaller. Arial has a metric twin that LibreOffice ships (Liberation Sans):
+# columns measure the same in Excel and in LibreOffice. Every cell names its own font.
+DEFAULT_FONT = {"font_name": "Arial", "font_size": 11}
 
 
 def _workbook_class():
@@ -40,7 +47,8 @@ def write_xlsx(book: Book, target: Path) -> None:
 
 def _write(book: Book, path: Path) -> None:
     wb = _workbook_class()(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
-                                       "strings_to_numbers": False})
+                                       "strings_to_numbers": False,
+                                       "default_format_properties": dict(DEFAULT_FONT)})
     wb.lock_structure = book.protect_structure
     props: dict[str, str | datetime] = {"title": book.title, "author": book.author}
     if book.created:
@@ -86,7 +94,11 @@ def _write(book: Book, path: Path) -> None:
     wb.close()
 
 
-EXCEL_FORMATS = {"general": "General", "text": "@", "date": "yyyy/mm/dd"}
+# "date": [$-404] is zh-TW, whose e is the ROC year: zh-TW Excel's own 民國 format
+# (built-in number format 27 is [$-404]e/m/d), which LibreOffice reads as its ROC
+# calendar. A .xlsx holds no dates before 1900, so it needs no second section (the .ods
+# has one, see book.py and ods_writer._data_styles).
+EXCEL_FORMATS = {"general": "General", "text": "@", "date": "[$-404]e/mm/dd"}
 
 
 def _print_setup(ws, p) -> None:
@@ -128,7 +140,11 @@ def _validation(v) -> dict:
             "error_type": v.error_type, "ignore_blank": True}
     if v.kind == "list":
         opts.update(validate="list", source=f"={v.source}")
-    elif v.kind in ("decimal", "date", "length"):
+    elif v.kind == "date":  # a date in range, or text (see book.Validation)
+        cell, lo, hi = a1(*v.first), date_to_serial(v.minimum), date_to_serial(v.maximum)
+        opts.update(validate="custom",
+                    value=f"=OR(ISTEXT({cell}),AND(ISNUMBER({cell}),{cell}>={lo},{cell}<={hi}))")
+    elif v.kind in ("decimal", "length"):
         opts["validate"] = v.kind
         if v.minimum is not None and v.maximum is not None:
             opts.update(criteria="between", minimum=v.minimum, maximum=v.maximum)
