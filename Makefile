@@ -25,11 +25,14 @@ demo: venv
 	$(BIN)/xltool status examples/kaohsiung-109/plan.xlsx examples/kaohsiung-109/returns
 	$(BIN)/xltool merge examples/kaohsiung-109/plan.xlsx examples/kaohsiung-109/returns \
 		-o $(DEMO)/master.xlsx --report $(DEMO)/report.json
+	$(BIN)/xltool report examples/kaohsiung-109/plan.xlsx $(DEMO)/master.xlsx \
+		-o $(DEMO)/成果.odt -o $(DEMO)/成果.docx -o $(DEMO)/成果.html
 	@echo ""
 	@echo "示範完成。產生的檔案："
 	@echo "  填報表：$(DEMO)/templates/"
 	@echo "  總表：  $(DEMO)/master.xlsx（以 Excel 或 LibreOffice 開啟）"
 	@echo "  報告：  $(DEMO)/report.json"
+	@echo "  成果：  $(DEMO)/成果.odt、成果.docx、成果.html（執行成果文件與網頁）"
 	@echo "之後執行 xltool：$(BIN)/xltool --help（或先啟用虛擬環境：source $(BIN)/activate，Windows 為 .venv\\Scripts\\activate）"
 
 test: venv

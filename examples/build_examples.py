@@ -16,6 +16,7 @@ from xltool.forms.ods_writer import write_ods
 from xltool.forms.starter import build_starter
 from xltool.forms.template import build_template, template_filename
 from xltool.forms.xlsx_writer import write_xlsx
+from xltool.master.documents.content import write_plan_document
 from xltool.plan import load_plan
 
 HERE = Path(__file__).resolve().parent
@@ -135,6 +136,10 @@ def build(folder: Path, out: Path | None = None) -> list[Path]:
     write_xlsx(plan_book(data), target)
     written = [target]
     plan = load_plan(target)
+    # The plan as its document, which `xltool init --from` reads back.
+    for name in ("計畫.docx", "計畫.odt"):
+        write_plan_document(plan, out / name)
+        written.append(out / name)
     scores = unit_scores(plan, data)
     returns = out / "returns"
     returns.mkdir(parents=True, exist_ok=True)

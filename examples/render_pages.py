@@ -1,7 +1,8 @@
-"""Render the first printed page of each master sheet to docs/images/ (`make pictures`).
+"""Render the first printed page of each master sheet, and of the 執行成果
+document, to docs/images/ (`make pictures`).
 
 Needs LibreOffice and poppler-utils. The pictures in the README show what the
-secretariat sees when it prints the master.
+secretariat sees when it prints the master and the document.
 """
 from __future__ import annotations
 
@@ -45,6 +46,23 @@ def main() -> int:
             subprocess.run(["pdftoppm", "-f", str(n), "-l", str(n), "-r", "60", "-png",
                             "-singlefile", str(pdf), str(target)], check=True)
             print(f"wrote {target}.png")
+        return _report_page(master, Path(tmp))
+
+
+def _report_page(master: Path, tmp: Path) -> int:
+    """The 執行成果 document's first page, as Writer prints it."""
+    document = tmp / "成果.docx"
+    try:
+        xltool(["report", str(EXAMPLE / "plan.xlsx"), str(master), "-o", str(document)])
+    except SystemExit as exc:
+        if exc.code:
+            return exc.code
+    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp),
+                    str(document)], check=True, capture_output=True)
+    target = OUT / "report-first-page"
+    subprocess.run(["pdftoppm", "-f", "1", "-l", "1", "-r", "60", "-png", "-singlefile",
+                    str(document.with_suffix(".pdf")), str(target)], check=True)
+    print(f"wrote {target}.png")
     return 0
 
 

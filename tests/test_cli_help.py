@@ -10,10 +10,11 @@ from xltool.cli import cli
 
 COMMANDS = ["", *sorted(cli.commands)]
 # Words that are names, not English prose: commands, options, formats, products, protocols.
-NAMES = re.compile(r"XLTOOL_[A-Z_]+|xltool|--?[a-z][a-z0-9-]*|\.?(xlsx|xlsm|xls|ods|eml|json|pdf)\b|plan\.xlsx|"
+NAMES = re.compile(r"XLTOOL_[A-Z_]+|xltool|--?[a-z][a-z0-9-]*|"
+                   r"\.?(xlsx|xlsm|xls|ods|eml|json|pdf|docx|doc|odt|html)\b|plan\.xlsx|"
                    r"IMAP|SMTP(UTF8)?|STARTTLS|SSL|TLS|JSON|PDF|LibreOffice|Outlook|Thunderbird|"
-                   r"mbox|Maildir|UTC|INBOX|XLTOOL_[A-Z_]+|A4|both|init|check|template|send|"
-                   r"collect|status|merge|print|[A-Z]:", re.I)
+                   r"mbox|Maildir|UTC|INBOX|A4|both|init|check|template|send|"
+                   r"collect|status|merge|print|report|[A-Z]:", re.I)
 
 
 def _help(command: str) -> str:

@@ -15,7 +15,7 @@ import pytest
 import xltool
 
 PACKAGE = Path(xltool.__file__).resolve().parent
-SHARED = {"cells", "codes", "errors", "files", "quoting", "render", "resources"}
+SHARED = {"cells", "codes", "errors", "files", "quoting", "render", "resources", "textfit"}
 RANK = {"__main__": 0, "cli": 0, "cli_text": 0, "master": 1, "mail": 1, "intake": 2, "forms": 3,
         "plan": 4, "reading": 5, **{name: 6 for name in SHARED}}
 MAX_FUNCTION_LINES, MAX_CLASS_LINES = 80, 250
@@ -118,3 +118,14 @@ def test_only_the_cli_ends_the_process(module):
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_every_module_has_a_docstring(module):
     assert ast.get_docstring(MODULES[module]), module
+
+
+def test_every_package_is_installed():
+    # pyproject lists the packages explicitly (workbook_templates is mapped in): a
+    # subpackage missing from that list is missing from `pip install .`.
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
+                 ["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(PACKAGE.parent).parts) for p in PACKAGE.rglob("__init__.py")}
+    assert found <= listed, sorted(found - listed)

@@ -157,17 +157,37 @@ def utc_naive(value: datetime) -> datetime:
 
 def parse_date(value: Any) -> date:
     """A date cell, or text such as 109/07/10, 109年7月10日, 115-07-01 or 2020-07-10
-    (a year under 1000 is an ROC year)."""
+    (a year under 1000 is an ROC year).
+
+    A date cell in a year under 1000 is an ROC date typed into LibreOffice, which
+    reads 115/07/01 as the year 115 (Excel keeps it as text): it is read as the ROC
+    date the person typed, just as the same text would be."""
     if isinstance(value, datetime):
-        return value.date()
+        value = value.date()
     if isinstance(value, date):
-        return value
+        if value.year >= 1000:
+            return value
+        year, month, day = _as_libreoffice_shows(value)
+        return date(year + 1911, month, day)
     text = norm_text(value)
     m = re.fullmatch(r"(\d{2,4})\s*[/.\-年]\s*(\d{1,2})\s*[/.\-月]\s*(\d{1,2})\s*日?", text)
     if not m:
         raise ValueError(text)
     y, mo, d = (int(g) for g in m.groups())
     return date(y + 1911 if y < 1000 else y, mo, d)
+
+
+def _as_libreoffice_shows(value: date) -> tuple[int, int, int]:
+    """The year, month and day LibreOffice shows for an early date: the Julian calendar's
+    before 1582-10-15, while ODF stores the date in the proleptic Gregorian calendar."""
+    jdn = value.toordinal() + 1_721_425  # Julian day number
+    if jdn >= 2_299_161:  # 1582-10-15, the first Gregorian day
+        return value.year, value.month, value.day
+    c = jdn + 32_082
+    d = (4 * c + 3) // 1461
+    e = c - 1461 * d // 4
+    m = (5 * e + 2) // 153
+    return d - 4800 + m // 10, m + 3 - 12 * (m // 10), e - (153 * m + 2) // 5 + 1
 
 
 def parse_offset(value: Any):

@@ -98,6 +98,7 @@ def cli():
       xltool collect 收件匣 --plan plan.xlsx -o 回收  取出回傳檔
       xltool status plan.xlsx 回收                    查看各單位繳交狀態
       xltool merge plan.xlsx 回收 -o 總表.xlsx        彙整評分
+      xltool report plan.xlsx 總表.xlsx -o 成果.odt   產生執行成果文件
     """
 
 
@@ -139,13 +140,39 @@ def _plan_or_exit(plan_path: Path):
 @cli.command()
 @click.argument("plan", metavar="計畫檔", type=click.Path(dir_okay=False, path_type=Path))
 @option("--force", is_flag=True, help="檔案已存在時覆寫。")
-def init(plan: Path, force: bool):
-    """產生空白的計畫檔（.xlsx 或 .ods），內含說明與下拉清單。"""
+@option("--from", "document", metavar="計畫文件",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="由計畫文件（.docx、.odt；已安裝 LibreOffice 時也可 .doc）讀入計畫名稱、單位、構面、項目與等第。")
+def init(plan: Path, force: bool, document: Path | None):
+    """產生空白的計畫檔（.xlsx 或 .ods），內含說明與下拉清單；或由計畫文件產生。"""
+    if document is not None:
+        _init_from(plan, document, force)
+        return
     from .forms.starter import write_starter
 
     write_starter(plan, overwrite=force)
     say(f"已產生空白計畫檔：{plan}")
     _next(f"開啟計畫檔填寫各工作表，再執行 xltool check {_arg(plan)}")
+
+
+def _init_from(plan: Path, document: Path, force: bool) -> None:
+    from .forms.plan_import import import_plan_document
+    from .plan.documents import DocumentRefused
+    from .render import render_text
+
+    try:
+        done = import_plan_document(document, plan, overwrite=force)
+    except DocumentRefused as exc:
+        say(render_text([exc.issue]), err=True)
+        raise UserError(f"無法由「{document.name}」產生計畫檔。")
+    draft = done.draft
+    say(f"已由「{document.name}」產生計畫檔：{plan}")
+    say(f"  {draft.name or '（未讀到計畫名稱）'}；{len(draft.dimensions)} 個構面、{len(draft.units)} 個單位、"
+        f"{len(draft.items)} 個項目、{len(draft.grades)} 級等第")
+    if done.notes:
+        say("文件未載明、需要補填或確認的內容：")
+        say(render_text(done.notes))
+    _next(f"依上列工作表與儲存格補填 {plan.name}，再執行 xltool check {_arg(plan)}")
 
 
 @cli.command()
@@ -396,40 +423,48 @@ def _password(env: str, user: str, what: str) -> str:
 @option("--cafile", type=click.Path(exists=True, dir_okay=False), help="信任的憑證（自簽憑證時使用）。")
 @option("--format", "fmt", type=click.Choice(["xlsx", "ods", "both"]), default="xlsx",
         show_default=True, help="附加哪種格式的填報表。")
-@option("--resend", is_flag=True, help="已寄過的單位也重新寄出。")
-@option("--dry-run", is_flag=True, help="只列出將寄出的郵件，不寄也不寫檔。")
+@option("--resend", is_flag=True, help="已寄過（或已有草稿）的單位也重新寄出（或重新產生草稿）。")
+@option("--dry-run", is_flag=True,
+        help="只列出將寄出的郵件，不寄也不寫檔；使用 --smtp 時會連線並登入郵件伺服器以確認設定。")
 def send(plan: Path, templates: Path, outbox: Path, smtp: str | None, use_ssl: bool, user: str,
          cafile: str | None, fmt: str, resend: bool, dry_run: bool):
     """把各單位的填報表以電子郵件寄出（或先產生 .eml 草稿）。"""
-    from .mail.send import SmtpSettings, parse_hostport, prepare
+    from .mail.send import SmtpSettings, parse_hostport, prepare, summary
     from .mail.send import send as do_send
     from .render import render_text
 
     model = _plan_or_exit(plan)
     formats = ("xlsx", "ods") if fmt == "both" else (fmt,)
-    outgoing, issues = prepare(model, templates, formats, prefer_one=fmt != "both")
+    batch = prepare(model, templates, formats, prefer_one=fmt != "both")
     settings = None
-    if smtp:
+    if smtp:  # a dry run logs in too: it ends as the real run would
         host, port = parse_hostport(smtp, 465 if use_ssl else 587)
         settings = SmtpSettings(host, port, "ssl" if use_ssl else "starttls", user,
-                                "" if dry_run else _password("XLTOOL_SMTP_PASSWORD", user, "郵件伺服器"),
-                                cafile)
-    result = do_send(outgoing, outbox, settings, resend=resend, dry_run=dry_run,
-                     progress=lambda o: say(f"  {'已寄出' if settings else '已產生'}：{o.unit} <{o.to}>"))
-    issues += result.issues
+                                _password("XLTOOL_SMTP_PASSWORD", user, "郵件伺服器"), cafile)
+    done = "已寄出" if settings else "已產生草稿"
+    result = do_send(batch.outgoing, outbox, settings, resend=resend, dry_run=dry_run,
+                     progress=lambda o: say(f"  {done}：{o.unit} <{o.to}>"))
+    issues = batch.issues + result.issues
     if dry_run:
         for out in result.sent:
-            say(f"  將寄給 {out.unit} <{out.to}>：{out.message['Subject']}"
-                       f"（附件 {'、'.join(p.name for p in out.attachments)}）")
-    for out in result.skipped:
-        say(f"  略過：{out.unit}（已寄過；要重寄請加 --resend）")
+            say(f"  {'將寄給' if settings else '將產生草稿給'} {out.unit} <{out.to}>："
+                f"{out.message['Subject']}（附件 {'、'.join(p.name for p in out.attachments)}）")
     if issues:
         say(render_text(issues), err=True)
-    verb = "將寄出" if dry_run else ("已寄出" if settings else "已產生草稿")
-    failed = len({i.unit for i in result.issues if i.is_error})
-    say(f"{verb} {len(result.sent)} 封，略過 {len(result.skipped)} 封"
-               + (f"，未寄出 {failed} 封（已記錄，重新執行時會再寄）" if failed else "") + "。"
-               + ("" if dry_run or settings else f" 草稿在 {outbox}，可用 Outlook 或 Thunderbird 開啟後寄出。"))
+    for line in summary(result, batch, drafts=settings is None, dry_run=dry_run):
+        say(line)
+    steps = [f"各單位回覆後：xltool collect 收件匣 --plan {_arg(plan)} -o 回收　取出回傳檔",
+             "（收件匣：由郵件軟體匯出的 .eml 資料夾或 mbox；也可改用 --imap 直接讀取信箱）"]
+    if result.failed and not dry_run:
+        steps.insert(0, f"處理上列問題後重新執行同一指令，只會再寄未寄出的 {len(result.failed)} 封")
+    if not settings and (result.sent or "drafted" in result.skipped) and not dry_run:
+        say(f"草稿在 {outbox}（每個單位一封 .eml；Outlook 會以待寄出的新郵件開啟）。")
+        steps.insert(0, f"以 Outlook 或 Thunderbird 開啟 {_arg(outbox)} 中的草稿，確認收件人與附件後寄出")
+    if not batch.outgoing and "no-template" in batch.skipped:
+        steps = [f"xltool template {_arg(plan)} -o {_arg(templates)}　先產生各單位的填報表"]
+    if dry_run:
+        steps = ["確認無誤後，去掉 --dry-run 再執行同一指令" + ("即寄出" if settings else "即產生草稿")]
+    _next(*steps)
     _exit_for(issues)
 
 
@@ -481,6 +516,41 @@ def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | Non
     say(f"存入 {len(result.saved)} 個回傳檔到 {out_dir}；另有 {len(result.issues)} 則說明。")
     _next(f"xltool status {_arg(plan_path)} {_arg(out_dir)}　查看各單位繳交狀態")
     _exit_for(result.issues)
+
+
+@cli.command()
+@click.argument("plan", metavar="計畫檔", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("master", metavar="總表", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@option("-o", "--output", "outputs", required=True, multiple=True, metavar="成果檔",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="執行成果文件；格式依副檔名：.odt、.docx 或 .html（網頁）。可重複指定。")
+def report(plan: Path, master: Path, outputs: tuple[Path, ...]):
+    """由總表產生執行成果文件：計畫的表格填入各單位的執行績效與成果，以及附表2。"""
+    from .master.documents.content import check_targets, outcome_document, write_document
+    from .master.documents.outcome import MasterMismatch, read_outcome
+    from .render import render_text
+
+    check_targets(list(outputs), (plan, master))
+    model = _plan_or_exit(plan)
+    try:
+        outcome = read_outcome(model, master)
+    except MasterMismatch as exc:
+        say(render_text(exc.issues), err=True)
+        raise UserError(str(exc))
+    if outcome.issues:
+        say(render_text(outcome.issues), err=True)
+    if any(i.is_error for i in outcome.issues):
+        say(f"總表有錯誤，未產生成果文件；請修正「{master.name}」後重新執行。", err=True)
+        _exit_for(outcome.issues)
+    document = outcome_document(outcome)
+    for target in outputs:
+        write_document(document, target)
+        say(f"已產生執行成果：{target}")
+    for dim, value in outcome.dimensions:
+        say(f"{dim.name}：{value:g} / {dim.points:g}")
+    say(f"總分：{outcome.total:g}　等第：{outcome.grade}　考核年月：{model.info.review_month}"
+        + (f"　未繳：{'、'.join(outcome.missing)}" if outcome.missing else ""))
+    _next("開啟成果文件檢閱後陳核；網頁版（.html）可直接登載於機關網站")
 
 
 @cli.command(name="print")

@@ -99,6 +99,12 @@ CATALOGUE: dict[str, Code] = {
     "unit-without-items": _c(WARNING, "單位沒有主辦項目", "該單位不會產生填報表。"),
     "control-character": _c(ERROR, "含有換行或控制字元", "請刪除儲存格中的換行。"),
     "needs-smtputf8": _c(WARNING, "電子郵件帳號含中文", "部分郵件伺服器不支援；建議改用英數帳號。"),
+    # ------------------------------------------------ plan and result documents
+    "no-plan-table": _c(ERROR, "文件中找不到計畫表格", "表格的標題列須有執行策略、執行方法、主辦單位與具體作法。"),
+    "needs-libreoffice": _c(ERROR, "需要 LibreOffice", "請另存為 .docx 或 .odt，或安裝 LibreOffice。"),
+    "to-fill": _c(INFO, "文件未載明，請補填", "依工作表與儲存格補填後執行 xltool check。"),
+    "points-split": _c(WARNING, "配分為平均分配", "文件沒有各項配分；請依實際配分修正。"),
+    "master-mismatch": _c(ERROR, "總表與計畫檔不符", "請以目前的計畫檔重新執行 xltool merge。"),
     # ------------------------------------------------ mail
     "no-address": _c(WARNING, "單位沒有電子郵件", "請在計畫檔「單位」工作表補上。"),
     "bad-address": _c(ERROR, "電子郵件格式不正確", "每個單位一個地址，不可有逗號或換行。"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -71,11 +71,19 @@ def rule_for(col: Column, *, choices: tuple[str, ...] | None = None,
                           lambda v: lo <= v <= hi,
                           error=_fail("out-of-range", f"「{col.name}」須為 {span}的數字")))
     if col.kind == "date":
-        message = _fail("type-error", f"「{col.name}」須為日期，例如 115/7/5（民國年）或 2026/7/5")
+        message = _fail("type-error", date_problem(col))
         return Schema(And(Use(_as_date, error=message),
                           lambda d: EARLIEST_DATE <= d <= LATEST_DATE, error=message))
     return Schema(And(Use(clean_text), lambda v: len(v) <= TEXT_LIMIT,
                       error=_fail("too-long", f"「{col.name}」超過 {TEXT_LIMIT} 個字元")))
+
+
+def date_problem(col: Column, example: date | None = None) -> str:
+    """What a date cell must hold, with an example date: the plan's own where the
+    caller has one (its 繳交期限), ROC first."""
+    example = example or date(2026, 7, 5)
+    return (f"「{col.name}」須為日期，例如 {example.year - 1911}/{example.month}/{example.day}"
+            f"（民國年）或 {example.year}/{example.month}/{example.day}")
 
 
 @lru_cache(maxsize=4096)
@@ -144,10 +152,8 @@ def _note(col: Column, raw: Any, value: Any) -> str:
 
 
 def _as_date(value: Any) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
+    """A date cell, or text such as 115/07/01, 115-07-01, 115年7月1日 or 2026/7/1
+    (see :func:`cells.parse_date`, which also reads LibreOffice's year-115 dates)."""
     from ..cells import parse_date
 
     return parse_date(value)

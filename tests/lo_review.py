@@ -1,0 +1,31 @@
+"""Run by the system Python: type 複評 into a master's 評分 sheet in LibreOffice Calc
+and save it as .xlsx, as a secretariat working in LibreOffice would.
+
+Usage: python3 lo_review.py MASTER.xlsx OUTPUT.xlsx PROFILE_DIR 編號=分數 …"""
+import os
+import sys
+
+import uno
+from lo_uno import load, office, prop
+
+
+def main(path, output, profile, pairs):
+    reviews = dict(pair.split("=", 1) for pair in pairs)
+    with office(profile) as (desktop, _):
+        doc = load(desktop, path)
+        sheet = doc.Sheets.getByName("評分")
+        header = {sheet.getCellByPosition(c, 3).String: c for c in range(300)}
+        col = header["複評"]
+        for r in range(4, 20_000):
+            item = sheet.getCellByPosition(0, r).String
+            if not item:
+                break
+            if item in reviews:
+                sheet.getCellByPosition(col, r).setFormula(reviews[item])  # as typed
+        doc.storeToURL(uno.systemPathToFileUrl(os.path.abspath(output)),
+                       (prop("FilterName", "Calc MS Excel 2007 XML"),))
+        doc.close(True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:])
