@@ -192,3 +192,20 @@ def test_a_date_that_is_none_is_a_warning_with_the_plans_example(plan, tmp_path)
     assert value == "七月初"  # kept as typed, for the record
     assert (issue.code, issue.severity) == ("type-error", "警告")
     assert issue.message == "「填報日期」須為日期，例如 113/1/15（民國年）或 2024/1/15"
+
+
+def test_a_date_before_1900_in_a_xlsx_says_how_to_type_the_roc_date(plan, tmp_path):
+    """What LibreOffice stores when 113/01/05 is typed into the .xlsx's date cell (the
+    year 113: a negative serial, which the readers give as a time of day)."""
+    (written,) = write_templates(plan, tmp_path / "tpl", units=[UNIT], formats=("xlsx",))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    target = folder / written.path.name
+    wb = openpyxl.load_workbook(written.path)
+    wb[F.FORM_SHEET][DATE_CELL].value = -652683  # 0113-01-05
+    wb.save(target)
+    value, issues = merged_date(plan, folder)
+    assert value == "00:00:00"  # what the file holds, kept as text
+    (issue,) = issues
+    assert issue.code == "type-error" and issue.cell == DATE_CELL
+    assert "1900" in issue.message and "'115/07/01" in issue.message and "西元日期" in issue.message

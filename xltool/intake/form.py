@@ -133,7 +133,7 @@ def read_form_fields(rd: Reading, sheet: SheetData, header_row: int) -> None:
     """填表人, 聯絡電話, 填報日期: each label's value is the cell to its right. A date is
     taken as the unit typed it, ROC or Gregorian (rules._as_date); the message for one
     that is no date gives an example from the plan (its 繳交期限)."""
-    from .rules import Checked, date_problem
+    from .rules import Checked, date_message
 
     for r in range(0, header_row):
         for c in range(len(sheet.rows[r]) if r < len(sheet.rows) else 0):
@@ -148,7 +148,7 @@ def read_form_fields(rd: Reading, sheet: SheetData, header_row: int) -> None:
             rd.ret.header[col.name] = show_value(raw) if result.problem else result.value
             if result.problem:
                 message = result.problem.message if col.kind != "date" else \
-                    date_problem(col, rd.plan.info.deadline)
+                    date_message(col, raw, rd.plan.info.deadline)
                 rd.issue(result.problem.code, message, WARNING,
                            cell=a1(r, c + 1), field=col.name, value=raw,
                            expected=result.problem.expected)

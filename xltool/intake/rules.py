@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any
 
@@ -86,6 +86,21 @@ def date_problem(col: Column, example: date | None = None) -> str:
             f"（民國年）或 {example.year}/{example.month}/{example.day}")
 
 
+def is_lost_date(raw: Any) -> bool:
+    """A .xlsx cannot hold a date before 1900: its readers give a time of day for one.
+    LibreOffice stores such a date when an ROC date is typed into a date cell of a
+    .xlsx (it takes 115/07/01 for the year 115), so the unit's date is gone."""
+    return isinstance(raw, time) and not isinstance(raw, datetime)
+
+
+def date_message(col: Column, raw: Any, example: date | None = None) -> str:
+    """What is wrong with a date cell, and for a lost date how to type it instead."""
+    if not is_lost_date(raw):
+        return date_problem(col, example)
+    return (f"{date_problem(col, example)}。此儲存格的日期早於西元 1900 年，.xlsx 無法保存"
+            f"（在 LibreOffice 中輸入民國日期時會如此），請在日期前加半形單引號（'115/07/01）或改輸入西元日期")
+
+
 @lru_cache(maxsize=4096)
 def expected_text(col: Column, choices: tuple[str, ...] | None = None,
                   maximum: float | None = None) -> str:
@@ -109,6 +124,8 @@ def check(rule: Schema, col: Column, raw: Any, expected: str,
         return Checked(None)
     if bounds is not None and _already_valid(col, raw, *bounds):
         return Checked(raw)
+    if col.kind == "date" and is_lost_date(raw):
+        return Checked(None, Problem("type-error", date_message(col, raw), expected))
     try:
         value = rule.validate(raw)
     except SchemaError as exc:
