@@ -1,8 +1,10 @@
-"""Writing files safely: temp file + os.replace, so a crash leaves the old file."""
+"""Writing files safely (temp file + os.replace, so a crash leaves the old file), file
+names as people read them, and where LibreOffice is."""
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -97,3 +99,17 @@ def short_filename(name: str, max_bytes: int = MAX_NAME_BYTES) -> str:
     while len((name + "…").encode("utf-8")) > max_bytes:
         name = name[:-1]
     return name.rstrip(" .") + "…"
+
+
+def find_soffice() -> str | None:
+    """LibreOffice's soffice, on the path or where its installers put it (Windows, macOS)."""
+    for name in ("soffice", "libreoffice"):
+        found = shutil.which(name)
+        if found:
+            return found
+    for base in (os.environ.get("PROGRAMFILES", ""), os.environ.get("PROGRAMFILES(X86)", "")):
+        candidate = Path(base) / "LibreOffice" / "program" / "soffice.exe"
+        if base and candidate.exists():
+            return str(candidate)
+    mac = Path("/Applications/LibreOffice.app/Contents/MacOS/soffice")
+    return str(mac) if mac.exists() else None

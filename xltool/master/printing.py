@@ -1,31 +1,18 @@
 """Print a workbook to PDF with LibreOffice headless, when it is installed."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 from ..errors import XltoolError
-from ..files import atomic_path
+from ..files import atomic_path, find_soffice
 
 INSTALL_HINT = ("需要 LibreOffice 才能產生 PDF，但找不到 soffice。安裝方式："
                 "Windows 或 macOS 請至 https://zh-tw.libreoffice.org/ 下載安裝；"
                 "Debian／Ubuntu 請執行 sudo apt-get install libreoffice-calc-nogui fonts-noto-cjk。")
 
-
-def find_soffice() -> str | None:
-    for name in ("soffice", "libreoffice"):
-        found = shutil.which(name)
-        if found:
-            return found
-    for base in (os.environ.get("PROGRAMFILES", ""), os.environ.get("PROGRAMFILES(X86)", "")):
-        candidate = Path(base) / "LibreOffice" / "program" / "soffice.exe"
-        if base and candidate.exists():
-            return str(candidate)
-    mac = Path("/Applications/LibreOffice.app/Contents/MacOS/soffice")
-    return str(mac) if mac.exists() else None
 
 
 def to_pdf(workbook: Path, target: Path | None = None, timeout: int = 300) -> Path:

@@ -62,6 +62,23 @@ _ENTITY = "「{}」含有 XML 實體宣告（可能是攻擊檔案），已拒�
 _ENCRYPTED = "「{}」設有密碼保護（已加密），無法讀取。請移除密碼後重新存檔。"
 
 
+def file_head(path: Path, empty_advice: str = "") -> bytes:
+    """The first bytes of a file that exists, is not empty and is not too large."""
+    name = display_name(path)
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise reject(path, "unreadable", f"無法讀取「{name}」：{exc.strerror or exc}。") from None
+    if size == 0:
+        raise reject(path, "empty-file", f"「{name}」是空檔案（0 位元組）{empty_advice}。")
+    if size > MAX_FILE_BYTES:
+        raise reject(path, "too-large", f"「{name}」大小 {size // 1024 // 1024} MB，超過上限 "
+                                        f"{MAX_FILE_BYTES // 1024 // 1024} MB。")
+    return head
+
+
 def gate(path: Path, bounds: Bounds | None = None, only: set[str] | None = None,
          prefer: set[str] | None = None) -> GateReport:
     """Check ``path`` and measure the sheets a reader will load: those in ``only``;
@@ -72,17 +89,7 @@ def gate(path: Path, bounds: Bounds | None = None, only: set[str] | None = None,
     if suffix not in SPREADSHEET_SUFFIXES:
         raise reject(path, "not-a-spreadsheet",
                      f"「{name}」不是試算表檔（可接受 .xlsx、.xlsm、.xls、.ods）。")
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as fh:
-            head = fh.read(8)
-    except OSError as exc:
-        raise reject(path, "unreadable", f"無法讀取「{name}」：{exc.strerror or exc}。")
-    if size == 0:
-        raise reject(path, "empty-file", f"「{name}」是空檔案（0 位元組），請重新存檔後再寄。")
-    if size > MAX_FILE_BYTES:
-        raise reject(path, "too-large", f"「{name}」大小 {size // 1024 // 1024} MB，超過上限 "
-                                        f"{MAX_FILE_BYTES // 1024 // 1024} MB。")
+    head = file_head(path, "，請重新存檔後再寄")
     if head.startswith(OLE_MAGIC) and suffix in ZIP_FORMATS:
         # An .xlsx that is really an OLE container is how Office stores encryption.
         raise reject(path, "encrypted", _ENCRYPTED.format(name))

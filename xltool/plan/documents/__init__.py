@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import Issue, XltoolError
-from ...files import display_name
+from ...files import display_name, find_soffice
 from ...reading.gate import Rejected
 from ...reading.isolation import Failure, Limits, Pool
 from .draft import NoPlanTable, PlanDraft, no_table_issue, read_draft
@@ -80,21 +80,6 @@ def _job(_context: Any, path: Path) -> tuple[str, Any]:
     except NoPlanTable:
         return "no-table", None
 
-
-def find_soffice() -> str | None:
-    """LibreOffice's soffice, on the path or where its installers put it."""
-    import os
-
-    for name in ("soffice", "libreoffice"):
-        found = shutil.which(name)
-        if found:
-            return found
-    for base in (os.environ.get("PROGRAMFILES", ""), os.environ.get("PROGRAMFILES(X86)", "")):
-        candidate = Path(base) / "LibreOffice" / "program" / "soffice.exe"
-        if base and candidate.exists():
-            return str(candidate)
-    mac = Path("/Applications/LibreOffice.app/Contents/MacOS/soffice")
-    return str(mac) if mac.exists() else None
 
 
 def convert_doc(path: Path, out_dir: Path, timeout: int = 180) -> Path:

@@ -21,7 +21,7 @@ from typing import Any
 
 from ...files import display_name
 from ...reading.bounds import Corrupt, Encrypted, TooLarge
-from ...reading.gate import MAX_COMPRESSION_RATIO, MAX_FILE_BYTES, MAX_UNCOMPRESSED_BYTES, Rejected, reject
+from ...reading.gate import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED_BYTES, Rejected, file_head, reject
 from ...reading.xmlstream import Malformed, Unsafe, make_parser, parse_stream
 
 DOCUMENT_SUFFIXES = (".docx", ".odt")
@@ -108,17 +108,7 @@ def _gate(path: Path, suffix: str) -> None:
     name = display_name(path)
     if suffix not in DOCUMENT_SUFFIXES:
         raise reject(path, "wrong-format", f"「{name}」不是可讀取的計畫文件（可接受 .docx、.odt、.doc）。")
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as fh:
-            head = fh.read(8)
-    except OSError as exc:
-        raise reject(path, "unreadable", f"無法讀取「{name}」：{exc.strerror or exc}。")
-    if size == 0:
-        raise reject(path, "empty-file", f"「{name}」是空檔案（0 位元組）。")
-    if size > MAX_FILE_BYTES:
-        raise reject(path, "too-large", f"「{name}」大小 {size // 1024 // 1024} MB，超過上限 "
-                                        f"{MAX_FILE_BYTES // 1024 // 1024} MB。")
+    head = file_head(path)
     if head.startswith(OLE_MAGIC):
         # A .docx inside an OLE container is how Word stores a password-protected file.
         raise reject(path, "encrypted", f"「{name}」設有密碼保護（已加密），無法讀取；請移除密碼後重新存檔。")
