@@ -33,7 +33,7 @@ demo: venv
 	@echo "  總表：  $(DEMO)/master.xlsx（以 Excel 或 LibreOffice 開啟）"
 	@echo "  報告：  $(DEMO)/report.json"
 	@echo "  成果：  $(DEMO)/成果.odt、成果.docx、成果.html（執行成果文件與網頁）"
-	@echo "之後執行 xltool：$(BIN)/xltool --help（或先啟用虛擬環境：source $(BIN)/activate，Windows 為 .venv\\Scripts\\activate）"
+	@printf '%s\n' '之後執行 xltool：$(BIN)/xltool --help（或先啟用虛擬環境：source $(BIN)/activate，Windows 為 .venv\Scripts\activate）'
 
 test: venv
 	$(BIN)/python -m pytest -q
