@@ -23,11 +23,30 @@ HERE = Path(__file__).resolve().parent
 TAIPEI = timezone(timedelta(hours=8))  # the example's times, whatever the machine's zone
 
 
+# The worked example first, then the branches generated from it (same 109 scheme,
+# other units and items), which `make demo` rolls up with it.
+EXAMPLES = ("kaohsiung-109", "taichung-109", "tainan-109")
+
+
 def load_data(folder: Path):
     spec = importlib.util.spec_from_file_location(f"{folder.name}_data", folder / "plan_data.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    if hasattr(module, "BASE"):
+        _derive(module, load_data(folder.parent / module.BASE))
     return module
+
+
+def _derive(module, base) -> None:
+    """A generated plan: the base plan's scheme, and the base items it names
+    (``ITEMS_FROM_BASE``: id → its lead text here), in the base plan's order."""
+    for name in ("DIMENSIONS", "GRADES", "LISTS", "allocate_points"):
+        if not hasattr(module, name):
+            setattr(module, name, getattr(base, name))
+    module.ITEMS = [dict(i, lead=module.ITEMS_FROM_BASE[i["id"]]) for i in base.ITEMS
+                    if i["id"] in module.ITEMS_FROM_BASE]
+    missing = set(module.ITEMS_FROM_BASE) - {i["id"] for i in module.ITEMS}
+    assert not missing, f"not items of {module.BASE}: {sorted(missing)}"
 
 
 def plan_book(data):
@@ -153,8 +172,9 @@ def build(folder: Path, out: Path | None = None) -> list[Path]:
 
 def main(argv: list[str]) -> int:
     out = Path(argv[1]) if len(argv) > 1 else None
-    for path in build(HERE / "kaohsiung-109", out):
-        print(f"wrote {path}")
+    for name in EXAMPLES:
+        for path in build(HERE / name, out / name if out else None):
+            print(f"wrote {path}")
     return 0
 
 

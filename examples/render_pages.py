@@ -1,5 +1,5 @@
-"""Render the first printed page of each master sheet, and of the 執行成果
-document, to docs/images/ (`make pictures`).
+"""Render the first printed page of each master sheet, of the 執行成果
+document and of the roll-up's 附表2, to docs/images/ (`make pictures`).
 
 Needs LibreOffice and poppler-utils. The pictures in the README show what the
 secretariat sees when it prints the master and the document.
@@ -46,7 +46,7 @@ def main() -> int:
             subprocess.run(["pdftoppm", "-f", str(n), "-l", str(n), "-r", "60", "-png",
                             "-singlefile", str(pdf), str(target)], check=True)
             print(f"wrote {target}.png")
-        return _report_page(master, Path(tmp))
+        return _report_page(master, Path(tmp)) or _rollup_page(master, Path(tmp))
 
 
 def _report_page(master: Path, tmp: Path) -> int:
@@ -62,6 +62,33 @@ def _report_page(master: Path, tmp: Path) -> int:
     target = OUT / "report-first-page"
     subprocess.run(["pdftoppm", "-f", "1", "-l", "1", "-r", "60", "-png", "-singlefile",
                     str(document.with_suffix(".pdf")), str(target)], check=True)
+    print(f"wrote {target}.png")
+    return 0
+
+
+def _rollup_page(master: Path, tmp: Path) -> int:
+    """The first page of the roll-up's 附表2: the three example branches' masters in one table."""
+    masters = [master]
+    for name in ("taichung-109", "tainan-109"):
+        target = tmp / f"{name}.xlsx"
+        try:
+            xltool(["merge", str(ROOT / "examples" / name / "plan.xlsx"), str(ROOT / "examples" / name / "returns"),
+                    "-o", str(target)])
+        except SystemExit as exc:
+            if exc.code:
+                return exc.code
+        masters.append(target)
+    rolled = tmp / "rollup.xlsx"
+    try:
+        xltool(["rollup", *map(str, masters), "-o", str(rolled)])
+    except SystemExit as exc:
+        if exc.code:
+            return exc.code
+    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp), str(rolled)],
+                   check=True, capture_output=True)
+    target = OUT / "rollup-table2"
+    subprocess.run(["pdftoppm", "-f", "1", "-l", "1", "-r", "60", "-png", "-singlefile",
+                    str(rolled.with_suffix(".pdf")), str(target)], check=True)
     print(f"wrote {target}.png")
     return 0
 
