@@ -158,11 +158,12 @@ def returns_mail(plan):
 
 
 def check_collected(plan, out, res):
-    files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    files = sorted(p.name for p in out.iterdir() if p.is_file() and not p.name.startswith("."))
     assert len(files) == 12, files
     assert {f.split("_")[0] for f in files} == {u.name for u in plan.units}
     assert any(f.startswith("第一課_20200701T1012") for f in files)
-    assert "先前已收過" in res.output and "說明.pdf" in res.output and "不是試算表" in res.output
+    # The stray PDF is 第二課's evidence (佐證資料), kept beside the returns, not among them.
+    assert "先前已收過" in res.output and "佐證資料（第二課）：佐證資料/第二課/說明.pdf" in res.output
 
 
 def test_collect_through_imap_then_merge(plan, imap, tmp_path):
@@ -187,7 +188,7 @@ def test_collect_through_imap_then_merge(plan, imap, tmp_path):
     again = run("collect", "--plan", PLAN, "--imap", f"127.0.0.1:{imap.port}", "--user", USER,
                 "--cafile", imap.cert, "-o", out, env={"XLTOOL_IMAP_PASSWORD": PASSWORD})
     assert "存入 0 個回傳檔" in again.output
-    assert len([p for p in out.iterdir() if not p.name.startswith(".")]) == 12
+    assert len([p for p in out.iterdir() if p.is_file() and not p.name.startswith(".")]) == 12
     master, report = tmp_path / "master.xlsx", tmp_path / "r.json"
     merged = run("merge", PLAN, out, "-o", master, "--report", report)
     assert merged.exit_code == 0, merged.output

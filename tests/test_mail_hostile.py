@@ -84,7 +84,7 @@ def deep(levels: int) -> bytes:
 
 
 def saved_units(out):
-    return sorted(p.name.split("_")[0] for p in out.iterdir() if not p.name.startswith("."))
+    return sorted(p.name.split("_")[0] for p in out.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
 def write_eml(folder, messages: dict[str, bytes]):

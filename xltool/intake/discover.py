@@ -1,4 +1,8 @@
-"""Finding the candidate returns in the folders and files given."""
+"""Finding the candidate returns in the folders and files given.
+
+Evidence files that ``xltool collect`` keeps (佐證資料, see log.py) are never
+candidates: a folder marked as an evidence folder, or the 佐證資料 folder beside
+a collect log, is passed over, whichever folder the walk started from."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,11 +10,13 @@ from pathlib import Path
 from ..errors import Issue
 from ..files import display_name
 from ..reading.gate import SPREADSHEET_SUFFIXES
+from .log import EVIDENCE_DIR, EVIDENCE_MARKER, LOG_NAME, OLD_LOG_NAME
 
 
 def discover(paths: list[Path]) -> tuple[list[Path], list[Issue]]:
     """Expand files and folders into candidate returns, in a stable order."""
     files, issues, seen = [], [], set()
+    evidence = _EvidenceFolders()
     for p in paths:
         p = Path(p)
         found = sorted((f for f in p.rglob("*") if f.is_file()), key=lambda f: str(f)) \
@@ -20,7 +26,11 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Issue]]:
             if key in seen:
                 continue
             seen.add(key)
-            if f.name.startswith("~$") or f.name.startswith(".~lock."):
+            if evidence.holds(f):
+                if f == p:  # named on its own: say why it is not read
+                    issues.append(Issue("not-a-return", f"「{display_name(f)}」是收取郵件時保存的佐證資料，"
+                                        "不是回傳檔，已略過。", file=display_name(f)))
+            elif f.name.startswith("~$") or f.name.startswith(".~lock."):
                 issues.append(Issue("lock-file", f"「{display_name(f)}」是 Office／LibreOffice 的暫存鎖定檔，"
                                     "已略過。", file=display_name(f)))
             elif f.name.startswith(".xltool-"):
@@ -34,3 +44,22 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Issue]]:
             else:
                 files.append(f)
     return files, issues
+
+
+class _EvidenceFolders:
+    """Whether a file lies in an evidence folder, each folder looked at once."""
+
+    def __init__(self) -> None:
+        self._known: dict[Path, bool] = {}
+
+    def holds(self, path: Path) -> bool:
+        return any(self._is_evidence(folder) for folder in Path(path).absolute().parents)
+
+    def _is_evidence(self, folder: Path) -> bool:
+        answer = self._known.get(folder)
+        if answer is None:
+            answer = (folder / EVIDENCE_MARKER).is_file() or (
+                folder.name == EVIDENCE_DIR and any((folder.parent / n).is_file()
+                                                    for n in (LOG_NAME, OLD_LOG_NAME)))
+            self._known[folder] = answer
+        return answer

@@ -1,13 +1,18 @@
-"""The collect log: who sent each return, when and in which message.
+"""The collect log: who sent each return, when and in which message, and the
+evidence files (佐證資料) kept with them.
 
 ``xltool collect`` appends one JSON line per saved file beside the returns
-(never rewriting the file); the merge reads it to show who sent what. A damaged
-or half-written log is a warning, never a failure.
+(never rewriting the file); the merge reads it to show who sent what, and which
+evidence each unit sent. A damaged or half-written log is a warning, never a
+failure. Evidence is kept in :data:`EVIDENCE_DIR` under the returns folder, one
+folder per unit, marked with :data:`EVIDENCE_MARKER` so that no stage ever takes
+an evidence file for a return (see discover.py).
 """
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -15,14 +20,19 @@ from ..errors import WARNING, Issue
 
 LOG_NAME = ".xltool-collect.jsonl"  # beside the returns
 OLD_LOG_NAME = ".xltool-collect.json"  # the whole-file log of earlier versions, still read
+EVIDENCE_DIR = "佐證資料"  # under the returns folder: one folder per unit
+UNASSIGNED_DIR = "（未歸屬單位）"  # evidence whose unit could not be told
+EVIDENCE_MARKER = ".xltool-evidence"  # marks an evidence folder: never read for returns
+EVIDENCE = "evidence"  # the kind of a log record of an evidence file
 
 
 def read_log(folder: Path) -> dict:
-    """Who sent each saved file: ``{"files": {name: record}, "seen": [key, …],
-    "issues": [Issue, …]}``. Reads the JSON Lines log and an older whole-file log;
-    a damaged or half-written log is a warning, and what can be read is used."""
+    """Who sent each saved file: ``{"files": {name: record}, "evidence": [record, …],
+    "seen": [key, …], "issues": [Issue, …]}``. Reads the JSON Lines log and an older
+    whole-file log; a damaged or half-written log is a warning, and what can be read
+    is used. An evidence record's ``file`` is its path under the folder (posix)."""
     folder = Path(folder)
-    found: dict = {"files": {}, "seen": [], "issues": []}
+    found: dict = {"files": {}, "evidence": [], "seen": [], "issues": []}
     if (folder / OLD_LOG_NAME).exists():
         _read_old_log(folder / OLD_LOG_NAME, found)
     if (folder / LOG_NAME).exists():
@@ -53,8 +63,11 @@ def _read_log_lines(path: Path, found: dict) -> None:
                 if not isinstance(record, dict) or not isinstance(record.get("file"), str):
                     bad += 1
                     continue
-                name, key = record.pop("file"), record.pop("key", None)
-                found["files"][name] = record
+                key = record.get("key")
+                if record.get("kind") == EVIDENCE:
+                    found["evidence"].append(record)
+                else:
+                    found["files"][record.pop("file")] = record
                 if isinstance(key, str):
                     found["seen"].append(key)
     except OSError:
@@ -99,14 +112,79 @@ class CollectLog:
             self._fh = None
 
 
+@dataclass
+class EvidenceFile:
+    """One evidence file kept by collect, and every message that carried it."""
+
+    unit: str  # "" when no unit could be told (the unassigned folder)
+    path: str  # as people find it: the returns folder given, then 佐證資料/…
+    name: str  # the stored file's name
+    attachment: str  # the attachment's name in the message, as shown
+    size: int | None
+    sha256: str
+    messages: list[dict] = field(default_factory=list)  # message_id, sender, date, subject
+
+
+@dataclass
+class Received:
+    """What the collect logs beside the returns say: the message of each return
+    (file name → record) and the evidence kept, by unit ("" for unassigned)."""
+
+    returns: dict[str, dict] = field(default_factory=dict)
+    evidence: dict[str, list[EvidenceFile]] = field(default_factory=dict)
+    folders: dict[str, str] = field(default_factory=dict)  # unit → its evidence folder
+
+    def sender(self, name: str) -> str:
+        """Who sent the return ``name``, and when: "寄件者（2020-07-08 10:12）"."""
+        rec = self.returns.get(name)
+        if rec is None:
+            return ""
+        return f"{rec.get('sender', '')}（{str(rec.get('date', ''))[:16].replace('T', ' ')}）"
+
+
+def received_from(paths: list[Path]) -> tuple[Received, list[Issue]]:
+    """The collect logs of the folders in ``paths``; a damaged log is a warning, and
+    the merge goes on without what could not be read."""
+    got, issues = Received(), []
+    for folder in (Path(p) for p in paths):
+        if not folder.is_dir():
+            continue
+        log = read_log(folder)
+        issues.extend(log["issues"])
+        got.returns.update(log["files"])
+        by_path: dict[str, EvidenceFile] = {}
+        for rec in log["evidence"]:
+            _add_evidence(got, by_path, folder, rec)
+    return got, issues
+
+
+def _add_evidence(got: Received, by_path: dict[str, EvidenceFile], folder: Path, rec: dict) -> None:
+    rel = str(rec.get("file", ""))
+    parts = Path(rel).parts
+    if len(parts) < 3 or parts[0] != EVIDENCE_DIR or ".." in parts:
+        return  # not a path collect writes: never followed
+    message = {k: str(rec.get(k, "")) for k in ("message_id", "sender", "date", "subject")}
+    known = by_path.get(rel)
+    if known is not None:
+        known.messages.append(message)
+        return
+    unit = str(rec.get("unit", ""))
+    size = rec.get("size")
+    ev = EvidenceFile(unit, _text(folder.joinpath(*parts)), parts[-1], str(rec.get("attachment", "")),
+                      size if isinstance(size, int) else None, str(rec.get("sha256", "")), [message])
+    by_path[rel] = ev
+    got.evidence.setdefault(unit, []).append(ev)
+    got.folders.setdefault(unit, _text(folder.joinpath(*parts[:-1])))
+
+
+def _text(path: Path) -> str:
+    """A path as text that any writer takes: undecodable bytes (a Big5 folder name
+    on Linux) replaced."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def senders_of(paths: list[Path]) -> tuple[dict[str, str], list[Issue]]:
     """Who sent each file, from the logs beside the returns; a damaged log is a
     warning, and the merge goes on without it."""
-    found, issues = {}, []
-    for folder in (Path(p) for p in paths):
-        if folder.is_dir():
-            log = read_log(folder)
-            issues.extend(log["issues"])
-            for name, rec in log["files"].items():
-                found[name] = f"{rec.get('sender', '')}（{rec.get('date', '')[:16].replace('T', ' ')}）"
-    return found, issues
+    got, issues = received_from(paths)
+    return {name: got.sender(name) for name in got.returns}, issues

@@ -3,8 +3,10 @@
 Sources: a folder of .eml files, an mbox file, a Maildir, or an IMAP mailbox
 (TLS, opened read-only and fetched with BODY.PEEK, so nothing is deleted or
 flagged). Only spreadsheet attachments that carry this plan's template
-metadata are kept; everything else is reported. Each kept file gets a clean,
-collision-free name and a record of who sent it, when, and in which message.
+metadata are kept as returns. Every other attachment is evidence (佐證資料),
+stored under the unit it belongs to, never opened (see :mod:`.evidence`). Each
+kept file gets a clean, collision-free name and a record of who sent it, when,
+in which message, and its SHA-256.
 
 Mail is untrusted. Each message is parsed and examined on its own in an
 isolated worker (see :mod:`.reading.isolation`): the worker parses it, writes
@@ -33,6 +35,7 @@ from ..plan import Plan
 from ..plan.addresses import same_address
 from ..quoting import quote
 from ..reading.isolation import Failure, Limits, Pool
+from .evidence import EvidenceStore, SavedEvidence
 from .examine import Examined, Found, _examine_job
 from .sources import ImapSettings, Mail, label_of, messages_from, messages_from_imap, peek_message_id  # noqa: F401
 
@@ -49,6 +52,7 @@ class Saved:
 @dataclass
 class CollectResult:
     saved: list[Saved] = field(default_factory=list)
+    evidence: list[SavedEvidence] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     already: int = 0  # attachments saved by an earlier run, not saved again
 
@@ -64,7 +68,7 @@ def collect(plan: Plan, messages: Iterable[Mail], out_dir: Path,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     known = read_log(out_dir)
-    saver = _Saver(plan, out_dir, set(known["seen"]))
+    saver = _Saver(plan, out_dir, known)
     saver.result.issues.extend(known["issues"])
     pending: deque[Mail] = deque()
 
@@ -98,18 +102,27 @@ def collect(plan: Plan, messages: Iterable[Mail], out_dir: Path,
 class _Saver:
     """Saves the returns found in examined messages and records each in the log."""
 
-    def __init__(self, plan: Plan, out_dir: Path, seen: set[str]):
+    def __init__(self, plan: Plan, out_dir: Path, known: dict):
         self.plan = plan
         self.out_dir = out_dir
-        self.seen = seen  # message id | attachment hash, of every file saved
+        self.seen = set(known["seen"])  # message id | attachment hash, of every file saved
         self.log = CollectLog(out_dir)
         self.result = CollectResult()
+        self.evidence = EvidenceStore(plan, out_dir, self.log, known["evidence"], self.seen)
+        self.unit_of_key = {str(rec["key"]): str(rec.get("unit", "")) for rec in known["files"].values()
+                            if isinstance(rec.get("key"), str)}
         self._next: dict[str, int] = {}  # stem → next number to try: no rescans
 
     def keep(self, ex: Examined) -> None:
         """Save the identified returns of one examined message; record its issues."""
         self.result.issues.extend(ex.issues)
         self.result.already += ex.already
+        self._save_returns(ex)
+        units = {f.unit for f in ex.found} | {self.unit_of_key[k] for k in ex.known_keys
+                                             if self.unit_of_key.get(k)}
+        self.result.already += self.evidence.keep(ex, units, self.result.evidence, self.result.issues)
+
+    def _save_returns(self, ex: Examined) -> None:
         sent = _parse_iso(ex.sent)
         for found in ex.found:
             key = f"{ex.msg_id}|{found.digest}"
@@ -124,7 +137,8 @@ class _Saver:
             self.seen.add(key)
             self.log.add(target.name, {"unit": found.unit, "sender": ex.sender,
                                        "date": sent.isoformat(), "message_id": ex.msg_id,
-                                       "subject": ex.subject, "attachment": found.name, "key": key})
+                                       "subject": ex.subject, "attachment": found.name,
+                                       "size": found.size, "sha256": found.digest, "key": key})
             self.result.saved.append(Saved(target, found.unit, ex.sender, sent.isoformat(),
                                            ex.msg_id))
             sender_issue = _sender_issue(self.plan, ex, found)

@@ -1,7 +1,9 @@
 """Examining one message, in an isolated worker: parse it leniently, find every
 spreadsheet among its parts (forwarded messages and single-part bodies too),
 write each to a scratch file and identify it with intake; only a small,
-picklable summary goes back to the collector."""
+picklable summary goes back to the collector. Every other attachment (and a
+spreadsheet that is not this plan's template) is evidence: written to a scratch
+file under a fixed name and hashed, never opened (see evidence.py)."""
 from __future__ import annotations
 
 import hashlib
@@ -22,6 +24,7 @@ from ..plan import Plan
 from ..quoting import quote, visible
 from ..reading.gate import MAX_FILE_BYTES, SPREADSHEET_SUFFIXES
 from . import sources
+from .evidence import MAX_EVIDENCE_PER_MESSAGE, Evidence, evidence_name
 from .sources import Mail, label_of, peek_message_id, size_mb
 
 MAX_ATTACHMENT_BYTES = MAX_FILE_BYTES  # the gate's cap on a return
@@ -46,6 +49,7 @@ class Found:
     digest: str
     unit: str
     senders: tuple[str, ...] = ()  # authors of the forwarded messages that carried it
+    size: int = 0
 
 
 @dataclass
@@ -60,8 +64,11 @@ class Examined:
     subject: str = ""
     sent: str = datetime(1970, 1, 1).isoformat()
     found: list[Found] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     already: int = 0
+    known_keys: list[str] = field(default_factory=list)  # attachments saved by earlier runs
+    evidence_refused: int = 0  # attachments past MAX_EVIDENCE_PER_MESSAGE
 
     @property
     def where(self) -> str:
@@ -317,25 +324,53 @@ def _examine_attachment(plan: Plan, ex: Examined, part: Message, name: str,
     shown = quote(name)
     suffix = _suffix(name, part.get_content_type())
     where = f"{ex.where} 的附件「{shown}」"
-    if suffix not in SPREADSHEET_SUFFIXES:
-        ex.issues.append(Issue("not-a-spreadsheet", f"{where}不是試算表，未存檔。", WARNING, file=shown))
-        return
     data = _payload(part, where, ex, shown)
     if data is None:
         return
     digest = hashlib.sha256(data).hexdigest()
     if f"{ex.msg_id}|{digest}" in known:
         ex.already += 1
+        ex.known_keys.append(f"{ex.msg_id}|{digest}")
+        return
+    if suffix not in SPREADSHEET_SUFFIXES:
+        _evidence(ex, name, part.get_content_type(), data, digest, senders, folder)
         return
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / (safe_filename(visible(Path(name).stem))[:60] + suffix)
     path.write_bytes(data)
     del data
     unit, refusal = _identify(plan, path)
+    if refusal and refusal.code == "no-metadata" and _evidence(ex, name, "", path, digest, senders):
+        ex.issues.append(replace(refusal, message=f"{where}沒有本計畫填報表的識別資料，不是回傳檔；"
+                                 "已存為佐證資料。", file=shown))
+        return
     if refusal:
         ex.issues.append(replace(refusal, message=f"{where}{refusal.message}", file=shown))
         return
-    ex.found.append(Found(shown, str(path), suffix, digest, unit, senders))
+    ex.found.append(Found(shown, str(path), suffix, digest, unit, senders, path.stat().st_size))
+
+
+def _evidence(ex: Examined, name: str, ctype: str, data: bytes | Path, digest: str,
+              senders: tuple[str, ...], folder: Path | None = None) -> bool:
+    """Keep an attachment that is not a return as evidence: its bytes go to a scratch
+    file under a fixed name (``data`` may already be that file). False when the
+    message has more evidence than is kept."""
+    if len(ex.evidence) >= MAX_EVIDENCE_PER_MESSAGE:
+        if not ex.evidence_refused:
+            ex.issues.append(Issue("too-large", f"{ex.where} 的附件超過 {MAX_EVIDENCE_PER_MESSAGE} 個，"
+                                   f"其餘（自「{quote(name)}」起）未存檔；請對方分次寄送。", file=ex.label))
+        ex.evidence_refused += 1
+        return False
+    if isinstance(data, Path):
+        path, size = data, data.stat().st_size
+    else:
+        assert folder is not None  # bytes come with the folder to write them to
+        folder.mkdir(parents=True, exist_ok=True)
+        path, size = folder / "evidence.bin", len(data)
+        path.write_bytes(data)
+    ex.evidence.append(Evidence(quote(name), str(path), size, digest, evidence_name(name, ctype),
+                                senders))
+    return True
 
 
 def _payload(part: Message, where: str, ex: Examined, shown: str) -> bytes | None:

@@ -1,10 +1,14 @@
-"""The 繳交狀態 sheet: each unit's status, file, save time and sender."""
+"""The 繳交狀態 sheet: each unit's status, file, save time and sender, the evidence
+it sent (count and folder), and each file's hash: the first digits to read, the
+whole SHA-256 in a hidden last column (what ``xltool status --verify`` checks)."""
 from __future__ import annotations
 
 import re
 
 from ...cells import local_text
 from ...forms import fields as F
+from ...intake.log import UNASSIGNED_DIR
+from ..audit import FILE_HEADER, HASH_HEADER, SHORT_HEADER, short_hash
 from ..layout import STATUS_SHEET
 from ..merge import STATUS_ERRORS, STATUS_MISSING
 from ..statuses import UNUSABLE, listing
@@ -23,10 +27,13 @@ def write(ctx: Context) -> None:
     """One row per file the merge considered, as tall as its text wraps to."""
     ws = ctx.ws[STATUS_SHEET]
     fields = [field.name for field in F.FORM_FIELDS]
-    head = ["單位", "狀態", "檔案", "存檔時間", *fields, "錯誤數", "警告數", "說明", "寄件者"]
-    widths = [12, 8, 36, 19, *[14] * len(fields), 7, 7, 36, 36]
+    head = ["單位", "狀態", FILE_HEADER, "存檔時間", *fields, "錯誤數", "警告數", "說明", "寄件者",
+            "佐證資料數", "佐證資料夾", SHORT_HEADER, HASH_HEADER]
+    widths = [12, 8, 36, 19, *[14] * len(fields), 7, 7, 36, 36, 12, 30, 15, 70]
     ctx.header(ws, 0, head, widths)
+    ws.set_column(len(head) - 1, len(head) - 1, widths[-1], None, {"hidden": True})
     note = {STATUS_MISSING: "未收到可用的填報表", STATUS_ERRORS: "請依「檢核結果」通知單位修正"}
+    received = ctx.r.received
     r = 1
     for entry in listing(ctx.r):
         ret = entry.ret
@@ -35,15 +42,25 @@ def write(ctx: Context) -> None:
             explain = next((i.message for i in ret.issues if i.is_error), "")
         else:
             explain = note.get(entry.label, "")
+        first = entry.label == entry.status != UNUSABLE  # the unit's own row: its evidence
+        evidence = len(received.evidence.get(entry.unit, [])) if first else None
         values = [entry.unit, entry.label, ret.name if ret else "",
                   local_text(ret.saved, ctx.plan.zone) if ret and entry.status != UNUSABLE else "",
                   *(header.get(name) for name in fields),
                   ret.errors if ret else 0, ret.warnings if ret else 0, explain,
-                  roc_sender(ctx.r.senders.get(ret.name, "")) if ret else ""]
+                  roc_sender(ctx.r.senders.get(ret.name, "")) if ret else "",
+                  evidence, received.folders.get(entry.unit, "") if first else "",
+                  short_hash(ret), ret.sha256 if ret else ""]
         marked = entry.status in (STATUS_MISSING, STATUS_ERRORS, UNUSABLE)
         styles = ["wrap", "missing" if marked else "cell", "wrap", "cell",
-                  *["wrap"] * len(fields), "num", "num", "wrap", "wrap"]
+                  *["wrap"] * len(fields), "num", "num", "wrap", "wrap", "num", "wrap", "cell", "cell"]
         r = ctx.record(ws, r, values, widths, styles)
+    unassigned = received.evidence.get("", [])
+    if unassigned:  # evidence from senders the plan does not know, for the secretariat to sort
+        values = [UNASSIGNED_DIR, "", "", "", *[None] * len(fields), None, None,
+                  "寄件者不是計畫檔中任何單位的電子郵件", "", len(unassigned), received.folders.get("", ""),
+                  "", ""]
+        r = ctx.record(ws, r, values, widths, ["wrap"] * len(head))
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(r - 1, 1), len(head) - 1)
     ctx.print_setup(ws, 0)
