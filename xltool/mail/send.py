@@ -16,6 +16,12 @@ failed while the batch goes on; a rerun retries it. Each message has exactly
 one recipient, given to the server explicitly (never taken from the To
 header); international domains go out IDNA-encoded, and a non-ASCII local
 part only to a server offering SMTPUTF8.
+
+Three kinds of message share all of this: the first mailing (``first``), the
+reminders (``remind``) and the correction copies (``correct``), composed in
+reminders.py. The log keeps each kind apart, the reminders and corrections in
+rounds (one a day), so that a second round is sent and recorded; their .eml
+files are named by kind, and their drafts for units no longer due are removed.
 """
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ import json
 import re
 import smtplib
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email import message_from_bytes, policy
@@ -55,6 +61,10 @@ UTF8_POLICY = policy.SMTPUTF8.clone(refold_source="none")  # RFC 6532: UTF-8 add
 # Why a unit got no message this run, in the order the summary gives them.
 REASONS = {"sent": "先前已寄出", "drafted": "已有草稿", "no-address": "沒有電子郵件",
            "bad-address": "電子郵件不正確", "no-template": "沒有可用的填報表"}
+FIRST, REMIND, CORRECT = "first", "remind", "correct"  # the kinds of message
+SECTIONS = {REMIND: "reminders", CORRECT: "corrections"}  # where the log keeps their rounds
+TEXTS = {FIRST: None, REMIND: "reminder", CORRECT: "correction"}  # their texts in mail.json
+EML_SUFFIX = {FIRST: "", REMIND: "_催繳", CORRECT: "_補正"}  # their .eml file names
 
 
 @dataclass
@@ -66,6 +76,12 @@ class Outgoing:
     digest: str
     rcpt: str = ""  # the one envelope recipient: ``to`` with its domain IDNA-encoded
     sender: str = ""  # the envelope sender, encoded the same way
+    kind: str = FIRST
+
+    @property
+    def filename(self) -> str:
+        """The .eml file of this message in the output folder."""
+        return eml_name(self.unit, self.kind)
 
     @property
     def utf8(self) -> bool:
@@ -113,6 +129,7 @@ class SendResult:
     issues: list[Issue] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)  # drafts written again: content changed
     changed: list[str] = field(default_factory=list)  # sent before, different content now
+    removed: list[str] = field(default_factory=list)  # units whose draft was no longer due
 
 
 @dataclass
@@ -146,10 +163,20 @@ def _header_address(name: str, address: str) -> str:
     return formataddr((name, address))
 
 
-def compose(plan: Plan, unit: str, attachments: list[Path]) -> EmailMessage:
-    """The message for one unit: zh-TW subject and body, templates attached.
-    The unit's address must be valid (see :func:`prepare`)."""
+def eml_name(unit: str, kind: str = FIRST) -> str:
+    return safe_filename(unit) + EML_SUFFIX[kind] + ".eml"
+
+
+def compose(plan: Plan, unit: str, attachments: list[Path], kind: str = FIRST,
+            extra: Mapping[str, object] | None = None, tag: str = "") -> EmailMessage:
+    """The message for one unit: zh-TW subject and body (mail.json, by kind, with
+    ``extra`` values), files attached. ``tag`` tells this message's Message-ID from
+    another kind's or round's with the same files. The unit's address must be
+    valid (see :func:`prepare`)."""
     text = load_json("mail.json")
+    key = TEXTS[kind]
+    if key:
+        text = text[key]
     info = plan.info
     values = {
         "year": info.year, "short_name": short_name(plan), "unit": unit, "plan_name": info.name,
@@ -157,7 +184,7 @@ def compose(plan: Plan, unit: str, attachments: list[Path]) -> EmailMessage:
         "attachment": "、".join(p.name for p in attachments),
         "item_count": len(plan.items_for(unit)), "contact_unit": info.contact_unit,
         "contact_person": info.contact_person, "contact_phone": info.contact_phone,
-        "contact_email": info.contact_email, "agency": info.agency,
+        "contact_email": info.contact_email, "agency": info.agency, **(extra or {}),
     }
     to = smtp_address(plan.unit(unit).email)
     sender = _smtp_or_empty(info.contact_email)
@@ -170,7 +197,8 @@ def compose(plan: Plan, unit: str, attachments: list[Path]) -> EmailMessage:
     digest = _digest(attachments)
     domain = sender.rpartition("@")[2] or "xltool.invalid"  # IDNA: a Message-ID is ASCII
     # Stable per plan, unit and attachment, so a resend of the same file is recognisable.
-    msg["Message-ID"] = f"<xltool.{plan.plan_id}.{_unit_key(unit)}.{digest[:12]}@{domain}>"
+    tag = f"{tag}." if tag else ""
+    msg["Message-ID"] = f"<xltool.{plan.plan_id}.{tag}{_unit_key(unit)}.{digest[:12]}@{domain}>"
     msg.set_content("\n".join(text["body"]).format(**values))
     msg.make_mixed()
     for path in attachments:
@@ -279,9 +307,23 @@ def find_templates(plan: Plan, templates_dir: Path, unit: str, formats: tuple[st
 def prepare(plan: Plan, templates_dir: Path, formats: tuple[str, ...] = ("xlsx", "ods"),
             prefer_one: bool = True) -> Batch:
     """Messages for every unit that leads items; problems for the others."""
+    return prepare_for(
+        plan, [u.name for u in plan.units],
+        lambda unit: find_templates(plan, Path(templates_dir), unit, formats),
+        lambda unit, paths: compose(plan, unit, paths), formats=formats, prefer_one=prefer_one)
+
+
+def prepare_for(plan: Plan, units: list[str],
+                attachments: Callable[[str], tuple[list[Path], list[Issue]]],
+                message: Callable[[str, list[Path]], EmailMessage], kind: str = FIRST,
+                formats: tuple[str, ...] = ("xlsx",), prefer_one: bool = True) -> Batch:
+    """Messages for ``units`` that lead items: ``attachments(unit)`` finds the
+    unit's files (and their problems), ``message(unit, files)`` composes; problems
+    for the units that get none."""
     outgoing, issues = [], []
+    wanted = set(units)
     for unit in plan.units:
-        if not plan.items_for(unit.name):
+        if unit.name not in wanted or not plan.items_for(unit.name):
             continue
         if not unit.email:
             issues.append(Issue("no-address", f"「{unit.name}」在計畫檔「單位」工作表沒有電子郵件，"
@@ -295,7 +337,7 @@ def prepare(plan: Plan, templates_dir: Path, formats: tuple[str, ...] = ("xlsx",
                                 "請以 xltool check 檢查計畫檔。", unit=unit.name, sheet="單位",
                                 field="電子郵件", value=quote(unit.email)))
             continue
-        paths, problems = find_templates(plan, Path(templates_dir), unit.name, formats)
+        paths, problems = attachments(unit.name)
         issues.extend(problems)
         if prefer_one:
             paths = paths[:1]
@@ -305,9 +347,9 @@ def prepare(plan: Plan, templates_dir: Path, formats: tuple[str, ...] = ("xlsx",
                                     f"{template_filename(plan, unit.name, formats[0])}），未寄出；"
                                     "請先執行 xltool template。", unit=unit.name))
             continue
-        msg = compose(plan, unit.name, paths)
+        msg = message(unit.name, paths)
         outgoing.append(Outgoing(unit.name, unit.email, msg, paths, _digest(paths), rcpt,
-                                 _smtp_or_empty(plan.info.contact_email)))
+                                 _smtp_or_empty(plan.info.contact_email), kind))
     return Batch(outgoing, issues)
 
 
@@ -316,29 +358,61 @@ class SendLog:
     and written after every message. ``sent`` holds the SMTP attempts (a unit
     whose last attempt failed is tried again by the next run), ``drafts`` the .eml
     drafts, which are not sent mail. Logs written before drafts were told apart
-    kept both under ``sent``, drafts with ``"via": "eml"``; they are read so."""
+    kept both under ``sent``, drafts with ``"via": "eml"``; they are read so.
 
-    def __init__(self, folder: Path):
+    The first mailing is kept at the top; reminders and corrections under their
+    own section, by round (``round_key``, the day of the run), so that a reminder
+    never counts as the first mailing, and a second round of reminders is sent
+    and recorded beside the first. A correction copy already sent to the unit (the
+    same file) is not sent again in any round."""
+
+    def __init__(self, folder: Path, kind: str = FIRST, round_key: str = ""):
         self.path = Path(folder) / LOG_NAME
-        self.sent: dict[str, dict] = {}
-        self.drafts: dict[str, dict] = {}
+        self.kind = kind
+        self.data: dict = {"sent": {}, "drafts": {}}
         if self.path.exists():
             try:
-                data = json.loads(self.path.read_text(encoding="utf-8"))
-                for unit, entry in data["sent"].items():
-                    (self.drafts if entry.get("via") == "eml" else self.sent)[unit] = entry
-                self.drafts.update(data.get("drafts", {}))
+                self.data = self._read()
             except (ValueError, KeyError, TypeError, AttributeError):
                 raise XltoolError(f"寄送紀錄「{self.path}」已損毀；請檢查或移除後再執行。")
+        if kind == FIRST:
+            self.sent: dict[str, dict] = self.data["sent"]
+            self.drafts: dict[str, dict] = self.data["drafts"]
+        else:
+            rounds = self.data.setdefault(SECTIONS[kind], {})
+            current = rounds.setdefault(round_key, {"sent": {}, "drafts": {}})
+            self.sent, self.drafts = current["sent"], current["drafts"]
 
-    def was_sent(self, unit: str) -> bool:
+    def _read(self) -> dict:
+        data = json.loads(self.path.read_text(encoding="utf-8"))
+        sent: dict[str, dict] = {}
+        drafts: dict[str, dict] = {}
+        for unit, entry in data["sent"].items():
+            (drafts if entry.get("via") == "eml" else sent)[unit] = entry
+        drafts.update(data.get("drafts", {}))
+        data["sent"], data["drafts"] = sent, drafts
+        for section in SECTIONS.values():
+            for rnd in data.get(section, {}).values():
+                if not isinstance(rnd.get("sent"), dict) or not isinstance(rnd.get("drafts"), dict):
+                    raise ValueError(section)
+        return data
+
+    def rounds(self) -> dict[str, dict[str, dict[str, dict]]]:
+        """This kind's rounds, by key ({} for the first mailing)."""
+        return self.data.get(SECTIONS[self.kind], {}) if self.kind != FIRST else {}
+
+    def was_sent(self, unit: str, out: Outgoing | None = None) -> bool:
+        if self.kind == CORRECT and out is not None:  # this very copy, in any round
+            return any(entry.get("status", "sent") == "sent" and entry.get("sha256") == out.digest
+                       for rnd in self.rounds().values()
+                       for name, entry in rnd["sent"].items() if name == unit)
         entry = self.sent.get(unit)
         return entry is not None and entry.get("status", "sent") == "sent"
 
     def skip_reason(self, out: Outgoing, drafting: bool) -> str | None:
         """"sent" when the unit's mail went earlier; "drafted" when this is a draft
         run and the unit's draft is there with the same content; else None."""
-        if self.was_sent(out.unit):
+        if self.was_sent(out.unit, out):
             return "sent"
         if drafting and self.same(self.drafts.get(out.unit), out):
             return "drafted"
@@ -355,6 +429,12 @@ class SendLog:
         return (entry.get("to"), entry.get("subject"), entry.get("sha256")) == (
             out.to, str(out.message["Subject"]), out.digest)
 
+    def drafted_units(self) -> set[str]:
+        """Units that got a draft of this kind in some round."""
+        if self.kind == FIRST:
+            return set(self.drafts)
+        return {unit for rnd in self.rounds().values() for unit in rnd["drafts"]}
+
     def record(self, out: Outgoing, via: str, status: str, failure: str = "") -> None:
         """Log ``out`` as "drafted", "sent" or "failed" (with the reason)."""
         entry = {
@@ -367,32 +447,37 @@ class SendLog:
             entry["error"] = failure
         (self.drafts if status == "drafted" else self.sent)[out.unit] = entry
         with atomic_path(self.path) as tmp:
-            tmp.write_text(json.dumps({"sent": self.sent, "drafts": self.drafts},
-                                      ensure_ascii=False, indent=2), encoding="utf-8")
+            tmp.write_text(json.dumps(self.data, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
 def send(outgoing: list[Outgoing], outbox: Path, smtp: SmtpSettings | None = None,
          resend: bool = False, dry_run: bool = False,
-         progress: Callable[[Outgoing], None] | None = None) -> SendResult:
+         progress: Callable[[Outgoing], None] | None = None, kind: str = FIRST,
+         round_key: str = "") -> SendResult:
     """Write drafts (default) or send over SMTP; skip what the log says has gone,
     and, for drafts, the drafts already there unchanged. A dry run writes nothing
     and sends nothing, but with SMTP it connects and logs in as the real run
     would, and asks the server what the real run would ask (SMTPUTF8), so that
-    it ends as the real run would."""
+    it ends as the real run would. Reminders and corrections (``kind``) are
+    logged in their round (``round_key``); their drafts for units that are no
+    longer due are removed."""
     outbox = Path(outbox)
-    log = SendLog(outbox)
+    log = SendLog(outbox, kind, round_key)
     result = SendResult()
     todo: list[Outgoing] = []
     for out in outgoing:
         reason = None if resend else log.skip_reason(out, drafting=smtp is None)
         if reason:
             result.skipped.setdefault(reason, []).append(out.unit)
-            if reason == "sent" and not SendLog.same(log.sent[out.unit], out):
+            earlier = log.sent.get(out.unit)
+            if reason == "sent" and earlier is not None and not SendLog.same(earlier, out):
                 result.changed.append(out.unit)
             continue
         todo.append(out)
         if smtp is None and out.unit in log.drafts and not SendLog.same(log.drafts[out.unit], out):
             result.replaced.append(out.unit)
+    if kind != FIRST and not dry_run:
+        result.removed = _remove_stale_drafts(outbox, log, {o.unit for o in outgoing}, kind)
     if not todo or (dry_run and smtp is None):
         result.sent = todo
         return result
@@ -406,6 +491,22 @@ def send(outgoing: list[Outgoing], outbox: Path, smtp: SmtpSettings | None = Non
         return result
     _over_smtp(todo, smtp, outbox, log, result, dry_run, progress)
     return result
+
+
+def _remove_stale_drafts(outbox: Path, log: SendLog, due: set[str], kind: str) -> list[str]:
+    """Remove this kind's drafts (marked X-Unsent) of units no longer due, so that
+    no one sends a reminder to a unit that has returned, or an outdated correction."""
+    removed = []
+    for unit in sorted(log.drafted_units() - due):
+        path = outbox / eml_name(unit, kind)
+        try:
+            head = path.read_bytes()[:8192].split(b"\r\n\r\n", 1)[0]
+        except OSError:
+            continue
+        if re.search(rb"(?im)^X-Unsent: *1\s*$", head):
+            path.unlink()
+            removed.append(unit)
+    return removed
 
 
 def _over_smtp(todo: list[Outgoing], smtp: SmtpSettings, outbox: Path, log: SendLog,
@@ -436,9 +537,16 @@ def _over_smtp(todo: list[Outgoing], smtp: SmtpSettings, outbox: Path, log: Send
                 progress(out)
 
 
-def summary(result: SendResult, batch: Batch, drafts: bool, dry_run: bool) -> list[str]:
+SENT_LABEL = {FIRST: "先前已寄出", REMIND: "今天已寄過催繳", CORRECT: "同一份退件補正檔先前已寄出"}
+SENT_AGAIN = {REMIND: "今天已寄過催繳的單位{again}請加 --resend；之後（另一天）再執行即為下一輪催繳",
+              CORRECT: "已寄過同一份退件補正檔的單位{again}請加 --resend；補正檔更新後會再寄"}
+
+
+def summary(result: SendResult, batch: Batch, drafts: bool, dry_run: bool,
+            kind: str = FIRST) -> list[str]:
     """What the run did, for people: how many messages went (or were drafted),
     how many units were skipped and why, and how many failed."""
+    reasons = {**REASONS, "sent": SENT_LABEL[kind]}
     verb = "產生草稿" if drafts else "寄出"
     line = f"{'將' if dry_run else '已'}{verb} {len(result.sent)} 封"
     if result.replaced:
@@ -448,7 +556,7 @@ def summary(result: SendResult, batch: Batch, drafts: bool, dry_run: bool) -> li
     line += f"，略過 {count} 封"
     if count:
         line += "（" + "；".join(f"{label} {len(skipped[reason])} 封：{_names(skipped[reason])}"
-                                for reason, label in REASONS.items() if reason in skipped) + "）"
+                                for reason, label in reasons.items() if reason in skipped) + "）"
     if result.failed:
         line += (f"，將無法寄出 {len(result.failed)} 封（{_names(result.failed)}）" if dry_run else
                  f"，未寄出 {len(result.failed)} 封（寄送失敗：{_names(result.failed)}；"
@@ -459,7 +567,12 @@ def summary(result: SendResult, batch: Batch, drafts: bool, dry_run: bool) -> li
     if "sent" in result.skipped:
         again = "不再產生草稿；要重新產生" if drafts else "這次不再寄；要重寄"
         changed = f"（{_names(result.changed)}的郵件內容在寄出後已有更動）" if result.changed else ""
-        lines.append(f"先前已寄出的單位{again}請加 --resend{changed}。")
+        if kind == FIRST:
+            lines.append(f"先前已寄出的單位{again}請加 --resend{changed}。")
+        else:
+            lines.append(SENT_AGAIN[kind].format(again=again) + "。")
+    if result.removed:
+        lines.append(f"已移除不再需要的草稿（{_names(result.removed)}）。")
     return lines
 
 
@@ -556,7 +669,7 @@ def _keep_copy(outbox: Path, out: Outgoing, draft: bool) -> None:
         data = msg.as_bytes(policy=msg.policy)
     finally:
         del msg["X-Unsent"]
-    with atomic_path(outbox / (safe_filename(out.unit) + ".eml")) as tmp:
+    with atomic_path(outbox / out.filename) as tmp:
         tmp.write_bytes(data)
 
 

@@ -32,6 +32,8 @@ class PlanInfo:
     not_applicable: str = DEFAULT_NOT_APPLICABLE
     short_name: str = ""
     time_zone: str = ""  # e.g. +08:00; empty: this machine's zone
+    # A 複評 that differs from the 自評 by more than this needs a 複評說明 (0: any difference).
+    review_note_margin: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ INFO_FIELDS = {
     "不適用選項": ("not_applicable", False),
     "簡稱": ("short_name", False),
     "時區": ("time_zone", False),
+    "複評說明門檻": ("review_note_margin", False),
 }
 
 # ---------------------------------------------------------------- cell rules
@@ -98,6 +99,8 @@ INFO_RULES = {
     "電子郵件": Use(_email),
     "不適用選項": OPTIONAL_KEY,
     "時區": Use(lambda v: parse_offset(v) and norm_text(v), error="須為時差，例如 +08:00 或 UTC+8"),
+    "複評說明門檻": _all(Use(to_number, error="須為 0 以上的數字，例如 0 或 2"),
+                   lambda v: v >= 0, error="須為 0 以上的數字，例如 0 或 2"),
 }
 DIM_RULES = {"代碼": REQUIRED_KEY, "名稱": REQUIRED, "配分": POSITIVE}
 UNIT_RULES = {"名稱": REQUIRED_KEY, "類別": OPTIONAL, "群組": OPTIONAL_KEY, "別名": OPTIONAL_KEY,

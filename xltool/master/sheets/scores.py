@@ -1,6 +1,7 @@
 """The 評分 sheet: each item's lead units' scores, 自評, 複評 and 採計分數 as live
-formulas with the values computed in Python as their cache; the 構面 subtotals,
-the total and the grade below them."""
+formulas with the values computed in Python as their cache, the secretariat's
+複評說明 beside its 複評; the 構面 subtotals, the total and the grade below them.
+Other stages find these columns by their headers (review.py, documents/outcome.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,13 +12,17 @@ from ...cells import a1, abs_ref, col_letter
 from ...forms.book import FONT
 from ..layout import (
     ISSUE_SHEET,
+    MAX_CELL_TEXT,
     MAX_UNIT_COLUMNS,
     REVIEW_HEADER,
     REVISION_SHEET,
     SCORE_SHEET,
     dimension_header,
 )
+from ..review import NOTE_HEADER
 from .context import Context
+
+NOTE_WIDTH = 16  # 複評說明's column
 
 
 @dataclass(frozen=True)
@@ -38,25 +43,49 @@ class _Columns:
         return self.self_score + 1
 
     @property
-    def adopted(self) -> int:
+    def note(self) -> int:
         return self.self_score + 2
+
+    @property
+    def adopted(self) -> int:
+        return self.self_score + 3
 
     @property
     def first_item_row(self) -> int:
         return self.header_row + 1
 
 
+def _columns(plan) -> _Columns:
+    # One column per unit while that stays readable (and within Excel's 16,384 columns);
+    # beyond, 自評 is written as its value and each unit's score is in 明細.
+    return _Columns([u.name for u in plan.units] if len(plan.units) <= MAX_UNIT_COLUMNS else [])
+
+
+def note_cell(plan, n: int) -> str:
+    """The A1 cell of the ``n``-th item's (from 0) 複評說明 on 評分."""
+    cols = _columns(plan)
+    return a1(cols.first_item_row + n, cols.note)
+
+
+def _when(plan) -> str:
+    """When a 複評 needs a 複評說明, in words."""
+    margin = plan.info.review_note_margin
+    return f"相差超過 {margin:g} 分" if margin else "不同"
+
+
 def write(ctx: Context) -> None:
     plan = ctx.plan
     ws = ctx.ws[SCORE_SHEET]
-    # One column per unit while that stays readable (and within Excel's 16,384 columns);
-    # beyond, 自評 is written as its value and each unit's score is in 明細.
-    cols = _Columns([u.name for u in plan.units] if len(plan.units) <= MAX_UNIT_COLUMNS else [])
-    head = ["編號", "構面", "執行方法", "配分", *cols.units, "自評", REVIEW_HEADER, "採計分數"]
-    widths = [9, 10, 30, 7, *[8] * len(cols.units), 8, 8, 9]
+    cols = _columns(plan)
+    head = ["編號", "構面", "執行方法", "配分", *cols.units, "自評", REVIEW_HEADER, NOTE_HEADER, "採計分數"]
+    widths = [9, 10, 30, 7, *[8] * len(cols.units), 8, 8, NOTE_WIDTH, 9]
+    ctx.f.setdefault("review_note", ctx.wb.add_format({
+        "font_name": FONT, "font_size": 11, "valign": "top", "text_wrap": True, "border": 1,
+        "bg_color": "#FFF2CC", "locked": False}))
     ctx.title(ws, 0, f"{plan.info.name}　評分表")
     ctx.note(ws, 1, "自評＝主辦單位自評分數的平均（不適用且未評分者不列入，未繳以 0 分計）；"
-                    "複評欄（黃色）可由秘書單位填寫；採計分數＝有複評取複評，否則取自評。", widths)
+                    f"複評欄（黃色）可由秘書單位填寫，複評與自評{_when(plan)}時請在複評說明欄寫明理由；"
+                    "採計分數＝有複評取複評，否則取自評。", widths)
     ctx.header(ws, cols.header_row, head, widths)
     for n, res in enumerate(ctx.r.items):
         _item_row(ctx, ws, cols, cols.first_item_row + n, res)
@@ -75,7 +104,8 @@ def _item_row(ctx: Context, ws, cols: _Columns, r: int, res) -> None:
     f, item = ctx.f, res.item
     dim_name, method = ctx.plan.dimension(item.dimension).name, item.method.split("\n")[-1][:60]
     # Heights set directly: this sheet's comments are placed by them when the book closes.
-    ws.set_row(r, textfit.row_height([(item.id, 9), (dim_name, 10), (method, 30)]))
+    note = ctx.r.review_notes.get(item.id, "")
+    ws.set_row(r, textfit.row_height([(item.id, 9), (dim_name, 10), (method, 30), (note, NOTE_WIDTH)]))
     ws.write_string(r, 0, item.id, f["wrap"])
     ws.write_string(r, 1, dim_name, f["wrap"])
     ws.write_string(r, 2, method, f["wrap"])
@@ -92,6 +122,10 @@ def _item_row(ctx: Context, ws, cols: _Columns, r: int, res) -> None:
         ws.write_blank(r, cols.review, None, f["review"])
     else:
         ws.write_number(r, cols.review, res.review, f["review"])
+    if note:
+        ws.write_string(r, cols.note, note, f["review_note"])
+    else:
+        ws.write_blank(r, cols.note, None, f["review_note"])
     review, self_score = a1(r, cols.review), a1(r, cols.self_score)
     ws.write_formula(r, cols.adopted, f"=IF(ISNUMBER({review}),{review},{self_score})", f["score"],
                      res.adopted)
@@ -134,6 +168,10 @@ def _review_validations(ctx: Context, ws, cols: _Columns) -> None:
                                                     "空白時採計自評。",
             "error_title": "複評", "error_message": f"請輸入 0 到 {points:g} 之間的數字。"})
         r += size
+    ws.data_validation(cols.first_item_row, cols.note, r - 1, cols.note, {
+        "validate": "length", "criteria": "<=", "value": MAX_CELL_TEXT,
+        "input_title": NOTE_HEADER, "input_message": f"複評與自評{_when(ctx.plan)}時，請寫明複評的理由。",
+        "error_title": NOTE_HEADER, "error_message": "文字過長。"})
 
 
 def _totals(ctx: Context, ws, cols: _Columns, last: int) -> None:

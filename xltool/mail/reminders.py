@@ -1,0 +1,172 @@
+"""`xltool send --remind` and `--corrections`: the loop closed by mail.
+
+A reminder goes to each unit that has not returned (the CLI finds them as
+`xltool status` does, and passes their names: this layer does not import the
+merge). It states the deadline (the plan's, or a new one) and attaches the
+unit's template again: from a templates folder when given, otherwise drawn
+afresh from the plan, dated the start of the day, so that a rerun on the same
+day attaches the very same file and is recognised as already done.
+
+A correction goes to each unit that has a correction copy (written by `merge
+--feedback`) in the folder now. The copy's unit is the one its own identity
+says, checked as any return is checked (intake reads it in an isolated worker;
+the file name is not trusted), and the list of what to fix is what that check
+finds in the copy: sheet, cell, field, value, expected. Other files in the
+folder are left alone.
+
+Both are composed and sent by send.py, which logs them apart from the first
+mailing, by round.
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+
+from ..cells import roc_date
+from ..errors import ERROR, WARNING, Issue
+from ..forms.identity import KEYS
+from ..forms.template import write_templates
+from ..plan import Plan
+from ..quoting import quote
+from .send import CORRECT, REMIND, Batch, compose, find_templates, prepare_for
+
+MOST_FIXES = 40  # listed in the body; the copy's 待修正事項 sheet lists them all
+COPY_SUFFIXES = (".xlsx", ".ods")  # what merge --feedback writes
+# Issues about the file as a whole, for the secretariat (shown when sending), not the unit.
+NOT_FOR_THE_UNIT = {"name-mismatch", "no-metadata", "implausible-time", "superseded", "normalized"}
+
+
+def round_key(today: date) -> str:
+    """The round a run of this day belongs to."""
+    return today.isoformat()
+
+
+def with_deadline(plan: Plan, deadline: date | None) -> Plan:
+    """The plan with a new deadline (templates drawn from it state it), or as it is."""
+    if deadline is None or deadline == plan.info.deadline:
+        return plan
+    return replace(plan, info=replace(plan.info, deadline=deadline))
+
+
+def deadline_issues(plan: Plan, deadline: date | None, today: date) -> list[Issue]:
+    """A warning when the deadline the messages would state has passed."""
+    due = deadline or plan.info.deadline
+    if due >= today:
+        return []
+    where = "--deadline 的日期" if deadline else "計畫檔的繳交期限"
+    return [Issue("deadline-passed", f"{where} {roc_date(due)} 已過，郵件仍會寫「請於 {roc_date(due)} 前回傳」；"
+                  "要給新的期限請加 --deadline，例如 --deadline " + roc_date(today + timedelta(days=7)) + "。",
+                  WARNING, field="繳交期限", value=roc_date(due))]
+
+
+def _start_of(today: date, plan: Plan) -> datetime:
+    """Midnight of ``today`` in the plan's zone (or this machine's), in UTC."""
+    midnight = datetime.combine(today, time())
+    local = midnight.replace(tzinfo=plan.zone) if plan.zone else midnight.astimezone()
+    return local.astimezone(timezone.utc)
+
+
+def prepare_reminders(plan: Plan, units: list[str], *, templates_dir: Path | None = None,
+                      deadline: date | None = None, today: date | None = None,
+                      formats: tuple[str, ...] = ("xlsx",), prefer_one: bool = True) -> Batch:
+    """A reminder to each of ``units`` (those 未繳), its template attached again."""
+    today = today or date.today()
+    due = with_deadline(plan, deadline)
+    values = {"today": roc_date(today), "deadline": roc_date(due.info.deadline),
+              "original": (f"（原訂繳交期限為 {roc_date(plan.info.deadline)}）"
+                           if due.info.deadline != plan.info.deadline else "")}
+    tag = f"remind-{today:%Y%m%d}"
+
+    def message(unit: str, paths: list[Path]):
+        return compose(due, unit, paths, REMIND, values, tag)
+
+    with tempfile.TemporaryDirectory(prefix="xltool-remind-") as tmp:
+        source = Path(templates_dir) if templates_dir is not None else Path(tmp)
+        if templates_dir is None:
+            leading = [u for u in units if plan.items_for(u)]
+            write_templates(due, source, units=leading, formats=formats,
+                            generated=_start_of(today, plan))
+        # The messages hold the files' bytes: the folder may go once they are composed.
+        batch = prepare_for(plan, units, lambda unit: find_templates(plan, source, unit, formats),
+                            message, REMIND, formats, prefer_one)
+    return Batch(batch.outgoing, deadline_issues(plan, deadline, today) + batch.issues)
+
+
+@dataclass
+class Copy:
+    path: Path
+    unit: str
+    fixes: list[Issue] = field(default_factory=list)  # what the unit must fix in it
+
+
+def find_copies(plan: Plan, folder: Path) -> tuple[list[Copy], list[Issue]]:
+    """The correction copies of this plan in ``folder`` now, each with its unit as
+    its own identity says (checked as a return is) and what is to be fixed in it."""
+    from ..intake import read_returns
+    from ..reading.workbook import read_properties
+
+    folder = Path(folder)
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in COPY_SUFFIXES
+                   and not p.name.startswith("~$")) if folder.is_dir() else []
+    mine = [p for p, props in zip(files, read_properties(files)) if props
+            and props.get(KEYS["feedback"]) == "1" and props.get(KEYS["plan_id"]) == plan.plan_id]
+    copies, issues = [], []
+    for path, ret in zip(mine, read_returns(plan, mine)):
+        if not ret.usable or not ret.unit:
+            why = next((i.message for i in ret.issues if i.is_error), "")
+            issues.append(Issue("unrecognized", f"無法確認退件補正檔「{path.name}」是哪個單位的，未寄出"
+                                f"{'：' + why if why else ''}；請重新執行 xltool merge --feedback。",
+                                ERROR, file=path.name))
+            continue
+        issues += [i for i in ret.issues if i.code in NOT_FOR_THE_UNIT and i.level != "info"]
+        fixes = [i for i in ret.issues if i.code not in NOT_FOR_THE_UNIT and i.level != "info"]
+        copies.append(Copy(path, ret.unit, fixes))
+    return copies, issues
+
+
+def fix_lines(copies: list[Copy]) -> list[str]:
+    """The numbered list of what to fix, for the body of one unit's message."""
+    lines: list[str] = []
+    fixes = [(c, i) for c in copies for i in c.fixes]
+    for n, (copy, issue) in enumerate(fixes[:MOST_FIXES], start=1):
+        where = f"工作表「{issue.sheet}」儲存格 {issue.cell}" if issue.sheet and issue.cell else \
+            (f"儲存格 {issue.cell}" if issue.cell else "整個檔案")
+        if len(copies) > 1:
+            where = f"「{copy.path.name}」{where}"
+        line = f"{n}. {where}" + (f"（{issue.field}）" if issue.field else "") + f"：{issue.message}"
+        if issue.value:
+            line += f"目前填寫：{quote(issue.value, 60)}。"
+        if issue.expected:
+            line += f"應為：{quote(issue.expected, 60)}。"
+        lines.append(line)
+    if len(fixes) > MOST_FIXES:
+        lines.append(f"…另有 {len(fixes) - MOST_FIXES} 處，請見附件的「待修正事項」工作表。")
+    if not lines:
+        lines.append("（請見附件的「待修正事項」工作表；紅色儲存格已更正者，請確認內容後直接回傳。）")
+    return lines
+
+
+def prepare_corrections(plan: Plan, folder: Path, *, deadline: date | None = None,
+                        today: date | None = None) -> Batch:
+    """A message to each unit with a correction copy in ``folder``: its own copies
+    attached, the list of what to fix in the body, and the deadline."""
+    today = today or date.today()
+    copies, issues = find_copies(plan, folder)
+    by_unit: dict[str, list[Copy]] = {}
+    for copy in copies:
+        by_unit.setdefault(copy.unit, []).append(copy)
+    due = with_deadline(plan, deadline)
+
+    def message(unit: str, paths: list[Path]):
+        lines = fix_lines(by_unit[unit])
+        count = sum(len(c.fixes) for c in by_unit[unit])
+        values = {"deadline": roc_date(due.info.deadline), "fixes": "\n".join(lines),
+                  "fix_count": count or "若干"}
+        return compose(due, unit, paths, CORRECT, values, "correct")
+
+    batch = prepare_for(plan, list(by_unit), lambda unit: ([c.path for c in by_unit[unit]], []),
+                        message, CORRECT, prefer_one=False)
+    passed = deadline_issues(plan, deadline, today) if batch.outgoing else []
+    return Batch(batch.outgoing, passed + issues + batch.issues)
