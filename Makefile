@@ -27,12 +27,17 @@ demo: venv
 		-o $(DEMO)/master.xlsx --report $(DEMO)/report.json
 	$(BIN)/xltool report examples/kaohsiung-109/plan.xlsx $(DEMO)/master.xlsx \
 		-o $(DEMO)/成果.odt -o $(DEMO)/成果.docx -o $(DEMO)/成果.html
+	$(BIN)/xltool merge examples/taichung-109/plan.xlsx examples/taichung-109/returns -o $(DEMO)/branches/臺中分局.xlsx
+	$(BIN)/xltool merge examples/tainan-109/plan.xlsx examples/tainan-109/returns -o $(DEMO)/branches/臺南分局.xlsx
+	$(BIN)/xltool rollup $(DEMO)/master.xlsx $(DEMO)/branches/臺中分局.xlsx $(DEMO)/branches/臺南分局.xlsx \
+		-o $(DEMO)/附表2-彙整.xlsx -o $(DEMO)/附表2-彙整.odt
 	@echo ""
 	@echo "示範完成。產生的檔案："
 	@echo "  填報表：$(DEMO)/templates/"
 	@echo "  總表：  $(DEMO)/master.xlsx（以 Excel 或 LibreOffice 開啟）"
 	@echo "  報告：  $(DEMO)/report.json"
 	@echo "  成果：  $(DEMO)/成果.odt、成果.docx、成果.html（執行成果文件與網頁）"
+	@echo "  彙整：  $(DEMO)/附表2-彙整.xlsx、附表2-彙整.odt（三個分局總表彙整的附表2）"
 	@printf '%s\n' '之後執行 xltool：$(BIN)/xltool --help（或先啟用虛擬環境：source $(BIN)/activate，Windows 為 .venv\Scripts\activate）'
 
 test: venv

@@ -14,7 +14,7 @@ NAMES = re.compile(r"XLTOOL_[A-Z_]+|xltool|--?[a-z][a-z0-9-]*|"
                    r"\.?(xlsx|xlsm|xls|ods|eml|json|pdf|docx|doc|odt|html)\b|plan\.xlsx|"
                    r"IMAP|SMTP(UTF8)?|STARTTLS|SSL|TLS|JSON|PDF|LibreOffice|Outlook|Thunderbird|"
                    r"mbox|Maildir|UTC|INBOX|A4|both|init|check|template|send|"
-                   r"collect|status|merge|print|report|[A-Z]:", re.I)
+                   r"collect|status|merge|print|report|rollup|[A-Z]:", re.I)
 
 
 def _help(command: str) -> str:

@@ -99,6 +99,7 @@ def cli():
       xltool status plan.xlsx 回收                    查看各單位繳交狀態
       xltool merge plan.xlsx 回收 -o 總表.xlsx        彙整評分
       xltool report plan.xlsx 總表.xlsx -o 成果.odt   產生執行成果文件
+      xltool rollup 總表*.xlsx -o 附表2.xlsx          彙整各分局的總表
     """
 
 
@@ -317,10 +318,16 @@ def _status_table(result) -> str:
 @cli.command()
 @click.argument("plan", metavar="計畫檔", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_returns_option
-def status(plan: Path, returns: tuple[Path, ...]):
+@option("--verify", is_flag=True,
+        help="改為核對回傳檔是否仍是彙整總表時的檔案（依檔案摘要碼），列出已變更、不見與新增的檔案；"
+             "此時第一個參數是總表，例如 xltool status --verify 總表.xlsx 回收。")
+def status(plan: Path, returns: tuple[Path, ...], verify: bool):
     """列出各單位的繳交狀態（已繳／未繳／有誤，以及被較新檔案取代的回傳），不寫入任何檔案。"""
     from .master.merge import merge as do_merge
 
+    if verify:
+        _verify(plan, returns)
+        return
     model = _plan_or_exit(plan)
     with _progress(returns) as progress:
         result = do_merge(model, list(returns), progress=progress)
@@ -329,9 +336,32 @@ def status(plan: Path, returns: tuple[Path, ...]):
     for s in result.units:
         counts[s.status] = counts.get(s.status, 0) + 1
     say("，".join(f"{k} {v}" for k, v in counts.items()))
-    _next(f"xltool merge {_arg(plan)} {' '.join(_arg(r) for r in returns)} -o 總表.xlsx　彙整評分"
-          + ("（未繳或有誤的單位可先催繳）" if result.errors or any(not s.ret for s in result.units) else ""))
+    steps = [f"xltool merge {_arg(plan)} {' '.join(_arg(r) for r in returns)} -o 總表.xlsx　彙整評分"
+             + ("（未繳或有誤的單位可先催繳）" if result.errors or any(not s.ret for s in result.units) else "")]
+    if any(not s.ret for s in result.units) and len(returns) == 1:
+        steps.append(f"xltool send {_arg(plan)} --remind {_arg(returns[0])} -o 寄件匣　寄催繳信給未繳的單位")
+    _next(*steps)
     _exit_for(result.issues)
+
+
+def _verify(master: Path, returns: tuple[Path, ...]) -> None:
+    from .master.audit import SAME, verify
+    from .render import render_text, table
+
+    done = verify(master, list(returns))
+    rows: list[list[str | int]] = [["檔案", "單位", "核對", "總表記錄的摘要碼", "目前的摘要碼"]]
+    rows += [[c.file, c.unit, c.state, c.recorded[:12], c.found[:12]] for c in done.files]
+    say(table(rows))
+    if done.issues:
+        say(render_text(done.issues), err=True)
+    same = sum(1 for c in done.files if c.state == SAME)
+    say(f"核對 {len(done.files)} 個檔案：{same} 個與彙整「{done.master}」時相同"
+        + (f"，{len(done.files) - same} 個不同。" if same < len(done.files) else "。"))
+    if same < len(done.files):
+        _next(f"確認上列檔案後重新彙整：xltool merge 計畫檔 {' '.join(_arg(r) for r in returns)} -o {_arg(master)}")
+    else:
+        _next(f"回傳檔與總表一致，不必重新彙整；可開啟 {master.name} 檢視")
+    _exit_for(done.issues)
 
 
 @cli.command()
@@ -398,9 +428,47 @@ def _show_merge(run, output: Path, report: Path | None) -> None:
     steps = [f"開啟 {output.name} 檢視；在「評分」工作表填寫複評後，以同一指令重新彙整（複評會保留）"]
     if errors and not run.feedback:
         steps.append("加上 --feedback 補正 可為有錯誤的單位產生退件補正檔")
+    if run.feedback and run.feedback.written and result.plan.source:
+        steps.append(f"xltool send {_arg(result.plan.source)} --corrections "
+                     f"{_arg(run.feedback.written[0].parent)} -o 寄件匣　把退件補正檔寄回各單位")
     if not run.pdf:
         steps.append(f"xltool print {_arg(output)}　轉成 A4 的 PDF 以便列印")
     _next(*steps)
+
+
+def _send_batch(model, templates: Path | None, remind: Path | None, corrections: Path | None,
+                templates_opt: Path | None, deadline, fmt: str):
+    """The messages `send` is to write or send: the first mailing, reminders or
+    corrections; with the kind of message and the round it belongs to."""
+    from datetime import date
+
+    from .mail.reminders import prepare_corrections, prepare_reminders, round_key
+    from .mail.send import prepare
+
+    formats = ("xlsx", "ods") if fmt == "both" else (fmt,)
+    if remind and corrections:
+        raise click.UsageError("--remind 與 --corrections 請分兩次執行。")
+    if not remind and (templates_opt or (deadline and not corrections)):
+        raise click.UsageError("--templates 只用於 --remind；--deadline 只用於 --remind 或 --corrections。")
+    if corrections:
+        if templates:
+            raise click.UsageError("寄退件補正檔時不需要填報表資料夾；附件是補正資料夾中的退件補正檔。")
+        return prepare_corrections(model, corrections, deadline=deadline), "correct", round_key(date.today())
+    if remind:
+        from .master.merge import STATUS_MISSING
+        from .master.merge import merge as do_merge
+
+        with _progress([remind]) as progress:
+            result = do_merge(model, [remind], progress=progress)
+        missing = [s.unit for s in result.units if s.status == STATUS_MISSING]
+        say(f"未繳 {len(missing)} 個單位" + (f"：{'、'.join(missing)}" if missing else "") +
+            "；已繳與有誤的單位不寄催繳（有誤的單位請改用 --corrections 寄退件補正檔）。")
+        batch = prepare_reminders(model, missing, templates_dir=templates_opt or templates,
+                                  deadline=deadline, formats=formats, prefer_one=fmt != "both")
+        return batch, "remind", round_key(date.today())
+    if templates is None:
+        raise click.UsageError("缺少參數「填報表資料夾」（或改用 --remind、--corrections）。")
+    return prepare(model, templates, formats, prefer_one=fmt != "both"), "first", ""
 
 
 def _password(env: str, user: str, what: str) -> str:
@@ -412,11 +480,19 @@ def _password(env: str, user: str, what: str) -> str:
 
 @cli.command()
 @click.argument("plan", metavar="計畫檔", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("templates", metavar="填報表資料夾",
+@click.argument("templates", metavar="[填報表資料夾]", required=False,
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
 @option("-o", "--output", "outbox", required=True,
         type=click.Path(file_okay=False, path_type=Path),
         help="寄件資料夾：郵件（.eml）與寄送紀錄存放處。")
+@option("--remind", "remind", metavar="回傳資料夾", type=click.Path(exists=True, path_type=Path),
+        help="寄催繳信給尚未繳交（未繳）的單位，並再附上其填報表（不需要填報表資料夾）。")
+@option("--corrections", metavar="補正資料夾", type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="把 merge --feedback 產生的退件補正檔寄回各該單位，內文列出待修正事項。")
+@option("--templates", "templates_opt", metavar="填報表資料夾",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="催繳時附上此資料夾中的填報表；未指定時依計畫檔重新產生。")
+@option("--deadline", type=RocDate(), help="催繳或補正的新繳交期限，例如 115/07/15；預設為計畫檔的繳交期限。")
 @option("--smtp", metavar="主機[:埠]", help="直接以此郵件伺服器寄出（預設只產生 .eml 草稿）。")
 @option("--ssl", "use_ssl", is_flag=True, help="以 SSL 連線（通常為 465 埠）；預設為 STARTTLS（587 埠）。")
 @option("--user", default="", metavar="帳號", help="郵件伺服器帳號；密碼取自環境變數 XLTOOL_SMTP_PASSWORD 或提示輸入。")
@@ -426,16 +502,17 @@ def _password(env: str, user: str, what: str) -> str:
 @option("--resend", is_flag=True, help="已寄過（或已有草稿）的單位也重新寄出（或重新產生草稿）。")
 @option("--dry-run", is_flag=True,
         help="只列出將寄出的郵件，不寄也不寫檔；使用 --smtp 時會連線並登入郵件伺服器以確認設定。")
-def send(plan: Path, templates: Path, outbox: Path, smtp: str | None, use_ssl: bool, user: str,
-         cafile: str | None, fmt: str, resend: bool, dry_run: bool):
-    """把各單位的填報表以電子郵件寄出（或先產生 .eml 草稿）。"""
-    from .mail.send import SmtpSettings, parse_hostport, prepare, summary
+def send(plan: Path, templates: Path | None, outbox: Path, remind: Path | None,
+         corrections: Path | None, templates_opt: Path | None, deadline, smtp: str | None,
+         use_ssl: bool, user: str, cafile: str | None, fmt: str, resend: bool, dry_run: bool):
+    """把各單位的填報表以電子郵件寄出（或先產生 .eml 草稿）；--remind 寄催繳信，--corrections 寄退件補正檔。"""
+    from .mail.send import SmtpSettings, parse_hostport, summary
     from .mail.send import send as do_send
     from .render import render_text
 
     model = _plan_or_exit(plan)
-    formats = ("xlsx", "ods") if fmt == "both" else (fmt,)
-    batch = prepare(model, templates, formats, prefer_one=fmt != "both")
+    batch, kind, round_key = _send_batch(model, templates, remind, corrections, templates_opt,
+                                         deadline, fmt)
     settings = None
     if smtp:  # a dry run logs in too: it ends as the real run would
         host, port = parse_hostport(smtp, 465 if use_ssl else 587)
@@ -443,7 +520,8 @@ def send(plan: Path, templates: Path, outbox: Path, smtp: str | None, use_ssl: b
                                 _password("XLTOOL_SMTP_PASSWORD", user, "郵件伺服器"), cafile)
     done = "已寄出" if settings else "已產生草稿"
     result = do_send(batch.outgoing, outbox, settings, resend=resend, dry_run=dry_run,
-                     progress=lambda o: say(f"  {done}：{o.unit} <{o.to}>"))
+                     progress=lambda o: say(f"  {done}：{o.unit} <{o.to}>"), kind=kind,
+                     round_key=round_key)
     issues = batch.issues + result.issues
     if dry_run:
         for out in result.sent:
@@ -451,17 +529,19 @@ def send(plan: Path, templates: Path, outbox: Path, smtp: str | None, use_ssl: b
                 f"{out.message['Subject']}（附件 {'、'.join(p.name for p in out.attachments)}）")
     if issues:
         say(render_text(issues), err=True)
-    for line in summary(result, batch, drafts=settings is None, dry_run=dry_run):
+    for line in summary(result, batch, drafts=settings is None, dry_run=dry_run, kind=kind):
         say(line)
     steps = [f"各單位回覆後：xltool collect 收件匣 --plan {_arg(plan)} -o 回收　取出回傳檔",
              "（收件匣：由郵件軟體匯出的 .eml 資料夾或 mbox；也可改用 --imap 直接讀取信箱）"]
+    if kind != "first":
+        steps.append(f"收回後：xltool status {_arg(plan)} 回收　確認繳交狀態；仍未繳或有誤者可再執行本指令")
     if result.failed and not dry_run:
         steps.insert(0, f"處理上列問題後重新執行同一指令，只會再寄未寄出的 {len(result.failed)} 封")
     if not settings and (result.sent or "drafted" in result.skipped) and not dry_run:
         say(f"草稿在 {outbox}（每個單位一封 .eml；Outlook 會以待寄出的新郵件開啟）。")
         steps.insert(0, f"以 Outlook 或 Thunderbird 開啟 {_arg(outbox)} 中的草稿，確認收件人與附件後寄出")
     if not batch.outgoing and "no-template" in batch.skipped:
-        steps = [f"xltool template {_arg(plan)} -o {_arg(templates)}　先產生各單位的填報表"]
+        steps = [f"xltool template {_arg(plan)} -o {_arg(templates or templates_opt)}　先產生各單位的填報表"]
     if dry_run:
         steps = ["確認無誤後，去掉 --dry-run 再執行同一指令" + ("即寄出" if settings else "即產生草稿")]
     _next(*steps)
@@ -486,6 +566,7 @@ def send(plan: Path, templates: Path, outbox: Path, smtp: str | None, use_ssl: b
 def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | None, user: str,
             folder: str, since, before, starttls: bool, cafile: str | None, timeout: float):
     """從 .eml 資料夾、mbox、Maildir 或 IMAP 信箱取出本計畫的回傳檔。"""
+    from .intake.log import EVIDENCE_DIR
     from .mail.collect import ImapSettings, messages_from, messages_from_imap
     from .mail.collect import collect as do_collect
     from .mail.send import parse_hostport
@@ -509,11 +590,19 @@ def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | Non
         result = do_collect(model, messages, out_dir, progress=progress)
     for saved in result.saved:
         say(f"  {saved.unit}：{saved.path.name}（{quote(saved.sender)}，{saved.sent[:16]}）")
+    for ev in result.evidence:
+        if not ev.duplicate:
+            named = "" if ev.attachment == ev.path.name else f"附件「{ev.attachment}」，"
+            say(f"  佐證資料（{ev.unit or '未歸屬單位'}）：{ev.path.relative_to(out_dir).as_posix()}"
+                f"（{named}{quote(ev.sender)}，{ev.sent[:16]}）")
     if result.issues:
         say(render_text(result.issues), err=True)
     if result.already:
         say(f"  另有 {result.already} 個附件先前已收過，未重複存檔。")
-    say(f"存入 {len(result.saved)} 個回傳檔到 {out_dir}；另有 {len(result.issues)} 則說明。")
+    stored = sum(1 for ev in result.evidence if not ev.duplicate)
+    say(f"存入 {len(result.saved)} 個回傳檔到 {out_dir}"
+        + (f"，{stored} 個佐證資料到 {out_dir / EVIDENCE_DIR}" if stored else "")
+        + f"；另有 {len(result.issues)} 則說明。")
     _next(f"xltool status {_arg(plan_path)} {_arg(out_dir)}　查看各單位繳交狀態")
     _exit_for(result.issues)
 
@@ -551,6 +640,54 @@ def report(plan: Path, master: Path, outputs: tuple[Path, ...]):
     say(f"總分：{outcome.total:g}　等第：{outcome.grade}　考核年月：{model.info.review_month}"
         + (f"　未繳：{'、'.join(outcome.missing)}" if outcome.missing else ""))
     _next("開啟成果文件檢閱後陳核；網頁版（.html）可直接登載於機關網站")
+
+
+@cli.command()
+@click.argument("masters", metavar="總表…", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@option("-o", "--output", "outputs", required=True, multiple=True, metavar="彙整檔",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="彙整的附表2；格式依副檔名：.xlsx、.odt、.docx 或 .html（網頁）。可重複指定。")
+@option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="名冊",
+        help="受考核單位名冊（.xlsx 或 .ods）：依名冊順序編號，未送總表的單位列為未繳；可另訂等第。")
+@option("--report", type=click.Path(dir_okay=False, path_type=Path), help="另存 JSON 報告檔。")
+def rollup(masters: tuple[Path, ...], outputs: tuple[Path, ...], roster: Path | None, report: Path | None):
+    """將各單位（例如各分局）的總表彙整為一份附表2：每個單位一列，分數逐一驗證後重新計算。"""
+    from .master.rollup import RosterError, read_roster, write_rollup
+    from .master.rollup import rollup as do_rollup
+    from .master.rollup.report import write_rollup_json
+    from .render import render_text
+
+    inputs = {p.resolve() for p in (*masters, *([roster] if roster else []))}
+    for target in (*outputs, *([report] if report else [])):
+        if target in outputs and target.suffix.lower() not in (".xlsx", ".odt", ".docx", ".html"):
+            raise UserError(f"輸出檔須為 .xlsx、.odt、.docx 或 .html：{target.name}")
+        if target.resolve() in inputs:
+            raise UserError(f"輸出檔「{target}」就是輸入的總表或名冊，寫入會覆蓋它；請改用其他檔名。")
+    try:
+        names = read_roster(roster) if roster else None
+    except RosterError as exc:
+        say(render_text(exc.issues), err=True)
+        raise UserError(str(exc))
+    with _progress_bar("驗證總表", len(masters)) as progress:
+        result = do_rollup(list(masters), names, progress=progress)
+    if result.issues:
+        say(render_text(result.issues), err=True)
+    for row in result.rows:
+        figures = "、".join(f"{s:g}" for s in row.scores) if row.branch else ""
+        say(f"  {row.number}. {row.name}：" + (f"{figures}，總分 {row.total:g}，等第 {row.grade}" if row.branch
+                                              else row.note))
+    for target in outputs:
+        write_rollup(result, target)
+        say(f"已產生彙整的附表2：{target}")
+    if report:
+        write_rollup_json(result, report)
+        say(f"報告：{report}")
+    counted = len(result.counted)
+    say(f"採計 {counted} 個單位，共 {len(result.rows)} 列；{len(result.issues)} 則檢核結果。")
+    _next(f"開啟 {outputs[0].name} 檢閱附表2、統計與檢核結果後陳核",
+          "有總表不採計時，請該單位修正（或重新執行 xltool merge）後再送，並重新執行本指令")
+    _exit_for(result.issues)
 
 
 @cli.command(name="print")

@@ -83,6 +83,7 @@ CATALOGUE: dict[str, Code] = {
     "orphan-review": _c(WARNING, "複評對應的項目已不在計畫中", "未採計；請確認。"),
     "review-out-of-range": _c(ERROR, "複評超出範圍", "複評須在 0 到配分之間；請修正總表後重新彙整。"),
     "review-unreadable": _c(WARNING, "無法讀取既有總表的複評", "本次彙整不含先前的複評；舊檔已備份。"),
+    "review-note-missing": _c(WARNING, "複評未填複評說明", "複評與自評不同時，請在「評分」的複評說明欄寫明理由。"),
     "revised-points": _c(WARNING, "自評超過修訂後的配分", "暫以新配分計；請複評確認。"),
     "new-item-unreported": _c(WARNING, "新增項目尚未填報", "可產生預填的新版填報表請單位補填。"),
     "write-failed": _c(ERROR, "檔案未寫出", "請確認資料夾可以寫入。"),
@@ -105,17 +106,33 @@ CATALOGUE: dict[str, Code] = {
     "to-fill": _c(INFO, "文件未載明，請補填", "依工作表與儲存格補填後執行 xltool check。"),
     "points-split": _c(WARNING, "配分為平均分配", "文件沒有各項配分；請依實際配分修正。"),
     "master-mismatch": _c(ERROR, "總表與計畫檔不符", "請以目前的計畫檔重新執行 xltool merge。"),
+    # ------------------------------------------------ roll-up of the branches' masters
+    "master-unverified": _c(ERROR, "無法驗證的總表（不採計）", "請該單位以 xltool merge 重新產生總表後再送。"),
+    "master-tampered": _c(ERROR, "總表內容與識別資料不符（不採計）",
+                          "總表的自評或配分被修改過；請該單位重新彙整後再送。"),
+    "other-scheme": _c(ERROR, "不同考核架構的總表（不採計）", "構面、配分、年度與填報期間須與其他總表相同。"),
+    "duplicate-branch": _c(WARNING, "同一單位有多份總表", "只採用存檔時間最晚的一份。"),
+    "missing-branch": _c(ERROR, "名冊中的單位未送總表", "請催送。"),
+    "not-in-roster": _c(WARNING, "總表的單位不在名冊中", "已列在最後；請確認名冊。"),
+    "bands-disagree": _c(ERROR, "各總表的等第標準不一致", "請在名冊的「等第」工作表訂定等第標準。"),
+    "roster-invalid": _c(ERROR, "名冊有誤", "依工作表與儲存格修正名冊。"),
     # ------------------------------------------------ mail
     "no-address": _c(WARNING, "單位沒有電子郵件", "請在計畫檔「單位」工作表補上。"),
     "bad-address": _c(ERROR, "電子郵件格式不正確", "每個單位一個地址，不可有逗號或換行。"),
     "no-template": _c(ERROR, "找不到填報表", "請先執行 xltool template。"),
     "send-failed": _c(ERROR, "郵件未寄出", "重新執行時會只重寄失敗的郵件。"),
+    "deadline-passed": _c(WARNING, "繳交期限已過", "催繳或補正時可加 --deadline 指定新的期限。"),
     "bad-message": _c(ERROR, "無法解析的郵件", "其他郵件照常收取。"),
     "bad-header": _c(WARNING, "郵件標頭有誤", "已盡量解讀。"),
     "too-deep": _c(ERROR, "郵件層次過深", "請對方直接附加檔案寄送。"),
     "no-attachment": _c(INFO, "郵件沒有附件", ""),
     "duplicate-message": _c(INFO, "附件先前已收過", "未重複存檔。"),
     "unexpected-sender": _c(WARNING, "寄件者不是該單位的地址", "轉寄的郵件仍會收取；請確認來源。"),
+    "unassigned-evidence": _c(WARNING, "佐證資料無法歸屬單位", "已存於「（未歸屬單位）」資料夾；請確認來源。"),
+    # ------------------------------------------------ xltool status --verify
+    "return-changed": _c(ERROR, "回傳檔已變更", "內容與彙整時不同；請重新執行 xltool merge。"),
+    "return-missing": _c(ERROR, "回傳檔已不在", "彙整時的檔案已移除或改名；請找回檔案或重新彙整。"),
+    "return-added": _c(WARNING, "新增的回傳檔", "總表未包含此檔；重新執行 xltool merge 才會納入。"),
 }
 
 

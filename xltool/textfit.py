@@ -139,6 +139,7 @@ class _Widths(dict):
     def __init__(self, rendering: Rendering, size: float, bold: bool):
         super().__init__()
         self.rendering, self.size, self.bold = rendering, size, bold
+        self.pieces = _PieceWidths(self)  # piece → advance, for the pieces met most
 
     def __missing__(self, ch: str) -> float:
         width = self[ch] = self.rendering.char(ch, self.size, self.bold)
@@ -146,6 +147,26 @@ class _Widths(dict):
 
     def of(self, text: str) -> float:
         return sum(map(self.__getitem__, text))
+
+
+class _PieceWidths(dict):
+    """Piece → advance (points): a text's pieces are mostly one or two characters,
+    met again and again. Emptied when it grows large, so memory stays bounded."""
+
+    LIMIT = 10_000
+    LONGEST = 8  # longer pieces (a whole Latin word, a mixed run) are summed each time
+
+    def __init__(self, chars: _Widths):
+        super().__init__()
+        self.chars = chars
+
+    def __missing__(self, piece: str) -> float:
+        width = self.chars.of(piece)
+        if len(piece) <= self.LONGEST:
+            if len(self) >= self.LIMIT:
+                self.clear()
+            self[piece] = width
+        return width
 
 
 _TABLES: dict[tuple[Rendering, float, bool], _Widths] = {}
@@ -196,8 +217,10 @@ def _pieces(paragraph: str) -> list[str]:
         if run[0] in NO_START and len(pieces) > 1 and pieces[-1][0] == " ":
             spaces = pieces.pop()  # no line starts with it: the spaces before it hold
             pieces[-1] += spaces + run
-        elif run[0] == " " or run.isascii() or not _LATIN.search(run):
-            pieces.extend(_atoms(run) if run[0] != " " else (run,))
+        elif run.isascii():  # spaces, or a Latin word: no break inside
+            pieces.append(run)
+        elif not _LATIN.search(run):
+            pieces.extend(_atoms(run))
         else:
             pieces.append(run)
     return pieces
@@ -299,11 +322,42 @@ def paragraph_lines(paragraph: str, width: float, size: float = FONT_SIZE, bold:
     """The most lines one paragraph takes under any rendering. One that is narrower
     than the line under a rendering takes one line there, without a layout."""
     most = 1
+    pieces: list[str] | None = None  # cut once, for both renderings
     for rendering in RENDERINGS:
-        widths, room = _widths(rendering, size, bold), rendering.column(width)
+        widths, room = _widths(rendering, size, bold), _room(rendering, width)
         if widths.of(paragraph) > room:
-            most = max(most, _fill(paragraph, widths, room, False).count)
+            pieces = _pieces(paragraph) if pieces is None else pieces
+            count = _count(pieces, widths, room)
+            if count is None:  # a piece wider than a line: the full layout
+                count = _fill(paragraph, widths, room, False).count
+            most = max(most, count)
     return most
+
+
+@functools.lru_cache(maxsize=1024)
+def _room(rendering: Rendering, width: float) -> float:
+    return rendering.column(width)
+
+
+def _count(pieces: Sequence[str], widths: _Widths, room: float) -> int | None:
+    """The lines :class:`_Filler` fills with ``pieces``, counted without it (the
+    master's hot path: one call per wrapped cell); None when a piece is wider than
+    a line, which only the filler breaks."""
+    count, used, content = 1, 0.0, False
+    advance = widths.pieces
+    for piece in pieces:
+        width = advance[piece]
+        if piece[0] == " ":
+            used += width
+        elif width > room:
+            return None
+        elif content and used + width > room:
+            count += 1
+            used = width
+        else:
+            used += width
+            content = True
+    return count
 
 
 @functools.lru_cache(maxsize=256)
@@ -319,6 +373,22 @@ def lines_needed(text: str, width: float, size: float = FONT_SIZE, bold: bool = 
     rendering takes."""
     if len(text) <= _sure(width, size, bold) and "\n" not in text and "\r" not in text:
         return 1
+    if len(text) > CACHED_UP_TO:
+        return _count_lines(text, width, size, bold)
+    return _lines_needed(text, width, size, bold)
+
+
+CACHED_UP_TO = 200  # characters: the texts that repeat are short ones
+
+
+@functools.lru_cache(maxsize=8192)
+def _lines_needed(text: str, width: float, size: float, bold: bool) -> int:
+    """Cached per distinct text and width: a sheet repeats its unit names, file names
+    and statuses on row after row."""
+    return _count_lines(text, width, size, bold)
+
+
+def _count_lines(text: str, width: float, size: float, bold: bool) -> int:
     return sum(paragraph_lines(p, width, size, bold) for p in paragraphs(text))
 
 

@@ -20,6 +20,7 @@ from ..forms.identity import saved_instant
 from ..plan import Plan
 from ..reading.bounds import Bounds
 from ..reading.workbook import Rejected, read_workbook
+from .audit import file_digest
 from .discover import discover  # noqa: F401  (the intake API)
 from .form import MAX_RETURN_COLS, read_form, verify_fingerprint
 from .recognise import find_form, identify, metadata, trusted_time
@@ -59,6 +60,7 @@ def read_returns(plan: Plan, paths: list[Path], *, keep_raw: bool = False,
         for path, answer in zip(paths, answers):
             if isinstance(answer, Failure):
                 answer = Return(path=path, issues=[failure_issue(path, answer, pool.limits)])
+                answer.size, answer.sha256 = file_digest(path)
             if progress:
                 progress(path)
             yield answer
@@ -85,6 +87,7 @@ def read_return(plan: Plan, path: Path, keep_raw: bool = False) -> Return:
     anything unexpected becomes one issue record and the batch goes on.
     ``keep_raw`` keeps every value as found, for the correction copies."""
     rd = Reading(plan, Path(path), keep_raw)
+    rd.ret.size, rd.ret.sha256 = file_digest(rd.ret.path)  # before reading: what was read
     try:
         return _read(rd)
     except Exception as exc:  # noqa: BLE001 — one bad file must not stop the merge
@@ -118,6 +121,8 @@ def _identify_and_read(rd: Reading) -> None:
         return
     for w in wb.warnings:
         rd.ret.issues.append(w)
+    rd.ret.producer = wb.producer
+    rd.ret.stated = saved_instant(wb.saved, wb.producer, rd.ret.path.suffix, rd.plan.zone)
     meta = metadata(rd, wb.properties, wb.sheets.get(F.META_SHEET))
     if meta is None:
         return
@@ -125,8 +130,7 @@ def _identify_and_read(rd: Reading) -> None:
     form = find_form(rd, wb.sheets)
     if not identify(rd, meta, form):
         return
-    rd.ret.saved = trusted_time(rd,
-        saved_instant(wb.saved, wb.producer, rd.ret.path.suffix, rd.plan.zone), meta)
+    rd.ret.saved = trusted_time(rd, rd.ret.stated, meta)
     if form is None:
         rd.issue("form-sheet-missing", f"找不到「{F.FORM_SHEET}」工作表（可能已更名或刪除），"
                    "請以原填報表填寫後回傳。", sheet="")

@@ -43,6 +43,11 @@ class Return:
     removed: dict[str, Row] = field(default_factory=dict)  # rows of items no longer the unit's
     new_items: list[str] = field(default_factory=list)  # the unit's items its template lacked
     capped: dict[str, float] = field(default_factory=dict)  # item → score over revised points
+    # The audit record (see intake/audit.py): the file as read, whether usable or not.
+    size: int | None = None  # bytes, as read
+    sha256: str = ""  # of the bytes as read
+    producer: str = ""  # the program that saved it, as the file's own properties say
+    stated: datetime | None = None  # when the file says it was saved (an instant), trusted or not
 
     @property
     def name(self) -> str:

@@ -10,15 +10,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..cells import fmt_number
 from ..errors import ERROR, WARNING, Issue
 from ..forms import fields as F
 from ..intake import Return, Row, discover, read_returns
+from ..intake.log import Received
 from ..plan import Dimension, Item, Plan
 from .layout import SCORE_SHEET
 from .scoring import Entry, adopted_score, dimension_score, item_self_score
 from .store import RowStore, StoredRows
+
+if TYPE_CHECKING:
+    from .streaming import StreamedMaster
 
 STATUS_DONE, STATUS_MISSING, STATUS_ERRORS = "已繳", "未繳", "有誤"
 SUPERSEDED = "已取代"  # a file replaced by the same unit's later return
@@ -62,12 +67,27 @@ class MergeResult:
     issues: list[Issue]
     rejected: list[Return]  # files that could not be used at all
     senders: dict[str, str] = field(default_factory=dict)  # file name → who sent it, when
+    received: Received = field(default_factory=Received)  # the collect logs: messages, evidence
     changes: list = field(default_factory=list)  # revisions.Change: what the plan changed since
+    review_notes: dict[str, str] = field(default_factory=dict)  # 複評說明 by item 編號 (review.py)
     store: RowStore | None = field(default=None, repr=False)
     _by_unit: dict[str, UnitStatus] = field(default_factory=dict, repr=False)
+    # The last item's rows and entries: the sheets and the report ask for one item's
+    # several times in a row, and each time costs a read of the row store.
+    _last: dict[str, tuple] = field(default_factory=dict, repr=False)
+
+    def _remembered(self, kind: str, item: Item, compute):
+        key = (item.id, id(self.units), len(self.units))
+        last = self._last.get(kind)
+        if last is None or last[0] != key:
+            last = self._last[kind] = (key, compute(item))
+        return last[1]
 
     def rows_of_item(self, item: Item) -> dict[str, Row]:
         """The rows the chosen returns hold for one item, by unit."""
+        return dict(self._remembered("rows", item, self._rows_of_item))
+
+    def _rows_of_item(self, item: Item) -> dict[str, Row]:
         stored = self.store.rows_of_item(item.id) if self.store else None
         out: dict[str, Row] = {}
         for unit in item.leads:
@@ -83,6 +103,9 @@ class MergeResult:
         return out
 
     def entries_for(self, item: Item) -> dict[str, Entry]:
+        return dict(self._remembered("entries", item, self._entries_for))
+
+    def _entries_for(self, item: Item) -> dict[str, Entry]:
         rows = self.rows_of_item(item)
         out = {}
         for unit in item.leads:
@@ -113,26 +136,35 @@ SPILL_FROM = 200  # files; from here on rows wait on disk, not in memory
 
 def merge(plan: Plan, paths: list[Path], reviews: dict[str, float] | None = None,
           progress: Callable[[Path], None] | None = None, workers: int | None = None,
-          spill_from: int | None = None) -> MergeResult:
-    """Merge the returns found in ``paths``; ``reviews`` are 複評 by item 編號."""
+          spill_from: int | None = None, master: StreamedMaster | None = None) -> MergeResult:
+    """Merge the returns found in ``paths``; ``reviews`` are 複評 by item 編號. With
+    ``master``, its 明細 is written while the files are read (see streaming.py)."""
+    from ..intake.log import received_from
+
     files, issues = discover(paths)
+    received, log_issues = received_from(paths)  # the collect logs, not the returns
     limit = SPILL_FROM if spill_from is None else spill_from
     store = RowStore() if len(files) >= limit else None
-    returns = []
-    for ret in read_all(plan, files, progress, workers):
+    stream = master.begin(received, files) if master is not None else None
+    order = stream.order if stream is not None else list(range(len(files)))
+    found: list[Return | None] = [None] * len(files)
+    for index, ret in zip(order, read_all(plan, [files[n] for n in order], progress, workers)):
         if store is not None and ret.rows:
             ret.rows = store.put(ret.rows)
-        returns.append(ret)
-    from ..intake.log import senders_of
-
-    senders, log_issues = senders_of(paths)
+        found[index] = ret
+        if stream is not None:
+            stream.add(index, ret)
+    if stream is not None:
+        stream.finish()
+    returns = [ret for ret in found if ret is not None]  # in the order found, as read
     result = score(plan, returns, issues + log_issues, reviews or {}, store)
-    result.senders = senders
+    result.senders = {name: received.sender(name) for name in received.returns}
+    result.received = received
     return result
 
 
 def read_all(plan: Plan, files: list[Path], progress=None, workers: int | None = None):
-    """Read every file once, in file order, in isolated workers (see intake)."""
+    """Read every file once, in the order given, in isolated workers (see intake)."""
     return read_returns(plan, files, workers=workers, progress=progress)
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+from .audit import evidence_records, file_records, unit_evidence
+
 
 def write_result_json(result, out) -> None:
     """Write the report piece by piece: with 10,000 units the item scores alone are
@@ -34,7 +36,11 @@ def write_result_json(result, out) -> None:
         "warnings": s.ret.warnings if s.ret else 0,
         "superseded": [old.name for old in s.superseded],
         "sender": result.senders.get(s.ret.name) if s.ret else None,
+        "sha256": s.ret.sha256 or None if s.ret else None,
+        **unit_evidence(result, s.unit),
     } for s in result.units))
+    section("files", file_records(result))
+    section("unassigned_evidence", evidence_records(result.received.evidence.get("", [])))
     section("items", ({
         "id": r.item.id, "dimension": plan.dimension(r.item.dimension).name,
         "points": r.item.points,
@@ -42,7 +48,8 @@ def write_result_json(result, out) -> None:
         "invalid_units": [u for u, e in r.entries.items() if e.invalid],
         "capped_units": {u: e.capped_from for u, e in r.entries.items() if e.capped_from is not None},
         "unreported_new": [u for u, e in r.entries.items() if e.new],
-        "self_score": r.self_score, "review": r.review, "adopted": r.adopted,
+        "self_score": r.self_score, "review": r.review,
+        "review_note": result.review_notes.get(r.item.id), "adopted": r.adopted,
         "all_not_applicable": r.all_excluded,
     } for r in result.items))
     section("plan_changes", ({"templates_made": c.generated, "item": c.item, "field": c.field,

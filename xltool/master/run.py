@@ -12,6 +12,7 @@ from ..files import atomic_path
 from ..plan import Plan
 from .feedback import Feedback
 from .merge import MergeResult, merge
+from .streaming import StreamedMaster
 
 
 @dataclass
@@ -46,17 +47,20 @@ def run_merge(plan: Plan, returns: list[Path], output: Path, *, report: Path | N
               strict: bool = False, pdf: bool = False, feedback_dir: Path | None = None,
               progress: Callable[[Path], None] | None = None) -> MergeRun:
     """Merge ``returns`` under ``plan`` into the master at ``output``."""
-    from .review import read_reviews
+    from .review import carry_notes, read_review_sheet
 
     if Path(output).suffix.lower() != ".xlsx":
         raise XltoolError(f"總表檔須為 .xlsx：{Path(output).name}")
-    reviews, review_issues = read_reviews(output, plan)
-    result = merge(plan, list(returns), reviews, progress=progress)
-    result.issues[:0] = review_issues
-    run = MergeRun(result)
-    if strict and run.errors:
-        return run
-    run.backup = _write_master(result, output)
+    reviews = read_review_sheet(output, plan)
+    # 明細 is written while the returns are read; the master replaces ``output`` only
+    # when committed (see streaming.py).
+    with StreamedMaster(plan, output) as master:
+        result = merge(plan, list(returns), reviews.scores, progress=progress, master=master)
+        result.issues[:0] = reviews.issues + carry_notes(result, reviews)
+        run = MergeRun(result)
+        if strict and run.errors:
+            return run
+        run.backup = master.commit(result)
     run.written = True
     if report:
         _write_report(result, report)
@@ -69,12 +73,6 @@ def run_merge(plan: Plan, returns: list[Path], output: Path, *, report: Path | N
 
         run.feedback = write_feedback(result, feedback_dir)
     return run
-
-
-def _write_master(result: MergeResult, output: Path) -> Path | None:
-    from .writer import write_master
-
-    return write_master(result, output)
 
 
 def _write_report(result: MergeResult, report: Path) -> None:

@@ -15,13 +15,17 @@ from pathlib import Path
 
 from ..cells import utc_naive
 from ..files import atomic_path
+from ..intake import Return
+from ..intake.log import Received
+from ..plan import Plan
 from .layout import SHEET_ORDER, SUMMARY_SHEET
 from .merge import MergeResult
-from .sheets import chart, details, issues, revisions, scores, status, summary, table2
+from .sheets import chart, details, identity, issues, revisions, scores, status, summary, table2
 from .sheets.context import ONE_LINE, Context, formats
 
-# 評分 first: the other sheets refer to its cells.
-WRITERS = (scores, summary, details, table2, status, issues, revisions, chart)
+# 評分 first: the other sheets refer to its cells. 明細 is written before them all,
+# unit by unit, while the returns are read (see MasterWriter).
+WRITERS = (scores, summary, table2, status, issues, revisions, chart, identity)
 # The workbook's default font sets the width unit of every column (its digit). Calibri,
 # XlsxWriter's default, is missing where LibreOffice runs on Linux and gets a wider
 # stand-in, so columns there would be a third wider than in Excel; Arial has a metric
@@ -32,39 +36,82 @@ DEFAULT_FONT = {"font_name": "Arial", "font_size": 11}
 
 
 def write_master(result: MergeResult, target: Path, created: datetime | None = None) -> Path | None:
-    """Write the master atomically; back up an existing one first. Returns the backup."""
+    """Write the master atomically from a finished merge, as a sequential run does;
+    back up an existing one first. Returns the backup."""
     target = Path(target)
-    backup = None
-    if target.exists():
-        stamp = datetime.fromtimestamp(target.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
-        backup = target.with_name(f"{target.stem}-備份-{stamp}{target.suffix}")
-        with atomic_path(backup) as tmp:
-            shutil.copyfile(target, tmp)
     with atomic_path(target) as tmp:
-        _write(result, tmp, created)
+        write_sequentially(result, tmp, created)
+        return backup_of(target)
+
+
+def write_sequentially(result: MergeResult, path: Path, created: datetime | None = None) -> None:
+    """The whole master at ``path`` from a finished merge: the same calls, in the same
+    order, as a master streamed during the merge (see :class:`StreamedMaster`)."""
+    writer = MasterWriter(result.plan, path)
+    writer.begin(result.received)
+    for unit in result.units:
+        writer.unit(unit.unit, unit.ret)
+    writer.finish(result, created)
+
+
+def backup_of(target: Path) -> Path | None:
+    """A copy of the master at ``target`` before it is replaced (None: there is none)."""
+    if not target.exists():
+        return None
+    stamp = datetime.fromtimestamp(target.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
+    backup = target.with_name(f"{target.stem}-備份-{stamp}{target.suffix}")
+    with atomic_path(backup) as tmp:
+        shutil.copyfile(target, tmp)
     return backup
 
 
-def _write(result: MergeResult, path: Path, created: datetime | None) -> None:
-    import xlsxwriter
+class MasterWriter:
+    """One master workbook being written: 明細 first, one unit at a time and in plan
+    order (:meth:`unit`, while the merge still reads), then, once the merge is done,
+    the other sheets (:meth:`finish`), which are small."""
 
-    plan = result.plan
-    # constant_memory: rows stream to disk as written, so memory stays flat however
-    # many returns there are; every sheet is therefore written in row order.
-    wb = xlsxwriter.Workbook(str(path), {
-        "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
-        "constant_memory": True, "default_format_properties": dict(DEFAULT_FONT)})
-    created = created or result.newest_input or datetime.combine(
-        plan.info.deadline, datetime.min.time())
-    wb.set_properties({"title": f"{plan.info.name} 彙整總表",
-                       "author": plan.info.contact_unit or plan.info.agency,
-                       "created": utc_naive(created)})
-    ctx = Context(wb, result, f=formats(wb))
-    # Sheets are added in reading order up front: XlsxWriter numbers them as added.
-    ctx.ws = {name: wb.add_worksheet(name) for name in SHEET_ORDER}
-    for ws in ctx.ws.values():
-        ws.set_default_row(ONE_LINE)  # one line of 標楷體 shows whole, in LibreOffice too
-    for sheet in WRITERS:
-        sheet.write(ctx)
-    ctx.ws[SUMMARY_SHEET].activate()
-    wb.close()
+    def __init__(self, plan: Plan, path: Path):
+        import xlsxwriter
+
+        # constant_memory: rows stream to disk as written, so memory stays flat however
+        # many returns there are; every sheet is therefore written in row order.
+        self.wb = wb = xlsxwriter.Workbook(str(path), {
+            "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+            "constant_memory": True, "default_format_properties": dict(DEFAULT_FONT)})
+        # Until the merge is done, the result is only the plan (and the collect logs).
+        pending = MergeResult(plan=plan, units=[], items=[], dimensions=[], total=0, grade="",
+                              issues=[], rejected=[])
+        self.ctx = ctx = Context(wb, pending, f=formats(wb))
+        # Sheets are added in reading order up front: XlsxWriter numbers them as added.
+        ctx.ws = {name: wb.add_worksheet(name) for name in SHEET_ORDER}
+        for ws in ctx.ws.values():
+            ws.set_default_row(ONE_LINE)  # one line of 標楷體 shows whole, in LibreOffice too
+        self.details = details.Details(ctx)
+        self.closed = False
+
+    def begin(self, received: Received) -> None:
+        """What the collect logs say (明細 names the evidence a unit sent)."""
+        self.ctx.r.received = received
+
+    def unit(self, unit: str, ret: Return | None) -> None:
+        self.details.unit(unit, ret)
+
+    def finish(self, result: MergeResult, created: datetime | None = None) -> None:
+        plan, ctx, wb = result.plan, self.ctx, self.wb
+        ctx.r = result
+        created = created or result.newest_input or datetime.combine(
+            plan.info.deadline, datetime.min.time())
+        wb.set_properties({"title": f"{plan.info.name} 彙整總表",
+                           "author": plan.info.contact_unit or plan.info.agency,
+                           "created": utc_naive(created)})
+        self.details.close()
+        for sheet in WRITERS:
+            sheet.write(ctx)
+        ctx.ws[SUMMARY_SHEET].activate()
+        self.close()
+
+    def close(self) -> None:
+        """Close the workbook (XlsxWriter would otherwise write it when collected)."""
+        if not self.closed:
+            self.closed = True
+            self.wb.close()

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 IN_WORKER = False  # set inside a worker: nested reads run in place
+DEPTH = 3  # files a worker holds at once: the one it reads, and the next ones queued
 
 
 @dataclass(frozen=True)
@@ -114,10 +115,13 @@ class Pool:
     # -------------------------------------------------------------- scheduling
 
     def _map_isolated(self, payloads: Iterator[Any]) -> Iterator[Any]:
-        window = self.workers * 4  # answers waiting to be taken, plus work in flight
+        """Each worker holds up to DEPTH files: the one it reads and the next ones, so
+        that it goes on reading while the caller is busy with an answer (writing the
+        master's rows, say). Answers still come out in payload order."""
+        window = self.workers * (DEPTH + 2)  # answers waiting to be taken, plus work in flight
         waiting: deque[tuple[int, Any]] = deque()
         done: dict[int, Any] = {}
-        busy: dict[_Worker, int] = {}
+        busy: dict[_Worker, deque[tuple[int, Any]]] = {}  # the job in hand first
         issued = emitted = 0
         exhausted = False
         try:
@@ -129,20 +133,21 @@ class Pool:
                         exhausted = True
                         break
                     issued += 1
-                while waiting and len(busy) < self.workers:
-                    index, payload = waiting.popleft()
-                    worker = self._worker()
-                    worker.start_job(payload)
-                    busy[worker] = index
+                self._hand_out(waiting, busy)
                 if not busy and not waiting:
                     if exhausted:
                         break
                     continue
                 for worker, answer in self._wait(list(busy)):
-                    done[busy.pop(worker)] = answer
-                    if worker.alive:
+                    jobs = busy.pop(worker)
+                    done[jobs.popleft()[0]] = answer
+                    if worker.alive and jobs:
+                        worker.next_job()
+                        busy[worker] = jobs
+                    elif worker.alive:
                         self._idle.append(worker)
-                    else:
+                    else:  # its other files go to another worker, in their order
+                        waiting.extendleft(reversed(jobs))
                         self._all.remove(worker)
                 while emitted in done:
                     yield done.pop(emitted)
@@ -151,6 +156,20 @@ class Pool:
             for worker in busy:  # abandoned mid-run (an error, or Ctrl-C)
                 worker.stop()
                 self._all.remove(worker)
+
+    def _hand_out(self, waiting: deque, busy: dict) -> None:
+        """Work to idle or new workers first, then to the least loaded, up to DEPTH."""
+        while waiting:
+            if len(busy) < self.workers:
+                worker = self._worker()
+                busy[worker] = deque()
+            else:
+                worker = min(busy, key=lambda w: len(busy[w]))
+                if len(busy[worker]) >= DEPTH:
+                    return
+            index, payload = waiting.popleft()
+            worker.start_job(payload, first=not busy[worker])
+            busy[worker].append((index, payload))
 
     def _worker(self) -> _Worker:
         if self._idle:
@@ -219,12 +238,19 @@ class _Worker:
         self.alive = True
         self.deadline = float("inf")
 
-    def start_job(self, payload: Any) -> None:
-        self.deadline = time.monotonic() + self.limits.wall_seconds
+    def start_job(self, payload: Any, first: bool = True) -> None:
+        """Send a file; the clock runs from now if it is the only one the worker holds
+        (a queued file's clock starts when the one before it is answered)."""
+        if first:
+            self.deadline = time.monotonic() + self.limits.wall_seconds
         try:
             self.conn.send(payload)
         except (OSError, EOFError):
             pass  # the worker is gone; collect() says so
+
+    def next_job(self) -> None:
+        """The file in hand was answered: the next one queued is being read now."""
+        self.deadline = time.monotonic() + self.limits.wall_seconds
 
     def collect(self) -> Any:
         """The answer to the job in hand, or a Failure when the worker died."""

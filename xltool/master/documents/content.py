@@ -123,7 +123,12 @@ def _shorten_lists(items: list[Item], rows: list[list[DocCell]], start: int, end
 
 def bands_line(plan: Plan) -> str:
     """優=900 分以上；甲=899-800 分；…；丁=599 分以下, from the plan's 等第."""
-    bands = sorted(plan.grades, key=lambda b: -b.minimum)
+    return bands_text(plan.grades)
+
+
+def bands_text(grades) -> str:
+    """The bands line of any grade bands (:class:`~xltool.plan.GradeBand`)."""
+    bands = sorted(grades, key=lambda b: -b.minimum)
     out = []
     for i, b in enumerate(bands):
         upper = fmt_number(bands[i - 1].minimum - 1) if i else ""

@@ -47,6 +47,7 @@ class ItemOutcome:
     self_score: float
     review: float | None
     adopted: float
+    entries: list[tuple[str, Entry]] = field(default_factory=list)  # lead unit → its contribution
 
 
 @dataclass
@@ -177,7 +178,8 @@ def _item(plan: Plan, item: Item, details: dict, review: float | None, outcome: 
         texts.append(UnitText(unit, "" if missing else row["text"], missing, row["status"]))
         entries.append(_entry(plan, item, row, outcome))
     self_score, _ = item_self_score(entries)
-    return ItemOutcome(item, texts, self_score, review, adopted_score(self_score, review))
+    return ItemOutcome(item, texts, self_score, review, adopted_score(self_score, review),
+                       list(zip(item.leads, entries)))
 
 
 def _entry(plan: Plan, item: Item, row: dict[str, Any], outcome: Outcome) -> Entry:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 from ... import textfit
 from ...codes import code
 from ...forms import fields as F
+from ..audit import evidence_words
 from ..layout import DETAIL_SHEET
 from .context import Context
 
@@ -26,27 +27,48 @@ def flag_label(flag: str) -> str:
 
 
 def write(ctx: Context) -> None:
+    """The whole sheet from a finished merge: what a sequential run writes, and what
+    the streamed run (master/streaming.py) writes unit by unit, through the same calls."""
+    sheet = Details(ctx)
+    for status in ctx.r.units:
+        sheet.unit(status.unit, status.ret)
+    sheet.close()
+
+
+class Details:
     """One row per unit and item, as tall as its text wraps to (up to Excel's tallest
     row: a record stays one row, for filters, pivot tables and the readers of this
     sheet; 總表 prints even longer texts whole). The biggest sheet by far (600,000 rows
     for 10,000 units), so every cell counts: who filled it in is on 繳交狀態, once per
     unit. 檢核 says what is wrong in words; the issue codes are in the hidden last
-    column, for scripts."""
-    plan = ctx.plan
-    ws = ctx.ws[DETAIL_SHEET]
-    inputs = [c.name for c in F.INPUT_COLUMNS]
-    head = ["單位", "編號", "構面", *inputs, "來源檔案", "工作表列", "檢核", "檢核代碼"]
-    widths = [11, 9, 10, *(c.width for c in F.INPUT_COLUMNS), 30, 10, 18, 18]
-    ctx.header(ws, 0, head[:-1], widths[:-1])
-    ws.write_string(0, len(head) - 1, head[-1], ctx.f["header"])
-    ws.set_column(len(head) - 1, len(head) - 1, widths[-1], None, {"hidden": True})
-    dims = {d.code: d.name for d in plan.dimensions}
-    r = 1
-    for status in ctx.r.units:
-        ret = status.ret
+    column, for scripts.
+
+    The header goes out at once, then :meth:`unit` writes each unit's rows, in plan
+    order, while the other returns may still be read: a unit's rows depend only on
+    the plan, the collect logs (``ctx.r.received``) and the return chosen for it.
+    What is the same on every row of a unit or of an item is worked out once."""
+
+    def __init__(self, ctx: Context):
+        self.ctx, self.plan = ctx, ctx.plan
+        self.ws = ws = ctx.ws[DETAIL_SHEET]
+        self.inputs = [c.name for c in F.INPUT_COLUMNS]
+        head = ["單位", "編號", "構面", *self.inputs, "來源檔案", "工作表列", "檢核", "檢核代碼"]
+        self.widths = widths = [11, 9, 10, *(c.width for c in F.INPUT_COLUMNS), 30, 10, 18, 18]
+        self.columns = len(head)
+        ctx.header(ws, 0, head[:-1], widths[:-1])
+        ws.write_string(0, len(head) - 1, head[-1], ctx.f["header"])
+        ws.set_column(len(head) - 1, len(head) - 1, widths[-1], None, {"hidden": True})
+        self.dims = {d.code: d.name for d in self.plan.dimensions}
+        self.r = 1
+
+    def unit(self, unit: str, ret: Return | None) -> None:
+        """The rows of one unit, from the return chosen for it (None: it sent none)."""
+        ctx, ws, plan, dims = self.ctx, self.ws, self.plan, self.dims
         rows = dict(ret.rows.items()) if ret else {}  # one read per return
         removed = list(ret.removed.values()) if ret else []
-        for item in plan.items_for(status.unit) + [None] * len(removed):
+        source = ret.name if ret else ""
+        lines = max(_lines(unit, self.widths[0]), _lines(source, self.widths[-4]))  # per unit
+        for item in plan.items_for(unit) + [None] * len(removed):
             row: Row | None
             if item is None:  # an item the plan took away: kept as the unit wrote it
                 row = removed.pop(0)
@@ -55,15 +77,18 @@ def write(ctx: Context) -> None:
                 row = rows.get(item.id)
                 item_id, dim_name = item.id, dims[item.dimension]
             words, codes = _flags(ret, row, item_id)
-            values = [status.unit, item_id, dim_name,
-                      *(row.values.get(name) if row else None for name in inputs),
-                      ret.name if ret else "", f"{ret.sheet}!{row.row + 1}" if row and ret else "",
+            words += evidence_words(ctx.r, unit, row)
+            values = [unit, item_id, dim_name,
+                      *(row.values.get(name) if row else None for name in self.inputs),
+                      source, f"{ret.sheet}!{row.row + 1}" if row and ret else "",
                       "、".join(words), "、".join(codes)]
-            _row(ctx, ws, r, values, widths, bool(codes))
-            r += 1
-    ws.autofilter(0, 0, max(r - 1, 1), len(head) - 1)
-    ws.freeze_panes(1, 2)
-    ctx.print_setup(ws, 0)
+            _row(ctx, ws, self.r, values, self.widths, bool(codes), lines)
+            self.r += 1
+
+    def close(self) -> None:
+        self.ws.autofilter(0, 0, max(self.r - 1, 1), self.columns - 1)
+        self.ws.freeze_panes(1, 2)
+        self.ctx.print_setup(self.ws, 0)
 
 
 def _flags(ret: Return | None, row: Row | None, item_id: str) -> tuple[list[str], list[str]]:
@@ -75,17 +100,37 @@ def _flags(ret: Return | None, row: Row | None, item_id: str) -> tuple[list[str]
     return [word], [NO_ROW_CODES[word]]
 
 
-def _row(ctx: Context, ws, r: int, values: list, widths: list[float], bad: bool) -> None:
-    """One record, as tall as its tallest text (the hidden codes aside) wraps to."""
+def _lines(text: str, width: float) -> int:
+    return textfit.lines_needed(text, width) if text else 1
+
+
+def _row(ctx: Context, ws, r: int, values: list, widths: list[float], bad: bool,
+         lines: int = 1) -> None:
+    """One record, as tall as its tallest text (the hidden codes aside) wraps to;
+    ``lines``: what the unit's own columns (unit, source file) need, worked out once
+    per unit. Each cell is written by its type, without ``write``'s dispatch."""
     f, last = ctx.f, len(values) - 1
-    ctx.set_height(ws, r, textfit.row_height(
-        (v, w) for v, w in zip(values[:last], widths) if isinstance(v, str)))
+    source = last - 3  # 來源檔案: counted in ``lines``
+    for c in range(1, last):
+        value = values[c]
+        if c != source and value and type(value) is str:
+            lines = max(lines, textfit.lines_needed(value, widths[c]))
+    ctx.set_height(ws, r, textfit.height_for(lines))
+    wrap, first_input, end_input = f["wrap"], 3, 3 + len(F.INPUT_COLUMNS)
     for c, value in enumerate(values):
         if c == last:
             ws.write_string(r, c, value, f["cell"])
         elif c == last - 1:
-            ws.write_string(r, c, value, f["bad"] if bad else f["wrap"])
-        elif 3 <= c < 3 + len(F.INPUT_COLUMNS):
-            ctx.value(ws, r, c, value, bad)
+            ws.write_string(r, c, value, f["bad"] if bad else wrap)
+        elif first_input <= c < end_input:
+            kind = type(value)
+            if value is None:
+                continue  # nothing to write: a blank cell costs as much as a full one
+            if kind is str:
+                ws.write_string(r, c, value, f["bad"] if bad else wrap)
+            elif kind is float or kind is int:
+                ws.write_number(r, c, value, f["num"])
+            else:
+                ctx.value(ws, r, c, value, bad)
         else:
-            ws.write_string(r, c, value, f["wrap"])
+            ws.write_string(r, c, value, wrap)
