@@ -56,8 +56,9 @@ def deadline_issues(plan: Plan, deadline: date | None, today: date) -> list[Issu
     if due >= today:
         return []
     where = "--deadline 的日期" if deadline else "計畫檔的繳交期限"
+    advice = "請改用之後的日期" if deadline else "要給新的期限請加 --deadline"
     return [Issue("deadline-passed", f"{where} {roc_date(due)} 已過，郵件仍會寫「請於 {roc_date(due)} 前回傳」；"
-                  "要給新的期限請加 --deadline，例如 --deadline " + roc_date(today + timedelta(days=7)) + "。",
+                  f"{advice}，例如 --deadline {roc_date(today + timedelta(days=7))}。",
                   WARNING, field="繳交期限", value=roc_date(due))]
 
 
