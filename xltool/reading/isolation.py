@@ -366,7 +366,10 @@ def _address_space_now() -> int:
 
 
 def _arm_cpu_limit(limits: Limits) -> None:
-    """CPU time is counted per process, so the budget is re-armed before each file."""
+    """CPU time is counted per process, so the budget is re-armed before each file.
+    Only the soft limit moves (SIGXCPU ends the worker): a process may not raise its
+    hard limit again once set, so a hard limit would stop the re-arming, and a worker
+    that had read many files would die on an ordinary one."""
     try:
         import resource
     except ImportError:
@@ -374,7 +377,10 @@ def _arm_cpu_limit(limits: Limits) -> None:
     used = resource.getrusage(resource.RUSAGE_SELF)
     soft = int(used.ru_utime + used.ru_stime + limits.cpu_seconds) + 1
     try:
-        resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 5))
+        hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+        if hard != resource.RLIM_INFINITY:
+            soft = min(soft, hard)
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
     except (ValueError, OSError):
         pass
 
