@@ -46,8 +46,10 @@ def write_xlsx(book: Book, target: Path) -> None:
 
 
 def _write(book: Book, path: Path) -> None:
+    # in_memory: a template is small, and XlsxWriter's temporary file per part cost
+    # more than writing the template itself.
     wb = _workbook_class()(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
-                                       "strings_to_numbers": False,
+                                       "strings_to_numbers": False, "in_memory": True,
                                        "default_format_properties": dict(DEFAULT_FONT)})
     wb.lock_structure = book.protect_structure
     props: dict[str, str | datetime] = {"title": book.title, "author": book.author}
