@@ -1,12 +1,11 @@
 """The whole cycle in real LibreOffice: every unit fills its template in Calc, saves it
 as .xlsx or .ods, and the merge carries exactly what was typed."""
 import json
-import os
-import shutil
 import subprocess
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+import lo_run
 import openpyxl
 import pytest
 from click.testing import CliRunner
@@ -28,13 +27,7 @@ TYPED_DATE = date(2020, 7, 5)
 
 @pytest.fixture(scope="module")
 def uno_python(soffice):
-    for candidate in ("/usr/bin/python3", shutil.which("python3")):
-        if candidate and subprocess.run([candidate, "-c", "import uno"],
-                                        capture_output=True).returncode == 0:
-            return candidate
-    if os.environ.get("XLTOOL_REQUIRE_ALL"):
-        pytest.fail("python3-uno is required here but `import uno` fails")
-    pytest.skip("LibreOffice's Python bridge (python3-uno) is not installed")
+    return lo_run.uno_python()
 
 
 def typed(plan):

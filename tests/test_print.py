@@ -1,11 +1,11 @@
 """The master prints well: A4 landscape, headers on every page, nothing cut off, CJK fonts."""
 import re
-import shutil
 import subprocess
 
 import pytest
 from click.testing import CliRunner
 from conftest import ROOT
+from lo_pdf import poppler
 
 from xltool.cli import cli
 
@@ -13,16 +13,6 @@ EXAMPLE = ROOT / "examples" / "kaohsiung-109"
 # Each sheet's first and last header cell: both on a page means no column was cut off.
 HEADERS = {"總表": ("構面", "未繳單位"), "明細": ("單位", "檢核"), "評分": ("編號", "採計分數"),
            "繳交狀態": ("單位", "說明"), "附表2": ("實施考核機關", "考核年月")}
-
-
-def poppler(tool):
-    exe = shutil.which(tool)
-    if not exe:
-        import os
-        if os.environ.get("XLTOOL_REQUIRE_ALL"):
-            pytest.fail(f"{tool} (poppler-utils) is required here")
-        pytest.skip(f"{tool} (poppler-utils) is not installed")
-    return exe
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ... import textfit
 from ...cells import a1
+from ..documents.content import bands_text
 from ..layout import TABLE2_SHEET, dimension_header
 from .context import Context
 from .scores import grade_formula
@@ -16,17 +17,7 @@ def write(ctx: Context) -> None:
     widths = [16, 6, 18, *[14] * n, 9, 9, 9]
     ctx.title(ws, 0, f"{plan.info.name}　自行考核結果統計表")
     ctx.note(ws, 1, f"受考核單位：{plan.info.agency}", widths)
-    bands = sorted(plan.grades, key=lambda b: -b.minimum)
-    legend = []
-    for i, b in enumerate(bands):
-        upper = bands[i - 1].minimum - 1 if i else None
-        if i == 0:
-            legend.append(f"{b.grade}={b.minimum:g} 分以上")
-        elif i == len(bands) - 1 and b.minimum <= 0:
-            legend.append(f"{b.grade}={upper:g} 分以下")
-        else:
-            legend.append(f"{b.grade}={upper:g}-{b.minimum:g} 分")
-    ctx.note(ws, 2, "；".join(legend), widths)
+    ctx.note(ws, 2, bands_text(plan.grades), widths)
     hr = 4
     # Two header rows written in row order (the workbook streams rows to disk, so
     # no merge may reach back up); the labels stand in the upper row.
