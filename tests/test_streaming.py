@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 
 from xltool.intake import discover
-from xltool.intake import read as intake_read
+from xltool.master import fit
 from xltool.master.merge import merge
 from xltool.master.run import run_merge
 from xltool.master.streaming import Stream, StreamedMaster, guess_units
@@ -20,7 +20,7 @@ from xltool.plan import load_plan
 
 EXAMPLE = ROOT / "examples" / "kaohsiung-109"
 FIRST = "109_提升服務效能_第一課.xlsx"
-ORIGINAL_JOB = intake_read._read_return_job
+ORIGINAL_JOB = fit.read_and_fit
 FINISHED = Path()  # set per test: where the slowed workers note each file they finish
 
 
@@ -65,7 +65,7 @@ def test_the_streamed_master_is_the_sequential_one(inbox, tmp_path, monkeypatch,
             pytest.skip("the slowed job reaches the workers by fork")
         monkeypatch.setenv("XLTOOL_WORKERS", "2")
         FINISHED = tmp_path / "finished.txt"
-        monkeypatch.setattr(intake_read, "_read_return_job", _slow_job)
+        monkeypatch.setattr(fit, "read_and_fit", _slow_job)
     streamed = tmp_path / "out" / "master.xlsx"
     run = run_merge(plan, [inbox], streamed)
     assert run.written and streamed.read_bytes() == expected

@@ -410,16 +410,18 @@ def row_height(cells: Iterable[tuple[str, float]], size: float = FONT_SIZE,
     return height_for(lines, size)
 
 
-def _split(text: str, width: float, size: float, limit: int) -> list[tuple[str, int]]:
+def _split(text: str, width: float, size: float, limit: int,
+           counts: Sequence[int] | None = None) -> list[tuple[str, int]]:
     """``text`` in pieces of at most ``limit`` lines, each with its lines: cut between
-    paragraphs where it can, else at the end of a line."""
+    paragraphs where it can, else at the end of a line. ``counts``: each paragraph's
+    :func:`paragraph_lines`, when already known."""
     if len(text) <= _sure(width, size, False) and "\n" not in text and "\r" not in text:
         return [(text, 1)]
     pieces: list[tuple[str, int]] = []
     current: list[str] = []
     used = 0
-    for paragraph in paragraphs(text):
-        n = paragraph_lines(paragraph, width, size)
+    for k, paragraph in enumerate(paragraphs(text)):
+        n = counts[k] if counts is not None else paragraph_lines(paragraph, width, size)
         if used + n > limit and current:
             pieces.append(("\n".join(current), used))
             current, used = [], 0
@@ -456,13 +458,16 @@ def _cut(paragraph: str, width: float, size: float, limit: int) -> list[tuple[st
     return out
 
 
-def fit_row(values: Sequence[str], widths: Sequence[float],
-            size: float = FONT_SIZE) -> list[tuple[list[str], float]]:
+def fit_row(values: Sequence[str], widths: Sequence[float], size: float = FONT_SIZE,
+            counts: dict[int, Sequence[int]] | None = None) -> list[tuple[list[str], float]]:
     """A row's texts as one or more rows, each with the height that shows it whole:
     one row when it fits Excel's tallest row, else the first holds the start of every
-    text and the next ones what did not fit."""
+    text and the next ones what did not fit. ``counts``: column → the lines of each
+    paragraph of its text, where already known (worked out elsewhere, in parallel)."""
     limit = max_lines(size)
-    pieces = [_split(v, w, size, limit) if v else [("", 1)] for v, w in zip(values, widths)]
+    counts = counts or {}
+    pieces = [_split(v, w, size, limit, counts.get(c)) if v else [("", 1)]
+              for c, (v, w) in enumerate(zip(values, widths))]
     depth = max((len(p) for p in pieces), default=1)
     rows = []
     for k in range(depth):

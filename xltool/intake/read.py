@@ -45,17 +45,20 @@ def return_bounds(plan: Plan) -> Bounds:
 
 def read_returns(plan: Plan, paths: list[Path], *, keep_raw: bool = False,
                  workers: int | None = None,
-                 progress: Callable[[Path], None] | None = None) -> Iterator[Return]:
+                 progress: Callable[[Path], None] | None = None,
+                 job: Callable[[Plan, tuple[Path, bool]], Return] | None = None) -> Iterator[Return]:
     """Read and check every file in isolated worker processes, yielding in the order
     given. A worker that crashes, runs out of memory or of time costs only its file,
-    which comes back as a Return holding one issue that says so."""
+    which comes back as a Return holding one issue that says so. ``job``: what a
+    worker does with one file instead of :func:`read_return` (a module-level function
+    that calls it, e.g. to do more of a later stage's work in parallel)."""
     from ..reading.isolation import Failure, Pool
     from ..reading.workbook import failure_issue
 
     paths = list(paths)
     if workers is None:
         workers = 1 if len(paths) < PARALLEL_FROM else worker_count()
-    with Pool(_read_return_job, plan, workers=workers) as pool:
+    with Pool(job or _read_return_job, plan, workers=workers) as pool:
         answers = pool.map((path, keep_raw) for path in paths)
         for path, answer in zip(paths, answers):
             if isinstance(answer, Failure):

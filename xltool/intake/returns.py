@@ -23,6 +23,9 @@ class Row:
     flags: list[str] = field(default_factory=list)  # issue codes on this row
     invalid: list[str] = field(default_factory=list)  # input columns whose value was refused
     raw: dict[str, Any] | None = None  # input column → value as found (feedback only)
+    # What the row's texts need in the master, worked out by the worker that read it
+    # (master/fit.py), so that the one process writing the master need not.
+    fit: tuple[int, tuple[int, ...]] | None = None
 
 
 @dataclass

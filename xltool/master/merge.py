@@ -75,6 +75,8 @@ class MergeResult:
     # The last item's rows and entries: the sheets and the report ask for one item's
     # several times in a row, and each time costs a read of the row store.
     _last: dict[str, tuple] = field(default_factory=dict, repr=False)
+    _entries: tuple[tuple, dict[str, dict[str, Entry]]] = field(
+        default=((), {}), repr=False)  # (valid for which units, item → entries)
 
     def _remembered(self, kind: str, item: Item, compute):
         key = (item.id, id(self.units), len(self.units))
@@ -103,7 +105,18 @@ class MergeResult:
         return out
 
     def entries_for(self, item: Item) -> dict[str, Entry]:
-        return dict(self._remembered("entries", item, self._entries_for))
+        """Lead unit → its contribution to ``item``. Scoring, 評分, 總表識別 and the
+        report each ask for every item's; while they are few enough to hold (a few
+        MB), each item's are read from the rows once."""
+        if self.plan.__dict__.get("_leads_total", _leads_total(self.plan)) > ENTRIES_KEPT:
+            return dict(self._remembered("entries", item, self._entries_for))
+        key = (id(self.units), len(self.units))
+        if self._entries[0] != key:
+            self._entries = (key, {})
+        found = self._entries[1].get(item.id)
+        if found is None:
+            found = self._entries[1][item.id] = self._entries_for(item)
+        return dict(found)
 
     def _entries_for(self, item: Item) -> dict[str, Entry]:
         rows = self.rows_of_item(item)
@@ -131,20 +144,29 @@ class MergeResult:
         return max(times) if times else None
 
 
-SPILL_FROM = 200  # files; from here on rows wait on disk, not in memory
+SPILL_FROM = 100_000  # rows (files × the most items a unit leads); from here on rows
+# wait on disk, not in memory: up to this many, holding them costs less than 100 MB
+ENTRIES_KEPT = 100_000  # (unit, item) pairs: up to this many, every item's entries are kept
+
+
+def _leads_total(plan: Plan) -> int:
+    total = plan.__dict__["_leads_total"] = sum(len(i.leads) for i in plan.items)
+    return total
 
 
 def merge(plan: Plan, paths: list[Path], reviews: dict[str, float] | None = None,
           progress: Callable[[Path], None] | None = None, workers: int | None = None,
           spill_from: int | None = None, master: StreamedMaster | None = None) -> MergeResult:
     """Merge the returns found in ``paths``; ``reviews`` are 複評 by item 編號. With
-    ``master``, its 明細 is written while the files are read (see streaming.py)."""
+    ``master``, its 明細 is written while the files are read (see streaming.py).
+    ``spill_from``: rows from which they wait on disk (see SPILL_FROM)."""
     from ..intake.log import received_from
 
     files, issues = discover(paths)
     received, log_issues = received_from(paths)  # the collect logs, not the returns
     limit = SPILL_FROM if spill_from is None else spill_from
-    store = RowStore() if len(files) >= limit else None
+    most = max((len(plan.items_for(u.name)) for u in plan.units), default=1)
+    store = RowStore() if len(files) * max(most, 1) >= limit else None
     stream = master.begin(received, files) if master is not None else None
     order = stream.order if stream is not None else list(range(len(files)))
     found: list[Return | None] = [None] * len(files)
@@ -164,8 +186,11 @@ def merge(plan: Plan, paths: list[Path], reviews: dict[str, float] | None = None
 
 
 def read_all(plan: Plan, files: list[Path], progress=None, workers: int | None = None):
-    """Read every file once, in the order given, in isolated workers (see intake)."""
-    return read_returns(plan, files, workers=workers, progress=progress)
+    """Read every file once, in the order given, in isolated workers (see intake),
+    which also work out the lines the rows' texts take in the master (see fit.py)."""
+    from .fit import read_and_fit
+
+    return read_returns(plan, files, workers=workers, progress=progress, job=read_and_fit)
 
 
 def score(plan: Plan, returns: list[Return], issues: list[Issue],

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from ..intake import Row
 
 
+RECENT_ROWS = 20_000  # rows held in memory after storing, at most
+
+
 class RowStore:
     def __init__(self) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="xltool-rows-")
@@ -30,6 +33,10 @@ class RowStore:
                         "PRIMARY KEY (file, item)) WITHOUT ROWID")
         self.db.execute("CREATE INDEX rows_item ON rows (item)")
         self._count = 0
+        # The rows of the returns stored last, until first read back whole: 明細 is
+        # written from them soon after they are read (master/streaming.py).
+        self._recent: dict[int, dict] = {}
+        self._recent_rows = 0
         weakref.finalize(self, RowStore._cleanup, self.db, self._dir)
 
     @staticmethod
@@ -45,9 +52,20 @@ class RowStore:
         self._count += 1
         self.db.executemany(
             "INSERT INTO rows VALUES (?, ?, ?, ?)",
-            ((file, n, item_id, pickle.dumps((r.row, r.values, r.flags, r.invalid), protocol=5))
+            ((file, n, item_id, pickle.dumps((r.row, r.values, r.flags, r.invalid, r.fit), protocol=5))
              for n, (item_id, r) in enumerate(rows.items())))
+        self._recent[file] = rows
+        self._recent_rows += len(rows)
+        while self._recent_rows > RECENT_ROWS and self._recent:
+            self._recent_rows -= len(self._recent.pop(next(iter(self._recent))))
         return StoredRows(self, file, len(rows))
+
+    def take_recent(self, file: int) -> dict | None:
+        """A return's rows as stored, if still held (then no longer): read back once."""
+        rows = self._recent.pop(file, None)
+        if rows is not None:
+            self._recent_rows -= len(rows)
+        return rows
 
     def rows_of_item(self, item_id: str) -> dict[int, Row]:
         """Every stored row of one item, by file: one query for a column of the master."""
@@ -68,8 +86,8 @@ class StoredRows(Mapping):
     def _row(item_id: str, blob: bytes) -> Row:
         from ..intake import Row
 
-        row, values, flags, invalid = pickle.loads(blob)
-        return Row(item_id=item_id, row=row, values=values, flags=flags, invalid=invalid)
+        row, values, flags, invalid, fit = pickle.loads(blob)
+        return Row(item_id=item_id, row=row, values=values, flags=flags, invalid=invalid, fit=fit)
 
     def __getitem__(self, item_id: str):
         found = self.store.db.execute("SELECT data FROM rows WHERE file=? AND item=?",
@@ -92,6 +110,9 @@ class StoredRows(Mapping):
 
     def items(self):
         """All rows at once, in sheet order: one query instead of one per row."""
+        recent = self.store.take_recent(self.file)
+        if recent is not None:
+            return list(recent.items())
         return [(item_id, self._row(item_id, blob)) for item_id, blob in self.store.db.execute(
             "SELECT item, data FROM rows WHERE file=? ORDER BY pos", (self.file,))]
 

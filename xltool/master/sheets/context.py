@@ -80,13 +80,14 @@ class Context:
             ws.write_string(r, c, str(value), f[style])
 
     def record(self, ws, r: int, values: Sequence[Any], widths: Sequence[float],
-               styles: Sequence[str], carry: dict[int, str] | None = None) -> int:
+               styles: Sequence[str], carry: dict[int, str] | None = None,
+               counts: dict[int, Sequence[int]] | None = None) -> int:
         """Write one record from row ``r``, each text in its style (a wrapping one), each
         row as tall as its text wraps to. A text taller than Excel's tallest row goes
         on in the rows below, which show ``carry`` (column → text) where they would be
-        blank. Returns the next free row."""
+        blank. ``counts``: see :func:`textfit.fit_row`. Returns the next free row."""
         texts = [v if isinstance(v, str) else "" for v in values]
-        rows = textfit.fit_row(texts, widths)
+        rows = textfit.fit_row(texts, widths, counts=counts)
         for k, (pieces, height) in enumerate(rows):
             self.set_height(ws, r + k, height)
             for c, (value, piece, style) in enumerate(zip(values, pieces, styles)):

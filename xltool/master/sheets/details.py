@@ -7,8 +7,9 @@ from ... import textfit
 from ...codes import code
 from ...forms import fields as F
 from ..audit import evidence_words
-from ..layout import DETAIL_SHEET
-from .context import Context
+from ..layout import DETAIL_SHEET, DETAIL_WIDTHS
+from .context import ONE_LINE, Context
+from .xmlrows import rows_for
 
 if TYPE_CHECKING:
     from ...intake import Return, Row
@@ -53,17 +54,19 @@ class Details:
         self.ws = ws = ctx.ws[DETAIL_SHEET]
         self.inputs = [c.name for c in F.INPUT_COLUMNS]
         head = ["單位", "編號", "構面", *self.inputs, "來源檔案", "工作表列", "檢核", "檢核代碼"]
-        self.widths = widths = [11, 9, 10, *(c.width for c in F.INPUT_COLUMNS), 30, 10, 18, 18]
+        self.widths = widths = list(DETAIL_WIDTHS)
         self.columns = len(head)
         ctx.header(ws, 0, head[:-1], widths[:-1])
         ws.write_string(0, len(head) - 1, head[-1], ctx.f["header"])
         ws.set_column(len(head) - 1, len(head) - 1, widths[-1], None, {"hidden": True})
         self.dims = {d.code: d.name for d in self.plan.dimensions}
+        styles = {name: ctx.f[name] for name in ("wrap", "num", "bad", "cell")}
+        self.out = rows_for(ws, styles, ctx.set_height)
         self.r = 1
 
     def unit(self, unit: str, ret: Return | None) -> None:
         """The rows of one unit, from the return chosen for it (None: it sent none)."""
-        ctx, ws, plan, dims = self.ctx, self.ws, self.plan, self.dims
+        ctx, plan, dims = self.ctx, self.plan, self.dims
         rows = dict(ret.rows.items()) if ret else {}  # one read per return
         removed = list(ret.removed.values()) if ret else []
         source = ret.name if ret else ""
@@ -82,8 +85,20 @@ class Details:
                       *(row.values.get(name) if row else None for name in self.inputs),
                       source, f"{ret.sheet}!{row.row + 1}" if row and ret else "",
                       "、".join(words), "、".join(codes)]
-            _row(ctx, ws, self.r, values, self.widths, bool(codes), lines)
+            self._row(values, bool(codes), max(lines, _own_lines(row, values, self.widths)))
             self.r += 1
+
+    def _row(self, values: list, bad: bool, lines: int) -> None:
+        """One record, as tall as its tallest text (the hidden codes aside) wraps to."""
+        height = textfit.height_for(lines) if lines > 1 else None
+        last, text = len(values) - 1, "bad" if bad else "wrap"
+        first_input, end_input = 3, 3 + len(self.inputs)
+        cells = [(value, text if first_input <= c < end_input and type(value) is str else
+                  "num" if first_input <= c < end_input else
+                  "cell" if c == last else text if c == last - 1 else "wrap")
+                 for c, value in enumerate(values)]
+        if not self.out.row(self.r, cells, height if height and height > ONE_LINE else None):
+            _row(self.ctx, self.ws, self.r, values, self.widths, bad, lines)
 
     def close(self) -> None:
         self.ws.autofilter(0, 0, max(self.r - 1, 1), self.columns - 1)
@@ -104,17 +119,28 @@ def _lines(text: str, width: float) -> int:
     return textfit.lines_needed(text, width) if text else 1
 
 
-def _row(ctx: Context, ws, r: int, values: list, widths: list[float], bad: bool,
-         lines: int = 1) -> None:
-    """One record, as tall as its tallest text (the hidden codes aside) wraps to;
-    ``lines``: what the unit's own columns (unit, source file) need, worked out once
-    per unit. Each cell is written by its type, without ``write``'s dispatch."""
-    f, last = ctx.f, len(values) - 1
-    source = last - 3  # 來源檔案: counted in ``lines``
-    for c in range(1, last):
+def _own_lines(row: Row | None, values: list, widths: list[float]) -> int:
+    """The most lines a record's cells take, the unit's own columns (unit, source file:
+    the same on every row of a unit) aside: from what the worker that read the row
+    worked out (master/fit.py), else counted here. 檢核 is the merge's: counted here."""
+    last = len(values) - 1
+    check = values[last - 1]
+    lines = textfit.lines_needed(check, widths[last - 1]) if check else 1
+    if row is not None and row.fit is not None:
+        return max(lines, row.fit[0])
+    source = last - 3
+    for c in range(1, last - 1):
         value = values[c]
         if c != source and value and type(value) is str:
             lines = max(lines, textfit.lines_needed(value, widths[c]))
+    return lines
+
+
+def _row(ctx: Context, ws, r: int, values: list, widths: list[float], bad: bool,
+         lines: int = 1) -> None:
+    """One record through XlsxWriter's calls, for a value :class:`RowXml` does not
+    write (a date, say)."""
+    f, last = ctx.f, len(values) - 1
     ctx.set_height(ws, r, textfit.height_for(lines))
     wrap, first_input, end_input = f["wrap"], 3, 3 + len(F.INPUT_COLUMNS)
     for c, value in enumerate(values):

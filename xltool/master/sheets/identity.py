@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 
 from ...cells import fmt_number
 from .context import Context
+from .xmlrows import rows_for
 
 IDENTITY_SHEET = "總表識別"
 VERSION = "1"
@@ -72,9 +73,9 @@ def write(ctx: Context) -> None:
     rows = records(ctx.r)
     digest = records_digest(rows)
     ws = ctx.wb.add_worksheet(IDENTITY_SHEET)
+    out = rows_for(ws, {}, ctx.set_height)  # 60,000 cells for 1,000 units of 60 items
     for r, row in enumerate([*rows, [DIGEST, digest]]):
-        for c, value in enumerate(row):
-            ws.write_string(r, c, value)
+        out.row(r, [(value, None) for value in row])
     ws.protect("")
     ws.very_hidden()
     ctx.wb.set_custom_property(KIND_PROPERTY, KIND)

@@ -1,11 +1,11 @@
 """The 總表 sheet: the plan's layout with every lead unit's result text."""
 from __future__ import annotations
 
-from ...forms import fields as F
-from ..layout import SUMMARY_SHEET, cn_number
+from ..fit import summary_entry
+from ..layout import SUMMARY_RESULT_COLUMN, SUMMARY_SHEET, SUMMARY_WIDTHS, cn_number
 from .context import CONTINUED, Context
 
-WIDTHS = (9, 13, 26, 11, 32, 52, 8, 12)
+WIDTHS = SUMMARY_WIDTHS
 
 
 def write(ctx: Context) -> None:
@@ -31,20 +31,28 @@ def write(ctx: Context) -> None:
 
 
 def _item(ctx: Context, ws, r: int, dim_name: str, item) -> int:
-    """One item's row (or rows): its plan text, each lead unit's result, who is missing."""
-    lines, missing, returned = [], [], 0
+    """One item's row (or rows): its plan text, each lead unit's result, who is missing.
+    The lines each unit's result takes were worked out by the worker that read it,
+    where it did (master/fit.py)."""
+    lines: list[str] = []
+    counts: list[int] | None = []
+    missing, returned = [], 0
     rows = ctx.r.rows_of_item(item)
-    result_field = F.column("result").name
     for unit in item.leads:
         if ctx.r.status_of(unit).ret is None:
             missing.append(unit)
             continue
         returned += 1
         row = rows.get(unit)
-        text = row.values.get(result_field) if row else None
-        if text:
-            lines.append(f"【{unit}】{text}")
+        entry = summary_entry(unit, row)
+        if entry:
+            lines.append(entry)
+            if counts is not None and row is not None and row.fit is not None:
+                counts.extend(row.fit[1])
+            else:
+                counts = None  # count them all here
     values = [dim_name, item.strategy, item.method, item.lead_text, item.practice,
               "\n".join(lines), f"{returned}/{len(item.leads)}", "、".join(missing)]
     styles = ["wrap"] * 7 + ["bad" if missing else "wrap"]
-    return ctx.record(ws, r, [str(v) for v in values], WIDTHS, styles, {0: dim_name, 2: CONTINUED})
+    return ctx.record(ws, r, [str(v) for v in values], WIDTHS, styles, {0: dim_name, 2: CONTINUED},
+                      {SUMMARY_RESULT_COLUMN: counts} if counts is not None else None)

@@ -1,0 +1,85 @@
+"""Rows written straight into XlsxWriter's row stream (master/sheets/xmlrows.py) are
+byte for byte what XlsxWriter's own calls write, for awkward texts and numbers, and
+the master written either way is the same file."""
+import random
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from xltool.master.merge import merge
+from xltool.master.sheets import xmlrows
+from xltool.master.writer import write_master
+from xltool.plan import load_plan
+
+EXAMPLE = ROOT / "examples" / "kaohsiung-109"
+ALPHABET = ("中文字，。「」（）、 \t\n\r&<>\"'_x0041_\x00\x01\x0b\x1f\ufffe\uffff😀abcXYZ019-/%"
+            "\u3000\u00a0")
+
+
+def _sheet(path: Path, rows, raw: bool, styles=("a", "b", None)) -> bytes:
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
+                                         "strings_to_formulas": False, "strings_to_urls": False})
+    ws = wb.add_worksheet()
+    ws.set_default_row(18.75)
+    formats = {"a": wb.add_format({"text_wrap": True, "border": 1}), "b": wb.add_format({"bold": True})}
+    ws.write_string(0, 0, "表頭", formats["b"])
+    writer = xmlrows.RowXml(ws, formats) if raw else xmlrows.Cells(ws, formats, lambda w, r, h: w.set_row(r, h))
+    for r, (cells, height) in enumerate(rows, start=1):
+        assert writer.row(r, cells, height)
+    wb.close()
+    with zipfile.ZipFile(path) as zf:
+        return zf.read("xl/worksheets/sheet1.xml") + zf.read("xl/styles.xml")
+
+
+def _random_rows(seed: int, count: int):
+    rnd = random.Random(seed)
+    rows = []
+    for _ in range(count):
+        cells = []
+        for _ in range(rnd.randint(0, 14)):
+            kind = rnd.random()
+            if kind < 0.15:
+                value = None
+            elif kind < 0.35:
+                value = rnd.choice([0, 1, -7, 0.1, 1 / 3, 2.5e-12, 9.99e307, 12345678901234567, -0.0,
+                                    rnd.uniform(-1e6, 1e6), rnd.randint(-10 ** 12, 10 ** 12)])
+            else:
+                value = "".join(rnd.choice(ALPHABET) for _ in range(rnd.randint(0, 30)))
+            cells.append((value, rnd.choice(["a", "b", None])))
+        rows.append((cells, rnd.choice([None, 18.75, 35.25, 51.5, 409.0, 12.3])))
+    return rows
+
+
+def test_the_installed_xlsxwriter_is_supported():
+    """Otherwise every master would be written the slow way without a word."""
+    assert xmlrows.supported()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_raw_rows_are_xlsxwriters_own(tmp_path, seed):
+    rows = _random_rows(seed, 300)
+    assert _sheet(tmp_path / "raw.xlsx", rows, True) == _sheet(tmp_path / "native.xlsx", rows, False)
+
+
+def test_a_text_over_excels_limit_is_left_to_xlsxwriter(tmp_path):
+    """XlsxWriter cuts a text at 32,767 UTF-16 units; the raw writer does not try."""
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(tmp_path / "long.xlsx"), {"constant_memory": True})
+    ws = wb.add_worksheet()
+    assert not xmlrows.RowXml(ws, {}).row(0, [("字" * 20_000, None)])
+    assert not xmlrows.RowXml(ws, {}).row(0, [(object(), None)])
+    wb.close()
+
+
+def test_the_master_is_the_same_without_raw_rows(tmp_path, monkeypatch):
+    plan = load_plan(EXAMPLE / "plan.xlsx")
+    result = merge(plan, [EXAMPLE / "returns"], workers=1)
+    write_master(result, tmp_path / "raw.xlsx")
+    monkeypatch.setattr(xmlrows, "supported", lambda: False)
+    write_master(result, tmp_path / "native.xlsx")
+    assert (tmp_path / "raw.xlsx").read_bytes() == (tmp_path / "native.xlsx").read_bytes()
