@@ -87,9 +87,11 @@ def _xml_width(width: float) -> float:
     return pixels / 7
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Rendering:
-    """How one office program sizes columns and characters."""
+    """How one office program sizes columns and characters. Compared and hashed by
+    identity (there are two, and both key every cache: hashing their width tables on
+    every lookup cost more than the lookups)."""
 
     name: str
     excel_pixels: bool  # columns on Excel's pixel grid (8 px per unit of Arial 11)

@@ -11,6 +11,7 @@ from typing import Any
 from ... import textfit
 from ...forms.book import FONT, PAPER_A4
 from ..merge import MergeResult
+from .xmlrows import Cells, RowXml, rows_for
 
 # Dates as people here read them: the ROC year ([$-404] is zh-TW, whose e is the ROC
 # year; LibreOffice reads it as its ROC calendar), 115/07/08.
@@ -29,6 +30,7 @@ class Context:
     score_cells: dict[str, str] = field(default_factory=dict)  # 構面 code → 評分 subtotal cell
     total_cell: str = ""
     _heights: dict[int, list[int]] = field(default_factory=dict)  # sheet → rows given a height
+    _rows: dict[int, RowXml | Cells] = field(default_factory=dict)  # sheet → its row writer
 
     @property
     def plan(self):
@@ -88,16 +90,30 @@ class Context:
         blank. ``counts``: see :func:`textfit.fit_row`. Returns the next free row."""
         texts = [v if isinstance(v, str) else "" for v in values]
         rows = textfit.fit_row(texts, widths, counts=counts)
+        out = self.rows(ws)
         for k, (pieces, height) in enumerate(rows):
-            self.set_height(ws, r + k, height)
-            for c, (value, piece, style) in enumerate(zip(values, pieces, styles)):
-                if k and not piece:
-                    piece = (carry or {}).get(c, "")
-                if isinstance(value, str) or k:
-                    ws.write_string(r + k, c, piece, self.f[style])
-                else:
-                    self.value(ws, r, c, value, False)
+            cells = _record_cells(values, pieces, styles, carry or {}, k)
+            if cells is None or not out.row(r + k, cells, height if height > ONE_LINE else None):
+                self._record_row(ws, r, k, values, pieces, styles, carry or {}, height)
         return r + len(rows)
+
+    def _record_row(self, ws, r: int, k: int, values, pieces, styles, carry, height) -> None:
+        """Row ``k`` of a record through XlsxWriter's calls (a date, say)."""
+        self.set_height(ws, r + k, height)
+        for c, (value, piece, style) in enumerate(zip(values, pieces, styles)):
+            if k and not piece:
+                piece = carry.get(c, "")
+            if isinstance(value, str) or k:
+                ws.write_string(r + k, c, piece, self.f[style])
+            else:
+                self.value(ws, r, c, value, False)
+
+    def rows(self, ws) -> RowXml | Cells:
+        """The writer of whole rows for ``ws`` (see xmlrows.py)."""
+        out = self._rows.get(id(ws))
+        if out is None:
+            out = self._rows[id(ws)] = rows_for(ws, self.f, self.set_height)
+        return out
 
     def set_height(self, ws, r: int, height: float) -> None:
         """Give row ``r`` its height before its cells are written (the workbook streams
@@ -123,6 +139,26 @@ class Context:
             else:
                 keep.append(row)
         pending[:] = keep
+
+
+def _record_cells(values: Sequence[Any], pieces: Sequence[str], styles: Sequence[str],
+                  carry: dict[int, str], k: int) -> list[tuple[Any, str]] | None:
+    """Row ``k`` of a record as (value, format) cells, as :meth:`Context.record` writes
+    them: texts in pieces, other values whole in the first row, in the format
+    :meth:`Context.value` gives them. None for a value only XlsxWriter writes."""
+    cells: list[tuple[Any, str]] = []
+    for c, (value, piece, style) in enumerate(zip(values, pieces, styles)):
+        if k:
+            cells.append((piece or carry.get(c, ""), style))
+        elif isinstance(value, str) or value is None:
+            cells.append((piece if value is not None else None, style))
+        elif type(value) is bool:
+            cells.append((str(value), "cell"))
+        elif type(value) is int or type(value) is float:
+            cells.append((value, "num"))
+        else:
+            return None
+    return cells
 
 
 def formats(wb) -> dict[str, Any]:

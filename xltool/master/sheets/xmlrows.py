@@ -37,6 +37,7 @@ _ESCAPED_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
 _LEADING, _TRAILING = re.compile(r"^\s"), re.compile(r"\s$")
 MAX_UTF16 = 32_767  # XlsxWriter cuts longer strings to Excel's limit
+_KEEP = ' xml:space="preserve">'
 
 
 def _text(value: str) -> tuple[str, bool]:
@@ -69,7 +70,7 @@ class RowXml:
         # Each format's index is XlsxWriter's to give, when the format is first used,
         # as its own calls would: the styles, and their order, stay what they were.
         self.index: dict[str | None, str] = {}
-        self.letters = [_column_letters(c) for c in range(columns)]
+        self.prefix = [f'<c r="{_column_letters(c)}' for c in range(columns)]  # a cell's start
         self._opening: dict[float | None, str] = {}
 
     def _style(self, name: str | None) -> str:
@@ -93,40 +94,47 @@ class RowXml:
     def row(self, r: int, cells: Sequence[Cell], height: float | None = None) -> bool:
         """Row ``r``: (value, format name or None) per column, value None for an empty
         cell. False, with nothing written, when a value is of a kind only XlsxWriter
-        writes (the row is then XlsxWriter's to write)."""
+        writes (the row is then XlsxWriter's to write). The innermost loop of the
+        master: one string per cell, and the usual text needs no escape."""
         ws = self.ws
-        filled = [c for c, (value, _) in enumerate(cells) if value is not None]
-        if not filled:
-            return True  # as in XlsxWriter's constant-memory mode: a row without cells is not written
-        if ws.table:  # a row XlsxWriter still holds goes out first
+        if ws.table:  # a row XlsxWriter still holds goes out first (its formats numbered first)
             ws._write_single_row(r)
-        if len(cells) > len(self.letters):
-            self.letters += [_column_letters(c) for c in range(len(self.letters), len(cells))]
+        if len(cells) > len(self.prefix):
+            self.prefix += [f'<c r="{_column_letters(c)}' for c in range(len(self.prefix), len(cells))]
         n = str(r + 1)
-        parts = ['<row r="', n, self._open(height)]
-        letters, index = self.letters, self.index
+        parts = []
+        first = last = -1
+        prefix, index, special = self.prefix, self.index, _SPECIAL.search
         for c, (value, style) in enumerate(cells):
             if value is None:
                 continue
-            kind = type(value)
             s = index.get(style)
             if s is None:
                 s = self._style(style)
+            kind = type(value)
             if kind is str:
                 if len(value) > MAX_UTF16 // 2:
-                    return False
-                text, keep = _text(value)
-                parts += ('<c r="', letters[c], n, '"', s, ' t="inlineStr"><is><t',
-                          ' xml:space="preserve">' if keep else ">", text, "</t></is></c>")
+                    return False  # XlsxWriter may cut it to Excel's limit
+                if special(value) is None:
+                    parts.append(f'{prefix[c]}{n}"{s} t="inlineStr"><is><t>{value}</t></is></c>')
+                else:
+                    text, keep = _text(value)
+                    parts.append(f'{prefix[c]}{n}"{s} t="inlineStr"><is><t{_KEEP if keep else ">"}'
+                                 f"{text}</t></is></c>")
             elif kind is int or kind is float:
-                parts += ('<c r="', letters[c], n, '"', s, f"><v>{value:.16G}</v></c>")
+                parts.append(f'{prefix[c]}{n}"{s}><v>{value:.16G}</v></c>')
             else:
                 return False
-        parts.append("</row>")
-        ws.fh.write("".join(parts))
+            if first < 0:
+                first = c
+            last = c
+        if first < 0:
+            return True  # as in XlsxWriter's constant-memory mode: a row without cells is not written
+        opening = self._opening.get(height) or self._open(height)
+        ws.fh.write(f'<row r="{n}{opening}{"".join(parts)}</row>')
         ws.previous_row = r
-        ws._check_dimensions(r, filled[0])  # the sheet's extent, as XlsxWriter keeps it
-        ws._check_dimensions(r, filled[-1])
+        ws._check_dimensions(r, first)  # the sheet's extent, as XlsxWriter keeps it
+        ws._check_dimensions(r, last)
         return True
 
 
