@@ -1,6 +1,7 @@
 """The 明細 sheet: one row per unit and item, as the unit wrote it."""
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from ... import textfit
@@ -90,14 +91,14 @@ class Details:
 
     def _row(self, values: list, bad: bool, lines: int) -> None:
         """One record, as tall as its tallest text (the hidden codes aside) wraps to."""
-        height = textfit.height_for(lines) if lines > 1 else None
-        last, text = len(values) - 1, "bad" if bad else "wrap"
-        first_input, end_input = 3, 3 + len(self.inputs)
-        cells = [(value, text if first_input <= c < end_input and type(value) is str else
-                  "num" if first_input <= c < end_input else
-                  "cell" if c == last else text if c == last - 1 else "wrap")
-                 for c, value in enumerate(values)]
-        if not self.out.row(self.r, cells, height if height and height > ONE_LINE else None):
+        text = "bad" if bad else "wrap"
+        end = 3 + len(self.inputs)
+        cells = [(values[0], "wrap"), (values[1], "wrap"), (values[2], "wrap"),
+                 *[(v, text if type(v) is str else "num") for v in values[3:end]],
+                 (values[end], "wrap"), (values[end + 1], "wrap"), (values[end + 2], text),
+                 (values[end + 3], "cell")]
+        height = _height(lines)
+        if not self.out.row(self.r, cells, height if height > ONE_LINE else None):
             _row(self.ctx, self.ws, self.r, values, self.widths, bad, lines)
 
     def close(self) -> None:
@@ -113,6 +114,11 @@ def _flags(ret: Return | None, row: Row | None, item_id: str) -> tuple[list[str]
         return [flag_label(c) for c in codes], codes
     word = MISSING if ret is None else NEW_ITEM if item_id in ret.new_items else ROW_DELETED
     return [word], [NO_ROW_CODES[word]]
+
+
+@functools.lru_cache(maxsize=64)
+def _height(lines: int) -> float:
+    return textfit.height_for(lines)
 
 
 def _lines(text: str, width: float) -> int:
