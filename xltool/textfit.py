@@ -208,23 +208,41 @@ def _atoms(run: str) -> list[str]:
     return [atom for atom in _breaks().split(run) if atom]
 
 
+_RUN_PIECES: dict[str, tuple[str, ...]] = {}  # a short run → its pieces (runs repeat: 場次，, 人。)
+_RUN_CACHED_UP_TO, _RUN_CACHE_LIMIT = 12, 20_000
+
+
+def _run_pieces(run: str) -> tuple[str, ...]:
+    """The pieces of one run without spaces: whole when ASCII (a Latin word, a number)
+    or when it mixes Latin and Chinese, else its atoms."""
+    if run.isascii() or _LATIN.search(run):
+        return (run,)
+    return tuple(_atoms(run))
+
+
 def _pieces(paragraph: str) -> list[str]:
     """A paragraph in the pieces a line is filled with: runs of spaces (which hang
     at a line's end), runs that mix Latin and Chinese (whole), and the atoms of
     the other runs."""
     pieces: list[str] = []
+    cache = _RUN_PIECES
     for run in _SPACES.split(paragraph):
         if not run:
             continue
         if run[0] in NO_START and len(pieces) > 1 and pieces[-1][0] == " ":
             spaces = pieces.pop()  # no line starts with it: the spaces before it hold
             pieces[-1] += spaces + run
-        elif run.isascii():  # spaces, or a Latin word: no break inside
+        elif run[0] == " ":
             pieces.append(run)
-        elif not _LATIN.search(run):
-            pieces.extend(_atoms(run))
+        elif len(run) > _RUN_CACHED_UP_TO:
+            pieces.extend(_run_pieces(run))
         else:
-            pieces.append(run)
+            found = cache.get(run)
+            if found is None:
+                if len(cache) >= _RUN_CACHE_LIMIT:
+                    cache.clear()
+                found = cache[run] = _run_pieces(run)
+            pieces.extend(found)
     return pieces
 
 
