@@ -85,12 +85,16 @@ def read_rows(rd: Reading, sheet: SheetData, header_row: int, expected: list[str
     """Every row below the header, each read as its item's row or set aside with the
     reason; returns the unit's item ids in the order their rows were found."""
     cols, id_col, id_name = rd.ret.cols, _id_col(rd), F.column("id").name
-    items = {i.id: i for i in rd.plan.items}
+    items = _items_by_id(rd.plan)
+    layout = _Layout(rd, cols)
+    expected_ids = set(expected)
     seen: list[str] = []
     for r in range(header_row + 1, len(sheet.rows)):
-        item_id = norm_text(sheet.cell(r, id_col))
-        inputs = {col.name: as_declared(rd, col, sheet.cell(r, cols[col.name]))
-                  for col in F.INPUT_COLUMNS if col.name in cols}
+        cells = sheet.rows[r]
+        item_id = norm_text(_at(cells, id_col))
+        width = len(cells)
+        inputs = {col.name: v if (v := cells[c] if c < width else None) is None or type(v) is str
+                  else as_declared(rd, col, v) for col, c, _ in layout.inputs}
         if rd.plan_changed and item_id and item_id not in rd.locked:  # for the fingerprint
             rd.locked[item_id] = [
                 norm_text(as_declared(rd, c, sheet.cell(r, cols[c.name]))) if c.name in cols
@@ -99,11 +103,12 @@ def read_rows(rd: Reading, sheet: SheetData, header_row: int, expected: list[str
             if any(v is not None and norm_text(v) for v in inputs.values()):
                 rd.issue("row-without-id", "此列沒有編號卻有填寫內容（可能是插入的列），"
                          "內容未納入彙整；請填在對應項目的列。", cell=a1(r, id_col))
-        elif item_id not in expected and item_id in rd.made.items and item_id not in rd.ret.removed:
+        elif item_id not in expected_ids and item_id in rd.made.items \
+                and item_id not in rd.ret.removed:
             # The unit's template had it; the plan has since removed it (or given it
             # to other units): kept for the record, not scored, nobody's fault.
             rd.ret.removed[item_id] = read_removed(rd, sheet, r, cols, item_id, inputs)
-        elif item_id not in expected:
+        elif item_id not in expected_ids:
             whose = "其他單位" if item_id in items else "計畫中沒有"
             rd.issue("foreign-row", f"編號「{quote(item_id)}」不是本單位的項目（{whose}的編號），"
                      "此列未納入彙整；請勿新增或複製列。", cell=a1(r, id_col), field=id_name,
@@ -113,8 +118,47 @@ def read_rows(rd: Reading, sheet: SheetData, header_row: int, expected: list[str
                      cell=a1(r, id_col), field=id_name, value=item_id)
         else:
             seen.append(item_id)
-            rd.ret.rows[item_id] = read_row(rd, sheet, r, cols, items[item_id], inputs)
+            rd.ret.rows[item_id] = read_row(rd, sheet, r, cols, items[item_id], inputs, layout)
     return seen
+
+
+class _Layout:
+    """Where the form's columns stand in this sheet, worked out once, not for every row:
+    the locked columns to compare (all but the id), and the input columns with the
+    choices of each list column."""
+
+    __slots__ = ("locked", "inputs", "status")
+
+    def __init__(self, rd: Reading, cols: dict[str, int]):
+        self.status = F.column("status")
+        self.locked = [(col, cols[col.name]) for col in F.PLAN_COLUMNS
+                       if col.name in cols and col.role != "id"]
+        self.inputs = [(col, cols[col.name], tuple(rd.plan.lists.get(col.list_name, ()))
+                        if col.kind == "list" else None)
+                       for col in F.INPUT_COLUMNS if col.name in cols]
+
+
+def _at(cells: list[Any], col: int) -> Any:
+    """A row's value at ``col``, or None past its data (as SheetData.cell)."""
+    return cells[col] if col < len(cells) else None
+
+
+def _items_by_id(plan) -> dict[str, Any]:
+    cache = plan.__dict__.get("_items_by_id")
+    if cache is None:
+        cache = plan.__dict__["_items_by_id"] = {i.id: i for i in plan.items}
+    return cache
+
+
+def _plan_cells(plan, item) -> dict[str, Any]:
+    """What the template shows in each locked column of ``item`` (cached: every return
+    of the item asks)."""
+    cache = plan.__dict__.setdefault("_plan_cells", {})
+    entry = cache.get(item.id)
+    if entry is None or entry[0] is not item:
+        entry = cache[item.id] = (item, {col.attr: plan_cell_value(plan, item, col.attr)
+                                         for col in F.PLAN_COLUMNS})
+    return entry[1]
 
 
 def check_missing_rows(rd: Reading, expected: list[str]) -> None:
@@ -135,10 +179,12 @@ def read_form_fields(rd: Reading, sheet: SheetData, header_row: int) -> None:
     that is no date gives an example from the plan (its 繳交期限)."""
     from .rules import Checked, date_message
 
+    fields: dict[str, F.Column] = {}
+    for f in F.FORM_FIELDS:
+        fields.setdefault(f.name, f)
     for r in range(0, header_row):
-        for c in range(len(sheet.rows[r]) if r < len(sheet.rows) else 0):
-            label = norm_text(sheet.cell(r, c))
-            col = next((f for f in F.FORM_FIELDS if f.name == label), None)
+        for c, value in enumerate(sheet.rows[r] if r < len(sheet.rows) else ()):
+            col = None if value is None else fields.get(norm_text(value))
             if col is None or col.name in rd.ret.header:
                 continue
             raw = as_declared(rd, col, sheet.cell(r, c + 1))
@@ -154,14 +200,18 @@ def read_form_fields(rd: Reading, sheet: SheetData, header_row: int) -> None:
                            expected=result.problem.expected)
 
 
-def read_row(rd: Reading, sheet: SheetData, r: int, cols: dict[str, int], item, inputs) -> Row:
-    plan = rd.plan
+def read_row(rd: Reading, sheet: SheetData, r: int, cols: dict[str, int], item, inputs,
+             layout: _Layout | None = None) -> Row:
+    layout = layout or _Layout(rd, cols)
     row = Row(item_id=item.id, row=r, raw=dict(inputs) if rd.keep_raw else None)
-    for col in F.PLAN_COLUMNS:  # locked content must be the plan's
-        if col.name not in cols or col.role == "id":
-            continue
-        raw_found = as_declared(rd, col, sheet.cell(r, cols[col.name]))
-        want_raw = plan_cell_value(plan, item, col.attr)
+    cells = sheet.rows[r] if r < len(sheet.rows) else []
+    width = len(cells)
+    wanted = _plan_cells(rd.plan, item)
+    for col, c in layout.locked:  # locked content must be the plan's
+        raw_found = cells[c] if c < width else None
+        if raw_found is not None and type(raw_found) is not str:
+            raw_found = as_declared(rd, col, raw_found)
+        want_raw = wanted[col.attr]
         if raw_found == want_raw:
             continue  # the usual case, without normalising
         found, want = norm_text(raw_found), norm_text(want_raw)
@@ -171,18 +221,17 @@ def read_row(rd: Reading, sheet: SheetData, r: int, cols: dict[str, int], item, 
                 if col.attr == "points":
                     rd.seen_points[item.id] = raw_found
             else:
-                rd.edits.append((row, col.name, a1(r, cols[col.name]), found, want))
-    status_col = F.column("status")
+                rd.edits.append((row, col.name, a1(r, c), found, want))
+    formula_cols = _read_inputs(rd, r, item, inputs, layout, row)
+    _check_required(rd, r, cols, item, inputs, formula_cols, row, layout)
+    return row
+
+
+def _read_inputs(rd: Reading, r: int, item, inputs: dict[str, Any], layout: _Layout,
+                 row: Row) -> set[str]:
+    """Check each input cell of the row into ``row``; returns the columns holding formulas."""
     formula_cols: set[str] = set()
-    for col in F.INPUT_COLUMNS:
-        if col.name not in cols:
-            continue
-        c = cols[col.name]
-        choices = tuple(plan.lists.get(col.list_name, ())) if col.kind == "list" else None
-        maximum = getattr(item, col.maximum_attr) if col.maximum_attr else None
-        seen = rd.seen_points.get(item.id) if col.maximum_attr == "points" else None
-        if isinstance(seen, (int, float)) and seen > (maximum or 0):
-            maximum = seen  # the unit scored against the points its template showed
+    for col, c, choices in layout.inputs:
         raw = inputs.get(col.name)
         if (r, c) in rd.formulas:
             # The cached value of a formula can be stale or forged: never trust it.
@@ -193,6 +242,13 @@ def read_row(rd: Reading, sheet: SheetData, r: int, cols: dict[str, int], item, 
             row.values[col.name] = None
             formula_cols.add(col.name)
             continue
+        if raw is None:
+            row.values[col.name] = None  # blank: what the check gives, without it
+            continue
+        maximum = getattr(item, col.maximum_attr) if col.maximum_attr else None
+        seen = rd.seen_points.get(item.id) if col.maximum_attr == "points" else None
+        if isinstance(seen, (int, float)) and seen > (maximum or 0):
+            maximum = seen  # the unit scored against the points its template showed
         key = (col.name, choices, maximum)
         rule = _RULES.get(key)
         if rule is None:  # a plain dict: hashing the Column itself costs more than the check
@@ -217,6 +273,14 @@ def read_row(rd: Reading, sheet: SheetData, r: int, cols: dict[str, int], item, 
         elif result.note:
             rd.issue("normalized", f"{result.note}（編號 {item.id}）。",
                        cell=a1(r, c), field=col.name, value=raw)
+    return formula_cols
+
+
+def _check_required(rd: Reading, r: int, cols: dict[str, int], item, inputs: dict[str, Any],
+                    formula_cols: set[str], row: Row, layout: _Layout) -> None:
+    """A required input left blank (unless the row is 不適用) is an issue."""
+    plan = rd.plan
+    status_col = layout.status
     not_applicable = row.values.get(status_col.name) == plan.info.not_applicable
     for col in F.INPUT_COLUMNS:
         if not col.required or col.name not in cols or row.values.get(col.name) is not None:
@@ -231,7 +295,6 @@ def read_row(rd: Reading, sheet: SheetData, r: int, cols: dict[str, int], item, 
                    cell=a1(r, cols[col.name]), field=col.name, expected="必填")
         row.flags.append("missing-value")
         row.invalid.append(col.name)
-    return row
 
 
 def read_removed(rd: Reading, sheet: SheetData, r: int, cols: dict[str, int], item_id: str,
@@ -298,7 +361,7 @@ def verify_fingerprint(rd: Reading, meta: dict[str, str]) -> None:
 
 def find_header_row(sheet: SheetData) -> int | None:
     for r in range(min(HEADER_SEARCH_ROWS, len(sheet.rows))):
-        names = {_column_name(v) for v in sheet.rows[r]}
+        names = {"" if v is None else _column_name(v) for v in sheet.rows[r]}
         if F.header_signature() <= names:
             return r
     return None

@@ -22,6 +22,9 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_ZIP_ENTRIES = 5_000
 MAX_UNCOMPRESSED_BYTES = 100 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 150
+KEEP_PART = 4 * 1024 * 1024  # XML parts up to this size are kept as inflated, for the scan
+KEEP_TOTAL = 16 * 1024 * 1024  # and up to this much of them in all
+PROPERTY_PARTS = ("docProps/custom.xml", "docProps/core.xml", "docProps/app.xml", "meta.xml")
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -50,6 +53,9 @@ class GateReport:
     tables: list = field(default_factory=list)  # ODF: the values, read by the same walk
     date1904: bool = False
     saved_xls: object = None  # an .xls file's own save time (aware datetime), when it has one
+    # The document-property parts as the gate inflated them (name → bytes), or None
+    # when one of them was not kept and must be read from the file again.
+    properties: dict[str, bytes] | None = None
 
 
 def reject(path: Path, code: str, message: str) -> Rejected:
@@ -132,9 +138,11 @@ def _gate_zip(path: Path, suffix: str, bounds: Bounds, only: set[str] | None,
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
         _check_directory(path, infos, suffix)
-        _inflate_all(path, zf, infos)
+        kept = _inflate_all(path, zf, infos)
         report = GateReport()
         names = {i.filename for i in infos}
+        if all(n in kept for n in PROPERTY_PARTS if n in names):
+            report.properties = {n: kept[n] for n in PROPERTY_PARTS if n in names}
         if any(n.lower().endswith("vbaproject.bin") for n in names):
             report.warnings.append(Issue(
                 code="macro-removed", file=name,
@@ -157,7 +165,7 @@ def _gate_zip(path: Path, suffix: str, bounds: Bounds, only: set[str] | None,
         else:
             from .xlsx_scan import scan_xlsx
 
-            xlsx = scan_xlsx(zf, bounds, only, prefer)
+            xlsx = scan_xlsx(zf, bounds, only, prefer, kept)
             report.sheets = [n for n, _ in xlsx.sheets]
             report.formulas, report.date1904 = xlsx.formulas, xlsx.date1904
     return report
@@ -189,25 +197,36 @@ def _check_directory(path: Path, infos: list[zipfile.ZipInfo], suffix: str) -> N
                      f"「{name}」缺少必要的內容（{'、'.join(missing)}），已損毀；請重新存檔後再寄。")
 
 
-def _inflate_all(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
-    """Inflate every entry in chunks, discarding the data. zipfile stops at each
-    entry's declared size and checks its CRC, so a directory that lies about
-    sizes is caught here, with memory bounded by the chunk size."""
-    inflated = 0
+def _inflate_all(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> dict[str, bytes]:
+    """Inflate every entry in chunks. zipfile stops at each entry's declared size and
+    checks its CRC, so a directory that lies about sizes is caught here, with memory
+    bounded by the chunk size. The small XML parts are kept (name → bytes; a later
+    entry of the same name wins, as in zipfile), so that none is inflated twice."""
+    inflated = kept_bytes = 0
+    kept: dict[str, bytes] = {}
     for info in infos:
         if info.is_dir():
             continue
+        xml = info.filename.endswith((".xml", ".rels"))
+        keep = xml and info.file_size <= KEEP_PART and kept_bytes + info.file_size <= KEEP_TOTAL
+        chunks: list[bytes] = []
+        first = True
         with zf.open(info) as fh:
-            first = True
             while True:
                 chunk = fh.read(1 << 16)
                 if not chunk:
                     break
-                if first and info.filename.endswith((".xml", ".rels")) and \
-                        b"<!DOCTYPE" in chunk[:2048]:
+                if first and xml and b"<!DOCTYPE" in chunk[:2048]:
                     raise Unsafe()
                 first = False
                 inflated += len(chunk)
                 if inflated > MAX_UNCOMPRESSED_BYTES:
                     raise reject(path, "zip-bomb", f"「{display_name(path)}」解壓後過大，"
                                                    "疑似壓縮炸彈，已拒絕讀取。")
+                if keep:
+                    chunks.append(chunk)
+        kept.pop(info.filename, None)  # an earlier entry of the name is not the one read
+        if keep:
+            kept[info.filename] = b"".join(chunks)
+            kept_bytes += info.file_size
+    return kept

@@ -150,7 +150,7 @@ def read_here(path: Path, *, bounds: Bounds | None = None, max_rows: int = DEFAU
             raise _unreadable(path, exc) from None
         names = order
     formulas = {order[i]: cells for i, cells in report.formulas.items() if i < len(order)}
-    props, saved, producer = _document_properties(path)
+    props, saved, producer = _document_properties(path, report.properties)
     if report.saved_xls is not None and saved is None:
         saved = report.saved_xls  # type: ignore[assignment]
     return WorkbookData(path=path, sheets={n: sheets[n] for n in names if n in sheets},
@@ -188,9 +188,17 @@ def _calamine_sheets(path: Path, wanted: set[str] | None, max_rows: int,
         rows = sheet.to_python(skip_empty_area=False, nrows=max_rows)
         merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
         sheets[meta.name] = SheetData(
-            name=meta.name, rows=[[_clean(v) for v in r[:max_cols]] for r in rows],
+            name=meta.name, rows=[_clean_row(r[:max_cols]) for r in rows],
             visible=str(meta.visible).endswith("Visible"), merged=merged)
     return sheets, order
+
+
+def _clean_row(values: list[Any]) -> list[Any]:
+    """_clean of every value of a row, with text and whole numbers (most cells) done
+    in place, not one call each."""
+    return [(v or None) if (kind := type(v)) is str else
+            int(v) if kind is float and v.is_integer() and -2**53 < v < 2**53 else _clean(v)
+            for v in values]
 
 
 def _clean(value: Any) -> Any:
@@ -212,23 +220,30 @@ def _clean(value: Any) -> Any:
 _SMALL = 2 * 1024 * 1024
 
 
-def _document_properties(path: Path) -> tuple[dict[str, str], datetime | None, str]:
+def _document_properties(path: Path, parts: dict[str, bytes] | None = None
+                         ) -> tuple[dict[str, str], datetime | None, str]:
     """Custom properties, the saved time and the producer, from docProps (xlsx)
-    or meta.xml (ods). Properties are a convenience: a file without them is read."""
+    or meta.xml (ods). Properties are a convenience: a file without them is read.
+    ``parts`` holds them as the gate inflated them; None reads them from the file."""
     if path.suffix.lower() not in ZIP_FORMATS:
         return {}, None, ""
+    from .gate import PROPERTY_PARTS
     from .xmlstream import Malformed, Unsafe
 
     found: dict[str, Any] = {"props": {}, "saved": None, "producer": ""}
+    collectors = dict(zip(PROPERTY_PARTS, (_custom_xlsx, _core_xlsx, _app_xlsx, _meta_ods)))
     try:
-        with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            for part, collect in (("docProps/custom.xml", _custom_xlsx),
-                                  ("docProps/core.xml", _core_xlsx),
-                                  ("docProps/app.xml", _app_xlsx),
-                                  ("meta.xml", _meta_ods)):
-                if part in names:
-                    collect(_read_small(zf, part), found)
+        if parts is not None:
+            for part, data in parts.items():
+                if len(data) > _SMALL:
+                    raise ValueError(f"{part} too large")
+                collectors[part](data, found)
+        else:
+            with zipfile.ZipFile(path) as zf:
+                names = set(zf.namelist())
+                for part, collect in collectors.items():
+                    if part in names:
+                        collect(_read_small(zf, part), found)
     except (Malformed, Unsafe, zipfile.BadZipFile, OSError, ValueError, KeyError):
         return {}, None, ""
     return found["props"], found["saved"], found["producer"]

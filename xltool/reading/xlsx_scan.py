@@ -39,38 +39,60 @@ def scan_xlsx(zf: zipfile.ZipFile, bounds: Bounds, only: set[str] | None = None,
     kept = kept if kept is not None else {}
     names = set(zf.namelist())
     scan = XlsxScan()
-    rels = _relationships(zf) if WORKBOOK_RELS in names else {}
-    scan.sheets, scan.date1904 = _workbook(zf, rels)
+    rels = _relationships(zf, kept) if WORKBOOK_RELS in names else {}
+    scan.sheets, scan.date1904 = _workbook(zf, rels, kept)
     present = {n for n, _ in scan.sheets}
     wanted = only if only is not None else (prefer if prefer and prefer <= present else None)
-    sst_part = _shared_strings_part(rels, names)
-    sst = _part(zf, sst_part, kept) if sst_part else b""
-    upper = _upper_lengths(sst) if sst is not None else None
-    exact: array | None = None
-    text_used = 0
     members = {n.lower(): n for n in names}  # readers find zip members whatever their case
     jobs = [(index, name, members[part.lower()]) for index, (name, parts) in enumerate(scan.sheets)
             if wanted is None or name in wanted for part in parts if part.lower() in members]
-    for index, name, part in jobs:
-        data = _part(zf, part, kept)
-        extent = Extent(bounds, name, text_used)
-        if data is not None and upper is not None and _quick_walk(data, extent, upper):
-            text_used = extent.text
-            continue  # the usual case: plainly within bounds, measured in bulk
-        if exact is None:
-            exact = _shared_string_lengths(zf, sst_part)
-        extent = Extent(bounds, name, text_used)
-        if data is not None:  # C parses it, Python walks only the cells
-            extent, formulas = _walk_tree(data, extent, exact)
-        else:
-            walk = _SheetWalk(bounds, name, exact, text_used)
-            with zf.open(part) as fh:
-                parse_stream(make_parser(walk.start, walk.end, walk.text), fh)
-            extent, formulas = walk.extent, walk.formulas
-        text_used = extent.text
-        if formulas:
-            scan.formulas.setdefault(index, set()).update(formulas)
+    sst_part = _shared_strings_part(rels, names)
+    scan.formulas = _measure(zf, bounds, jobs, sst_part, kept)
     return scan
+
+
+def _measure(zf: zipfile.ZipFile, bounds: Bounds, jobs: list[tuple[int, str, str]],
+             sst_part: str | None, kept: dict[str, bytes],
+             relaxed: bool = True) -> dict[int, set[tuple[int, int]]]:
+    """Walk each sheet of ``jobs`` (index, name, part); its formulas by sheet index.
+    ``relaxed`` lets the quick walk measure parts that must be parsed (see below)."""
+    sst = _part(zf, sst_part, kept) if sst_part else b""
+    sst_parsed = sst is not None and _needs_parse(sst)
+    upper = _upper_lengths(sst) if sst is not None and (relaxed or not sst_parsed) else None
+    exact: array | None = None
+    text_used = 0
+    parsed = False  # whether a part that must be parsed was measured by upper bounds
+    found: dict[int, set[tuple[int, int]]] = {}
+    try:
+        for index, name, part in jobs:
+            data = _part(zf, part, kept)
+            extent = Extent(bounds, name, text_used)
+            how = _quick_walk(data, extent, upper, sst, relaxed) \
+                if data is not None and upper is not None else ""
+            if how:
+                parsed = parsed or how == "parsed" or sst_parsed
+                text_used = extent.text
+                continue  # the usual case: plainly within bounds, measured in bulk
+            if exact is None:
+                exact = _shared_string_lengths(zf, sst_part, kept)
+            extent = Extent(bounds, name, text_used)
+            if data is not None:  # C parses it, Python walks only the cells
+                extent, formulas = _walk_tree(data, extent, exact)
+            else:
+                walk = _SheetWalk(bounds, name, exact, text_used)
+                with zf.open(part) as fh:
+                    parse_stream(make_parser(walk.start, walk.end, walk.text), fh)
+                extent, formulas = walk.extent, walk.formulas
+            text_used = extent.text
+            if formulas:
+                found.setdefault(index, set()).update(formulas)
+    except TooLarge as exc:
+        if exc.what != "text" or not parsed:
+            raise
+        # Upper bounds carry over from sheet to sheet, so the text may only seem too
+        # much: such parts are measured exactly instead, as they always were.
+        return _measure(zf, bounds, jobs, sst_part, kept, relaxed=False)
+    return found
 
 
 def _part(zf: zipfile.ZipFile, part: str, kept: dict[str, bytes]) -> bytes | None:
@@ -81,29 +103,67 @@ def _part(zf: zipfile.ZipFile, part: str, kept: dict[str, bytes]) -> bytes | Non
 # Bytes scanned with a few regular expressions (C speed). It only ever answers
 # "plainly within bounds": every pattern it relies on must hold, and every count
 # it takes is an upper bound of what a reader will build; where anything is
-# unusual (comments, CDATA, prefixes on the cell elements, cells without ``r``,
-# single quotes, formulas, inline strings, another encoding) it says nothing and
-# the exact walk decides.
+# unusual (comments, CDATA, processing instructions, prefixes on the cell
+# elements, cells without ``r``, formulas, inline strings with markup inside,
+# another encoding) it says nothing and the exact walk decides.
+#
+# A part without single quotes, spaced-out ``=``, inline strings or cached formula
+# text is read by patterns that hold whatever the XML: its well-formedness is the
+# reader's to judge. A part with them (openpyxl writes every string inline, and a
+# quote in a validation prompt) is read as the exact walk would read it: its XML
+# must be well formed, and so must the shared strings it may refer to. Then no
+# ``<`` stands inside an attribute value or in text, so a start tag is whole within
+# the bytes from its ``<`` to the next one: quotes and spaced-out ``=`` matter only
+# there (a reader takes a cell's ``r`` and ``t``, a row's ``r``), and an inline
+# string's text is one run between its tags.
 
-_UNUSUAL_BYTES = (b"<!", b"'", b"inlineStr", b'"str"', b'"e"', b" =", b"= ", b"\t=", b"=\t",
-                  b"\n=", b"=\n")
+_NEEDS_PARSE = (b"inlineStr", b"'", b'"str"', b'"e"', b" =", b"= ", b"\t=", b"=\t", b"\n=",
+                b"=\n", b"\r=", b"=\r")
 _PREFIXED = re.compile(rb"<[\w.-]+:(?:c|row|v|f|is|t|si|r|sheetData)[\s/>]|<f[\s/>]")
+_UTF8 = re.compile(rb'encoding="(?i:utf-8)"')
 _CELL = re.compile(rb"<c[\s/>]")
 # Attribute runs are bounded, so that a file of unclosed tags cannot make a scan quadratic.
 _CELL_REF = re.compile(rb'<c\s[^>]{0,400}?(?<=\s)r="([A-Z]{1,4})([0-9]{1,9})"')
 _SHARED_INDEX = re.compile(rb'<c\s[^>]{0,400}?(?<=\s)t="s"[^>]{0,400}>\s{0,64}<v>([0-9]{1,9})</v>')
 _SI = re.compile(rb"<si[\s/>]")
+# A whole cell as openpyxl, XlsxWriter, Excel and LibreOffice write the usual ones: its
+# start tag holds r, s and t and nothing else, and it holds no formula. Groups: column,
+# row, shared-string index, inline text (one run, no markup inside: its bytes bound
+# the characters it holds, a reference being longer than its character). Any other
+# cell matches only the last alternative, with every group empty.
+_PLAIN_CELL = re.compile(
+    rb'<c(?: r="([A-Z]{1,4})([0-9]{1,9})"(?: s="[0-9]{1,9}")?'
+    rb'(?:(?: t="[nbd]")?(?:/>|>(?:<v>[^<]{0,64}</v>)?</c>)'
+    rb'| t="s">(?:<v>([0-9]{1,9})</v>)?</c>'
+    rb'| t="inlineStr">(?:<is><t(?: xml:space="preserve")?>([^<]*)</t></is>)?</c>)'
+    rb'|[\s/>])')
+_PLAIN_ROW = re.compile(rb'<row(?:( r="[0-9]{1,9}")|[\s/>])')  # the group: r comes first
 
 
 def _plain_bytes(data: bytes) -> bool:
-    """UTF-8 (or ASCII) XML, as the quick walk needs: not UTF-16, nothing unusual."""
-    head = data[:200]
-    if b"\x00" in head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    """UTF-8 (or ASCII) XML, as the quick walk needs: not UTF-16, no declaration of
+    another encoding, no comments, CDATA or processing instructions, no prefixes."""
+    if b"\x00" in data[:200] or data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return False
-    if head.startswith(b"<?xml") and b"encoding" in head.split(b"?>")[0] and \
-            not re.search(rb'encoding="(?i:utf-8)"', head):
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    after = start  # where markup after the declaration begins
+    if data.startswith((b"<?xml ", b"<?xml\t", b"<?xml\n", b"<?xml\r"), start):  # not <?xml-…
+        end = data.find(b"?>", start, start + 1024)
+        decl = data[start:end if end >= 0 else start + 1024]
+        if b"'" in decl or (b"encoding" in decl and (decl.count(b"encoding") > 1
+                                                     or _UTF8.search(decl) is None)):
+            return False  # a declaration the pattern cannot vouch for
+        after = end + 2 if end >= 0 else start + 2
+    # (A one-byte search first: it is many times quicker than a search for two.)
+    if data.find(b"?", after) >= 0 and data.find(b"<?", after) >= 0:
+        return False  # an instruction's content is not markup: it could hide a string
+    if b"!" in data and b"<!" in data:
         return False
-    return not any(b in data for b in _UNUSUAL_BYTES) and _PREFIXED.search(data) is None
+    return _PREFIXED.search(data) is None
+
+
+def _needs_parse(data: bytes) -> bool:
+    return any(needs in data for needs in _NEEDS_PARSE)
 
 
 def _upper_lengths(sst: bytes) -> list[int] | None:
@@ -111,38 +171,84 @@ def _upper_lengths(sst: bytes) -> list[int] | None:
     characters it holds. None when the part is not plain."""
     if not sst:
         return []
-    if not _plain_bytes(sst):
+    if not _plain_bytes(sst) or (_needs_parse(sst) and not _well_formed(sst)):
         return None
     starts = [m.start() for m in _SI.finditer(sst)]
     return [b - a for a, b in zip(starts, starts[1:] + [len(sst)])]
 
 
-def _quick_walk(data: bytes, extent: Extent, upper: list[int]) -> bool:
-    """True when the sheet is plainly within bounds (and ``extent`` then holds an
-    upper bound of its reach and text); False to leave it to the exact walk."""
-    if not _plain_bytes(data) or data.count(b"<c") > extent.bounds.cells:
-        return False
+def _quick_walk(data: bytes, extent: Extent, upper: list[int], sst: bytes | None = b"",
+                relaxed: bool = True) -> str:
+    """"plain" or "parsed" (how it was read) when the sheet is plainly within bounds,
+    and ``extent`` then holds an upper bound of its reach and text; "" to leave it to
+    the exact walk. ``sst`` is the shared-strings part that ``upper`` measures;
+    without ``relaxed``, a part that must be parsed is left to the exact walk."""
+    cells = extent.bounds.cells
+    if not _plain_bytes(data) or (len(data) > 2 * cells and data.count(b"<c") > cells):
+        return ""
+    if _needs_parse(data):
+        return "parsed" if relaxed and _parsed_walk(data, extent, upper, sst) else ""
     refs = _CELL_REF.findall(data)
     if len(refs) != len(_CELL.findall(data)):
-        return False  # a cell without r, or one this pattern cannot read
+        return ""  # a cell without r, or one this pattern cannot read
     indexes = _SHARED_INDEX.findall(data)
     if len(indexes) != data.count(b't="s"'):
-        return False  # some shared-string cell this pattern cannot read
+        return ""  # some shared-string cell this pattern cannot read
+    if not refs:
+        return "plain" if _within(extent, (), (), len(refs), indexes, upper, ()) else ""
+    letters, digits = zip(*refs)
+    return "plain" if _within(extent, letters, digits, len(refs), indexes, upper, ()) else ""
+
+
+def _parsed_walk(data: bytes, extent: Extent, upper: list[int], sst: bytes | None) -> bool:
+    """The quick walk of a part that must be well formed (see above): every cell one
+    the pattern reads whole, every row with its r first."""
+    found = _PLAIN_CELL.findall(data)
+    rows = _PLAIN_ROW.findall(data)
+    if not all(rows):
+        return False  # a row without r first, which the pattern cannot vouch for
+    letters: tuple[bytes, ...] = ()
+    digits = indexes = texts = letters
+    if found:
+        letters, digits, indexes, texts = zip(*found)
+        if not all(letters):
+            return False  # a cell the pattern cannot read whole
+    shared = [i for i in indexes if i]
+    if not _within(extent, letters, digits, len(found) + len(rows), shared, upper, texts):
+        return False
+    return _well_formed(data) and (not sst or _well_formed(sst))
+
+
+def _within(extent: Extent, letters: tuple[bytes, ...], digits: tuple[bytes, ...], records: int,
+            indexes: list[bytes], upper: list[int], texts: tuple[bytes, ...]) -> bool:
+    """Whether the cells (their columns' letters, their rows' digits) reach and the text
+    they hold, measured by upper bounds, are within bounds; if so ``extent`` takes them."""
     b = extent.bounds
-    if refs:
-        far_row = max(map(int, (digits for _, digits in refs))) - 1
-        far_col = max(_col_index(letters.decode()) for letters in {letters for letters, _ in refs})
+    far_row = far_col = -1
+    if letters:
+        far_row = max(map(int, set(digits))) - 1
+        far_col = max(map(_col_index, {x.decode() for x in set(letters)}))
         if far_row >= b.rows or far_col >= b.cols or (far_row + 1) * (far_col + 1) > b.cells \
-                or len(refs) > b.records:
+                or records > b.records:
             return False
-        extent.max_row, extent.max_col = far_row, far_col
     try:
-        text = sum(map(upper.__getitem__, map(int, indexes)))
+        text = sum(map(upper.__getitem__, map(int, indexes))) + sum(map(len, texts))
     except IndexError:
         return False
     if extent.text + text > b.text:
         return False
+    if letters:
+        extent.max_row, extent.max_col = far_row, far_col
     extent.text += text
+    return True
+
+
+def _well_formed(data: bytes) -> bool:
+    """expat checks the XML without building anything, and refuses any DTD."""
+    try:
+        parse_bytes(make_parser(), data)
+    except (Malformed, Unsafe):
+        return False
     return True
 
 
@@ -161,14 +267,7 @@ def _whole_if_small(zf: zipfile.ZipFile, part: str) -> bytes | None:
 def _walk_tree(data: bytes, extent: Extent, lengths: array) -> tuple[Extent, set[tuple[int, int]]]:
     """The same walk as _SheetWalk, over a tree the C parser built. Without a DTD
     no entity can expand, so a part that declares none is safe to parse whole."""
-    import xml.etree.ElementTree as ET
-
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise Unsafe()
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
-        raise Malformed(str(exc)) from exc
+    root = _tree(data)
     formulas = _plain_sheet(root, data, extent, lengths)
     if formulas is not None:
         return extent, formulas
@@ -207,6 +306,18 @@ def _walk_tree(data: bytes, extent: Extent, lengths: array) -> tuple[Extent, set
             next_col = 0
         stack.extend(reversed(el))  # document order
     return extent, formulas
+
+
+def _tree(data: bytes):
+    """The part parsed whole by the C parser; Unsafe or Malformed as the stream says."""
+    import xml.etree.ElementTree as ET
+
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise Unsafe()
+    try:
+        return ET.fromstring(data)
+    except (ET.ParseError, LookupError, ValueError) as exc:  # LookupError: an unknown encoding
+        raise Malformed(str(exc)) from exc
 
 
 def _local_is(tag: str, name: str) -> bool:
@@ -313,7 +424,9 @@ def _tree_cell(el, row: int, col: int, extent: Extent, lengths: array,
             extent.add_text(chars, row, col)
 
 
-def _read_small(zf: zipfile.ZipFile, part: str) -> bytes:
+def _read_small(zf: zipfile.ZipFile, part: str, kept: dict[str, bytes]) -> bytes:
+    if part in kept:
+        return kept[part]  # kept parts are smaller than _SMALL_PART
     with zf.open(part) as fh:
         data = fh.read(_SMALL_PART + 1)
     if len(data) > _SMALL_PART:
@@ -321,7 +434,7 @@ def _read_small(zf: zipfile.ZipFile, part: str) -> bytes:
     return data
 
 
-def _relationships(zf: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
+def _relationships(zf: zipfile.ZipFile, kept: dict[str, bytes]) -> dict[str, tuple[str, str]]:
     """Relationship id → (type, target part)."""
     found: dict[str, tuple[str, str]] = {}
 
@@ -329,7 +442,7 @@ def _relationships(zf: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
         if local(tag) == "Relationship" and attrs.get("TargetMode") != "External":
             found[attrs.get("Id", "")] = (attrs.get("Type", ""), _resolve(attrs.get("Target", "")))
 
-    parse_bytes(make_parser(start), _read_small(zf, WORKBOOK_RELS))
+    parse_bytes(make_parser(start), _read_small(zf, WORKBOOK_RELS, kept))
     return found
 
 
@@ -339,7 +452,7 @@ def _resolve(target: str) -> str:
     return posixpath.normpath(path)
 
 
-def _workbook(zf: zipfile.ZipFile, rels: dict[str, tuple[str, str]]):
+def _workbook(zf: zipfile.ZipFile, rels: dict[str, tuple[str, str]], kept: dict[str, bytes]):
     """The sheets in book order, each with every part an id of it may point at: a
     reader follows r:id, and a gate that chose another id would measure the wrong
     part, so each candidate is measured."""
@@ -356,7 +469,7 @@ def _workbook(zf: zipfile.ZipFile, rels: dict[str, tuple[str, str]]):
             flags["date1904"] = attrs.get("date1904", "").lower() in ("1", "true")
 
     try:
-        parse_bytes(make_parser(start), _read_small(zf, WORKBOOK))
+        parse_bytes(make_parser(start), _read_small(zf, WORKBOOK, kept))
     except KeyError:
         raise Corrupt(WORKBOOK) from None
     return sheets, flags["date1904"]
@@ -369,21 +482,15 @@ def _shared_strings_part(rels, names: set[str]) -> str | None:
     return DEFAULT_SHARED_STRINGS if DEFAULT_SHARED_STRINGS in names else None
 
 
-def _shared_string_lengths(zf: zipfile.ZipFile, part: str | None) -> array:
+def _shared_string_lengths(zf: zipfile.ZipFile, part: str | None,
+                           kept: dict[str, bytes] | None = None) -> array:
     """The length in characters of every shared string, in index order."""
     lengths = array("l")
     if part is None:
         return lengths
-    data = _whole_if_small(zf, part)
+    data = _part(zf, part, kept or {})
     if data is not None:
-        import xml.etree.ElementTree as ET
-
-        if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-            raise Unsafe()
-        try:
-            root = ET.fromstring(data)
-        except ET.ParseError as exc:
-            raise Malformed(str(exc)) from exc
+        root = _tree(data)
         if root.tag == MAIN + "sst" and b":si" not in data and b":t" not in data:
             for si in root.iter(MAIN + "si"):  # the usual part: one pass in C per string
                 lengths.append(sum(len(t.text or "") for t in si.iter(MAIN + "t")))
