@@ -20,12 +20,10 @@ from ..forms import fields as F
 from ..intake import Return, Row
 from ..intake.read import read_return
 from ..plan import Plan
-from .layout import DETAIL_WIDTHS, SUMMARY_RESULT_COLUMN, SUMMARY_WIDTHS
+from .layout import SUMMARY_RESULT_COLUMN, SUMMARY_WIDTHS, detail_widths
 
 RESULT_FIELD = F.column("result").name
-INPUT_NAMES = tuple(c.name for c in F.INPUT_COLUMNS)
-FIRST_INPUT = 3  # 明細: 單位, 編號, 構面, then the input columns
-SHEET_ROW_COLUMN = FIRST_INPUT + len(INPUT_NAMES) + 1  # 工作表列, after 來源檔案
+FIRST_INPUT = 3  # 明細: 單位, 編號, 構面, then the input columns, 來源檔案, 工作表列
 
 
 def read_and_fit(plan: Plan, payload: tuple) -> Return:
@@ -41,19 +39,22 @@ def fit_return(plan: Plan, ret: Return) -> None:
         return
     dims = {d.code: d.name for d in plan.dimensions}
     dim_of = {i.id: dims.get(i.dimension, "") for i in plan.items}
+    names = [c.name for c in F.INPUT_COLUMNS]
+    widths = detail_widths()
     for item_id, row in ret.rows.items():
         dim = dim_of.get(item_id, "")
-        row.fit = (detail_lines(row, item_id, dim, ret.sheet), summary_lines(ret.unit, row))
+        row.fit = (detail_lines(row, item_id, dim, ret.sheet, names, widths),
+                   summary_lines(ret.unit, row))
     for row in ret.removed.values():  # kept in 明細 without a 構面
-        row.fit = (detail_lines(row, row.item_id, "", ret.sheet), ())
+        row.fit = (detail_lines(row, row.item_id, "", ret.sheet, names, widths), ())
 
 
-def detail_lines(row: Row, item_id: str, dim: str, sheet: str) -> int:
+def detail_lines(row: Row, item_id: str, dim: str, sheet: str, names: list[str],
+                 w: tuple[float, ...]) -> int:
     """The most lines the row's own cells take in 明細 (編號, 構面, the inputs, 工作表列)."""
-    w = DETAIL_WIDTHS
-    lines = max(_lines(item_id, w[1]), _lines(dim, w[2]), _lines(f"{sheet}!{row.row + 1}",
-                                                                 w[SHEET_ROW_COLUMN]))
-    for k, name in enumerate(INPUT_NAMES):
+    sheet_row = FIRST_INPUT + len(names) + 1
+    lines = max(_lines(item_id, w[1]), _lines(dim, w[2]), _lines(f"{sheet}!{row.row + 1}", w[sheet_row]))
+    for k, name in enumerate(names):
         value = row.values.get(name)
         if value and type(value) is str:
             lines = max(lines, textfit.lines_needed(value, w[FIRST_INPUT + k]))

@@ -17,9 +17,14 @@ MAX_UNIT_COLUMNS = 250  # 評分 has one column per unit up to this many
 MAX_CELL_TEXT = F.TEXT_LIMIT  # Excel holds 32,767 characters in a cell
 CN_NUMERALS = "一二三四五六七八九十"
 # Column widths the workers need too: they work out the rows' heights (master/fit.py).
-DETAIL_WIDTHS = (11, 9, 10, *(c.width for c in F.INPUT_COLUMNS), 30, 10, 18, 18)
 SUMMARY_WIDTHS = (9, 13, 26, 11, 32, 52, 8, 12)
 SUMMARY_RESULT_COLUMN = 5  # 總表's 執行績效與成果: every lead unit's result, one paragraph each
+
+
+def detail_widths() -> tuple[float, ...]:
+    """明細's columns: 單位, 編號, 構面, the input columns (fields.py says which), 來源檔案,
+    工作表列, 檢核 and the hidden 檢核代碼."""
+    return (11, 9, 10, *(c.width for c in F.INPUT_COLUMNS), 30, 10, 18, 18)
 
 
 def cn_number(n: int) -> str:

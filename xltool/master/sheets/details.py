@@ -8,7 +8,7 @@ from ... import textfit
 from ...codes import code
 from ...forms import fields as F
 from ..audit import evidence_words
-from ..layout import DETAIL_SHEET, DETAIL_WIDTHS
+from ..layout import DETAIL_SHEET, detail_widths
 from .context import ONE_LINE, Context
 from .xmlrows import rows_for
 
@@ -55,7 +55,7 @@ class Details:
         self.ws = ws = ctx.ws[DETAIL_SHEET]
         self.inputs = [c.name for c in F.INPUT_COLUMNS]
         head = ["單位", "編號", "構面", *self.inputs, "來源檔案", "工作表列", "檢核", "檢核代碼"]
-        self.widths = widths = list(DETAIL_WIDTHS)
+        self.widths = widths = list(detail_widths())
         self.columns = len(head)
         ctx.header(ws, 0, head[:-1], widths[:-1])
         ws.write_string(0, len(head) - 1, head[-1], ctx.f["header"])
