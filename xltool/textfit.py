@@ -343,6 +343,15 @@ def paragraph_lines(paragraph: str, width: float, size: float = FONT_SIZE, bold:
     than the line under a rendering takes one line there, without a layout."""
     most = 1
     pieces: list[str] | None = None  # cut once, for both renderings
+    widest = _dominant(width, size, bold)
+    if widest is not None:  # its lines are never fewer: counting them is enough
+        widths, room = _widths(widest, size, bold), _room(widest, width)
+        if widths.of(paragraph) <= room:
+            return 1
+        pieces = _pieces(paragraph)
+        count = _count(pieces, widths, room)
+        if count is not None:
+            return count
     for rendering in RENDERINGS:
         widths, room = _widths(rendering, size, bold), _room(rendering, width)
         if widths.of(paragraph) > room:
@@ -352,6 +361,20 @@ def paragraph_lines(paragraph: str, width: float, size: float = FONT_SIZE, bold:
                 count = _fill(paragraph, widths, room, False).count
             most = max(most, count)
     return most
+
+
+@functools.lru_cache(maxsize=1024)
+def _dominant(width: float, size: float, bold: bool) -> Rendering | None:
+    """The rendering whose line count is never below the other's in a column of
+    ``width``, if one is: LibreOffice's where it leaves no more room than Excel's
+    (every column but the narrowest), since none of its characters is narrower
+    (tests/test_textfit.py holds that). Filling lines greedily, a layout with no
+    more room and no narrower pieces breaks no later on any line, so it never takes
+    fewer lines; only :func:`_count`'s layout is covered (a piece wider than a line
+    takes every rendering's full layout)."""
+    if _room(LIBREOFFICE, width) <= _room(EXCEL, width):
+        return LIBREOFFICE
+    return None
 
 
 @functools.lru_cache(maxsize=1024)
