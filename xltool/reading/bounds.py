@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..cells import col_letter
+
 
 @dataclass(frozen=True)
 class Bounds:
@@ -37,17 +39,8 @@ class Encrypted(Exception):
     """The file is protected with a password."""
 
 
-def col_letters(col: int) -> str:
-    letters = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
 def cell_name(row: int, col: int) -> str:
-    return f"{col_letters(col)}{row + 1}"
+    return f"{col_letter(col)}{row + 1}"
 
 
 class Extent:

@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ...cells import col_letter
+
 Cell = tuple[Any, "str | None"]  # a value (None: an empty cell) and its format's name (None: none)
 
 # A text that needs more than copying: control characters (XlsxWriter writes them as
@@ -52,15 +54,6 @@ def _text(value: str) -> tuple[str, bool]:
     return value, keep
 
 
-def _column_letters(col: int) -> str:
-    letters = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
 class RowXml:
     """Writes rows of texts and numbers straight into a constant-memory worksheet's
     row stream. ``styles``: format name → XlsxWriter format."""
@@ -70,7 +63,7 @@ class RowXml:
         # Each format's index is XlsxWriter's to give, when the format is first used,
         # as its own calls would: the styles, and their order, stay what they were.
         self.index: dict[str | None, str] = {}
-        self.prefix = [f'<c r="{_column_letters(c)}' for c in range(columns)]  # a cell's start
+        self.prefix = [f'<c r="{col_letter(c)}' for c in range(columns)]  # a cell's start
         self._opening: dict[float | None, str] = {}
 
     def _style(self, name: str | None) -> str:
@@ -100,7 +93,7 @@ class RowXml:
         if ws.table:  # a row XlsxWriter still holds goes out first (its formats numbered first)
             ws._write_single_row(r)
         if len(cells) > len(self.prefix):
-            self.prefix += [f'<c r="{_column_letters(c)}' for c in range(len(self.prefix), len(cells))]
+            self.prefix += [f'<c r="{col_letter(c)}' for c in range(len(self.prefix), len(cells))]
         n = str(r + 1)
         parts = []
         first = last = -1
