@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+from xltool.forms import fields as F
 from xltool.master.merge import merge
 from xltool.master.sheets import xmlrows
 from xltool.master.writer import write_master
@@ -83,3 +84,39 @@ def test_the_master_is_the_same_without_raw_rows(tmp_path, monkeypatch):
     monkeypatch.setattr(xmlrows, "supported", lambda: False)
     write_master(result, tmp_path / "native.xlsx")
     assert (tmp_path / "raw.xlsx").read_bytes() == (tmp_path / "native.xlsx").read_bytes()
+
+
+AWKWARD = [" 前後有空白 ", "a&b<c>d\"e'f", "字面 _x0041_ 與 _X00ff_", "行一\n行二\r\n行三",
+           "尾端換行\n", "\t定位", "😀 表情", "全形　空白　", "=SUM(A1:A9)", "長" * 20_000, "", "0.1"]
+
+
+def test_a_master_of_awkward_returns_is_the_same_without_raw_rows(tmp_path, monkeypatch):
+    """Texts as units type them (spaces, control characters, XML's specials, Excel's own
+    escapes, one over half Excel's limit) reach the master the same either way."""
+    from plans import second_plan, write_plan
+    from returns import fill
+
+    from xltool.forms.template import template_filename, write_templates
+
+    path = write_plan(tmp_path / "plan.xlsx", second_plan())
+    plan = load_plan(path)
+    write_templates(plan, tmp_path / "tpl", formats=("xlsx",))
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    for k, unit in enumerate(plan.units):
+        template = tmp_path / "tpl" / template_filename(plan, unit.name, "xlsx")
+        rows = {item.id: {F.column("result").name: AWKWARD[(k + n) % len(AWKWARD)],
+                          F.column("evidence").name: AWKWARD[(k + n + 3) % len(AWKWARD)],
+                          F.column("score").name: [1, 0.1, 1 / 3, 2.5][(k + n) % 4]}
+                for n, item in enumerate(plan.items_for(unit.name))}
+        fill(template, inbox / template.name, rows)
+    result = merge(plan, [inbox], workers=1)
+    for status in result.units:  # what no office program saves, but a reader may pass on
+        row = next(iter(status.ret.rows.values()))
+        row.values[F.column("result").name] = "控制\x01字元\x1f\ufffe 與字面的 _x0041_"
+    write_master(result, tmp_path / "raw.xlsx")
+    monkeypatch.setattr(xmlrows, "supported", lambda: False)
+    write_master(result, tmp_path / "native.xlsx")
+    assert (tmp_path / "raw.xlsx").read_bytes() == (tmp_path / "native.xlsx").read_bytes()
+    with zipfile.ZipFile(tmp_path / "raw.xlsx") as zf:
+        assert b"_x005F_x0041_" in zf.read("xl/worksheets/sheet2.xml")  # the literal kept literal
