@@ -12,6 +12,8 @@ from pathlib import Path
 
 import xlsxwriter
 
+from xltool.xlsx_text import LiteralWorksheet
+
 SECOND_PLAN = {
     "計畫": [
         ["欄位", "內容"],
@@ -84,7 +86,7 @@ def write_plan(path: Path, sheets: dict) -> Path:
     text = wb.add_format({"num_format": "@"})
     day = wb.add_format({"num_format": "yyyy-mm-dd"})
     for name, rows in sheets.items():
-        ws = wb.add_worksheet(name)
+        ws = wb.add_worksheet(name, LiteralWorksheet)  # texts as typed, whatever they look like
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
                 if value is None:

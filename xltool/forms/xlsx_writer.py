@@ -8,6 +8,7 @@ from pathlib import Path
 from ..cells import a1, abs_ref, date_to_serial, utc_naive
 from ..errors import XltoolError
 from ..files import atomic_path
+from ..xlsx_text import LiteralWorksheet
 from .book import FONT, PAPER_A4, PLAIN_PRINT, STYLES, Book
 
 # The workbook's default font sets the width unit of every column (its digit's
@@ -60,7 +61,7 @@ def _write(book: Book, path: Path) -> None:
         wb.set_custom_property(key, value)
     formats = {name: wb.add_format(_format(spec)) for name, spec in STYLES.items()}
     for sheet in book.sheets:
-        ws = wb.add_worksheet(sheet.name)
+        ws = wb.add_worksheet(sheet.name, LiteralWorksheet)
         for c, width in enumerate(sheet.widths):
             ws.set_column(c, c, width)
         for r, height in sheet.heights.items():

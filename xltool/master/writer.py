@@ -18,6 +18,7 @@ from ..files import atomic_path
 from ..intake import Return
 from ..intake.log import Received
 from ..plan import Plan
+from ..xlsx_text import LiteralWorksheet
 from .layout import SHEET_ORDER, SUMMARY_SHEET
 from .merge import MergeResult
 from .sheets import chart, details, identity, issues, revisions, scores, status, summary, table2
@@ -83,7 +84,7 @@ class MasterWriter:
                               issues=[], rejected=[])
         self.ctx = ctx = Context(wb, pending, f=formats(wb))
         # Sheets are added in reading order up front: XlsxWriter numbers them as added.
-        ctx.ws = {name: wb.add_worksheet(name) for name in SHEET_ORDER}
+        ctx.ws = {name: wb.add_worksheet(name, LiteralWorksheet) for name in SHEET_ORDER}
         for ws in ctx.ws.values():
             ws.set_default_row(ONE_LINE)  # one line of 標楷體 shows whole, in LibreOffice too
         self.details = details.Details(ctx)

@@ -15,6 +15,7 @@ from typing import Any, cast
 from ... import textfit
 from ...cells import a1, col_letter, local_text
 from ...files import atomic_path
+from ...xlsx_text import LiteralWorksheet
 from ..documents.content import bands_text
 from ..layout import ISSUE_SHEET, dimension_header
 from ..sheets import issues as issue_sheet
@@ -38,7 +39,8 @@ def write_rollup_xlsx(rollup: Rollup, target: Path) -> None:
         ctx = Context(wb, cast(Any, SimpleNamespace(issues=rollup.issues)), f=formats(wb))
         ctx.f["percent"] = wb.add_format({"font_name": "標楷體", "border": 1, "align": "center",
                                           "num_format": "0.0%", "valign": "top"})
-        ctx.ws = {name: wb.add_worksheet(name) for name in (TABLE_SHEET, STATS_SHEET, SOURCE_SHEET, ISSUE_SHEET)}
+        ctx.ws = {name: wb.add_worksheet(name, LiteralWorksheet)
+                  for name in (TABLE_SHEET, STATS_SHEET, SOURCE_SHEET, ISSUE_SHEET)}
         for ws in ctx.ws.values():
             ws.set_default_row(ONE_LINE)
         n_dims = len(rollup.scheme.dimensions) if rollup.scheme else 0

@@ -19,6 +19,7 @@ import json
 from collections.abc import Iterable, Sequence
 
 from ...cells import fmt_number
+from ...xlsx_text import LiteralWorksheet
 from .context import Context
 from .xmlrows import rows_for
 
@@ -72,7 +73,7 @@ def write(ctx: Context) -> None:
     also as a custom document property."""
     rows = records(ctx.r)
     digest = records_digest(rows)
-    ws = ctx.wb.add_worksheet(IDENTITY_SHEET)
+    ws = ctx.wb.add_worksheet(IDENTITY_SHEET, LiteralWorksheet)
     out = rows_for(ws, {}, ctx.set_height)  # 60,000 cells for 1,000 units of 60 items
     for r, row in enumerate([*rows, [DIGEST, digest]]):
         out.row(r, [(value, None) for value in row])

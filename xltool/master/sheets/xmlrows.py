@@ -20,6 +20,7 @@ the two equal over awkward texts and numbers.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import tempfile
 import zipfile
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ...cells import col_letter
+from ...xlsx_text import LiteralWorksheet, escape, looks_rich
 
 Cell = tuple[Any, "str | None"]  # a value (None: an empty cell) and its format's name (None: none)
 
@@ -42,16 +44,19 @@ MAX_UTF16 = 32_767  # XlsxWriter cuts longer strings to Excel's limit
 _KEEP = ' xml:space="preserve">'
 
 
-def _text(value: str) -> tuple[str, bool]:
-    """The text as XlsxWriter writes it inline, and whether it keeps its spaces."""
+def _text(value: str) -> tuple[str, bool | None]:
+    """The text as XlsxWriter writes it inline, and whether it keeps its spaces (None:
+    a text that looks like rich-text markup, which goes as one run, see xlsx_text.py)."""
     if _SPECIAL.search(value) is None:
         return value, False
+    rich = looks_rich(value)
     value = _ESCAPED_ESCAPE.sub(r"_x005F\1", value)
     value = _CONTROL.sub(lambda m: f"_x{ord(m.group(1)):04X}_", value)
     value = value.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+    if rich:
+        return f"<r><t>{escape(value)}</t></r>", None
     keep = bool(_LEADING.search(value) or _TRAILING.search(value))
-    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return value, keep
+    return escape(value), keep
 
 
 class RowXml:
@@ -98,26 +103,28 @@ class RowXml:
         parts = []
         first = last = -1
         prefix, index, special = self.prefix, self.index, _SPECIAL.search
+        if r >= ws.xls_rowmax:
+            return False  # past Excel's last row: XlsxWriter's to refuse
         for c, (value, style) in enumerate(cells):
             if value is None:
                 continue
-            s = index.get(style)
-            if s is None:
-                s = self._style(style)
             kind = type(value)
             if kind is str:
                 if len(value) > MAX_UTF16 // 2:
                     return False  # XlsxWriter may cut it to Excel's limit
-                if special(value) is None:
-                    parts.append(f'{prefix[c]}{n}"{s} t="inlineStr"><is><t>{value}</t></is></c>')
-                else:
-                    text, keep = _text(value)
-                    parts.append(f'{prefix[c]}{n}"{s} t="inlineStr"><is><t{_KEEP if keep else ">"}'
-                                 f"{text}</t></is></c>")
-            elif kind is int or kind is float:
+            elif kind is not int and (kind is not float or not math.isfinite(value)):
+                return False  # a kind only XlsxWriter writes (or refuses)
+            s = index.get(style)
+            if s is None:
+                s = self._style(style)
+            if kind is not str:
                 parts.append(f'{prefix[c]}{n}"{s}><v>{value:.16G}</v></c>')
+            elif special(value) is None:
+                parts.append(f'{prefix[c]}{n}"{s} t="inlineStr"><is><t>{value}</t></is></c>')
             else:
-                return False
+                text, keep = _text(value)
+                inner = text if keep is None else f"<t{_KEEP if keep else '>'}{text}</t>"
+                parts.append(f'{prefix[c]}{n}"{s} t="inlineStr"><is>{inner}</is></c>')
             if first < 0:
                 first = c
             last = c
@@ -160,7 +167,8 @@ def rows_for(ws, styles: dict[str, Any], set_height) -> RowXml | Cells:
     return Cells(ws, styles, set_height)
 
 
-PROBE_TEXTS = ("第一課辦理第 1 項", "", " 前後空白 ", "a&b<c>d\"e'", "行一\n行二", "\x01\x1f控制",
+PROBE_TEXTS = ("第一課辦理第 1 項", "", "<r>像標記</r>", "<r><t>x</t></r>",
+               " 前後空白 ", "a&b<c>d\"e'", "行一\n行二", "\x01\x1f控制",
                "_x0041_ 字面", "\ufffe\uffff", "尾\n", "\t", "😀", "\r\n")
 PROBE_NUMBERS = (0, 1, -1, 0.1, 1 / 3, 1e20, 1.5e-9, 123456789012345678, 2.5, -0.0)
 
@@ -190,7 +198,7 @@ def _probe(path: Path, raw: bool) -> bytes:
 
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
                                          "strings_to_formulas": False, "strings_to_urls": False})
-    ws = wb.add_worksheet()
+    ws = wb.add_worksheet(None, LiteralWorksheet)
     ws.set_default_row(15.5)
     styles = {"a": wb.add_format({"text_wrap": True}), "b": wb.add_format({"border": 1})}
     ws.write_string(0, 0, "head", styles["a"])
