@@ -35,7 +35,7 @@ def return_bounds(plan: Plan) -> Bounds:
     a few hundred columns, and text for every input cell filled to Excel's limit."""
     cache = plan.__dict__.get("_return_bounds")
     if cache is None:
-        most = max((len(plan.items_for(u.name)) for u in plan.units), default=0)
+        most = plan.most_items()
         rows = max(MAX_RETURN_ROWS, F.FIRST_ITEM_ROW + most + 500)
         text = max(8_000_000, most * len(F.INPUT_COLUMNS) * F.TEXT_LIMIT // 4)
         cache = plan.__dict__["_return_bounds"] = Bounds(rows=rows, cols=256, cells=rows * 100,

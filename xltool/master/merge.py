@@ -108,7 +108,7 @@ class MergeResult:
         """Lead unit → its contribution to ``item``. Scoring, 評分, 總表識別 and the
         report each ask for every item's; while they are few enough to hold (a few
         MB), each item's are read from the rows once."""
-        if self.plan.__dict__.get("_leads_total", _leads_total(self.plan)) > ENTRIES_KEPT:
+        if _leads_total(self.plan) > ENTRIES_KEPT:
             return dict(self._remembered("entries", item, self._entries_for))
         key = (id(self.units), len(self.units))
         if self._entries[0] != key:
@@ -150,7 +150,10 @@ ENTRIES_KEPT = 100_000  # (unit, item) pairs: up to this many, every item's entr
 
 
 def _leads_total(plan: Plan) -> int:
-    total = plan.__dict__["_leads_total"] = sum(len(i.leads) for i in plan.items)
+    """The (unit, item) pairs of a plan, counted once."""
+    total = plan.__dict__.get("_leads_total")
+    if total is None:
+        total = plan.__dict__["_leads_total"] = sum(len(i.leads) for i in plan.items)
     return total
 
 
@@ -165,8 +168,7 @@ def merge(plan: Plan, paths: list[Path], reviews: dict[str, float] | None = None
     files, issues = discover(paths)
     received, log_issues = received_from(paths)  # the collect logs, not the returns
     limit = SPILL_FROM if spill_from is None else spill_from
-    most = max((len(plan.items_for(u.name)) for u in plan.units), default=1)
-    store = RowStore() if len(files) * max(most, 1) >= limit else None
+    store = RowStore() if len(files) * max(plan.most_items(), 1) >= limit else None
     stream = master.begin(received, files) if master is not None else None
     order = stream.order if stream is not None else list(range(len(files)))
     found: list[Return | None] = [None] * len(files)

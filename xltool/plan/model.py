@@ -101,5 +101,13 @@ class Plan:
             self.__dict__["_items_by_unit"] = index
         return list(index.get(unit, []))
 
+    def most_items(self) -> int:
+        """The most items any one unit leads (the longest 填報表)."""
+        most = self.__dict__.get("_most_items")
+        if most is None:
+            most = self.__dict__["_most_items"] = max(
+                (len(self.items_for(u.name)) for u in self.units), default=0)
+        return most
+
     def grade_for(self, total: float) -> str:
         return grade_for(total, self.grades)

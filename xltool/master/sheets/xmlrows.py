@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ...cells import col_letter
-from ...xlsx_text import LiteralWorksheet, escape, looks_rich
+from ...xlsx_text import EXCEL_LIMIT, LiteralWorksheet, escape, looks_rich
 
 Cell = tuple[Any, "str | None"]  # a value (None: an empty cell) and its format's name (None: none)
 
@@ -40,7 +40,6 @@ _SPECIAL = re.compile(r"[\x00-\x08\x0b-\x1f&<>\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\
 _ESCAPED_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
 _LEADING, _TRAILING = re.compile(r"^\s"), re.compile(r"\s$")
-MAX_UTF16 = 32_767  # XlsxWriter cuts longer strings to Excel's limit
 _KEEP = ' xml:space="preserve">'
 
 
@@ -110,7 +109,7 @@ class RowXml:
                 continue
             kind = type(value)
             if kind is str:
-                if len(value) > MAX_UTF16 // 2:
+                if len(value) > EXCEL_LIMIT // 2:
                     return False  # XlsxWriter may cut it to Excel's limit
             elif kind is not int and (kind is not float or not math.isfinite(value)):
                 return False  # a kind only XlsxWriter writes (or refuses)
