@@ -263,3 +263,27 @@ def _report_text(result) -> str:
     out = io.StringIO()
     write_result_json(result, out)
     return out.getvalue()
+
+
+def test_the_master_is_deflated_at_its_level_and_xlsxwriter_is_left_as_it_was(tmp_path):
+    """The master's parts are deflated at writer.DEFLATE_LEVEL (quicker than zlib's
+    default, for a large 明細), and every other workbook keeps XlsxWriter's default."""
+    import zipfile
+    import zlib
+
+    import xlsxwriter.workbook
+
+    from xltool.master.writer import DEFLATE_LEVEL
+
+    master = tmp_path / "master.xlsx"
+    assert run_merge(EXAMPLE / "plan.xlsx", EXAMPLE / "returns", "-o", master).exit_code == 0
+    assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile
+    with zipfile.ZipFile(master) as zf:
+        info = zf.getinfo("xl/worksheets/sheet2.xml")  # 明細, the largest part
+        data = zf.read(info)
+
+    def deflated(level: int) -> int:
+        packer = zlib.compressobj(level, zlib.DEFLATED, -15)
+        return len(packer.compress(data) + packer.flush())
+    assert info.compress_type == zipfile.ZIP_DEFLATED
+    assert info.compress_size == deflated(DEFLATE_LEVEL) != deflated(6)
