@@ -44,8 +44,10 @@ def _random_rows(seed: int, count: int):
         cells = []
         for _ in range(rnd.randint(0, 14)):
             kind = rnd.random()
-            if kind < 0.15:
+            if kind < 0.1:
                 value = None
+            elif kind < 0.15:
+                value = xmlrows.BLANK  # an empty cell that shows its format
             elif kind < 0.35:
                 value = rnd.choice([0, 1, -7, 0.1, 1 / 3, 2.5e-12, 9.99e307, 12345678901234567, -0.0,
                                     rnd.uniform(-1e6, 1e6), rnd.randint(-10 ** 12, 10 ** 12)])

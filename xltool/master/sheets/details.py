@@ -10,7 +10,7 @@ from ...forms import fields as F
 from ..audit import evidence_words
 from ..layout import DETAIL_SHEET, detail_widths
 from .context import ONE_LINE, Context
-from .xmlrows import rows_for
+from .xmlrows import BLANK, rows_for
 
 if TYPE_CHECKING:
     from ...intake import Return, Row
@@ -86,20 +86,25 @@ class Details:
                       *(row.values.get(name) if row else None for name in self.inputs),
                       source, f"{ret.sheet}!{row.row + 1}" if row and ret else "",
                       "、".join(words), "、".join(codes)]
-            self._row(values, bool(codes), max(lines, _own_lines(row, values, self.widths)))
+            self._row(values, row.invalid if row else (), bool(codes),
+                      max(lines, _own_lines(row, values, self.widths)))
             self.r += 1
 
-    def _row(self, values: list, bad: bool, lines: int) -> None:
-        """One record, as tall as its tallest text (the hidden codes aside) wraps to."""
-        text = "bad" if bad else "wrap"
+    def _row(self, values: list, refused, bad: bool, lines: int) -> None:
+        """One record, as tall as its tallest text (the hidden codes aside) wraps to.
+        The cells of ``refused`` inputs are marked, empty as they are (what the unit
+        typed is in 檢核結果), and so is 檢核 when anything is wrong with the row."""
         end = 3 + len(self.inputs)
-        cells = [(values[0], "wrap"), (values[1], "wrap"), (values[2], "wrap"),
-                 *[(v, text if type(v) is str else "num") for v in values[3:end]],
-                 (values[end], "wrap"), (values[end + 1], "wrap"), (values[end + 2], text),
-                 (values[end + 3], "cell")]
+        inputs = [(BLANK if v is None else v, "bad") if name in refused else
+                  (v, "wrap" if type(v) is str else "num")
+                  for name, v in zip(self.inputs, values[3:end])] if refused else \
+            [(v, "wrap" if type(v) is str else "num") for v in values[3:end]]
+        cells = [(values[0], "wrap"), (values[1], "wrap"), (values[2], "wrap"), *inputs,
+                 (values[end], "wrap"), (values[end + 1], "wrap"),
+                 (values[end + 2], "bad" if bad else "wrap"), (values[end + 3], "cell")]
         height = _height(lines)
         if not self.out.row(self.r, cells, height if height > ONE_LINE else None):
-            _row(self.ctx, self.ws, self.r, values, self.widths, bad, lines)
+            _row(self.ctx, self.ws, self.r, values, self.widths, refused, bad, lines)
 
     def close(self) -> None:
         self.ws.autofilter(0, 0, max(self.r - 1, 1), self.columns - 1)
@@ -142,7 +147,7 @@ def _own_lines(row: Row | None, values: list, widths: list[float]) -> int:
     return lines
 
 
-def _row(ctx: Context, ws, r: int, values: list, widths: list[float], bad: bool,
+def _row(ctx: Context, ws, r: int, values: list, widths: list[float], refused, bad: bool,
          lines: int = 1) -> None:
     """One record through XlsxWriter's calls, for a value :class:`RowXml` does not
     write (a date, say)."""
@@ -155,14 +160,16 @@ def _row(ctx: Context, ws, r: int, values: list, widths: list[float], bad: bool,
         elif c == last - 1:
             ws.write_string(r, c, value, f["bad"] if bad else wrap)
         elif first_input <= c < end_input:
-            kind = type(value)
+            kind, marked = type(value), F.INPUT_COLUMNS[c - first_input].name in refused
             if value is None:
+                if marked:
+                    ws.write_blank(r, c, None, f["bad"])
                 continue  # nothing to write: a blank cell costs as much as a full one
             if kind is str:
-                ws.write_string(r, c, value, f["bad"] if bad else wrap)
+                ws.write_string(r, c, value, f["bad"] if marked else wrap)
             elif kind is float or kind is int:
-                ws.write_number(r, c, value, f["num"])
+                ws.write_number(r, c, value, f["bad"] if marked else f["num"])
             else:
-                ctx.value(ws, r, c, value, bad)
+                ctx.value(ws, r, c, value, marked)
         else:
             ws.write_string(r, c, value, wrap)

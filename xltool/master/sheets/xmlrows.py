@@ -33,6 +33,17 @@ from ...xlsx_text import EXCEL_LIMIT, LiteralWorksheet, escape, looks_rich
 
 Cell = tuple[Any, "str | None"]  # a value (None: an empty cell) and its format's name (None: none)
 
+
+class _Blank:
+    """An empty cell that still shows its format (XlsxWriter's ``write_blank``): a
+    refused value's cell, marked although nothing is in it."""
+
+    def __repr__(self) -> str:
+        return "BLANK"
+
+
+BLANK: Any = _Blank()
+
 # A text that needs more than copying: control characters (XlsxWriter writes them as
 # _xHHHH_ and so escapes a literal _xHHHH_), XML's specials, or white space at either
 # end (then the text is marked to be kept as typed).
@@ -90,9 +101,10 @@ class RowXml:
 
     def row(self, r: int, cells: Sequence[Cell], height: float | None = None) -> bool:
         """Row ``r``: (value, format name or None) per column, value None for an empty
-        cell. False, with nothing written, when a value is of a kind only XlsxWriter
-        writes (the row is then XlsxWriter's to write). The innermost loop of the
-        master: one string per cell, and the usual text needs no escape."""
+        cell (:data:`BLANK` for one that shows its format). False, with nothing
+        written, when a value is of a kind only XlsxWriter writes (the row is then
+        XlsxWriter's to write). The innermost loop of the master: one string per
+        cell, and the usual text needs no escape."""
         ws = self.ws
         if ws.table:  # a row XlsxWriter still holds goes out first (its formats numbered first)
             ws._write_single_row(r)
@@ -105,18 +117,20 @@ class RowXml:
         if r >= ws.xls_rowmax:
             return False  # past Excel's last row: XlsxWriter's to refuse
         for c, (value, style) in enumerate(cells):
-            if value is None:
-                continue
+            if value is None or (value is BLANK and style is None):
+                continue  # (as write_blank: a blank without a format is no cell)
             kind = type(value)
             if kind is str:
                 if len(value) > EXCEL_LIMIT // 2:
                     return False  # XlsxWriter may cut it to Excel's limit
-            elif kind is not int and (kind is not float or not math.isfinite(value)):
+            elif value is not BLANK and kind is not int and (kind is not float or not math.isfinite(value)):
                 return False  # a kind only XlsxWriter writes (or refuses)
             s = index.get(style)
             if s is None:
                 s = self._style(style)
-            if kind is not str:
+            if value is BLANK:
+                parts.append(f'{prefix[c]}{n}"{s}/>')
+            elif kind is not str:
                 parts.append(f'{prefix[c]}{n}"{s}><v>{value:.16G}</v></c>')
             elif special(value) is None:
                 parts.append(f'{prefix[c]}{n}"{s} t="inlineStr"><is><t>{value}</t></is></c>')
@@ -144,7 +158,7 @@ class Cells:
         self.ws, self.styles, self.set_height = ws, styles, set_height
 
     def row(self, r: int, cells: Sequence[Cell], height: float | None = None) -> bool:
-        if any(v is not None and type(v) not in (str, int, float) for v, _ in cells):
+        if any(v is not None and v is not BLANK and type(v) not in (str, int, float) for v, _ in cells):
             return False
         if height is not None:
             self.set_height(self.ws, r, height)
@@ -152,7 +166,9 @@ class Cells:
             if value is None:
                 continue
             fmt = self.styles[style] if style else None
-            if type(value) is str:
+            if value is BLANK:
+                self.ws.write_blank(r, c, None, fmt)
+            elif type(value) is str:
                 self.ws.write_string(r, c, value, fmt)
             else:
                 self.ws.write_number(r, c, value, fmt)
@@ -187,7 +203,7 @@ def probe_rows() -> list[tuple[list[Cell], float | None]]:
     cells: list[Cell] = [(t, "a" if k % 2 else "b") for k, t in enumerate(PROBE_TEXTS)]
     numbers: list[Cell] = [(v, "b") for v in PROBE_NUMBERS]
     plain: list[Cell] = [("未設格式", None), (2, None), (None, None), ("", None),
-                                           ("z", "a")]
+                                           ("z", "a"), (BLANK, "b"), (BLANK, None), (BLANK, "a")]
     return [(cells, None), (numbers, 35.25), ([(None, "a"), ("x", "a")], 409.0), (cells[:3], 20.5),
             (plain, None)]
 
