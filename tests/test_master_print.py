@@ -17,7 +17,7 @@ import pytest
 from conftest import convert
 from lo_pdf import poppler
 from lo_run import HERE, uno_python
-from returns import fill
+from returns import fill, set_saved
 from test_merge_e2e import FILLED
 
 from xltool.codes import CATALOGUE as CODES
@@ -40,7 +40,7 @@ SHEETS = ("總表", "明細", "繳交狀態", "檢核結果")
 def printed(tmp_path_factory, second_plan_file):
     tmp = tmp_path_factory.mktemp("print")
     plan = load_plan(second_plan_file)
-    write_templates(plan, tmp / "tpl")
+    write_templates(plan, tmp / "tpl", generated=datetime(2024, 1, 2))
     inbox = tmp / "in"
     inbox.mkdir()
     for unit, rows in FILLED.items():
@@ -55,6 +55,10 @@ def printed(tmp_path_factory, second_plan_file):
                 rows[item].update(values)
         name = template_filename(plan, unit, "xlsx")
         fill(tmp / "tpl" / name, inbox / name, rows, {"填報日期": datetime(2024, 1, 5)})
+        set_saved(inbox / name, datetime(2024, 1, 6, 9, 30))
+    older = inbox / "甲組-舊版.xlsx"  # sent before: 已取代（未採用）, a status wider than its column
+    fill(tmp / "tpl" / template_filename(plan, "甲組", "xlsx"), older, FILLED["甲組"])
+    set_saved(older, datetime(2024, 1, 4, 9, 30))
     master = tmp / "master.xlsx"
     result = run_merge(plan, [inbox], master).result
     return plan, result, master, tmp
@@ -64,6 +68,39 @@ def printed(tmp_path_factory, second_plan_file):
 def second_plan_file(tmp_path_factory):
     from plans import second_plan, write_plan
     return write_plan(tmp_path_factory.mktemp("plan") / "plan.xlsx", second_plan())
+
+
+def test_a_text_wider_than_its_column_wraps(printed):
+    """A cell that does not wrap shows one line: what is wider than its column runs on
+    over the empty cells to its right, and is cut off at the first one that is not
+    empty. So every such text needs no more room than it has, or wraps."""
+    from openpyxl.utils import get_column_letter
+
+    from xltool import textfit
+    from xltool.master.statuses import listing
+
+    _, result, master, _ = printed
+    assert "已取代（未採用）" in {entry.label for entry in listing(result)}
+    wb = openpyxl.load_workbook(master)
+    cut = []
+    for name in SHEETS:
+        ws = wb[name]
+        merged = {(r.min_row, r.min_col): r.max_col for r in ws.merged_cells.ranges}
+
+        def width(col: int, ws=ws) -> float:
+            return ws.column_dimensions[get_column_letter(col)].width or 8.43
+        for cell in _visible_cells(ws):
+            if not isinstance(cell.value, str) or cell.alignment.wrap_text:
+                continue
+            last = merged.get((cell.row, cell.column), cell.column)
+            room = sum(width(c) for c in range(cell.column, last + 1))
+            for c in range(last + 1, ws.max_column + 1):  # runs on over empty cells
+                if ws.cell(cell.row, c).value is not None:
+                    break
+                room += width(c)
+            if "\n" in cell.value or textfit.lines_needed(cell.value, room) > 1:
+                cut.append(f"{name}!{cell.coordinate}: {cell.value}")
+    assert not cut
 
 
 def _visible_cells(ws):

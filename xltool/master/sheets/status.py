@@ -52,7 +52,8 @@ def write(ctx: Context) -> None:
                   evidence, received.folders.get(entry.unit, "") if first else "",
                   short_hash(ret), ret.sha256 if ret else ""]
         marked = entry.status in (STATUS_MISSING, STATUS_ERRORS, UNUSABLE)
-        styles = ["wrap", "missing" if marked else "cell", "wrap", "cell",
+        # 狀態 wraps: 已取代（未採用） is wider than its column, and the row is as tall as it.
+        styles = ["wrap", "bad" if marked else "wrap", "wrap", "cell",
                   *["wrap"] * len(fields), "num", "num", "wrap", "wrap", "num", "wrap", "cell", "cell"]
         r = ctx.record(ws, r, values, widths, styles)
     unassigned = received.evidence.get("", [])
