@@ -40,8 +40,7 @@ def test_unknown_unit_names_sheet_cell_and_text(tmp_path):
     assert len(bad) == 1
     assert (bad[0].sheet, bad[0].cell) == ("項目", "E3")
     assert "總務科" in bad[0].message
-    # The item is not read, so its 構面 falls short of its points; saying so as well
-    # would send the secretariat after a second fault that is not there.
+    # The item still counts towards its 構面's points, which add up: no second fault.
     assert "points-mismatch" not in {i.code for i in issues}
 
 

@@ -16,14 +16,20 @@ from .rules import SHEETS, schema_message
 
 @dataclass
 class Row:
-    """One table row that passed its rules: where it is and its checked values."""
+    """One table row: where it is and its checked values. ``bad`` names the cells that
+    failed their rule (or whose column is missing); those have no value."""
 
     index: int  # 0-based row in the sheet
     values: dict[str, Any]
     cols: dict[str, int]  # column name → 0-based column
+    bad: frozenset[str] = frozenset()
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
+
+    def ok(self, *names: str) -> bool:
+        """Whether every one of these cells passed its rule."""
+        return not self.bad.intersection(names)
 
 
 class PlanBook:
@@ -54,18 +60,24 @@ class PlanBook:
     def header_col(self, sheet: str, name: str) -> int:
         return self.header(sheet).index(name)
 
-    def table(self, sheet_name: str, rules: dict[str, Any]) -> list[Row]:
+    def table(self, sheet_name: str, rules: dict[str, Any], *, partial: bool = False) -> list[Row]:
         """The rows of a header-row-1 sheet whose every cell passed its rule.
-        Blank rows are skipped; every failing cell becomes a fault."""
+        Blank rows are skipped; every failing cell becomes a fault.
+
+        With ``partial``, every non-blank row is returned, its failing cells (and
+        the cells of a missing column) named in :attr:`Row.bad`: a fault in one
+        cell must not hide what the rest of the row says from the checks across
+        sheets, nor make them report follow-on faults."""
         if sheet_name in self.missing:
             return []
         header = self.header(sheet_name)
         cols = {name: header.index(name) for name in rules if name in header}
+        missing = frozenset(name for name in rules if name not in cols)
         for name in rules:
-            if name not in cols:
+            if name in missing:
                 self.fault(f"工作表「{sheet_name}」第 1 列缺少欄位「{name}」。", sheet_name,
                            0, len(header), code="missing-column", field=name)
-        if len(cols) < len(rules):
+        if missing and (not partial or not cols):
             return []
         sheet = self.sheets[sheet_name]
         out = []
@@ -73,20 +85,21 @@ class PlanBook:
             raw = {name: sheet.cell(r, c) for name, c in cols.items()}
             if all(v is None or norm_text(v) == "" for v in raw.values()):
                 continue
-            values = self._checked(sheet_name, r, cols, raw, rules)
-            if values is not None:
-                out.append(Row(r, values, cols))
+            values, bad = self._checked(sheet_name, r, cols, raw, rules)
+            if partial or not bad:
+                out.append(Row(r, values, cols, bad | missing))
         return out
 
     def _checked(self, sheet_name: str, r: int, cols: dict[str, int], raw: dict[str, Any],
-                 rules: dict[str, Any]) -> dict[str, Any] | None:
-        values, ok = {}, True
-        for name, rule in rules.items():
+                 rules: dict[str, Any]) -> tuple[dict[str, Any], frozenset[str]]:
+        """The values of the cells that pass their rule, and the names of those that fail."""
+        values, bad = {}, set()
+        for name in cols:
             try:
-                values[name] = Schema(rule).validate(raw[name])
+                values[name] = Schema(rules[name]).validate(raw[name])
             except SchemaError as exc:
-                ok = False
+                bad.add(name)
                 self.fault(f"{name}：{schema_message(exc)}。", sheet_name, r, cols[name],
                            value=raw[name], field=name,
                            code="missing-value" if raw[name] is None else "type-error")
-        return values if ok else None
+        return values, frozenset(bad)

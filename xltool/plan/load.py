@@ -5,7 +5,8 @@ README). :func:`check_plan` reads it and returns the model together with every
 fault found, each pinned to a sheet and cell; :func:`load_plan` is the same
 but raises :class:`PlanError` when there are errors. Nothing here knows any
 particular plan: names, points, units, groups, lists and grade bands are data.
-The cell rules are in :mod:`.rules`, one reader per sheet in :mod:`.sheets`.
+The cell rules are in :mod:`.rules`, one reader per sheet in :mod:`.sheets`, the
+checks across sheets in :mod:`.crossref`.
 """
 from __future__ import annotations
 
@@ -15,11 +16,10 @@ from pathlib import Path
 from ..cells import norm_text
 from ..errors import Issue, PlanError
 from ..reading.workbook import Rejected, read_workbook
-from . import sheets
+from . import crossref, sheets
 from .book import PlanBook
 from .model import STATUS_LIST, Plan, PlanInfo
 from .rules import INFO_SHEET, SHEETS
-from .units import UnitDirectory
 
 __all__ = ["INFO_SHEET", "SHEETS", "check_plan", "load_plan"]
 
@@ -47,17 +47,17 @@ def check_plan(path: Path) -> tuple[Plan | None, list[Issue]]:
 def _read_plan(book: PlanBook, path: Path) -> Plan | None:
     # Every sheet is read even when an earlier one is broken: one run lists every fault.
     info = sheets.read_info(book)
-    dims, dim_rows = sheets.read_dimensions(book)
-    units, unit_rows = sheets.read_units(book)
-    items, incomplete = sheets.read_items(book, dims, UnitDirectory(units))
+    dims = sheets.read_dimensions(book)
+    units = sheets.read_units(book)
+    items, tally = sheets.read_items(book, dims, units)
     grades = sheets.read_grades(book)
     lists = sheets.read_lists(book)
     if info is None or book.missing:
         return None
-    sheets.check_points(book, dims, items, dim_rows, incomplete)
-    sheets.check_leads(book, units, items, unit_rows)
+    crossref.check_points(book, dims, tally)
+    crossref.check_leads(book, units, tally)
     info = _not_applicable_as_listed(book, info, lists)
-    return Plan(info=info, dimensions=dims, units=units, items=items, grades=grades,
+    return Plan(info=info, dimensions=dims.model, units=units.model, items=items, grades=grades,
                 lists=lists, source=path)
 
 

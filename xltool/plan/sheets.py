@@ -1,8 +1,9 @@
-"""One reader per plan sheet, and the checks across sheets.
+"""One reader per plan sheet (the checks across sheets are in :mod:`.crossref`).
 
 Each reader takes the :class:`PlanBook`, adds a fault for every cell that is
 wrong, and returns what it could read (with the rows things came from, for
-the cross-sheet checks to point at).
+the cross-sheet checks to point at). A row with a wrong cell is still read for
+what its other cells say.
 """
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from typing import Any
 
 from schema import Schema, SchemaError
 
-from ..cells import fmt_number, header_name, norm_text, prose
+from ..cells import header_name, norm_text, prose
 from ..errors import WARNING
 from ..quoting import quote
 from .addresses import needs_smtputf8
 from .book import PlanBook, Row
+from .crossref import Dimensions, DimRow, Tally, Units
 from .grades import GradeBand
 from .model import STATUS_LIST, Dimension, Item, PlanInfo
 from .rules import (
@@ -93,50 +95,70 @@ def _info_value(book: PlanBook, label: str, required: bool, found: tuple[int, An
 # ---------------------------------------------------------------- 構面
 
 
-def read_dimensions(book: PlanBook) -> tuple[list[Dimension], dict[str, int]]:
-    """The dimensions, and the row of each (by 代碼)."""
-    dims: list[Dimension] = []
-    rows: dict[str, int] = {}
-    for row in book.table(DIM_SHEET, DIM_RULES):
-        for field in ("代碼", "名稱"):
-            if any(key(row[field]) in (d.code, key(d.name)) for d in dims):
-                book.fault(f"構面{field}「{row[field]}」重複。", DIM_SHEET, row.index, row.cols[field],
-                           value=row[field], code="duplicate", field=field)
-        dims.append(Dimension(row["代碼"], row["名稱"], row["配分"]))
-        rows[row["代碼"]] = row.index
-    if not dims and not book.has_faults(DIM_SHEET):
+def read_dimensions(book: PlanBook) -> Dimensions:
+    """The 構面 sheet: its complete rows, and every row as far as it could be read."""
+    dims = Dimensions(unsure=DIM_SHEET in book.missing
+                      or not {"代碼", "名稱"} <= set(book.header(DIM_SHEET)))
+    for row in book.table(DIM_SHEET, DIM_RULES, partial=True):
+        d = DimRow(row.index, row["代碼"] if row.ok("代碼") else "",
+                   row["名稱"] if row.ok("名稱") else "", row["配分"] if row.ok("配分") else None)
+        dims.unsure = dims.unsure or not (d.code and d.name)
+        for field, value in (("代碼", d.code), ("名稱", d.name)):
+            twins = [o for o in dims.rows if value and key(value) in (o.code, key(o.name))]
+            if twins:
+                book.fault(f"構面{field}「{value}」重複。", DIM_SHEET, row.index, row.cols[field],
+                           value=value, code="duplicate", field=field)
+                dims.ambiguous |= {d.index, *(o.index for o in twins)}
+        dims.rows.append(d)
+        if d.complete:
+            assert d.points is not None
+            dims.model.append(Dimension(d.code, d.name, d.points))
+    if not dims.model and not book.has_faults(DIM_SHEET):
         book.fault("工作表「構面」沒有任何構面。", DIM_SHEET, code="missing-value")
-    return dims, rows
+    return dims
 
 
 # ---------------------------------------------------------------- 單位
 
 
-def read_units(book: PlanBook) -> tuple[list[Unit], dict[str, int]]:
-    """The units, and the row of each (by name)."""
-    units: list[Unit] = []
-    rows: dict[str, int] = {}
-    for row in book.table(UNIT_SHEET, UNIT_RULES):
+def read_units(book: PlanBook) -> Units:
+    """The 單位 sheet: its complete rows, and every unit whose 名稱 could be read."""
+    # Without its 名稱, 群組 or 別名 column, a 主辦單位 may name what the sheet cannot say.
+    units = Units(unsure=UNIT_SHEET in book.missing
+                  or not {"名稱", "群組", "別名"} <= set(book.header(UNIT_SHEET)))
+    for row in book.table(UNIT_SHEET, UNIT_RULES, partial=True):
         _check_unit_cells(book, row)
+        if not row.ok("名稱"):
+            units.unsure = True  # 主辦單位 may name this unit
+            continue
         name = row["名稱"]
-        if name in rows:
+        if name in units.rows:
             book.fault(f"單位「{name}」重複。", UNIT_SHEET, row.index, row.cols["名稱"],
                        value=name, code="duplicate", field="名稱")
             continue
-        units.append(Unit(name=name, category=row["類別"], groups=tuple(split_names(row["群組"])),
-                          aliases=tuple(split_names(row["別名"])), email=row["電子郵件"]))
-        rows[name] = row.index
-    _check_names_are_not_units(book, units, rows)
-    if not units and not book.has_faults(UNIT_SHEET):
+        unit = Unit(name=name, category=row.values.get("類別", ""),
+                    groups=tuple(split_names(row.values.get("群組", ""))),
+                    aliases=tuple(split_names(row.values.get("別名", ""))),
+                    email=row.values.get("電子郵件", ""))
+        units.named.append(unit)
+        units.rows[name] = row.index
+        if not row.bad:
+            units.model.append(unit)
+    _check_names_are_not_units(book, units.named, units.rows)
+    if not units.named and not book.has_faults(UNIT_SHEET):
         book.fault("工作表「單位」沒有任何單位。", UNIT_SHEET, code="missing-value")
-    return units, rows
+    return units
 
 
 def _check_unit_cells(book: PlanBook, row: Row) -> None:
-    check_single_line(book, row["名稱"], UNIT_SHEET, row.index, row.cols["名稱"], "名稱")
+    if row.ok("名稱"):
+        check_single_line(book, row["名稱"], UNIT_SHEET, row.index, row.cols["名稱"], "名稱")
     for field in ("群組", "別名"):
-        check_single_line(book, row[field], UNIT_SHEET, row.index, row.cols[field], field, list_cell=True)
-    check_address_charset(book, row["電子郵件"], UNIT_SHEET, row.index, row.cols["電子郵件"])
+        if row.ok(field):
+            check_single_line(book, row[field], UNIT_SHEET, row.index, row.cols[field], field,
+                              list_cell=True)
+    if row.ok("電子郵件"):
+        check_address_charset(book, row["電子郵件"], UNIT_SHEET, row.index, row.cols["電子郵件"])
 
 
 def _check_names_are_not_units(book: PlanBook, units: list[Unit], rows: dict[str, int]) -> None:
@@ -177,42 +199,55 @@ def check_address_charset(book: PlanBook, address: str, sheet: str, row: int, co
 # ---------------------------------------------------------------- 項目
 
 
-def read_items(book: PlanBook, dims: list[Dimension], directory: UnitDirectory
-               ) -> tuple[list[Item], set[str]]:
-    """The items, and the dimensions that lost an item to a fault in its row (their
-    points cannot be checked: the fault already says what is wrong)."""
+def read_items(book: PlanBook, dims: Dimensions, units: Units) -> tuple[list[Item], Tally]:
+    """The complete items, and every typed item's points by 構面 (for check_points).
+    Each cell of a row is checked whatever is wrong with the others."""
     items: list[Item] = []
-    incomplete: set[str] = set()
+    tally = Tally(blind=not {"構面", "配分"} <= set(book.header(ITEM_SHEET)))
     seen: set[str] = set()
-    for row in book.table(ITEM_SHEET, ITEM_RULES):
-        if row["編號"] in seen:
-            book.fault(f"編號「{row['編號']}」重複。", ITEM_SHEET, row.index, row.cols["編號"],
-                       value=row["編號"], code="duplicate", field="編號")
-            continue
-        seen.add(row["編號"])
+    directory = units.directory()
+    for row in book.table(ITEM_SHEET, ITEM_RULES, partial=True):
+        fresh = _fresh_id(book, row, seen)
         dim = _dimension_of(book, row, dims)
-        leads = _leads_of(book, row, directory)
-        if dim is not None and leads:
+        leads = _leads_of(book, row, directory, units) if row.ok("主辦單位") else []
+        tally.add(row, dim, leads)
+        if fresh and dim is not None and dim.complete and leads and not row.bad:
             items.append(Item(id=row["編號"], dimension=dim.code, strategy=row["執行策略"],
                               method=row["執行方法"], lead_text=row["主辦單位"], practice=row["具體作法"],
                               target=row["目標值"], measure=row["計量單位"], points=row["配分"],
                               leads=tuple(leads)))
-        elif dim is not None:
-            incomplete.add(dim.code)
-    return items, incomplete
+    return items, tally
 
 
-def _dimension_of(book: PlanBook, row: Row, dims: list[Dimension]) -> Dimension | None:
-    dim = next((d for d in dims if row["構面"] in (d.code, key(d.name))), None)
-    if dim is None and dims:  # with no usable 構面 sheet, that sheet's fault says it
+def _fresh_id(book: PlanBook, row: Row, seen: set[str]) -> bool:
+    """Whether the row's 編號 is readable and not taken by an earlier row."""
+    if not row.ok("編號"):
+        return False
+    if row["編號"] in seen:
+        book.fault(f"編號「{row['編號']}」重複。", ITEM_SHEET, row.index, row.cols["編號"],
+                   value=row["編號"], code="duplicate", field="編號")
+        return False
+    seen.add(row["編號"])
+    return True
+
+
+def _dimension_of(book: PlanBook, row: Row, dims: Dimensions) -> DimRow | None:
+    if not row.ok("構面"):
+        return None
+    dim = dims.find(row["構面"])
+    # With no usable 構面 sheet, or a row of it whose 代碼 or 名稱 is unreadable, that
+    # sheet's fault says what to fix: the 構面 named here may be that row.
+    if dim is None and dims.knows_every_name():
         book.fault(f"構面「{row['構面']}」不在工作表「構面」的代碼或名稱中。", ITEM_SHEET, row.index,
                    row.cols["構面"], value=row["構面"], code="unknown-dimension", field="構面")
     return dim
 
 
-def _leads_of(book: PlanBook, row: Row, directory: UnitDirectory) -> list[str]:
+def _leads_of(book: PlanBook, row: Row, directory: UnitDirectory, units: Units) -> list[str]:
     """The units 主辦單位 names, expanded; empty when any of it is not a unit."""
     leads, unknown = directory.expand(row["主辦單位"])
+    if unknown and not units.knows_every_name():
+        return []  # the 單位 sheet's own fault says what to fix: it may be that unit
     for token in unknown:
         book.fault(f"主辦單位「{token}」不是工作表「單位」中的單位、群組或別名。", ITEM_SHEET,
                    row.index, row.cols["主辦單位"], value=row["主辦單位"], code="unknown-unit",
@@ -227,7 +262,8 @@ def _leads_of(book: PlanBook, row: Row, directory: UnitDirectory) -> list[str]:
 
 
 def read_grades(book: PlanBook) -> list[GradeBand]:
-    rows = book.table(GRADE_SHEET, GRADE_RULES)
+    typed = book.table(GRADE_SHEET, GRADE_RULES, partial=True)
+    rows = [row for row in typed if not row.bad]
     for row, prev in zip(rows[1:], rows):
         if row["最低分"] >= prev["最低分"]:
             book.fault(f"等第須由高到低排列：「{row['等第']}」的最低分 {row['最低分']} 應小於上一列"
@@ -235,7 +271,8 @@ def read_grades(book: PlanBook) -> list[GradeBand]:
                        row.cols["最低分"], value=row["最低分"], code="grade-order", field="最低分")
     if not rows and not book.has_faults(GRADE_SHEET):
         book.fault("工作表「等第」沒有任何等第。", GRADE_SHEET, code="missing-value")
-    elif rows and rows[-1]["最低分"] > 0:
+    elif rows and rows[-1] is typed[-1] and rows[-1]["最低分"] > 0:
+        # (When the last row typed is wrong, the lowest band is not known.)
         last = rows[-1]
         book.fault(f"最低一級「{last['等第']}」的最低分不是 0，低於此分數的總分將沒有等第。",
                    GRADE_SHEET, last.index, last.cols["最低分"], severity=WARNING, code="grade-gap")
@@ -275,32 +312,3 @@ def _list_values(book: PlanBook, name: str, c: int) -> list[str]:
     if not values:
         book.fault(f"清單「{name}」沒有任何值。", LIST_SHEET, 1, c, code="missing-value", field=name)
     return values
-
-
-# ---------------------------------------------------------------- across sheets
-
-
-def check_points(book: PlanBook, dims: list[Dimension], items: list[Item], rows: dict[str, int],
-                 incomplete: set[str]) -> None:
-    """Each dimension's points equal the sum of its items' points (where every item
-    of the dimension could be read)."""
-    for d in dims:
-        if d.code in incomplete:
-            continue
-        total = sum(i.points for i in items if i.dimension == d.code)
-        if abs(total - d.points) > 1e-6:
-            book.fault(f"構面「{d.name}」配分 {fmt_number(d.points)}，但其項目配分合計 {fmt_number(total)}。",
-                       DIM_SHEET, rows[d.code], book.header_col(DIM_SHEET, "配分"),
-                       value=d.points, code="points-mismatch", field="配分")
-
-
-def check_leads(book: PlanBook, units: list[Unit], items: list[Item], rows: dict[str, int]) -> None:
-    """A warning for a unit that leads nothing: it gets no form."""
-    if book.has_faults(ITEM_SHEET, errors_only=True):
-        return  # a bad 主辦單位 cell would make this warning misleading
-    leading = {lead for i in items for lead in i.leads}
-    for u in units:
-        if u.name not in leading:
-            book.fault(f"單位「{u.name}」沒有主辦任何項目，將不會產生填報表。", UNIT_SHEET,
-                       rows[u.name], book.header_col(UNIT_SHEET, "名稱"),
-                       value=u.name, severity=WARNING, code="unit-without-items", field="名稱")
