@@ -18,6 +18,14 @@ def col_letter(col: int) -> str:
     return letters
 
 
+def col_index(letters: str) -> int:
+    """The 0-based column of its letters (A → 0, AA → 26): col_letter's inverse."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
 def a1(row: int, col: int) -> str:
     """0-based (row, col) → an A1 reference."""
     return f"{col_letter(col)}{row + 1}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ..cells import a1, date_to_serial, header_name, norm_text, prose, serial_to_date, squeeze
+from ..cells import a1, col_letter, date_to_serial, header_name, norm_text, prose, serial_to_date, squeeze
 from ..errors import WARNING
 from ..forms import fields as F
 from ..forms.identity import KEYS, cell_digest, legacy_fingerprint, plan_cell_value
@@ -101,8 +101,11 @@ def read_rows(rd: Reading, sheet: SheetData, header_row: int, expected: list[str
                 else "" for c in F.PLAN_COLUMNS]
         if not item_id:
             if any(v is not None and norm_text(v) for v in inputs.values()):
+                # Not read into any item: the issue keeps what the row holds, so that
+                # 檢核結果, the report and the correction copy still quote it.
                 rd.issue("row-without-id", "此列沒有編號卻有填寫內容（可能是插入的列），"
-                         "內容未納入彙整；請填在對應項目的列。", cell=a1(r, id_col))
+                         "內容未納入彙整；請填在對應項目的列。", cell=a1(r, id_col),
+                         value=row_content(rd, r, cells, header_row_names(sheet, header_row)))
         elif item_id not in expected_ids and item_id in rd.made.items \
                 and item_id not in rd.ret.removed:
             # The unit's template had it; the plan has since removed it (or given it
@@ -120,6 +123,34 @@ def read_rows(rd: Reading, sheet: SheetData, header_row: int, expected: list[str
             seen.append(item_id)
             rd.ret.rows[item_id] = read_row(rd, sheet, r, cols, items[item_id], inputs, layout)
     return seen
+
+
+ROW_CONTENT_CHARS = 200  # as show_value bounds any 填寫內容
+
+
+def header_row_names(sheet: SheetData, header_row: int) -> dict[int, str]:
+    """Each titled column of the header row: index → its name."""
+    return {c: name for c, v in enumerate(sheet.rows[header_row]) if (name := _column_name(v))}
+
+
+def row_content(rd: Reading, r: int, cells: list[Any], names: dict[int, str]) -> str:
+    """What a row holds, for an issue that does not read it into an item: each
+    non-empty cell as 欄名：值 (a column without a title by its letter), joined,
+    at most ROW_CONTENT_CHARS characters. A formula is named, not quoted: its
+    cached value is not what the unit typed."""
+    parts: list[str] = []
+    size = 0
+    for c, value in enumerate(cells):
+        formula = (r, c) in rd.formulas
+        if not formula and (value is None or not norm_text(value)):
+            continue
+        name = names.get(c) or f"{col_letter(c)} 欄"
+        parts.append(f"{name}：{'（公式）' if formula else show_value(value)}")
+        size += len(parts[-1]) + 1
+        if size > ROW_CONTENT_CHARS:
+            break
+    text = "；".join(parts)
+    return text if len(text) <= ROW_CONTENT_CHARS else text[:ROW_CONTENT_CHARS] + "…"
 
 
 class _Layout:
@@ -389,5 +420,3 @@ def _same_number(a: str, b: str) -> bool:
 
 def _raw_present(value: Any) -> bool:
     return value is not None and norm_text(value) != ""
-
-

@@ -10,17 +10,20 @@ day attaches the very same file and is recognised as already done.
 A correction goes to each unit that has a correction copy (written by `merge
 --feedback`) in the folder now. The copy's unit is the one its own identity
 says, checked as any return is checked (intake reads it in an isolated worker;
-the file name is not trusted), and the list of what to fix is what that check
-finds in the copy: sheet, cell, field, value, expected. Other files in the
-folder are left alone.
+the file name is not trusted). The list of what to fix is the copy's own
+待修正事項 sheet, read back (in an isolated worker too): the mail lists exactly
+its entries, in its words (cell, field, value, problem, expected), never a list
+of its own that could disagree with the file the unit opens. Other files in
+the folder are left alone.
 
 Both are composed and sent by send.py, which logs them apart from the first
 mailing, by round.
 """
 from __future__ import annotations
 
+import re
 import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
@@ -28,6 +31,7 @@ from ..cells import roc_date
 from ..errors import ERROR, WARNING, Issue
 from ..forms.identity import KEYS
 from ..forms.template import write_templates
+from ..forms.todo import TODO_SHEET, todo_rows
 from ..plan import Plan
 from ..quoting import quote
 from .send import CORRECT, REMIND, Batch, compose, find_templates, prepare_for
@@ -99,12 +103,12 @@ def prepare_reminders(plan: Plan, units: list[str], *, templates_dir: Path | Non
 class Copy:
     path: Path
     unit: str
-    fixes: list[Issue] = field(default_factory=list)  # what the unit must fix in it
+    todo: list[dict[str, str]] | None = None  # its 待修正事項 entries (None: unreadable)
 
 
 def find_copies(plan: Plan, folder: Path) -> tuple[list[Copy], list[Issue]]:
     """The correction copies of this plan in ``folder`` now, each with its unit as
-    its own identity says (checked as a return is) and what is to be fixed in it."""
+    its own identity says (checked as a return is) and its 待修正事項 entries."""
     from ..intake import read_returns
     from ..reading.workbook import read_properties
 
@@ -114,7 +118,7 @@ def find_copies(plan: Plan, folder: Path) -> tuple[list[Copy], list[Issue]]:
     mine = [p for p, props in zip(files, read_properties(files)) if props
             and props.get(KEYS["feedback"]) == "1" and props.get(KEYS["plan_id"]) == plan.plan_id]
     copies, issues = [], []
-    for path, ret in zip(mine, read_returns(plan, mine)):
+    for path, ret, todo in zip(mine, read_returns(plan, mine), read_todo(mine)):
         if not ret.usable or not ret.unit:
             why = next((i.message for i in ret.issues if i.is_error), "")
             issues.append(Issue("unrecognized", f"無法確認退件補正檔「{path.name}」是哪個單位的，未寄出"
@@ -122,25 +126,53 @@ def find_copies(plan: Plan, folder: Path) -> tuple[list[Copy], list[Issue]]:
                                 ERROR, file=path.name))
             continue
         issues += [i for i in ret.issues if i.code in NOT_FOR_THE_UNIT and i.level != "info"]
-        fixes = [i for i in ret.issues if i.code not in NOT_FOR_THE_UNIT and i.level != "info"]
-        copies.append(Copy(path, ret.unit, fixes))
+        copies.append(Copy(path, ret.unit, todo))
     return copies, issues
 
 
+def read_todo(paths: list[Path]) -> list[list[dict[str, str]] | None]:
+    """The 待修正事項 entries of each copy, read in isolated workers (None where the
+    file or the sheet cannot be read)."""
+    from ..reading.isolation import Failure, Pool
+
+    with Pool(_todo_job) as pool:
+        return [None if isinstance(a, Failure) else a for a in pool.map(list(paths))]
+
+
+def _todo_job(_context, path: Path) -> list[dict[str, str]] | None:
+    from ..reading.workbook import Rejected, read_here
+
+    try:
+        sheet = read_here(path, only={TODO_SHEET}).sheets.get(TODO_SHEET)
+    except Rejected:
+        return None
+    return todo_rows(sheet) if sheet is not None else None
+
+
+_REF = re.compile(r"([^\s!（]+)!([A-Z]{1,3}[0-9]+)")
+_SEVERITY = re.compile(r"^\[([^\]]+)\]\s*")
+
+
 def fix_lines(copies: list[Copy]) -> list[str]:
-    """The numbered list of what to fix, for the body of one unit's message."""
+    """The numbered list of what to fix, for the body of one unit's message: the
+    entries of the copies' 待修正事項 sheets, each in the sheet's words."""
     lines: list[str] = []
-    fixes = [(c, i) for c in copies for i in c.fixes]
-    for n, (copy, issue) in enumerate(fixes[:MOST_FIXES], start=1):
-        where = f"工作表「{issue.sheet}」儲存格 {issue.cell}" if issue.sheet and issue.cell else \
-            (f"儲存格 {issue.cell}" if issue.cell else "整個檔案")
+    fixes = [(c, entry) for c in copies for entry in c.todo or []]
+    for n, (copy, entry) in enumerate(fixes[:MOST_FIXES], start=1):
+        cell = entry.get("儲存格", "")
+        where = _REF.sub(lambda m: f"工作表「{m[1]}」儲存格 {m[2]}", quote(cell, 80)) or "整個檔案"
         if len(copies) > 1:
             where = f"「{copy.path.name}」{where}"
-        line = f"{n}. {where}" + (f"（{issue.field}）" if issue.field else "") + f"：{issue.message}"
-        if issue.value:
-            line += f"目前填寫：{quote(issue.value, 60)}。"
-        if issue.expected:
-            line += f"應為：{quote(issue.expected, 60)}。"
+        problem = entry.get("問題與修正方式", "")
+        severity = _SEVERITY.match(problem)
+        line = f"{n}. " + (f"[{severity[1]}] " if severity else "") + where
+        if entry.get("欄位"):
+            line += f"（{quote(entry['欄位'])}）"
+        line += f"：{quote(problem[severity.end():] if severity else problem, 1000)}"
+        for label, name in (("目前填寫", "填寫內容"), ("應為", "應填內容")):
+            if entry.get(name):
+                text = quote(entry[name], 201)
+                line += f"{label}：{text}" + ("" if text.endswith(("。", "！", "？")) else "。")
         lines.append(line)
     if len(fixes) > MOST_FIXES:
         lines.append(f"…另有 {len(fixes) - MOST_FIXES} 處，請見附件的「待修正事項」工作表。")
@@ -162,7 +194,7 @@ def prepare_corrections(plan: Plan, folder: Path, *, deadline: date | None = Non
 
     def message(unit: str, paths: list[Path]):
         lines = fix_lines(by_unit[unit])
-        count = sum(len(c.fixes) for c in by_unit[unit])
+        count = sum(len(c.todo or []) for c in by_unit[unit])
         values = {"deadline": roc_date(due.info.deadline), "fixes": "\n".join(lines),
                   "fix_count": count or "若干"}
         return compose(due, unit, paths, CORRECT, values, "correct")

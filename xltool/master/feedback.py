@@ -8,21 +8,28 @@ sends it back as its next return.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ..cells import a1, roc_prose_date
+from ..cells import a1, col_index, roc_prose_date
 from ..errors import WARNING, Issue, XltoolError
 from ..files import short_filename
 from ..forms import fields as F
 from ..forms.book import PrintSetup, Sheet, row_height
 from ..forms.identity import KEYS
 from ..forms.template import build_template
+from ..forms.todo import TODO_COLUMNS, TODO_HEADER_ROW, TODO_SHEET
 from ..intake import Return, read_returns
 from .merge import MergeResult
 
-SHEET = "待修正事項"
+SHEET = TODO_SHEET
+# About the returned file as a whole (its name, its identity, its clock), not about a
+# cell of the copy: for the secretariat's 檢核結果, not for the unit's to-do list.
+NOT_TO_FIX = {"name-mismatch", "no-metadata", "implausible-time"}
+# Rows that are read into no item: the fresh copy has no such row.
+ROW_NOT_KEPT = {"row-without-id", "foreign-row", "duplicate-row"}
 
 
 @dataclass
@@ -133,40 +140,50 @@ def _remove_stale(plan, out_dir: Path, keep: set[Path]) -> list[Path]:
 
 def feedback_book(result: MergeResult, ret: Return, created: datetime):
     """The correction copy: the return in a fresh template, bad cells red, and a first
-    sheet 待修正事項 that lists every issue."""
+    sheet 待修正事項 listing what to fix (the correction mail lists the same, read back)."""
     plan = result.plan
-    book, form, moved = _filled(plan, ret, created)
+    book, form, where = _filled(plan, ret, created)
     book.custom[KEYS["feedback"]] = "1"
     meta = book.sheet(F.META_SHEET)
     meta.put(meta.max_row + 1, 0, KEYS["feedback"])
     meta.put(meta.max_row, 1, "1")
-    listing = Sheet(SHEET, widths=[6, 14, 14, 30, 70], protect=True,
-                    print_setup=PrintSetup(repeat_rows=(3, 3)))
+    widths: list[float] = [6, 16, 14, 30, 60, 20]
+    listing = Sheet(SHEET, widths=widths, protect=True,
+                    print_setup=PrintSetup(repeat_rows=(TODO_HEADER_ROW, TODO_HEADER_ROW)))
     listing.put(0, 0, f"{plan.info.name}　{ret.unit}　待修正事項", "title")
     to = f"回傳{plan.info.contact_unit}" if plan.info.contact_unit else "回傳"
     listing.put(1, 0, f"本檔依「{ret.name}」產生。請修正「{F.FORM_SHEET}」中紅色的儲存格"
                       f"（游標移到儲存格上可看說明），修正後直接存檔，{to}"
                       f"（繳交期限：{roc_prose_date(plan.info.deadline)}）。", "text")
-    for c, name in enumerate(["項次", "儲存格", "欄位", "填寫內容", "問題與修正方式"]):
-        listing.put(3, c, name, "header")
-    # Only what the unit must act on: automatic corrections (說明) are not listed.
-    to_fix = [(i, cell) for i, cell in _mark_issues(form, moved, ret) if i.level != "info"]
-    for n, (issue, cell) in enumerate(to_fix, start=1):
-        r = 3 + n
-        values = [n, cell, issue.field, issue.value, f"[{issue.severity}] {issue.message}"]
-        for c, v in enumerate(values):
+    for c, name in enumerate(TODO_COLUMNS):
+        listing.put(TODO_HEADER_ROW, c, name, "header")
+    for n, values in enumerate(todo_entries(ret, _mark_issues(form, where, ret)), start=1):
+        r = TODO_HEADER_ROW + n
+        for c, v in enumerate([n, *values]):
             listing.put(r, c, v, "locked" if c else "locked_number")
-        listing.heights[r] = row_height([(issue.message, 70), (issue.value, 30)])
+        listing.heights[r] = row_height(list(zip(map(str, values), widths[1:])))
     book.sheets.insert(0, listing)
     book.active = SHEET
     return book
 
 
+def todo_entries(ret: Return, located: list[tuple[Issue, str]]) -> list[list[str]]:
+    """The 待修正事項 entries, in TODO_COLUMNS' order after 項次: only what the unit
+    must act on (automatic corrections, 說明, and remarks on the file are not listed)."""
+    out = []
+    for issue, cell in located:
+        if issue.level == "info" or issue.code in NOT_TO_FIX:
+            continue
+        out.append([cell, issue.field, issue.value, f"[{issue.severity}] {issue.message}",
+                    issue.expected])
+    return out
+
+
 def prefilled_book(plan, ret: Return, created: datetime):
     """The unit's current template holding what it returned before (for the items that
     still exist), with the changed and the new items marked and listed in 填報說明."""
-    book, form, moved = _filled(plan, ret, created)
-    _mark_issues(form, moved, ret)
+    book, form, where = _filled(plan, ret, created)
+    _mark_issues(form, where, ret)
     rows = {item.id: F.FIRST_ITEM_ROW + n for n, item in enumerate(plan.items_for(ret.unit))}
     id_col = F.COLUMNS.index(F.column("id"))
     score_col = F.COLUMNS.index(F.column("score"))
@@ -202,9 +219,19 @@ def _note(form: Sheet, r: int, c: int, text: str) -> None:
     form.notes[(r, c)] = f"{previous}\n{text}" if previous else text
 
 
+@dataclass
+class _Where:
+    """Where the return's content landed in the fresh copy."""
+
+    inputs: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # return A1 → (r, c, field)
+    rows: dict[int, int] = field(default_factory=dict)  # an item's row in the return → in the copy
+    cols: dict[int, int] = field(default_factory=dict)  # a form column in the return → in the copy
+    items: dict[str, int] = field(default_factory=dict)  # item id → its row in the copy
+
+
 def _filled(plan, ret: Return, created: datetime):
-    """A fresh template of the unit's, holding what the return holds, and where each
-    input cell of the return landed in it (return A1 → (row, col, field))."""
+    """A fresh template of the unit's, holding what the return holds, and where the
+    return's cells landed in it."""
     assert ret.unit is not None  # only usable returns are filled in, and those know their unit
     book = build_template(plan, ret.unit, created)
     book.created = created
@@ -215,32 +242,60 @@ def _filled(plan, ret: Return, created: datetime):
         if value is not None and name in fields:
             field, c = fields[name]
             form.put(F.FORM_ROW, c + 1, value, F.form_field_style(field))
-    moved: dict[str, tuple[int, int, str]] = {}
-    positions = {item.id: F.FIRST_ITEM_ROW + n for n, item in enumerate(plan.items_for(ret.unit))}
+    where = _Where(cols={ret.cols[name]: c for name, c in cols.items() if name in ret.cols})
+    where.items = {item.id: F.FIRST_ITEM_ROW + n for n, item in enumerate(plan.items_for(ret.unit))}
     for item_id, row in ret.rows.items():
-        r = positions[item_id]
+        r = where.rows[row.row] = where.items[item_id]
         for col in (c for c in F.INPUT_COLUMNS if c.name in ret.cols):
-            moved[ret.cell_ref(row, col.name)] = (r, cols[col.name], col.name)
+            where.inputs[ret.cell_ref(row, col.name)] = (r, cols[col.name], col.name)
             value = (row.raw or {}).get(col.name)
             if value is not None:
                 form.put(r, cols[col.name], value, col.input_style)
     for field, c in zip(F.FORM_FIELDS, F.FORM_LABEL_COLS):
-        moved.setdefault(a1(F.FORM_ROW, c + 1), (F.FORM_ROW, c + 1, field.name))
-    return book, form, moved
+        where.inputs.setdefault(a1(F.FORM_ROW, c + 1), (F.FORM_ROW, c + 1, field.name))
+    return book, form, where
 
 
-def _mark_issues(form: Sheet, moved: dict, ret: Return) -> list[tuple[Issue, str]]:
-    """Every issue with the cell it names in the fresh copy; cells in error made red,
-    with the message as their comment."""
+def _mark_issues(form: Sheet, where: _Where, ret: Return) -> list[tuple[Issue, str]]:
+    """Every issue with the cell it names (see _locate); input cells in error made
+    red, with the message as their comment."""
     out = []
     for issue in ret.issues:
-        target = moved.get(issue.cell) if issue.sheet in (ret.sheet, "") else None
-        cell = f"{F.FORM_SHEET}!{a1(target[0], target[1])}" if target else issue.cell
+        cell, target = _locate(issue, where, ret)
         if target and issue.is_error:
-            r, c, _ = target
+            r, c = target
             value, _style = form.cells.get((r, c), (None, "input"))
             form.put(r, c, value, "input_bad")
             previous = form.notes.get((r, c))
             form.notes[(r, c)] = f"{previous}\n{issue.message}" if previous else issue.message
         out.append((issue, cell))
     return out
+
+
+_A1 = re.compile(r"([A-Z]{1,3})([1-9][0-9]*)")
+ID_COL = F.COLUMNS.index(F.column("id"))
+
+
+def _locate(issue: Issue, where: _Where, ret: Return) -> tuple[str, tuple[int, int] | None]:
+    """The cell an issue is about, as the to-do list names it, and the input cell of
+    the copy to mark (or None). A cell whose content the copy holds is named where it
+    is in the copy; any other cell is the returned file's, and said so (原檔): a row
+    read into no item is not in the copy (nobody can tell which item it belongs to,
+    and a row added to the template would be an error again), said plainly, its
+    content quoted by the issue."""
+    on_form = issue.sheet in (ret.sheet, "")
+    if on_form and issue.cell in where.inputs:
+        r, c, _ = where.inputs[issue.cell]
+        return f"{F.FORM_SHEET}!{a1(r, c)}", (r, c)
+    if issue.code == "row-deleted" and issue.expected in where.items:
+        return f"{F.FORM_SHEET}!{a1(where.items[issue.expected], ID_COL)}", None
+    if not issue.cell:
+        return "", None
+    found = _A1.fullmatch(issue.cell) if on_form else None
+    if found and issue.code not in ROW_NOT_KEPT:
+        r, c = int(found[2]) - 1, col_index(found[1])
+        if r in where.rows and c in where.cols:
+            return f"{F.FORM_SHEET}!{a1(where.rows[r], where.cols[c])}", None
+    kept = "（本檔未保留此列）" if issue.code in ROW_NOT_KEPT else ""
+    return f"原檔 {issue.sheet or ret.sheet}!{issue.cell}{kept}", None
+
