@@ -3,7 +3,9 @@ write the master (and, when asked, the report, the PDF and the correction copies
 The CLI only reads its arguments, calls :func:`run_merge` and shows the result."""
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,16 +56,17 @@ def run_merge(plan: Plan, returns: list[Path], output: Path, *, report: Path | N
     reviews = read_review_sheet(output, plan)
     # 明細 is written while the returns are read; the master replaces ``output`` only
     # when committed (see streaming.py).
-    with StreamedMaster(plan, output) as master:
-        result = merge(plan, list(returns), reviews.scores, progress=progress, master=master)
-        result.issues[:0] = reviews.issues + carry_notes(result, reviews)
-        run = MergeRun(result)
-        if strict and run.errors:
-            return run
-        run.backup = master.commit(result)
-    run.written = True
-    if report:
-        _write_report(result, report)
+    with collector_paused():
+        with StreamedMaster(plan, output) as master:
+            result = merge(plan, list(returns), reviews.scores, progress=progress, master=master)
+            result.issues[:0] = reviews.issues + carry_notes(result, reviews)
+            run = MergeRun(result)
+            if strict and run.errors:
+                return run
+            run.backup = master.commit(result)
+        run.written = True
+        if report:
+            _write_report(result, report)
     if pdf:
         from .printing import to_pdf
 
@@ -73,6 +76,22 @@ def run_merge(plan: Plan, returns: list[Path], output: Path, *, report: Path | N
 
         run.feedback = write_feedback(result, feedback_dir)
     return run
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while the master is made. The merge makes
+    next to no cyclic garbage (its rows, entries and results live to the end, or go
+    with their last reference), while each full collection walks every object it
+    holds: 60,000 rows for 1,000 returns, about 0.4 s of the main process's 3.5 s of
+    CPU. The workers, which hold one file at a time, keep theirs."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _write_report(result: MergeResult, report: Path) -> None:

@@ -14,6 +14,7 @@ user's terminal; it is read back only to tell "out of memory" from a crash.
 """
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -318,6 +319,9 @@ def _worker_main(conn, handler: Handler, context: Any, limits: Limits, stderr_pa
 
     faulthandler.disable()  # a crash report written elsewhere would reach the terminal
     _limit_memory(limits)
+    # What the worker was forked with (the plan, the modules) lives as long as it does:
+    # kept out of its garbage collections, which need then walk only what a file made.
+    gc.freeze()
     while True:
         try:
             payload = conn.recv()
