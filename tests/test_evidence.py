@@ -182,7 +182,7 @@ def test_evidence_is_kept_per_unit_and_the_master_is_traced_to_its_files(kind, s
     assert out / returns[0] in from_above and not [p for p in from_above if evidence in p.parents]
     roster_file = next(p for p in (evidence / "乙組").iterdir() if p.suffix == ".xlsx")
     found, notes = discover([roster_file])
-    assert found == [] and [i.code for i in notes] == ["not-a-return"]
+    assert found == [] and [i.code for i in notes] == ["not-a-return", "no-returns"]
     # The log: every file's message, sender and SHA-256.
     log = [json.loads(line) for line in (out / LOG_NAME).read_text(encoding="utf-8").splitlines()]
     for rec in log:

@@ -300,6 +300,13 @@ def _progress(returns):
     return _progress_bar("讀取回傳檔", len(files))
 
 
+FIRST_SAID = ("no-returns",)  # what explains every line after it (all 未繳: a wrong folder?)
+
+
+def _first_said(issues) -> list:
+    return [i for i in issues if i.code in FIRST_SAID]
+
+
 def _status_table(result) -> str:
     from .master.statuses import UNUSABLE, listing
     from .render import table
@@ -324,6 +331,7 @@ def _status_table(result) -> str:
 def status(plan: Path, returns: tuple[Path, ...], verify: bool):
     """列出各單位的繳交狀態（已繳／未繳／有誤，以及被較新檔案取代的回傳），不寫入任何檔案。"""
     from .master.merge import merge as do_merge
+    from .render import render_text
 
     if verify:
         _verify(plan, returns)
@@ -331,6 +339,8 @@ def status(plan: Path, returns: tuple[Path, ...], verify: bool):
     model = _plan_or_exit(plan)
     with _progress(returns) as progress:
         result = do_merge(model, list(returns), progress=progress)
+    if _first_said(result.issues):
+        say(render_text(_first_said(result.issues)))
     say(_status_table(result))
     counts: dict[str, int] = {}
     for s in result.units:
@@ -398,7 +408,8 @@ def _show_merge(run, output: Path, report: Path | None) -> None:
 
     result = run.result
     errors = run.errors
-    shown = errors + [i for i in result.issues if not i.is_error]
+    shown = _first_said(result.issues) + errors + [i for i in result.issues
+                                                  if not i.is_error and i.code not in FIRST_SAID]
     if shown:
         say(render_text(shown[:40]))
         if len(shown) > 40:

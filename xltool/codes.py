@@ -42,6 +42,7 @@ CATALOGUE: dict[str, Code] = {
     # ------------------------------------------------ recognising a return
     "lock-file": _c(INFO, "暫存鎖定檔（略過）", "可刪除。"),
     "not-a-return": _c(INFO, "不是試算表檔（略過）", "回收資料夾中只放回傳的填報表。"),
+    "no-returns": _c(WARNING, "沒有找到任何回傳檔", "請確認指定的回收資料夾是否正確。"),
     "wrong-plan": _c(ERROR, "其他計畫或年度的填報表", "請改用本年度的填報表。"),
     "wrong-version": _c(ERROR, "無法辨識的填報表版本", "請改用新產生的填報表。"),
     "unknown-unit": _c(ERROR, "不在計畫中的單位", "請確認單位名稱，或在計畫檔「單位」工作表補上。"),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import Issue
+from ..errors import WARNING, Issue
 from ..files import display_name
 from ..reading.gate import SPREADSHEET_SUFFIXES
 from .log import EVIDENCE_DIR, EVIDENCE_MARKER, LOG_NAME, OLD_LOG_NAME
@@ -43,6 +43,10 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Issue]]:
                                     file=display_name(f)))
             else:
                 files.append(f)
+    if not files:  # every unit will be 未繳: say why at once (a wrong folder, say)
+        where = "、".join(f"「{display_name(Path(p))}」" for p in paths) or "指定的位置"
+        issues.append(Issue("no-returns", f"{where}中沒有找到任何試算表檔（.xlsx、.xlsm、.xls、.ods），"
+                            "所有單位都將列為未繳；請確認回收資料夾是否正確。", WARNING))
     return files, issues
 
 

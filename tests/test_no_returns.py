@@ -1,0 +1,30 @@
+"""A returns folder that holds no spreadsheet (a wrong folder, say) is said at once,
+before the list of units that are all 未繳, by `status` and `merge` alike."""
+from click.testing import CliRunner
+from python_calamine import CalamineWorkbook
+
+from xltool.cli import cli
+
+
+def test_an_empty_returns_folder_is_said_first(tmp_path, second_plan_path):
+    inbox = tmp_path / "回收"
+    inbox.mkdir()
+    (inbox / "說明.txt").write_text("不是回傳檔", encoding="utf-8")
+    status = CliRunner().invoke(cli, ["status", str(second_plan_path), str(inbox)])
+    first = status.output.strip().splitlines()[0]
+    assert first.startswith("[警告] 「回收」中沒有找到任何試算表檔") and "請確認回收資料夾" in first
+    master = tmp_path / "總表.xlsx"
+    merged = CliRunner().invoke(cli, ["merge", str(second_plan_path), str(inbox), "-o", str(master)])
+    assert merged.exit_code == 1  # every unit is 未繳: errors
+    assert merged.output.strip().splitlines()[0] == first
+    rows = CalamineWorkbook.from_path(str(master)).get_sheet_by_name("檢核結果").to_python()
+    assert any(r[1] == "沒有找到任何回傳檔" and "「回收」" in r[-2] for r in rows), rows[:3]
+
+
+def test_a_folder_with_returns_says_nothing_of_it(tmp_path, second_plan_path):
+    from returns import Kit
+
+    kit = Kit(tmp_path, second_plan_path)
+    kit.ret("甲組")
+    out = CliRunner().invoke(cli, ["status", str(second_plan_path), str(kit.inbox)]).output
+    assert "沒有找到任何試算表檔" not in out and "甲組" in out
