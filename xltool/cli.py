@@ -342,6 +342,10 @@ def status(plan: Path, returns: tuple[Path, ...], verify: bool):
     if _first_said(result.issues):
         say(render_text(_first_said(result.issues)))
     say(_status_table(result))
+    unusable = [next(i for i in ret.issues if i.is_error) for ret in result.rejected
+                if any(i.is_error for i in ret.issues)]
+    if unusable:  # why each file that cannot be used cannot be
+        say(render_text(unusable))
     counts: dict[str, int] = {}
     for s in result.units:
         counts[s.status] = counts.get(s.status, 0) + 1

@@ -1,5 +1,6 @@
-"""A returns folder that holds no spreadsheet (a wrong folder, say) is said at once,
-before the list of units that are all 未繳, by `status` and `merge` alike."""
+"""`status` and `merge` say what explains their listing: a returns folder that holds
+no spreadsheet (a wrong folder, say) before the units that are then all 未繳, and
+why each file that cannot be used cannot be."""
 from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
@@ -28,3 +29,16 @@ def test_a_folder_with_returns_says_nothing_of_it(tmp_path, second_plan_path):
     kit.ret("甲組")
     out = CliRunner().invoke(cli, ["status", str(second_plan_path), str(kit.inbox)]).output
     assert "沒有找到任何試算表檔" not in out and "甲組" in out
+
+
+def test_status_says_why_a_file_cannot_be_used(tmp_path, second_plan_path):
+    from returns import Kit
+
+    kit = Kit(tmp_path, second_plan_path)
+    kit.ret("甲組")
+    (kit.inbox / "改名的文字檔.xlsx").write_text("這不是試算表", encoding="utf-8")
+    (kit.inbox / "空檔.xlsx").write_bytes(b"")
+    out = CliRunner().invoke(cli, ["status", str(second_plan_path), str(kit.inbox)]).output
+    lines = out.splitlines()
+    assert any(ln.startswith("[錯誤] 改名的文字檔.xlsx：") and "不是 .xlsx 格式" in ln for ln in lines), out
+    assert any(ln.startswith("[錯誤] 空檔.xlsx：") and "空檔案" in ln for ln in lines), out
