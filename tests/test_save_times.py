@@ -127,3 +127,20 @@ def test_a_bad_time_zone_is_a_plan_error(tmp_path):
     data["計畫"].append(["時區", "台北"])
     _, issues = check_plan(write_plan(tmp_path / "p.xlsx", data))
     assert any(i.field == "時區" and i.is_error for i in issues)
+
+
+def test_a_time_not_to_trust_is_told_beside_what_it_was_checked_against(plan, second_plan_path, tmp_path):
+    """The warning says what the saved time was compared with, so that a clerk sees a
+    clock or a time zone that is off: the template's making, or now."""
+    folder = tmp_path / "case5"
+    folder.mkdir()
+    early = write(plan, folder, "early", 10, "xlsx")
+    set_saved(early, datetime(2024, 1, 1, 0, 0))  # before the template (2024-01-02, Taipei)
+    report = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "xltool", "merge", str(second_plan_path), str(folder),
+                           "-o", str(tmp_path / "m.xlsx"), "--report", str(report)],
+                          env={**os.environ, **TAIPEI}, capture_output=True, text=True, timeout=300)
+    issues = [i for i in json.loads(report.read_text(encoding="utf-8"))["issues"]
+              if i["code"] == "implausible-time"]
+    assert len(issues) == 1, proc.stdout
+    assert "存檔時間（113/01/01 08:00）早於填報表產生的時間（113/01/02 00:00）" in issues[0]["message"]

@@ -10,7 +10,7 @@ import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 
-from ..cells import norm_text, squeeze
+from ..cells import local_text, norm_text, squeeze
 from .fields import PLAN_COLUMNS
 
 KEYS = {
@@ -104,7 +104,7 @@ def implausible_time(saved: datetime, generated: str, plan_year: int, zone=None)
         return "無法辨識"
     now = datetime.now(timezone.utc)
     if instant > now + FUTURE_SLACK:
-        return "晚於現在"
+        return f"晚於現在（{local_text(now, zone)}）"
     made = _parse_generated(generated, zone)
     try:
         earliest = made - FUTURE_SLACK if made else datetime(plan_year + 1911 - 1, 1, 1,
@@ -112,7 +112,7 @@ def implausible_time(saved: datetime, generated: str, plan_year: int, zone=None)
     except (OverflowError, ValueError):  # a template "made" in year 1: not a time to trust
         earliest = datetime(plan_year + 1911 - 1, 1, 1, tzinfo=timezone.utc)
     if instant < earliest:
-        return "早於填報表產生的時間" if made else "早於計畫年度"
+        return f"早於填報表產生的時間（{local_text(made, zone)}）" if made else "早於計畫年度"
     return ""
 
 
