@@ -23,6 +23,7 @@ from ..plan import Plan
 from .layout import SUMMARY_RESULT_COLUMN, SUMMARY_WIDTHS, detail_widths
 
 RESULT_FIELD = F.column("result").name
+STATUS_FIELD = F.column("status").name
 FIRST_INPUT = 3  # 明細: 單位, 編號, 構面, then the input columns, 來源檔案, 工作表列
 
 
@@ -62,15 +63,19 @@ def detail_lines(row: Row, item_id: str, dim: str, sheet: str, names: list[str],
 
 
 def summary_entry(unit: str, row: Row | None) -> str:
-    """A lead unit's paragraph(s) in 總表's 執行績效與成果 ("" when it wrote nothing)."""
-    text = row.values.get(RESULT_FIELD) if row else None
-    return f"【{unit}】{text}" if text else ""
+    """A lead unit's paragraph(s) in 總表's 執行績效與成果: its text, else its 執行狀態
+    (or 未填) in brackets, as the 成果 documents say it: a unit that returned is
+    never left out of the item it leads."""
+    values = row.values if row else {}
+    text = values.get(RESULT_FIELD)
+    if text:
+        return f"【{unit}】{text}"
+    return f"【{unit}】（{values.get(STATUS_FIELD) or '未填'}）"
 
 
 def summary_lines(unit: str, row: Row) -> tuple[int, ...]:
-    entry = summary_entry(unit, row)
     width = SUMMARY_WIDTHS[SUMMARY_RESULT_COLUMN]
-    return tuple(textfit.paragraph_lines(p, width) for p in textfit.paragraphs(entry)) if entry else ()
+    return tuple(textfit.paragraph_lines(p, width) for p in textfit.paragraphs(summary_entry(unit, row)))
 
 
 def _lines(text: str, width: float) -> int:
