@@ -35,6 +35,11 @@ class Corrupt(Exception):
     """The structure is not what the format requires."""
 
 
+class Ambiguous(Corrupt):
+    """Parts a reader may find otherwise than the gate (members that differ only in
+    case or slashes): refused, since which one a reader takes is its own choice."""
+
+
 class Encrypted(Exception):
     """The file is protected with a password."""
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import ERROR, Issue, XltoolError
 from ..files import display_name
-from .bounds import Bounds, Corrupt, Encrypted, TooLarge
+from .bounds import Ambiguous, Bounds, Corrupt, Encrypted, TooLarge
 from .xmlstream import Malformed, Unsafe
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -65,6 +65,8 @@ def reject(path: Path, code: str, message: str) -> Rejected:
 
 _CORRUPT = "「{}」已損毀或不完整（可能在傳送時被截斷），請重新存檔後再寄。"
 _ENTITY = "「{}」含有 XML 實體宣告（可能是攻擊檔案），已拒絕讀取。"
+_AMBIGUOUS = ("「{}」的內部結構不規則（含有名稱只差大小寫或斜線的重複項目），無法確定會讀到哪一份內容；"
+              "請以 Excel 或 LibreOffice 重新存檔後再寄。")
 _ENCRYPTED = "「{}」設有密碼保護（已加密），無法讀取。請移除密碼後重新存檔。"
 
 
@@ -113,6 +115,8 @@ def gate(path: Path, bounds: Bounds | None = None, only: set[str] | None = None,
         raise reject(path, "encrypted", _ENCRYPTED.format(name)) from None
     except Unsafe:
         raise reject(path, "xml-rejected", _ENTITY.format(name)) from None
+    except Ambiguous:
+        raise reject(path, "corrupt-file", _AMBIGUOUS.format(name)) from None
     except (Corrupt, Malformed, zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError,
             ValueError, NotImplementedError, RuntimeError, KeyError) as exc:
         if "encrypt" in str(exc).lower():

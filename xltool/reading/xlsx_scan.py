@@ -15,7 +15,7 @@ import zipfile
 from array import array
 from dataclasses import dataclass, field
 
-from .bounds import Bounds, Corrupt, Extent, TooLarge
+from .bounds import Ambiguous, Bounds, Corrupt, Extent, TooLarge
 from .xmlstream import Malformed, Unsafe, local, make_parser, parse_bytes, parse_stream
 
 WORKBOOK = "xl/workbook.xml"
@@ -37,26 +37,43 @@ def scan_xlsx(zf: zipfile.ZipFile, bounds: Bounds, only: set[str] | None = None,
     """Measure the sheets in ``only``; else in ``prefer`` when all exist; else all.
     ``kept`` holds parts the gate already inflated (name → bytes)."""
     kept = kept if kept is not None else {}
-    names = set(zf.namelist())
+    members = _members(zf.namelist())
     scan = XlsxScan()
-    rels = _relationships(zf, kept) if WORKBOOK_RELS in names else {}
-    scan.sheets, scan.date1904 = _workbook(zf, rels, kept)
+    rels_part = members.get(_key(WORKBOOK_RELS))
+    rels = _relationships(zf, rels_part, kept) if rels_part else {}
+    scan.sheets, scan.date1904 = _workbook(zf, members.get(_key(WORKBOOK), WORKBOOK), rels, kept)
     present = {n for n, _ in scan.sheets}
     wanted = only if only is not None else (prefer if prefer and prefer <= present else None)
-    members = {n.lower(): n for n in names}  # readers find zip members whatever their case
-    jobs = [(index, name, members[part.lower()]) for index, (name, parts) in enumerate(scan.sheets)
-            if wanted is None or name in wanted for part in parts if part.lower() in members]
-    sst_part = _shared_strings_part(rels, names)
-    scan.formulas = _measure(zf, bounds, jobs, sst_part, kept)
+    jobs = [(index, name, members[_key(part)]) for index, (name, parts) in enumerate(scan.sheets)
+            if wanted is None or name in wanted for part in parts if _key(part) in members]
+    sst_parts = _shared_strings_parts(rels, members)
+    scan.formulas = _measure(zf, bounds, jobs, sst_parts, kept)
     return scan
 
 
+def _key(name: str) -> str:
+    """A member name as a reader looks it up: whatever the case, ``\\`` read as ``/``."""
+    return name.replace("\\", "/").casefold()
+
+
+def _members(names: list[str]) -> dict[str, str]:
+    """Lookup key → member name. Members that differ only in case or slashes are
+    refused: a reader takes whichever it meets last, and no program writes them."""
+    members: dict[str, str] = {}
+    for name in dict.fromkeys(names):  # the same name twice is one member: the last is read
+        if members.setdefault(_key(name), name) != name:
+            raise Ambiguous(name)
+    return members
+
+
 def _measure(zf: zipfile.ZipFile, bounds: Bounds, jobs: list[tuple[int, str, str]],
-             sst_part: str | None, kept: dict[str, bytes],
+             sst_parts: list[str], kept: dict[str, bytes],
              relaxed: bool = True) -> dict[int, set[tuple[int, int]]]:
     """Walk each sheet of ``jobs`` (index, name, part); its formulas by sheet index.
-    ``relaxed`` lets the quick walk measure parts that must be parsed (see below)."""
-    sst = _part(zf, sst_part, kept) if sst_part else b""
+    ``sst_parts``: the shared strings a reader may use (more than one: the exact walk
+    measures each index at its longest). ``relaxed`` lets the quick walk measure
+    parts that must be parsed (see below)."""
+    sst = _part(zf, sst_parts[0], kept) if len(sst_parts) == 1 else b"" if not sst_parts else None
     sst_parsed = sst is not None and _needs_parse(sst)
     upper = _upper_lengths(sst) if sst is not None and (relaxed or not sst_parsed) else None
     exact: array | None = None
@@ -74,7 +91,7 @@ def _measure(zf: zipfile.ZipFile, bounds: Bounds, jobs: list[tuple[int, str, str
                 text_used = extent.text
                 continue  # the usual case: plainly within bounds, measured in bulk
             if exact is None:
-                exact = _shared_string_lengths(zf, sst_part, kept)
+                exact = _longest(_shared_string_lengths(zf, p, kept) for p in sst_parts)
             extent = Extent(bounds, name, text_used)
             if data is not None:  # C parses it, Python walks only the cells
                 extent, formulas = _walk_tree(data, extent, exact)
@@ -91,8 +108,20 @@ def _measure(zf: zipfile.ZipFile, bounds: Bounds, jobs: list[tuple[int, str, str
             raise
         # Upper bounds carry over from sheet to sheet, so the text may only seem too
         # much: such parts are measured exactly instead, as they always were.
-        return _measure(zf, bounds, jobs, sst_part, kept, relaxed=False)
+        return _measure(zf, bounds, jobs, sst_parts, kept, relaxed=False)
     return found
+
+
+def _longest(tables) -> array:
+    """Shared-string lengths index by index at the longest of ``tables``."""
+    longest = array("l")
+    for lengths in tables:
+        if len(lengths) > len(longest):
+            longest.extend([0] * (len(lengths) - len(longest)))
+        for i, n in enumerate(lengths):
+            if n > longest[i]:
+                longest[i] = n
+    return longest
 
 
 def _part(zf: zipfile.ZipFile, part: str, kept: dict[str, bytes]) -> bytes | None:
@@ -117,15 +146,27 @@ def _part(zf: zipfile.ZipFile, part: str, kept: dict[str, bytes]) -> bytes | Non
 # there (a reader takes a cell's ``r`` and ``t``, a row's ``r``), and an inline
 # string's text is one run between its tags.
 
-_NEEDS_PARSE = (b"inlineStr", b"'", b'"str"', b'"e"', b" =", b"= ", b"\t=", b"=\t", b"\n=",
+_NEEDS_PARSE = (b"inlineStr", b"<is", b"'", b'"str"', b'"e"', b" =", b"= ", b"\t=", b"=\t", b"\n=",
                 b"=\n", b"\r=", b"=\r")
-_PREFIXED = re.compile(rb"<[\w.-]+:(?:c|row|v|f|is|t|si|r|sheetData)[\s/>]|<f[\s/>]")
+# A reader takes an element by what follows the first colon of its name, whatever the
+# prefix (empty, or any character XML allows in a name).
+_ANY_PREFIX = rb"<[^\s<>/:!?]*:(?:c|row|v|f|is|t|si|r|sheetData)[\s/>]"
+_PREFIXED = re.compile(_ANY_PREFIX + rb"|<f[\s/>]")
+_PREFIXED_ELEMENT = re.compile(_ANY_PREFIX)
 _UTF8 = re.compile(rb'encoding="(?i:utf-8)"')
 _CELL = re.compile(rb"<c[\s/>]")
 # Attribute runs are bounded, so that a file of unclosed tags cannot make a scan quadratic.
 _CELL_REF = re.compile(rb'<c\s[^>]{0,400}?(?<=\s)r="([A-Z]{1,4})([0-9]{1,9})"')
-_SHARED_INDEX = re.compile(rb'<c\s[^>]{0,400}?(?<=\s)t="s"[^>]{0,400}>\s{0,64}<v>([0-9]{1,9})</v>')
+# A reader keeps a cell's last value: the index must be the cell's only content.
+_SHARED_INDEX = re.compile(rb'<c\s[^>]{0,400}?(?<=\s)t="s"[^>]{0,400}>\s{0,64}<v>([0-9]{1,9})</v>'
+                           rb'\s{0,64}</c>')
+_ANY_R = re.compile(rb'\sr="')
+_ROW_TAG = re.compile(rb"<row[\s/>]")
+# A number as a reader parses it (a value without t that is no number is text to it).
+_NUMBER = rb"-?(?:[0-9]{1,24}\.?[0-9]{0,24}|\.[0-9]{1,24})(?:[eE][-+]?[0-9]{1,3})?"
+_ODD_V = re.compile(rb"<v(?=[\s/>])(?!>" + _NUMBER + rb"</v>)")  # a value that is no plain number
 _SI = re.compile(rb"<si[\s/>]")
+_SI_END = re.compile(rb"</si>|<si(?:\s[^>]{0,400})?/>")
 # A whole cell as openpyxl, XlsxWriter, Excel and LibreOffice write the usual ones: its
 # start tag holds r, s and t and nothing else, and it holds no formula. Groups: column,
 # row, shared-string index, inline text (one run, no markup inside: its bytes bound
@@ -133,7 +174,8 @@ _SI = re.compile(rb"<si[\s/>]")
 # cell matches only the last alternative, with every group empty.
 _PLAIN_CELL = re.compile(
     rb'<c(?: r="([A-Z]{1,4})([0-9]{1,9})"(?: s="[0-9]{1,9}")?'
-    rb'(?:(?: t="[nbd]")?(?:/>|>(?:<v>[^<]{0,64}</v>)?</c>)'
+    rb'(?:(?: t="n")?(?:/>|>(?:<v>' + _NUMBER + rb'</v>)?</c>)'
+    rb'| t="b"(?:/>|>(?:<v>[^<]{0,64}</v>)?</c>)'
     rb'| t="s">(?:<v>([0-9]{1,9})</v>)?</c>'
     rb'| t="inlineStr">(?:<is><t(?: xml:space="preserve")?>([^<]*)</t></is>)?</c>)'
     rb'|[\s/>])')
@@ -174,7 +216,13 @@ def _upper_lengths(sst: bytes) -> list[int] | None:
     if not _plain_bytes(sst) or (_needs_parse(sst) and not _well_formed(sst)):
         return None
     starts = [m.start() for m in _SI.finditer(sst)]
-    return [b - a for a, b in zip(starts, starts[1:] + [len(sst)])]
+    ends = [m.start() for m in _SI_END.finditer(sst)]
+    following = starts[1:] + [len(sst)]
+    # A <si> inside another ends the outer string where the inner one ends, for a
+    # reader: the measure below holds only when starts and ends alternate.
+    if len(ends) != len(starts) or not all(a <= e < b for a, e, b in zip(starts, ends, following)):
+        return None
+    return [b - a for a, b in zip(starts, following)]
 
 
 def _quick_walk(data: bytes, extent: Extent, upper: list[int], sst: bytes | None = b"",
@@ -188,9 +236,12 @@ def _quick_walk(data: bytes, extent: Extent, upper: list[int], sst: bytes | None
         return ""
     if _needs_parse(data):
         return "parsed" if relaxed and _parsed_walk(data, extent, upper, sst) else ""
+    if b"\x0b" in data or b"\x0c" in data or b't="d"' in data or _ODD_V.search(data):
+        return ""  # white space only to the pattern; a date or a value that a reader keeps as text
     refs = _CELL_REF.findall(data)
-    if len(refs) != len(_CELL.findall(data)):
-        return ""  # a cell without r, or one this pattern cannot read
+    if len(refs) != len(_CELL.findall(data)) \
+            or len(_ANY_R.findall(data)) != len(refs) + len(_ROW_TAG.findall(data)):
+        return ""  # a cell without r, one this pattern cannot read, or an r given twice
     indexes = _SHARED_INDEX.findall(data)
     if len(indexes) != data.count(b't="s"'):
         return ""  # some shared-string cell this pattern cannot read
@@ -283,7 +334,7 @@ def _walk_tree(data: bytes, extent: Extent, lengths: array) -> tuple[Extent, set
             records += 1
             if records > limit:
                 raise TooLarge(extent.where, "", "records")
-            ref = _attr(el.attrib, "r")
+            ref = el.get("r")
             if ref:
                 m = _REF.fullmatch(ref)
                 if m is None:
@@ -296,7 +347,7 @@ def _walk_tree(data: bytes, extent: Extent, lengths: array) -> tuple[Extent, set
             continue  # what a cell holds is not more cells
         if name == "row":
             records += 1
-            ref = _attr(el.attrib, "r")
+            ref = el.get("r")
             if ref:
                 if not ref.isdigit() or len(ref) > 9:
                     raise Corrupt(f"row {ref[:20]!r}")
@@ -340,8 +391,10 @@ MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _C, _ROW, _V, _F = MAIN + "c", MAIN + "row", MAIN + "v", MAIN + "f"
 _ANY_C = re.compile(rb"<c[\s/>]")
 _ANY_ROW = re.compile(rb"<row[\s/>]")
+_ANY_V = re.compile(rb"<v[\s/>]")
 _PREFIXED_ATTR = re.compile(rb"\s(?!xmlns:)[\w.-]+:(?:r|t)=")
 _REFS = re.compile(r"([A-Z]{1,4})([0-9]{1,9})")
+_NUMBER_TEXT = re.compile(_NUMBER.decode())
 
 
 def _plain_sheet(root, data: bytes, extent: Extent, lengths: array) -> set[tuple[int, int]] | None:
@@ -352,13 +405,16 @@ def _plain_sheet(root, data: bytes, extent: Extent, lengths: array) -> set[tuple
     cells = list(root.iter(_C))
     rows = list(root.iter(_ROW))
     if len(cells) != len(_ANY_C.findall(data)) or len(rows) != len(_ANY_ROW.findall(data)) \
-            or b"inlineStr" in data or _PREFIXED_ATTR.search(data):
+            or b"inlineStr" in data or b"<is" in data or _PREFIXED_ATTR.search(data) \
+            or _PREFIXED_ELEMENT.search(data):
         return None
     if len(cells) + len(rows) > extent.bounds.records:
         raise TooLarge(extent.where, "", "records")
     row_refs = [r.get("r") for r in rows]
     holding = [c for c in cells if len(c)]  # a cell with no v, is or f holds nothing
     valued = [c for c in holding if c.find(_V) is not None]
+    if len(_ANY_V.findall(data)) != len(valued):
+        return None  # a cell with several values (a reader keeps the last) or one elsewhere
     refs = [c.get("r") for c in valued]
     if None in refs or None in row_refs or not all(r.isdigit() and len(r) <= 9 for r in row_refs):
         return None
@@ -373,16 +429,7 @@ def _plain_sheet(root, data: bytes, extent: Extent, lengths: array) -> set[tuple
         first = numbers.index(far_row)
         extent.reach(far_row, far_col, far_row, columns[found[first][0]])
     for cell in valued:
-        kind = cell.get("t")
-        if kind == "s":
-            v = cell.find(_V)
-            text = (v.text or "").strip() if v is not None else ""
-            index = int(text) if text.isdigit() and len(text) < 10 else -1
-            if 0 <= index < len(lengths) and lengths[index]:
-                extent.text += lengths[index]
-        elif kind in ("str", "e"):
-            v = cell.find(_V)
-            extent.text += len(v.text or "") if v is not None else 0
+        extent.text += _value_chars(cell.get("t"), cell.find(_V), lengths)
     if extent.text > extent.bounds.text:
         raise TooLarge(extent.where, "", "text")
     formulas: set[tuple[int, int]] = set()
@@ -398,30 +445,59 @@ def _plain_sheet(root, data: bytes, extent: Extent, lengths: array) -> set[tuple
 
 def _tree_cell(el, row: int, col: int, extent: Extent, lengths: array,
                formulas: set[tuple[int, int]]) -> None:
-    kind = _attr(el.attrib, "t", "n")
+    kind = el.get("t")  # a reader takes t and r by their exact names
     valued = False
-    chars = 0
+    chars = 0  # every value and inline string the cell holds: a reader keeps the last
     for child in el:
         tag = child.tag
         name = tag[tag.rfind("}") + 1:]
         if name == "v":
             valued = True
-            text = child.text or ""
-            if kind == "s":
-                text = text.strip()
-                index = int(text) if text.isdigit() and len(text) < 10 else -1
-                chars = lengths[index] if 0 <= index < len(lengths) else 0
-            elif kind in ("str", "e"):
-                chars = len(text)
+            chars += _value_chars(kind, child, lengths)
         elif name == "f":
             formulas.add((row, col))
-        elif name == "is":
+        elif name == "is":  # read in any cell, whatever its t
             valued = True
-            chars = sum(len(t.text or "") for t in child.iter() if _local_is(t.tag, "t"))
+            chars += sum(_text_chars(t.text or "") for t in child.iter() if _local_is(t.tag, "t"))
     if valued:
         extent.reach(row, col, row, col)
         if chars:
             extent.add_text(chars, row, col)
+
+
+def _value_chars(kind: str | None, v, lengths: array) -> int:
+    """The characters of text a reader may make of the value ``v`` in a cell of type
+    ``kind``. Of a number or an index a reader reads only what comes before the first
+    reference (``&#48;``), which the parser has already replaced: any prefix counts."""
+    if v is None or kind in ("b", "n", "inlineStr", "is"):
+        return 0  # a truth value, a number or an error; a value beside an inline string is dropped
+    text = "".join(v.itertext())
+    if kind == "s":
+        return _shared_chars(text, lengths)
+    if kind is None and _NUMBER_TEXT.fullmatch(text):
+        # A number, but a prefix of it may be none ("-", "1e"), and so text to a reader.
+        return len(text) if text[0] in "-." or "e" in text or "E" in text else 0
+    return _text_chars(text)
+
+
+def _text_chars(text: str) -> int:
+    """No fewer than a reader's characters: the parser read each CR LF as one LF."""
+    return len(text) + text.count("\n")
+
+
+def _shared_chars(text: str, lengths: array) -> int:
+    """The length of the shared string a reader takes ``text`` to index."""
+    if not text:
+        return 0
+    if not (text.isascii() and text.isdigit()):
+        return lengths[0] if lengths else 0  # a reader takes an index it cannot parse as 0
+    zeros = len(text) - len(text.lstrip("0"))
+    longer = len(text) > zeros + 19  # past 19 digits a prefix may not fit a machine word: 0
+    found = lengths[0] if longer and lengths else 0
+    for i in (int(text[:k]) for k in range(1, min(len(text), zeros + 19) + 1)):
+        if i < len(lengths):
+            found = max(found, lengths[i])
+    return found
 
 
 def _read_small(zf: zipfile.ZipFile, part: str, kept: dict[str, bytes]) -> bytes:
@@ -434,25 +510,32 @@ def _read_small(zf: zipfile.ZipFile, part: str, kept: dict[str, bytes]) -> bytes
     return data
 
 
-def _relationships(zf: zipfile.ZipFile, kept: dict[str, bytes]) -> dict[str, tuple[str, str]]:
-    """Relationship id → (type, target part)."""
-    found: dict[str, tuple[str, str]] = {}
+def _relationships(zf: zipfile.ZipFile, part: str,
+                   kept: dict[str, bytes]) -> dict[str, list[tuple[str, str]]]:
+    """Relationship id → every (type, target part) given for it. An External target
+    is kept too: a reader may follow it into the package all the same."""
+    found: dict[str, list[tuple[str, str]]] = {}
 
     def start(tag, attrs):
-        if local(tag) == "Relationship" and attrs.get("TargetMode") != "External":
-            found[attrs.get("Id", "")] = (attrs.get("Type", ""), _resolve(attrs.get("Target", "")))
+        if local(tag) == "Relationship":
+            kind = attrs.get("Type", "")
+            found.setdefault(attrs.get("Id", ""), []).extend(
+                (kind, path) for path in _resolve(attrs.get("Target", "")))
 
-    parse_bytes(make_parser(start), _read_small(zf, WORKBOOK_RELS, kept))
+    parse_bytes(make_parser(start), _read_small(zf, part, kept))
     return found
 
 
-def _resolve(target: str) -> str:
-    """A relationship target as a zip member name: absolute, or relative to xl/."""
-    path = target[1:] if target.startswith("/") else posixpath.join("xl", target)
-    return posixpath.normpath(path)
+def _resolve(target: str) -> list[str]:
+    """The zip members a relationship target may name: absolute, or relative to xl/,
+    normalised as the format says or joined as it stands (as some readers do)."""
+    joined = "xl/" + target
+    path = target[1:] if target.startswith("/") else joined
+    return list(dict.fromkeys((path, joined, posixpath.normpath(path))))
 
 
-def _workbook(zf: zipfile.ZipFile, rels: dict[str, tuple[str, str]], kept: dict[str, bytes]):
+def _workbook(zf: zipfile.ZipFile, part: str, rels: dict[str, list[tuple[str, str]]],
+              kept: dict[str, bytes]):
     """The sheets in book order, each with every part an id of it may point at: a
     reader follows r:id, and a gate that chose another id would measure the wrong
     part, so each candidate is measured."""
@@ -463,23 +546,24 @@ def _workbook(zf: zipfile.ZipFile, rels: dict[str, tuple[str, str]], kept: dict[
         name = local(tag)
         if name == "sheet":
             ids = [v for k, v in attrs.items() if local(k) == "id"]
-            parts = [rels[i][1] for i in ids if i in rels]
+            parts = [path for i in ids for _, path in rels.get(i, ())]
             sheets.append((_attr(attrs, "name", "") or "", list(dict.fromkeys(parts))))
         elif name == "workbookPr":
             flags["date1904"] = attrs.get("date1904", "").lower() in ("1", "true")
 
     try:
-        parse_bytes(make_parser(start), _read_small(zf, WORKBOOK, kept))
+        parse_bytes(make_parser(start), _read_small(zf, part, kept))
     except KeyError:
         raise Corrupt(WORKBOOK) from None
     return sheets, flags["date1904"]
 
 
-def _shared_strings_part(rels, names: set[str]) -> str | None:
-    for kind, target in rels.values():
-        if kind.endswith("/sharedStrings") and target in names:
-            return target
-    return DEFAULT_SHARED_STRINGS if DEFAULT_SHARED_STRINGS in names else None
+def _shared_strings_parts(rels, members: dict[str, str]) -> list[str]:
+    """The shared strings a reader may use: those at the usual name (some readers look
+    nowhere else) and those the relationships name."""
+    found = [DEFAULT_SHARED_STRINGS] + [target for targets in rels.values()
+                                        for kind, target in targets if kind.endswith("/sharedStrings")]
+    return list(dict.fromkeys(members[_key(p)] for p in found if _key(p) in members))
 
 
 def _shared_string_lengths(zf: zipfile.ZipFile, part: str | None,
@@ -525,6 +609,27 @@ def _shared_string_lengths(zf: zipfile.ZipFile, part: str | None,
     return lengths
 
 
+class _Value:
+    """A ``<v>`` as the stream gave it, for :func:`_value_chars`: its text while it is
+    short (a number or an index), else only its length."""
+
+    __slots__ = ("parts", "chars")
+
+    def __init__(self):
+        self.parts: list[str] | None = []
+        self.chars = 0
+
+    def itertext(self):
+        return self.parts
+
+    def add(self, data: str) -> None:
+        self.chars += _text_chars(data)
+        if self.parts is not None:
+            self.parts.append(data)
+            if self.chars > 64:
+                self.parts = None
+
+
 class _SheetWalk:
     """One worksheet, element by element: where each valued cell lands, its text."""
 
@@ -536,22 +641,24 @@ class _SheetWalk:
         self.row = -1  # current row, 0-based
         self.next_col = 0
         self.cell: tuple[int, int] | None = None
-        self.kind = ""
+        self.kind: str | None = None
         self.valued = self.formula = False
-        self.capture = False
-        self.buffer: list[str] = []
-        self.captured = 0
-        self.inline_chars = 0
+        self.value: _Value | None = None  # the <v> being read
+        self.depth = 0  # of elements inside the <v> or <is> being read
+        self.chars = 0  # of every value and inline string in the cell: a reader keeps the last
         self.in_inline = False
+        self.most: int | None = None  # the longest shared string, once needed
         self.formulas: set[tuple[int, int]] = set()
 
     def start(self, tag, attrs):
         name = tag[tag.rfind("}") + 1:]
-        if name == "c":
+        if self.value is not None or self.in_inline:
+            self.depth += 1
+        elif name == "c":
             self.records += 1
             if self.records > self.limit:
                 raise TooLarge(self.extent.where, "", "records")
-            ref = _attr(attrs, "r")
+            ref = attrs.get("r")  # a reader takes r and t by their exact names
             if ref:
                 m = _REF.fullmatch(ref)
                 if m is None:
@@ -561,13 +668,13 @@ class _SheetWalk:
                 row, col = max(self.row, 0), self.next_col
             self.next_col = col + 1
             self.cell = (row, col)
-            self.kind = _attr(attrs, "t", "n")
+            self.kind = attrs.get("t")
             self.valued = self.formula = False
-            self.inline_chars = 0
+            self.chars = 0
         elif self.cell is None:
             if name == "row":
                 self.records += 1
-                ref = _attr(attrs, "r")
+                ref = attrs.get("r")
                 if ref:
                     if not ref.isdigit() or len(ref) > 9:
                         raise Corrupt(f"row {ref[:20]!r}")
@@ -577,21 +684,29 @@ class _SheetWalk:
                 self.next_col = 0
         elif name == "v":
             self.valued = True
-            if self.kind in ("s", "str", "e"):
-                self.capture = True
-                self.buffer = []
-                self.captured = 0
+            self.value = _Value()
         elif name == "f":
             self.formula = True
-        elif name == "is":
+        elif name == "is":  # read in any cell, whatever its t
             self.valued = True
             self.in_inline = True
 
     def end(self, tag):
+        if self.depth:
+            self.depth -= 1
+            return
         name = tag[tag.rfind("}") + 1:]
-        if name == "v":
-            self.capture = False
-        elif name == "is":
+        if self.value is not None:
+            v, kind = self.value, self.kind
+            if v.parts is not None:
+                self.chars += _value_chars(kind, v, self.lengths)
+            elif kind == "s":  # no index at all: whichever a reader makes of it
+                self.most = max(self.lengths, default=0) if self.most is None else self.most
+                self.chars += self.most
+            elif kind not in ("b", "n", "inlineStr", "is"):
+                self.chars += v.chars  # too long for a number: text
+            self.value = None
+        elif self.in_inline:
             self.in_inline = False
         elif name == "c" and self.cell is not None:
             row, col = self.cell
@@ -601,23 +716,14 @@ class _SheetWalk:
             if not self.valued:
                 return
             self.extent.reach(row, col, row, col)
-            chars = self.inline_chars
-            if self.kind == "s":
-                text = "".join(self.buffer).strip()
-                index = int(text) if text.isdigit() and len(text) < 10 else -1
-                chars = self.lengths[index] if 0 <= index < len(self.lengths) else 0
-            elif self.kind in ("str", "e"):
-                chars = self.captured
-            if chars:
-                self.extent.add_text(chars, row, col)
+            if self.chars:
+                self.extent.add_text(self.chars, row, col)
 
     def text(self, data):
-        if self.capture:
-            self.captured += len(data)
-            if self.kind == "s" and self.captured <= 16:  # an index: a few digits
-                self.buffer.append(data)
+        if self.value is not None:
+            self.value.add(data)
         elif self.in_inline:
-            self.inline_chars += len(data)
+            self.chars += _text_chars(data)
 
 
 def _col_index(letters: str) -> int:
