@@ -104,3 +104,11 @@ def test_the_content_of_an_inserted_row_is_bounded_and_names_untitled_columns(
     (issue,) = [i for i in kit.run().status_of("甲組").ret.issues if i.code == "row-without-id"]
     assert issue.value.startswith("執行績效與成果：很長的說明") and issue.value.endswith("…")
     assert len(issue.value) <= 201
+
+
+def test_text_typed_only_in_a_grey_column_of_an_inserted_row_is_kept_too(tmp_path, second_plan_path):
+    kit = Kit(tmp_path, second_plan_path)
+    with_inserted_row(kit, {"具體作法": "另增辦理項目：夜間服務"})
+    report = merge(kit, tmp_path)
+    (issue,) = [i for i in report["issues"] if i["code"] == "row-without-id"]
+    assert issue["value"] == "具體作法：另增辦理項目：夜間服務"

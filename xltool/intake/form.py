@@ -89,6 +89,7 @@ def read_rows(rd: Reading, sheet: SheetData, header_row: int, expected: list[str
     layout = _Layout(rd, cols)
     expected_ids = set(expected)
     seen: list[str] = []
+    formula_rows = {r for r, _ in rd.formulas}
     for r in range(header_row + 1, len(sheet.rows)):
         cells = sheet.rows[r]
         item_id = norm_text(_at(cells, id_col))
@@ -100,7 +101,8 @@ def read_rows(rd: Reading, sheet: SheetData, header_row: int, expected: list[str
                 norm_text(as_declared(rd, c, sheet.cell(r, cols[c.name]))) if c.name in cols
                 else "" for c in F.PLAN_COLUMNS]
         if not item_id:
-            if any(v is not None and norm_text(v) for v in inputs.values()):
+            if any(c != id_col and v is not None and norm_text(v) for c, v in enumerate(cells)) \
+                    or r in formula_rows:
                 # Not read into any item: the issue keeps what the row holds, so that
                 # 檢核結果, the report and the correction copy still quote it.
                 rd.issue("row-without-id", "此列沒有編號卻有填寫內容（可能是插入的列），"
@@ -136,8 +138,8 @@ def header_row_names(sheet: SheetData, header_row: int) -> dict[int, str]:
 def row_content(rd: Reading, r: int, cells: list[Any], names: dict[int, str]) -> str:
     """What a row holds, for an issue that does not read it into an item: each
     non-empty cell as 欄名：值 (a column without a title by its letter), joined,
-    at most ROW_CONTENT_CHARS characters. A formula is named, not quoted: its
-    cached value is not what the unit typed."""
+    at most ROW_CONTENT_CHARS characters. A formula is shown as written (its
+    cached value is not what the unit typed), or named where the file keeps no text."""
     parts: list[str] = []
     size = 0
     for c, value in enumerate(cells):
@@ -145,7 +147,8 @@ def row_content(rd: Reading, r: int, cells: list[Any], names: dict[int, str]) ->
         if not formula and (value is None or not norm_text(value)):
             continue
         name = names.get(c) or f"{col_letter(c)} 欄"
-        parts.append(f"{name}：{'（公式）' if formula else show_value(value)}")
+        shown = (rd.formulas[(r, c)] or "（公式）") if formula else show_value(value)
+        parts.append(f"{name}：{shown}")
         size += len(parts[-1]) + 1
         if size > ROW_CONTENT_CHARS:
             break
@@ -265,9 +268,11 @@ def _read_inputs(rd: Reading, r: int, item, inputs: dict[str, Any], layout: _Lay
     for col, c, choices in layout.inputs:
         raw = inputs.get(col.name)
         if (r, c) in rd.formulas:
-            # The cached value of a formula can be stale or forged: never trust it.
+            # The cached value of a formula can be stale or forged: never trust it. What
+            # the unit typed is the formula itself, which the issue keeps.
             rd.issue("formula", f"「{col.name}」是公式而非數值，已忽略（編號 {item.id}）；"
-                       "請直接輸入數值或文字。", cell=a1(r, c), field=col.name, value=raw)
+                       "請直接輸入數值或文字。", cell=a1(r, c), field=col.name,
+                       value=rd.formulas[(r, c)] or raw)
             row.flags.append("formula")
             row.invalid.append(col.name)
             row.values[col.name] = None

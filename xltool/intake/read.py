@@ -138,7 +138,7 @@ def _identify_and_read(rd: Reading) -> None:
         rd.issue("form-sheet-missing", f"找不到「{F.FORM_SHEET}」工作表（可能已更名或刪除），"
                    "請以原填報表填寫後回傳。", sheet="")
         return
-    rd.formulas = wb.formulas.get(form.name, set())
+    rd.formulas = wb.formulas.get(form.name, {})
     rd.date_system = "odf" if rd.ret.path.suffix.lower() == ".ods" else (
         "1904" if wb.date1904 else "1900")
     read_form(rd, form)

@@ -10,6 +10,7 @@ from ..codes import code as code_entry
 from ..errors import ERROR, Issue
 from ..files import display_name
 from ..plan import Plan
+from ..reading.bounds import Formulas
 from .returns import Made, Return, Row
 from .rules import clean_text
 
@@ -23,7 +24,7 @@ class Reading:
         self.ret = Return(path=path)
         self.file = display_name(path)
         self.plan_changed = False  # the plan was edited after this template was made
-        self.formulas: set[tuple[int, int]] = set()  # formula cells of the form sheet
+        self.formulas: Formulas = {}  # formula cells of the form sheet, with their text
         self.meta: dict[str, str] = {}
         self.dropped = self.dropped_errors = 0  # issues past MAX_ISSUES_PER_FILE
         self.date_system = "1900"

@@ -35,6 +35,24 @@ class Corrupt(Exception):
     """The structure is not what the format requires."""
 
 
+# Formula cells of a sheet: (row, col), 0-based → the formula as written (at most
+# FORMULA_SHOWN characters; "" where the file keeps no text for it, as a shared
+# formula's other cells or a binary .xls). Never evaluated: only shown to people.
+Formulas = dict[tuple[int, int], str]
+FORMULA_SHOWN = 200
+
+
+def formula_text(text: str | None) -> str:
+    """A formula as people read it: with its leading =, cut to FORMULA_SHOWN."""
+    text = (text or "").strip()
+    if text.startswith("of:"):  # ODF's namespace prefix (of:=SUM(...))
+        text = text[3:]
+    if not text:
+        return ""
+    text = text if text.startswith("=") else "=" + text
+    return text if len(text) <= FORMULA_SHOWN else text[:FORMULA_SHOWN] + "…"
+
+
 class Ambiguous(Corrupt):
     """Parts a reader may find otherwise than the gate (members that differ only in
     case or slashes): refused, since which one a reader takes is its own choice."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import ERROR, Issue, XltoolError
 from ..files import display_name
-from .bounds import Ambiguous, Bounds, Corrupt, Encrypted, TooLarge
+from .bounds import Ambiguous, Bounds, Corrupt, Encrypted, Formulas, TooLarge
 from .xmlstream import Malformed, Unsafe
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -48,7 +48,7 @@ class GateReport:
     warnings: list[Issue] = field(default_factory=list)
     # Keyed by the sheet's place in the book, not its name: a reader and the gate may
     # spell a name differently (white space in an attribute), never its position.
-    formulas: dict[int, set[tuple[int, int]]] = field(default_factory=dict)  # index → cells
+    formulas: dict[int, Formulas] = field(default_factory=dict)  # index → formula cells
     sheets: list[str] = field(default_factory=list)
     tables: list = field(default_factory=list)  # ODF: the values, read by the same walk
     date1904: bool = False

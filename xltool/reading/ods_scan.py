@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from .bounds import Bounds, Corrupt, Extent, TooLarge
+from .bounds import Bounds, Corrupt, Extent, Formulas, TooLarge, formula_text
 from .xmlstream import local, make_parser, parse_stream
 
 CONTENT = "content.xml"
@@ -38,7 +38,7 @@ class OdsTable:
 @dataclass
 class OdsScan:
     sheets: list[str] = field(default_factory=list)
-    formulas: dict[int, set[tuple[int, int]]] = field(default_factory=dict)  # table index → cells
+    formulas: dict[int, Formulas] = field(default_factory=dict)  # table index → formula cells
     tables: list[OdsTable] = field(default_factory=list)  # only when values were collected
 
 
@@ -213,8 +213,9 @@ class _Walk:
         kind = cell.get("value-type", "")
         if "formula" in cell:
             self.extent.reach(row + rows - 1, col + cols - 1, row, col)
-            found = self.scan.formulas.setdefault(len(self.scan.sheets) - 1, set())
-            found.update((r, c) for r in range(row, row + rows) for c in range(col, col + cols))
+            found = self.scan.formulas.setdefault(len(self.scan.sheets) - 1, {})
+            text = formula_text(cell["formula"])
+            found.update(((r, c), text) for r in range(row, row + rows) for c in range(col, col + cols))
         if not kind and not self.chars:
             return
         self.extent.reach(row + rows - 1, col + cols - 1, row, col)

@@ -16,7 +16,7 @@ from typing import Any, TypedDict
 
 from ..errors import Issue, XltoolError
 from ..files import display_name
-from .bounds import Bounds
+from .bounds import Bounds, Formulas
 from .gate import SPREADSHEET_SUFFIXES, ZIP_FORMATS, GateReport, Rejected, gate, reject  # noqa: F401
 from .isolation import Failure, Limits
 
@@ -45,7 +45,7 @@ class WorkbookData:
     saved: datetime | None = None  # as the file states it: aware when it gave a zone
     producer: str = ""  # the program that saved it, from the file's own properties
     warnings: list[Issue] = field(default_factory=list)
-    formulas: dict[str, set[tuple[int, int]]] = field(default_factory=dict)  # (row, col), 0-based
+    formulas: dict[str, Formulas] = field(default_factory=dict)  # sheet → formula cells (bounds.py)
     date1904: bool = False
     reader: str = "calamine"  # or "odf-stream", when calamine refused a valid ODF file
 

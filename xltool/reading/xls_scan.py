@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from .bounds import Bounds, Corrupt, Encrypted, Extent, TooLarge
+from .bounds import Bounds, Corrupt, Encrypted, Extent, Formulas, TooLarge
 
 _FREE, _END_OF_CHAIN = 0xFFFFFFFF, 0xFFFFFFFE
 _MAX_SECTOR = 0xFFFFFFFA
@@ -27,7 +27,7 @@ _MULRK, _MULBLANK, _LABELSST, _LABEL = 0x00BD, 0x00BE, 0x00FD, 0x0204
 @dataclass
 class XlsScan:
     sheets: list[str] = field(default_factory=list)
-    formulas: dict[int, set[tuple[int, int]]] = field(default_factory=dict)  # sheet index → cells
+    formulas: dict[int, Formulas] = field(default_factory=dict)  # sheet index → formula cells (no text)
     date1904: bool = False
     saved: datetime | None = None
 
@@ -176,7 +176,7 @@ def _walk(stream: bytes, bounds: Bounds) -> XlsScan:
     text_used = 0
     for index, (offset, name) in enumerate(entries):
         extent = Extent(bounds, name, text_used)
-        formulas: set[tuple[int, int]] = set()
+        formulas: Formulas = {}
         depth = 0
         for _pos, kind, body in _records(stream, budget, offset):
             if kind == _BOF:
@@ -229,7 +229,7 @@ def _globals(stream: bytes, budget: _Budget, scan: XlsScan) -> tuple[list[tuple[
 
 
 def _cell_record(kind: int, body: bytes, extent: Extent, sst: list[int],
-                 formulas: set[tuple[int, int]]) -> None:
+                 formulas: Formulas) -> None:
     if kind == _DIMENSIONS:
         if len(body) >= 14:
             first_row, last_row, first_col, last_col = struct.unpack_from("<IIHH", body)
@@ -250,7 +250,7 @@ def _cell_record(kind: int, body: bytes, extent: Extent, sst: list[int],
                 extent.reach(row, max(last, col), row, col)
         return
     if kind in _FORMULAS:
-        formulas.add((row, col))
+        formulas[(row, col)] = ""  # a formula in BIFF is tokens, not text
     if kind not in _CELLS or kind == 0x0201:
         return
     extent.reach(row, col, row, col)

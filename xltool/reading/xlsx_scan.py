@@ -15,7 +15,7 @@ import zipfile
 from array import array
 from dataclasses import dataclass, field
 
-from .bounds import Ambiguous, Bounds, Corrupt, Extent, TooLarge
+from .bounds import FORMULA_SHOWN, Ambiguous, Bounds, Corrupt, Extent, Formulas, TooLarge, formula_text
 from .xmlstream import Malformed, Unsafe, local, make_parser, parse_bytes, parse_stream
 
 WORKBOOK = "xl/workbook.xml"
@@ -28,7 +28,7 @@ _SMALL_PART = 8 * 1024 * 1024
 @dataclass
 class XlsxScan:
     sheets: list[tuple[str, list[str]]] = field(default_factory=list)  # (name, parts), book order
-    formulas: dict[int, set[tuple[int, int]]] = field(default_factory=dict)  # sheet index → cells
+    formulas: dict[int, Formulas] = field(default_factory=dict)  # sheet index → formula cells
     date1904: bool = False
 
 
@@ -68,7 +68,7 @@ def _members(names: list[str]) -> dict[str, str]:
 
 def _measure(zf: zipfile.ZipFile, bounds: Bounds, jobs: list[tuple[int, str, str]],
              sst_parts: list[str], kept: dict[str, bytes],
-             relaxed: bool = True) -> dict[int, set[tuple[int, int]]]:
+             relaxed: bool = True) -> dict[int, Formulas]:
     """Walk each sheet of ``jobs`` (index, name, part); its formulas by sheet index.
     ``sst_parts``: the shared strings a reader may use (more than one: the exact walk
     measures each index at its longest). ``relaxed`` lets the quick walk measure
@@ -79,7 +79,7 @@ def _measure(zf: zipfile.ZipFile, bounds: Bounds, jobs: list[tuple[int, str, str
     exact: array | None = None
     text_used = 0
     parsed = False  # whether a part that must be parsed was measured by upper bounds
-    found: dict[int, set[tuple[int, int]]] = {}
+    found: dict[int, Formulas] = {}
     try:
         for index, name, part in jobs:
             data = _part(zf, part, kept)
@@ -102,7 +102,7 @@ def _measure(zf: zipfile.ZipFile, bounds: Bounds, jobs: list[tuple[int, str, str
                 extent, formulas = walk.extent, walk.formulas
             text_used = extent.text
             if formulas:
-                found.setdefault(index, set()).update(formulas)
+                found.setdefault(index, {}).update(formulas)
     except TooLarge as exc:
         if exc.what != "text" or not parsed:
             raise
@@ -315,14 +315,14 @@ def _whole_if_small(zf: zipfile.ZipFile, part: str) -> bytes | None:
         return fh.read(TREE_LIMIT + 1)
 
 
-def _walk_tree(data: bytes, extent: Extent, lengths: array) -> tuple[Extent, set[tuple[int, int]]]:
+def _walk_tree(data: bytes, extent: Extent, lengths: array) -> tuple[Extent, Formulas]:
     """The same walk as _SheetWalk, over a tree the C parser built. Without a DTD
     no entity can expand, so a part that declares none is safe to parse whole."""
     root = _tree(data)
     formulas = _plain_sheet(root, data, extent, lengths)
     if formulas is not None:
         return extent, formulas
-    formulas = set()
+    formulas = {}
     limit, records = extent.bounds.records, 0
     row, next_col = -1, 0
     stack = [root]
@@ -397,7 +397,7 @@ _REFS = re.compile(r"([A-Z]{1,4})([0-9]{1,9})")
 _NUMBER_TEXT = re.compile(_NUMBER.decode())
 
 
-def _plain_sheet(root, data: bytes, extent: Extent, lengths: array) -> set[tuple[int, int]] | None:
+def _plain_sheet(root, data: bytes, extent: Extent, lengths: array) -> Formulas | None:
     """The common case in bulk: a sheet as Excel, LibreOffice or XlsxWriter write it
     (cells and rows unprefixed in the main namespace, every one with its ``r``, no
     inline strings). Measured with a few C-level passes instead of a Python step per
@@ -432,19 +432,20 @@ def _plain_sheet(root, data: bytes, extent: Extent, lengths: array) -> set[tuple
         extent.text += _value_chars(cell.get("t"), cell.find(_V), lengths)
     if extent.text > extent.bounds.text:
         raise TooLarge(extent.where, "", "text")
-    formulas: set[tuple[int, int]] = set()
+    formulas: Formulas = {}
     if b"<f" in data:
         for cell in holding:
-            if cell.find(_F) is not None:
+            f = cell.find(_F)
+            if f is not None:
                 m = _REFS.fullmatch(cell.get("r") or "")
                 if m is None:
                     return None
-                formulas.add((int(m.group(2)) - 1, _col_index(m.group(1))))
+                formulas[(int(m.group(2)) - 1, _col_index(m.group(1)))] = formula_text(f.text)
     return formulas
 
 
 def _tree_cell(el, row: int, col: int, extent: Extent, lengths: array,
-               formulas: set[tuple[int, int]]) -> None:
+               formulas: Formulas) -> None:
     kind = el.get("t")  # a reader takes t and r by their exact names
     valued = False
     chars = 0  # every value and inline string the cell holds: a reader keeps the last
@@ -455,7 +456,7 @@ def _tree_cell(el, row: int, col: int, extent: Extent, lengths: array,
             valued = True
             chars += _value_chars(kind, child, lengths)
         elif name == "f":
-            formulas.add((row, col))
+            formulas[(row, col)] = formula_text(child.text)
         elif name == "is":  # read in any cell, whatever its t
             valued = True
             chars += sum(_text_chars(t.text or "") for t in child.iter() if _local_is(t.tag, "t"))
@@ -648,11 +649,13 @@ class _SheetWalk:
         self.chars = 0  # of every value and inline string in the cell: a reader keeps the last
         self.in_inline = False
         self.most: int | None = None  # the longest shared string, once needed
-        self.formulas: set[tuple[int, int]] = set()
+        self.formulas: Formulas = {}
+        self.in_formula = False
+        self.formula_parts: list[str] = []
 
     def start(self, tag, attrs):
         name = tag[tag.rfind("}") + 1:]
-        if self.value is not None or self.in_inline:
+        if self.value is not None or self.in_inline or self.in_formula:
             self.depth += 1
         elif name == "c":
             self.records += 1
@@ -686,7 +689,8 @@ class _SheetWalk:
             self.valued = True
             self.value = _Value()
         elif name == "f":
-            self.formula = True
+            self.formula = self.in_formula = True
+            self.formula_parts = []
         elif name == "is":  # read in any cell, whatever its t
             self.valued = True
             self.in_inline = True
@@ -708,11 +712,13 @@ class _SheetWalk:
             self.value = None
         elif self.in_inline:
             self.in_inline = False
+        elif self.in_formula:
+            self.in_formula = False
         elif name == "c" and self.cell is not None:
             row, col = self.cell
             self.cell = None
             if self.formula:
-                self.formulas.add((row, col))
+                self.formulas[(row, col)] = formula_text("".join(self.formula_parts))
             if not self.valued:
                 return
             self.extent.reach(row, col, row, col)
@@ -724,6 +730,8 @@ class _SheetWalk:
             self.value.add(data)
         elif self.in_inline:
             self.chars += _text_chars(data)
+        elif self.in_formula and sum(map(len, self.formula_parts)) <= FORMULA_SHOWN:
+            self.formula_parts.append(data)
 
 
 def _col_index(letters: str) -> int:
