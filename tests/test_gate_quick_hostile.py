@@ -191,6 +191,17 @@ CASES = [
     *[_case(f"shared-index-{n}", book(f'<row r="1"><c r="A1" t="s"><v>{v}</v></c></row>',
                                       strings=sst(f"<si><t>{BIG}</t></si>", "<si><t>a</t></si>")))
       for n, v in (("letters", "x"), ("spaced", " 1"), ("eleven-digits", "00000000000"))],
+    # calamine takes r and t by their exact names: a namespaced x:r is not the cell's r.
+    _case("namespaced-r-decoy", book('<row r="1"><c xmlns:x="urn:x" x:r="A1" r="Z100"><v>1</v></c>'
+                                     '</row>', head=QUOTE), "too-large"),
+    _case("namespaced-t-decoy", book(f'<row r="1"><c xmlns:x="urn:x" r="A1" x:t="n"><v>{BIG}</v></c>'
+                                     '</row>', head=QUOTE), "too-large"),
+    # calamine reads a value up to its first reference, and the text of elements in it.
+    _case("number-then-reference", book(f'<row r="1"><c r="A1"><v>-&#53;{"9" * 6000}</v></c></row>')),
+    _case("element-inside-v", book(f'<row r="1"><c r="A1"><v><x>{BIG}</x></v></c></row>')),
+    # CR LF is two characters to calamine, one to a reader that folds line ends.
+    _case("crlf-inline", book(f'<row r="1"><c r="A1" t="inlineStr"><is><t>{"a&#13;&#10;" * 1700}</t>'
+                              '</is></c></row>')),
     # ---------------------------------------------------------------- reach, exact walk
     _case("is-only-far-cell", book('<row r="1"><c r="A1"><v>1</v></c><c r="Z100"><is><t>x</t>'
                                    '</is></c></row>')),
