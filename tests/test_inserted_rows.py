@@ -112,3 +112,13 @@ def test_text_typed_only_in_a_grey_column_of_an_inserted_row_is_kept_too(tmp_pat
     report = merge(kit, tmp_path)
     (issue,) = [i for i in report["issues"] if i["code"] == "row-without-id"]
     assert issue["value"] == "具體作法：另增辦理項目：夜間服務"
+
+
+def test_a_copied_row_and_a_foreign_row_keep_what_was_typed_in_them(tmp_path, second_plan_path):
+    kit = Kit(tmp_path, second_plan_path)
+    with_inserted_row(kit, {"編號": "A01", "具體作法": "複製的灰色文字", "執行績效與成果": "第二份成果"})
+    with_inserted_row(kit, {"編號": "A02", "執行績效與成果": "他組的項目"}, unit="乙組")
+    report = merge(kit, tmp_path)
+    found = {i["code"]: i["value"] for i in report["issues"] if i["code"] in ("duplicate-row", "foreign-row")}
+    assert found == {"duplicate-row": "編號：A01；執行績效與成果：第二份成果",
+                     "foreign-row": "編號：A02；執行績效與成果：他組的項目"}

@@ -117,10 +117,11 @@ def read_rows(rd: Reading, sheet: SheetData, header_row: int, expected: list[str
             whose = "其他單位" if item_id in items else "計畫中沒有"
             rd.issue("foreign-row", f"編號「{quote(item_id)}」不是本單位的項目（{whose}的編號），"
                      "此列未納入彙整；請勿新增或複製列。", cell=a1(r, id_col), field=id_name,
-                     value=item_id)
+                     value=_typed_in(rd, r, cells, sheet, header_row, id_col, layout))
         elif item_id in rd.ret.rows:
             rd.issue("duplicate-row", f"編號「{quote(item_id)}」重複出現，只採用第一列。",
-                     cell=a1(r, id_col), field=id_name, value=item_id)
+                     cell=a1(r, id_col), field=id_name,
+                     value=_typed_in(rd, r, cells, sheet, header_row, id_col, layout))
         else:
             seen.append(item_id)
             rd.ret.rows[item_id] = read_row(rd, sheet, r, cols, items[item_id], inputs, layout)
@@ -130,19 +131,30 @@ def read_rows(rd: Reading, sheet: SheetData, header_row: int, expected: list[str
 ROW_CONTENT_CHARS = 200  # as show_value bounds any 填寫內容
 
 
+def _typed_in(rd: Reading, r: int, cells: list[Any], sheet: SheetData, header_row: int,
+              id_col: int, layout: _Layout) -> str:
+    """A row left out of the merge under its 編號: the 編號 and what was typed in its
+    input cells (the grey plan text would crowd them out)."""
+    columns = [id_col, *(c for _, c, _ in layout.inputs)]
+    return row_content(rd, r, cells, header_row_names(sheet, header_row), columns)
+
+
 def header_row_names(sheet: SheetData, header_row: int) -> dict[int, str]:
     """Each titled column of the header row: index → its name."""
     return {c: name for c, v in enumerate(sheet.rows[header_row]) if (name := _column_name(v))}
 
 
-def row_content(rd: Reading, r: int, cells: list[Any], names: dict[int, str]) -> str:
+def row_content(rd: Reading, r: int, cells: list[Any], names: dict[int, str],
+                columns: list[int] | None = None) -> str:
     """What a row holds, for an issue that does not read it into an item: each
-    non-empty cell as 欄名：值 (a column without a title by its letter), joined,
-    at most ROW_CONTENT_CHARS characters. A formula is shown as written (its
-    cached value is not what the unit typed), or named where the file keeps no text."""
+    non-empty cell (of ``columns``, else of the whole row) as 欄名：值 (a column
+    without a title by its letter), joined, at most ROW_CONTENT_CHARS characters. A
+    formula is shown as written (its cached value is not what the unit typed), or
+    named where the file keeps no text."""
     parts: list[str] = []
     size = 0
-    for c, value in enumerate(cells):
+    for c in range(len(cells)) if columns is None else columns:
+        value = cells[c] if c < len(cells) else None
         formula = (r, c) in rd.formulas
         if not formula and (value is None or not norm_text(value)):
             continue
