@@ -133,7 +133,7 @@ def test_dates_are_shown_in_the_roc_calendar(printed):
     ws = openpyxl.load_workbook(master)["繳交狀態"]
     head = [c.value for c in ws[1]]
     saved = [ws.cell(r, head.index("存檔時間") + 1).value for r in range(2, ws.max_row + 1)]
-    assert all(re.fullmatch(r"1\d\d/\d\d/\d\d \d\d:\d\d", s) for s in saved if s), saved
+    assert all(re.fullmatch(r"1\d\d/\d\d/\d\d \d\d:\d\d:\d\d", s) for s in saved if s), saved
     filled = [ws.cell(r, head.index("填報日期") + 1) for r in range(2, ws.max_row + 1)]
     assert {c.value for c in filled} == {datetime(2024, 1, 5), None}
     assert {c.number_format for c in filled if c.value is not None} == {"[$-404]e/mm/dd"}

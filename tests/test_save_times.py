@@ -61,7 +61,7 @@ def test_an_excel_correction_at_15_00_beats_an_ods_saved_at_14_00(plan, second_p
     from python_calamine import CalamineWorkbook
     rows = CalamineWorkbook.from_path(str(master)).get_sheet_by_name("繳交狀態").to_python()
     shown = {r[2]: r[3] for r in rows[1:] if r[0] == "甲組"}
-    assert shown[xlsx.name] == "113/01/10 15:00" and shown[ods.name] == "113/01/10 14:00"
+    assert shown[xlsx.name] == "113/01/10 15:00:00" and shown[ods.name] == "113/01/10 14:00:00"
 
 
 def test_an_ods_saved_at_14_00_beats_an_excel_file_saved_at_13_00(plan, second_plan_path, tmp_path):

@@ -105,16 +105,17 @@ def fmt_number(value: float | int | None) -> str:
     return str(value)
 
 
-def local_text(instant: datetime | None, zone=None) -> str:
+def local_text(instant: datetime | None, zone=None, seconds: bool = False) -> str:
     """An instant as people here read it: in ``zone`` (the plan's 時區, else this
-    machine's), ROC year (109/07/08 14:00)."""
+    machine's), ROC year (109/07/08 14:00; with ``seconds``, 109/07/08 14:00:05)."""
     if instant is None:
         return ""
     try:
         local = instant.astimezone(zone) if instant.tzinfo else instant
     except (OverflowError, OSError, ValueError):
         return str(instant)[:25]
-    return f"{local.year - 1911}/{local.month:02d}/{local.day:02d} {local.hour:02d}:{local.minute:02d}"
+    text = f"{local.year - 1911}/{local.month:02d}/{local.day:02d} {local.hour:02d}:{local.minute:02d}"
+    return f"{text}:{local.second:02d}" if seconds else text
 
 
 def roc_date(d: date) -> str:

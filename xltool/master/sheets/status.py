@@ -45,7 +45,9 @@ def write(ctx: Context) -> None:
         first = entry.label == entry.status != UNUSABLE  # the unit's own row: its evidence
         evidence = len(received.evidence.get(entry.unit, [])) if first else None
         values = [entry.unit, entry.label, ret.name if ret else "",
-                  local_text(ret.saved, ctx.plan.zone) if ret and entry.status != UNUSABLE else "",
+                  # to the second: the later of two saves in one minute wins, visibly
+                  local_text(ret.saved, ctx.plan.zone, seconds=True) if ret and entry.status != UNUSABLE
+                  else "",
                   *(header.get(name) for name in fields),
                   ret.errors if ret else 0, ret.warnings if ret else 0, explain,
                   roc_sender(ctx.r.senders.get(ret.name, "")) if ret else "",
