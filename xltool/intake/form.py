@@ -90,6 +90,7 @@ def read_rows(rd: Reading, sheet: SheetData, header_row: int, expected: list[str
     expected_ids = set(expected)
     seen: list[str] = []
     formula_rows = {r for r, _ in rd.formulas}
+    names = header_row_names(sheet, header_row)  # to quote a row read into no item
     for r in range(header_row + 1, len(sheet.rows)):
         cells = sheet.rows[r]
         item_id = norm_text(_at(cells, id_col))
@@ -107,7 +108,7 @@ def read_rows(rd: Reading, sheet: SheetData, header_row: int, expected: list[str
                 # 檢核結果, the report and the correction copy still quote it.
                 rd.issue("row-without-id", "此列沒有編號卻有填寫內容（可能是插入的列），"
                          "內容未納入彙整；請填在對應項目的列。", cell=a1(r, id_col),
-                         value=row_content(rd, r, cells, header_row_names(sheet, header_row)))
+                         value=row_content(rd, r, cells, names))
         elif item_id not in expected_ids and item_id in rd.made.items \
                 and item_id not in rd.ret.removed:
             # The unit's template had it; the plan has since removed it (or given it
@@ -117,11 +118,11 @@ def read_rows(rd: Reading, sheet: SheetData, header_row: int, expected: list[str
             whose = "其他單位" if item_id in items else "計畫中沒有"
             rd.issue("foreign-row", f"編號「{quote(item_id)}」不是本單位的項目（{whose}的編號），"
                      "此列未納入彙整；請勿新增或複製列。", cell=a1(r, id_col), field=id_name,
-                     value=_typed_in(rd, r, cells, sheet, header_row, id_col, layout))
+                     value=_typed_in(rd, r, cells, names, id_col, layout))
         elif item_id in rd.ret.rows:
             rd.issue("duplicate-row", f"編號「{quote(item_id)}」重複出現，只採用第一列。",
                      cell=a1(r, id_col), field=id_name,
-                     value=_typed_in(rd, r, cells, sheet, header_row, id_col, layout))
+                     value=_typed_in(rd, r, cells, names, id_col, layout))
         else:
             seen.append(item_id)
             rd.ret.rows[item_id] = read_row(rd, sheet, r, cols, items[item_id], inputs, layout)
@@ -131,12 +132,12 @@ def read_rows(rd: Reading, sheet: SheetData, header_row: int, expected: list[str
 ROW_CONTENT_CHARS = 200  # as show_value bounds any 填寫內容
 
 
-def _typed_in(rd: Reading, r: int, cells: list[Any], sheet: SheetData, header_row: int,
-              id_col: int, layout: _Layout) -> str:
+def _typed_in(rd: Reading, r: int, cells: list[Any], names: dict[int, str], id_col: int,
+              layout: _Layout) -> str:
     """A row left out of the merge under its 編號: the 編號 and what was typed in its
     input cells (the grey plan text would crowd them out)."""
     columns = [id_col, *(c for _, c, _ in layout.inputs)]
-    return row_content(rd, r, cells, header_row_names(sheet, header_row), columns)
+    return row_content(rd, r, cells, names, columns)
 
 
 def header_row_names(sheet: SheetData, header_row: int) -> dict[int, str]:

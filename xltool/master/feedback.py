@@ -24,7 +24,6 @@ from ..forms.todo import TODO_COLUMNS, TODO_HEADER_ROW, TODO_SHEET
 from ..intake import Return, read_returns
 from .merge import MergeResult
 
-SHEET = TODO_SHEET
 # About the returned file as a whole (its name, its identity, its clock), not about a
 # cell of the copy: for the secretariat's 檢核結果, not for the unit's to-do list.
 NOT_TO_FIX = {"name-mismatch", "no-metadata", "implausible-time"}
@@ -148,7 +147,7 @@ def feedback_book(result: MergeResult, ret: Return, created: datetime):
     meta.put(meta.max_row + 1, 0, KEYS["feedback"])
     meta.put(meta.max_row, 1, "1")
     widths: list[float] = [6, 16, 14, 30, 60, 20]
-    listing = Sheet(SHEET, widths=widths, protect=True,
+    listing = Sheet(TODO_SHEET, widths=widths, protect=True,
                     print_setup=PrintSetup(repeat_rows=(TODO_HEADER_ROW, TODO_HEADER_ROW)))
     listing.put(0, 0, f"{plan.info.name}　{ret.unit}　待修正事項", "title")
     to = f"回傳{plan.info.contact_unit}" if plan.info.contact_unit else "回傳"
@@ -163,7 +162,7 @@ def feedback_book(result: MergeResult, ret: Return, created: datetime):
             listing.put(r, c, v, "locked" if c else "locked_number")
         listing.heights[r] = row_height(list(zip(map(str, values), widths[1:])))
     book.sheets.insert(0, listing)
-    book.active = SHEET
+    book.active = TODO_SHEET
     return book
 
 

@@ -15,6 +15,7 @@ import zipfile
 from array import array
 from dataclasses import dataclass, field
 
+from ..cells import col_index
 from .bounds import FORMULA_SHOWN, Ambiguous, Bounds, Corrupt, Extent, Formulas, TooLarge, formula_text
 from .xmlstream import Malformed, Unsafe, local, make_parser, parse_bytes, parse_stream
 
@@ -278,7 +279,7 @@ def _within(extent: Extent, letters: tuple[bytes, ...], digits: tuple[bytes, ...
     far_row = far_col = -1
     if letters:
         far_row = max(map(int, set(digits))) - 1
-        far_col = max(map(_col_index, {x.decode() for x in set(letters)}))
+        far_col = max(map(col_index, {x.decode() for x in set(letters)}))
         if far_row >= b.rows or far_col >= b.cols or (far_row + 1) * (far_col + 1) > b.cells \
                 or records > b.records:
             return False
@@ -339,7 +340,7 @@ def _walk_tree(data: bytes, extent: Extent, lengths: array) -> tuple[Extent, For
                 m = _REF.fullmatch(ref)
                 if m is None:
                     raise Corrupt(f"cell reference {ref[:20]!r}")
-                r, c = int(m.group(2)) - 1, _col_index(m.group(1))
+                r, c = int(m.group(2)) - 1, col_index(m.group(1))
             else:
                 r, c = max(row, 0), next_col
             next_col = c + 1
@@ -422,7 +423,7 @@ def _plain_sheet(root, data: bytes, extent: Extent, lengths: array) -> Formulas 
     if len(found) != len(refs) or any(a + b != r for (a, b), r in zip(found, refs)):
         return None
     if found:
-        columns = {letters: _col_index(letters) for letters, _ in set(found)}
+        columns = {letters: col_index(letters) for letters, _ in set(found)}
         numbers = [int(d) - 1 for _, d in found]
         far_row = max(numbers)
         far_col = max(columns[letters] for letters, _ in found)
@@ -440,7 +441,7 @@ def _plain_sheet(root, data: bytes, extent: Extent, lengths: array) -> Formulas 
                 m = _REFS.fullmatch(cell.get("r") or "")
                 if m is None:
                     return None
-                formulas[(int(m.group(2)) - 1, _col_index(m.group(1)))] = formula_text(f.text)
+                formulas[(int(m.group(2)) - 1, col_index(m.group(1)))] = formula_text(f.text)
     return formulas
 
 
@@ -666,7 +667,7 @@ class _SheetWalk:
                 m = _REF.fullmatch(ref)
                 if m is None:
                     raise Corrupt(f"cell reference {ref[:20]!r}")
-                row, col = int(m.group(2)) - 1, _col_index(m.group(1))
+                row, col = int(m.group(2)) - 1, col_index(m.group(1))
             else:
                 row, col = max(self.row, 0), self.next_col
             self.next_col = col + 1
@@ -732,10 +733,3 @@ class _SheetWalk:
             self.chars += _text_chars(data)
         elif self.in_formula and sum(map(len, self.formula_parts)) <= FORMULA_SHOWN:
             self.formula_parts.append(data)
-
-
-def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n - 1

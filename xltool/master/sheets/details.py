@@ -97,8 +97,7 @@ class Details:
         end = 3 + len(self.inputs)
         inputs = [(BLANK if v is None else v, "bad") if name in refused else
                   (v, "wrap" if type(v) is str else "num")
-                  for name, v in zip(self.inputs, values[3:end])] if refused else \
-            [(v, "wrap" if type(v) is str else "num") for v in values[3:end]]
+                  for name, v in zip(self.inputs, values[3:end])]
         cells = [(values[0], "wrap"), (values[1], "wrap"), (values[2], "wrap"), *inputs,
                  (values[end], "wrap"), (values[end + 1], "wrap"),
                  (values[end + 2], "bad" if bad else "wrap"), (values[end + 3], "cell")]
