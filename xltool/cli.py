@@ -716,8 +716,17 @@ def print_(workbook: Path, output: Path | None):
     say(f"已產生 PDF：{to_pdf(workbook, output)}")
 
 
+def _ignore_unraisable(_unraisable) -> None:
+    pass
+
+
 def main(argv=None):
     """Entry point: turn library errors into zh-TW messages and exit codes."""
+    if not os.environ.get("XLTOOL_DEBUG"):
+        # An error raised while an object is discarded (a half-written zip closed
+        # again on a full disk) is printed as a traceback by default; the error that
+        # matters has been reported already.
+        sys.unraisablehook = _ignore_unraisable
     try:
         cli.main(args=argv, prog_name="xltool", standalone_mode=False)
     except click.exceptions.Abort:
@@ -732,6 +741,12 @@ def main(argv=None):
     except Exception as exc:  # a bug in xltool: say so plainly, trace only on request
         if os.environ.get("XLTOOL_DEBUG"):
             raise
+        from .files import disk_full, out_of_space
+
+        full = disk_full(exc)
+        if full is not None:  # e.g. the temporary folder filled up: not a bug
+            say(f"錯誤：{out_of_space(None, full)}", err=True)
+            sys.exit(EXIT_UNUSABLE)
         say(f"[錯誤] xltool 內部錯誤（internal-error，{type(exc).__name__}: {exc}）。"
             "這不是您的檔案的問題；請設定環境變數 XLTOOL_DEBUG=1 重新執行，"
             "並將訊息回報開發者。", err=True)

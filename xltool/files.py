@@ -2,10 +2,12 @@
 names as people read them, and where LibreOffice is."""
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
 import tempfile
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,7 +49,16 @@ def atomic_path(target: Path) -> Iterator[Path]:
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
+        try:
+            yield tmp_path
+        except Exception as exc:
+            full = disk_full(exc)
+            if full is None:
+                raise
+            # A writer's half-written zip is still open in the failed frames: let it go
+            # now, so that the temporary file can be removed (Windows keeps open files).
+            traceback.clear_frames(exc.__traceback__)
+            raise out_of_space(target, full) from None
         try:
             # mkstemp makes the file private (0600); colleagues must be able to open
             # what xltool writes, so give it the mode a plain open() would.
@@ -56,8 +67,10 @@ def atomic_path(target: Path) -> Iterator[Path]:
         except OSError as exc:
             raise _unwritable(target, exc) from None
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        try:
+            tmp_path.unlink(missing_ok=True)
+        except OSError:  # still open elsewhere (Windows): a stray temporary file, not a failure
+            pass
 
 
 def _unwritable(target: Path, exc: OSError):
@@ -66,6 +79,38 @@ def _unwritable(target: Path, exc: OSError):
     reason = exc.strerror or type(exc).__name__
     return XltoolError(f"無法寫入「{target}」（{reason}）；請確認資料夾存在、有寫入權限，"
                        "且檔案沒有被其他程式開啟。")
+
+
+# No room to write: a full disk, a full quota, or a file larger than the system allows.
+_NO_SPACE = frozenset(n for n in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EFBIG) if n)
+_SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
+
+
+def disk_full(exc: BaseException) -> OSError | None:
+    """The "no space left" error behind ``exc``, if that is what it is: writers wrap
+    the OSError they met (XlsxWriter's FileCreateError holds it as its argument)."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, OSError) and item.errno in _NO_SPACE:
+            return item
+        if getattr(item, "sqlite_errorcode", None) == _SQLITE_FULL:  # the row store's disk
+            return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        todo.extend([item.__cause__, item.__context__, *item.args])
+    return None
+
+
+def out_of_space(target: Path | str | None, exc: OSError):
+    """The zh-TW error for a write that ran out of room; the old file is untouched."""
+    from .errors import XltoolError
+
+    where = f"「{target}」" if target else f"暫存檔「{exc.filename}」" if exc.filename else "檔案"
+    return XltoolError(f"磁碟空間不足（或超過系統允許的檔案大小），無法寫入{where}；"
+                       "原有的檔案沒有更動。請清出磁碟空間後重新執行。")
 
 
 def display_name(path: Path | str) -> str:

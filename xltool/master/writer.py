@@ -14,7 +14,6 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-import xlsxwriter
 from xlsxwriter import workbook as xlsxwriter_workbook
 
 from ..cells import utc_naive
@@ -22,6 +21,7 @@ from ..files import atomic_path
 from ..intake import Return
 from ..intake.log import Received
 from ..plan import Plan
+from ..xlsx_scratch import ScratchWorkbook
 from ..xlsx_text import LiteralWorksheet
 from .layout import SHEET_ORDER, SUMMARY_SHEET
 from .merge import MergeResult
@@ -124,7 +124,7 @@ class MasterWriter:
             self.wb.close()
 
 
-class MasterWorkbook(xlsxwriter.Workbook):
+class MasterWorkbook(ScratchWorkbook):
     """A workbook zipped at :data:`DEFLATE_LEVEL`. XlsxWriter has no option for it: its
     ZipFile is given the level for the moment the workbook is stored (one thread
     writes a master), and is left as it was where that name is not XlsxWriter's to

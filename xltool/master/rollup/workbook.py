@@ -29,10 +29,10 @@ HEADER_ROW = 4  # 0-based: the upper of 附表2's two header rows
 
 def write_rollup_xlsx(rollup: Rollup, target: Path) -> None:
     """Write ``rollup`` to ``target`` atomically."""
-    import xlsxwriter
+    from ...xlsx_scratch import ScratchWorkbook
 
     with atomic_path(Path(target)) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {
+        wb = ScratchWorkbook(str(tmp), {
             "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
             "default_format_properties": dict(DEFAULT_FONT)})
         wb.set_properties({"title": rollup.title, "author": rollup.agency})
