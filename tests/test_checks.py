@@ -38,3 +38,16 @@ def test_rules_name_the_problem(raw, code):
     result = check(rule_for(col, choices=choices, maximum=20.25 if col.maximum_attr else None), col,
                    raw, "")
     assert result.value is None and result.problem.code == code
+
+
+@pytest.mark.parametrize("raw, value", [("1,234", 1234), ("１，２３４．５", 1234.5), ("10,000", 10000),
+                                        ("12,5", None), ("1,2,3", None), ("1234,567", None),
+                                        ("1,23", None), ("，５", None)])
+def test_commas_only_as_thousands(raw, value):
+    """A comma groups thousands here; anything else is no number (12,5 is not 125)."""
+    col = next(c for c in F.INPUT_COLUMNS if c.kind == "number" and not c.maximum_attr)
+    result = check(rule_for(col), col, raw, "")
+    assert result.value == value
+    assert (result.problem is None) == (value is not None)
+    if value is None:
+        assert result.problem.code == "type-error"

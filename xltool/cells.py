@@ -75,13 +75,21 @@ def squeeze(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+
+
 def to_number(value: Any) -> float | int:
     """A number, also from text such as '１２' or ' 3.5 '; ValueError otherwise."""
     if isinstance(value, bool) or value is None:
         raise ValueError("not a number")
     if isinstance(value, (int, float)):
         return value
-    text = norm_text(value).replace(",", "")
+    text = norm_text(value)
+    if "," in text:
+        # Only as thousands are grouped here (1,234.5): 12,5 is no number, not 125.
+        if not _GROUPED.fullmatch(text):
+            raise ValueError("not a number")
+        text = text.replace(",", "")
     if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
         raise ValueError("not a number")
     number = float(text)
