@@ -51,3 +51,20 @@ def test_commas_only_as_thousands(raw, value):
     assert (result.problem is None) == (value is not None)
     if value is None:
         assert result.problem.code == "type-error"
+
+
+@pytest.mark.parametrize("raw, code", [("𠀀" * 16_383, None), ("𠀀" * 16_384, "too-long"),
+                                       ("a" * 32_767, None), ("😀" + "a" * 32_766, "too-long")])
+def test_text_limit_counts_as_excel_does(raw, code):
+    """Excel's 32,767 is in UTF-16 units: a character beyond the BMP takes two, and a
+    text over it would be cut in 明細 without a word."""
+    col = next(c for c in F.INPUT_COLUMNS if c.kind == "text")
+    result = check(rule_for(col), col, raw, "")
+    assert (result.problem.code if result.problem else None) == code
+    assert result.value == (raw if code is None else None)
+
+
+def test_what_no_file_can_hold_is_removed_with_a_note():
+    col = next(c for c in F.INPUT_COLUMNS if c.kind == "text")
+    result = check(rule_for(col), col, "甲\ufffe乙\uffff丙\x85丁\x1b", "")
+    assert result.value == "甲乙丙丁" and result.problem is None and result.note == "已移除控制字元"

@@ -110,3 +110,28 @@ def test_ods_metadata_and_page_layout(ods):
 def test_every_ods_template_is_valid_odf_1_3(ods):
     plan, paths = ods
     assert validate(list(paths.values())) == []
+
+
+def test_ods_cells_hold_line_breaks_and_no_replacement_characters(second_plan_path, tmp_path):
+    """A CR LF or a lone CR ends a line, as a LF does (a raw CR in the XML would read as a
+    second break); what XML cannot hold (ESC, U+FFFF) is left out, not written as U+FFFD."""
+    from xltool.forms.ods_writer import write_ods
+    from xltool.forms.template import build_template
+
+    plan = load_plan(second_plan_path)
+    unit = next(iter(SECOND_PLAN_LEADS))
+    book = build_template(plan, unit, datetime(2024, 1, 2))
+    form = book.sheet(F.FORM_SHEET)
+    result = next(k for k, c in enumerate(F.COLUMNS) if c.name == "執行績效與成果")
+    texts = ["第一行\r\n第二行", "甲\r乙", "前\x1b後\uffff"]
+    for n, value in enumerate(texts):
+        form.put(F.FIRST_ITEM_ROW + n, result, value, "input")
+    path = tmp_path / "t.ods"
+    write_ods(book, path)
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(F.FORM_SHEET).to_python(
+        skip_empty_area=False)
+    got = [rows[F.FIRST_ITEM_ROW + n][result] for n in range(len(texts))]
+    assert got == ["第一行\n第二行", "甲\n乙", "前後"]
+    content = zipfile.ZipFile(path).read("content.xml")
+    assert "\ufffd".encode() not in content and b"\r" not in content
+    assert validate([path]) == []

@@ -29,9 +29,15 @@ def rich_run(text: str) -> str:
     return f"<r><t>{escape(text)}</t></r>"
 
 
+def fits_a_cell(text: str) -> bool:
+    """Whether an .xlsx cell holds ``text`` whole: Excel counts UTF-16 units, so a
+    character beyond the BMP (𠀀, an emoji) takes two."""
+    return len(text) <= EXCEL_LIMIT // 2 or len(text.encode("utf-16-le", "surrogatepass")) // 2 <= EXCEL_LIMIT
+
+
 def cut_to_limit(text: str) -> str:
     """``text`` cut to Excel's limit as XlsxWriter cuts it (whole characters)."""
-    if len(text) <= EXCEL_LIMIT // 2 or len(text.encode("utf-16-le", "surrogatepass")) // 2 <= EXCEL_LIMIT:
+    if fits_a_cell(text):
         return text
     units = 0
     for index, char in enumerate(text):

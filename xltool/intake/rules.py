@@ -16,8 +16,11 @@ from schema import And, Schema, SchemaError, Use
 
 from ..cells import fmt_number, norm_text, to_number
 from ..forms.fields import EARLIEST_DATE, LATEST_DATE, TEXT_LIMIT, Column
+from ..xlsx_text import fits_a_cell
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 and C1 controls but tab and line breaks, and what XML cannot hold at all (U+FFFE,
+# U+FFFF, a lone surrogate): an .xls return can carry them; no writer may get them.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 
 
 @dataclass
@@ -74,8 +77,9 @@ def rule_for(col: Column, *, choices: tuple[str, ...] | None = None,
         message = _fail("type-error", date_problem(col))
         return Schema(And(Use(_as_date, error=message),
                           lambda d: EARLIEST_DATE <= d <= LATEST_DATE, error=message))
-    return Schema(And(Use(clean_text), lambda v: len(v) <= TEXT_LIMIT,
-                      error=_fail("too-long", f"「{col.name}」超過 {TEXT_LIMIT} 個字元")))
+    return Schema(And(Use(clean_text), fits_a_cell,
+                      error=_fail("too-long", f"「{col.name}」超過 {TEXT_LIMIT} 個字元"
+                                              "（中文擴充字、表情符號等每字以 2 計）")))
 
 
 def date_problem(col: Column, example: date | None = None) -> str:
@@ -150,7 +154,7 @@ def _already_valid(col: Column, raw: Any, choices, maximum) -> bool:
                 and (col.minimum is None or raw >= col.minimum)
                 and (maximum is None or raw <= maximum))
     if kind == "text":
-        return (type(raw) is str and len(raw) <= TEXT_LIMIT and raw == raw.strip()
+        return (type(raw) is str and fits_a_cell(raw) and raw == raw.strip()
                 and "\r" not in raw and not _CONTROL.search(raw))
     return False
 
