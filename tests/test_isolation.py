@@ -85,3 +85,46 @@ def test_in_place_mode_has_the_same_contract():
     with Pool(behave, 3, isolate=False) as pool:
         assert list(pool.map([("ok", 2), ("panic", 0)])) == [6, Failure(
             "error", "PanicException: range end index 2 out of range")]
+
+
+ORPHANING = """
+import sys, threading, time
+sys.path.insert(0, sys.argv[1])
+from test_isolation import behave
+from xltool.reading.isolation import Limits, Pool
+pool = Pool(behave, 3, workers=2, limits=Limits(wall_seconds=600))
+threading.Thread(target=lambda: list(pool.map([("sleep", 600)] * 4)), daemon=True).start()
+while len(pool._all) < 2:
+    time.sleep(0.05)
+print(" ".join(str(w.process.pid) for w in pool._all), flush=True)
+time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
+            return fh.read().split(") ")[1][0] != "Z"  # not a zombie waiting for its reaper
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_workers_end_when_the_process_that_started_them_is_gone(how):
+    """Killed, or its terminal closed, a run must not leave workers behind: each one
+    holds a file (here: sleeps) and would otherwise live on, reparented."""
+    import signal
+    import subprocess
+    from pathlib import Path
+
+    proc = subprocess.Popen([sys.executable, "-c", ORPHANING, str(Path(__file__).parent)],
+                            stdout=subprocess.PIPE, text=True)
+    pids = [int(p) for p in proc.stdout.readline().split()]
+    assert len(pids) == 2 and all(_alive(p) for p in pids)
+    proc.send_signal(getattr(signal, how))
+    proc.wait(30)
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pids)

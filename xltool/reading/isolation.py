@@ -230,7 +230,7 @@ class _Worker:
         self.stderr_path = stderr_path
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_worker_main, daemon=True, args=(
-            child, pool.handler, pool.context, pool.limits, str(stderr_path)))
+            child, pool.handler, pool.context, pool.limits, str(stderr_path), os.getpid()))
         self.process.start()
         child.close()
         pid = self.process.pid
@@ -306,13 +306,18 @@ def _tail(path: Path, size: int = 4096) -> str:
         return ""
 
 
-def _worker_main(conn, handler: Handler, context: Any, limits: Limits, stderr_path: str) -> None:
+def _worker_main(conn, handler: Handler, context: Any, limits: Limits, stderr_path: str,
+                 parent: int) -> None:
     global IN_WORKER
     IN_WORKER = True
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+        for name in ("SIGTERM", "SIGHUP"):  # not the parent's clean-up (see cli.main)
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), signal.SIG_DFL)
     except (ValueError, OSError):
         pass
+    _exit_with(parent)
     err = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(err, 2)
     import faulthandler
@@ -342,6 +347,25 @@ def _worker_main(conn, handler: Handler, context: Any, limits: Limits, stderr_pa
         except Exception as exc:  # noqa: BLE001 — an answer that cannot be pickled
             conn.send(("error", f"{type(exc).__name__}"))
     os._exit(0)
+
+
+def _exit_with(parent: int) -> None:
+    """End this worker when the process that started it is gone (killed, or its
+    terminal closed): a worker can be waiting on a file that never ends (a FIFO) or
+    on a pipe that a sibling worker holds open too, and would otherwise live on."""
+    if sys.platform == "win32":
+        return  # a job object ends its workers with it (see _limit_windows_process)
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="xltool-parent-watch", daemon=True).start()
+
+
+PARENT_CHECK_SECONDS = 0.5
 
 
 # ------------------------------------------------------------------ limits
