@@ -11,8 +11,8 @@ from pathlib import Path
 
 from ..cells import norm_text, roc_date
 from ..errors import XltoolError
-from ..files import safe_filename
 from ..plan import Plan
+from ..plan.filenames import file_name_twins, plan_short_name, template_stem
 from ..resources import load_json
 from . import fields as F
 from .book import Book, PrintSetup, Sheet, Validation, row_height
@@ -32,16 +32,13 @@ def list_name(name: str, index: int) -> str:
 
 def short_name(plan: Plan) -> str:
     """The plan's short name for file names: 簡稱, else the name without agency/year."""
-    if plan.info.short_name:
-        return plan.info.short_name
-    name = plan.info.name.replace(plan.info.agency, "")
-    name = re.sub(r"\d+\s*年度?", "", name)
-    name = re.sub(r"(執行|實施)?計畫$", "", name.strip())
-    return re.sub(r"\s+", "", name) or "填報"
+    return plan_short_name(plan.info.name, plan.info.agency, plan.info.short_name)
 
 
 def template_filename(plan: Plan, unit: str, fmt: str) -> str:
-    return safe_filename(f"{plan.info.year}_{short_name(plan)}_{unit}") + f".{fmt}"
+    """年度_簡稱_單位.fmt, safe on Windows and Linux and shortened like the correction
+    copies' names (``xltool check`` refuses units whose names would be one file)."""
+    return template_stem(plan.info.year, short_name(plan), unit) + f".{fmt}"
 
 
 def generation_time() -> datetime:
@@ -218,6 +215,7 @@ def write_templates(plan: Plan, out_dir: Path, units: Iterable[str] | None = Non
                     progress: Callable[[str], None] | None = None) -> list[Written]:
     """Write one workbook per unit (and per format) into ``out_dir``."""
     chosen = units_to_write(plan, units)
+    _refuse_shared_names(plan, chosen)
     generated = generated or generation_time()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -258,6 +256,15 @@ def units_to_write(plan: Plan, units: Iterable[str] | None) -> list[str]:
     if empty:
         raise XltoolError(f"這些單位沒有主辦任何項目，不產生填報表：{'、'.join(empty)}。")
     return list(dict.fromkeys(chosen))
+
+
+def _refuse_shared_names(plan: Plan, units: list[str]) -> None:
+    """No template may overwrite another (a plan ``xltool check`` has passed has none)."""
+    twins = file_name_twins((u, template_filename(plan, u, "xlsx")) for u in units)
+    if twins:
+        pairs = "；".join(f"「{a}」與「{b}」都是「{name}」" for a, b, name in twins)
+        raise XltoolError(f"有單位的填報表檔名相同，會互相覆蓋：{pairs}。請修改計畫檔「單位」工作表中"
+                          "其中一個單位名稱（執行 xltool check 會列出儲存格）。")
 
 
 PARALLEL_FROM = 24  # units; below this a process pool costs more than it saves

@@ -2,6 +2,7 @@
 so far, and header-row-1 tables read through the cell rules."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,12 @@ from schema import Schema, SchemaError
 
 from ..cells import a1, header_name, norm_text
 from ..errors import Issue
+from ..quoting import quote
 from ..reading.workbook import SheetData
-from .rules import SHEETS, schema_message
+from ..xlsx_text import EXCEL_LIMIT
+from .rules import CONTROL, CONTROL_IN_PROSE, LINE_BREAK, LIST_CELLS, SHEETS, SINGLE_LINE, schema_message
+
+_NAMED_CHARACTERS = 3  # at most this many distinct control characters are named in a message
 
 
 @dataclass
@@ -102,4 +107,67 @@ class PlanBook:
                 self.fault(f"{name}：{schema_message(exc)}。", sheet_name, r, cols[name],
                            value=raw[name], field=name,
                            code="missing-value" if raw[name] is None else "type-error")
+                continue
+            self.check_text(values[name], sheet_name, r, cols[name], name,
+                            single_line=name in SINGLE_LINE.get(sheet_name, ()),
+                            list_cell=name in LIST_CELLS.get(sheet_name, ()))
         return values, frozenset(bad)
+
+    def check_text(self, value: Any, sheet: str, row: int, col: int, field: str, *,
+                   single_line: bool = False, list_cell: bool = False) -> None:
+        """Faults for a text the templates, master and reports cannot hold as it is: a
+        control character (in a name, a line break too; a list cell may put one name a
+        line), or more than one .xlsx cell holds. The value is kept: the cell is still
+        what it says for the checks across sheets."""
+        if not isinstance(value, str):
+            return
+        if single_line:
+            self._check_single_line(value, sheet, row, col, field, list_cell)
+        else:
+            self._check_prose(value, sheet, row, col, field)
+        units = utf16_length(value)
+        if units > EXCEL_LIMIT:
+            counted = (f"{len(value):,} 個字，以 UTF-16 計長度為 {units:,}（「𠀀」等擴充區的字與"
+                       "表情符號各算 2）" if units != len(value) else f"{units:,} 個字")
+            self.fault(f"{field}的文字有 {counted}，超過 .xlsx 一格的上限 {EXCEL_LIMIT:,}："
+                       "填報表會截斷這段文字；請縮短。", sheet, row, col, code="too-long",
+                       value=quote(value), field=field)
+
+    def _check_single_line(self, text: str, sheet: str, row: int, col: int, field: str,
+                           list_cell: bool) -> None:
+        """A name: these go into mail headers, file names and sheet titles."""
+        if list_cell:
+            text = re.sub(r"[\r\n]+", "、", text)
+        if not CONTROL.search(text):
+            return
+        kinds = ["換行"] if LINE_BREAK.search(text) else []
+        others = LINE_BREAK.sub("", text)
+        if CONTROL.search(others):
+            kinds.append(f"控制字元 {_named(CONTROL, others)}")
+        self.fault(f"{field}「{quote(text)}」含有{'與'.join(kinds)}；請改為單行文字，不要有換行或特殊字元。",
+                   sheet, row, col, code="control-character", value=quote(text), field=field)
+
+    def _check_prose(self, text: str, sheet: str, row: int, col: int, field: str) -> None:
+        """Prose may hold tabs and line breaks, and no other control character."""
+        found = CONTROL_IN_PROSE.search(text)
+        if not found:
+            return
+        at = found.start()
+        shown = quote(text) if at < 40 else "…" + quote(text[at - 20:])
+        names = _named(CONTROL_IN_PROSE, text)
+        where = f"{'第一個' if '、' in names or '等' in names else ''}在第 {at + 1:,} 個字"
+        self.fault(f"{field}「{shown}」含有控制字元 {names}（{where}；常見於由網頁、PDF 或終端機"
+                   "複製的文字）；填報表與報告無法保存這類字元，請刪除。", sheet, row, col,
+                   code="control-character", value=quote(text), field=field)
+
+
+def _named(pattern: re.Pattern[str], text: str) -> str:
+    """The distinct characters of ``text`` that ``pattern`` finds, as U+001B、U+0001."""
+    chars = list(dict.fromkeys(pattern.findall(text)))
+    named = "、".join(f"U+{ord(c):04X}" for c in chars[:_NAMED_CHARACTERS])
+    return named + (f" 等 {len(chars)} 種" if len(chars) > _NAMED_CHARACTERS else "")
+
+
+def utf16_length(text: str) -> int:
+    """The length of ``text`` as Excel counts it: a character beyond the BMP takes two."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2

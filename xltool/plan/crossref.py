@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..cells import fmt_number
+from ..cells import a1, fmt_number
 from ..errors import WARNING
 from .book import PlanBook, Row
-from .model import Dimension
+from .filenames import file_name_twins, plan_short_name, template_stem, unit_stem
+from .model import Dimension, PlanInfo
 from .rules import DIM_SHEET, ITEM_SHEET, UNIT_SHEET, key
 from .units import Unit, UnitDirectory
 
@@ -143,3 +144,29 @@ def check_leads(book: PlanBook, units: Units, tally: Tally) -> None:
             book.fault(f"單位「{u.name}」沒有主辦任何項目，將不會產生填報表。", UNIT_SHEET,
                        units.rows[u.name], book.header_col(UNIT_SHEET, "名稱"),
                        value=u.name, severity=WARNING, code="unit-without-items", field="名稱")
+
+
+def check_file_names(book: PlanBook, info: PlanInfo | None, units: Units) -> None:
+    """Units whose files would have one name (甲/組 and 甲:組; names alike but for case,
+    or for what is cut from a long one): one unit's file would overwrite the other's.
+    The 填報表 names need the 計畫 sheet's 年度 and 簡稱; the names made from the unit
+    name alone (mail drafts, collected returns, 佐證資料 folders) do not."""
+    col = book.header_col(UNIT_SHEET, "名稱") if units.named else 0
+    reported: set[str] = set()
+    if info is not None:
+        short = plan_short_name(info.name, info.agency, info.short_name)
+        twins = file_name_twins((u.name, template_stem(info.year, short, u.name)) for u in units.named)
+        for unit, earlier, stem in twins:
+            reported.add(unit)
+            _twin_fault(book, units, col, unit, earlier, f"填報表的檔名都是「{stem}.xlsx」（.ods 亦同）")
+    for unit, earlier, stem in file_name_twins((u.name, unit_stem(u.name)) for u in units.named):
+        if unit not in reported:
+            _twin_fault(book, units, col, unit, earlier,
+                        f"郵件草稿、收回的回傳檔與佐證資料夾都會以「{stem}」為名")
+
+
+def _twin_fault(book: PlanBook, units: Units, col: int, unit: str, earlier: str, what: str) -> None:
+    book.fault(f"單位「{unit}」與「{earlier}」（儲存格 {a1(units.rows[earlier], col)}）的檔名相同："
+               f"{what}，後寫的檔案會蓋掉先寫的。檔名中的 \\ / : * ? \" < > | 與控制字元都會改為 _、"
+               "英文字母不分大小寫、過長的名稱會截短；請修改其中一個單位名稱。", UNIT_SHEET,
+               units.rows[unit], col, value=unit, code="file-name-collision", field="名稱")

@@ -52,6 +52,7 @@ def _read_plan(book: PlanBook, path: Path) -> Plan | None:
     items, tally = sheets.read_items(book, dims, units)
     grades = sheets.read_grades(book)
     lists = sheets.read_lists(book)
+    crossref.check_file_names(book, info, units)
     if info is None or book.missing:
         return None
     crossref.check_points(book, dims, tally)

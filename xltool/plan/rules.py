@@ -63,10 +63,20 @@ def _email(value: Any) -> str:
     return text
 
 
-# Line breaks and control characters: these values go into mail headers, file
-# names and sheet titles, where a line break breaks the message or the file.
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# What no text of the plan may hold: C0 and C1 control characters (tab and line
+# breaks aside, which prose may hold), and what no XML file can store (U+FFFE,
+# U+FFFF, lone surrogates). Every template, master and report is XML: such a
+# character is dropped or replaced there (and the untouched return then differs
+# from the plan), or the writer refuses the whole file.
+CONTROL_IN_PROSE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+# Names go into mail headers, file names and sheet titles, where a line break breaks
+# the message or the file: no line break, no tab either.
+LINE_BREAK = re.compile("[\r\n\u2028\u2029]")
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff\ud800-\udfff]")
 SINGLE_LINE_INFO = ("計畫名稱", "機關名稱", "簡稱", "承辦單位")
+# The cells of the other sheets that hold names (a list cell may put one name a line).
+SINGLE_LINE = {UNIT_SHEET: ("名稱",)}
+LIST_CELLS = {UNIT_SHEET: ("群組", "別名")}
 
 
 # Prose (the plan's signed wording) is kept exactly as typed, full-width punctuation and

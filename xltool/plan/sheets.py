@@ -7,21 +7,18 @@ what its other cells say.
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from schema import Schema, SchemaError
 
 from ..cells import header_name, norm_text, prose
 from ..errors import WARNING
-from ..quoting import quote
 from .addresses import needs_smtputf8
 from .book import PlanBook, Row
 from .crossref import Dimensions, DimRow, Tally, Units
 from .grades import GradeBand
 from .model import STATUS_LIST, Dimension, Item, PlanInfo
 from .rules import (
-    CONTROL,
     DIM_RULES,
     DIM_SHEET,
     GRADE_RULES,
@@ -62,9 +59,8 @@ def read_info(book: PlanBook) -> PlanInfo | None:
         value = _info_value(book, label, required, found.get(label))
         if value is not None:
             values[attr] = value
-    for label in SINGLE_LINE_INFO:
-        if label in found:
-            check_single_line(book, found[label][1], INFO_SHEET, found[label][0], 1, label)
+            book.check_text(value, INFO_SHEET, found[label][0], 1, label,
+                            single_line=label in SINGLE_LINE_INFO)
     if "電子郵件" in found and values.get("contact_email"):
         check_address_charset(book, values["contact_email"], INFO_SHEET, found["電子郵件"][0], 1)
     if any(required and attr not in values for attr, required in INFO_FIELDS.values()):
@@ -151,12 +147,7 @@ def read_units(book: PlanBook) -> Units:
 
 
 def _check_unit_cells(book: PlanBook, row: Row) -> None:
-    if row.ok("名稱"):
-        check_single_line(book, row["名稱"], UNIT_SHEET, row.index, row.cols["名稱"], "名稱")
-    for field in ("群組", "別名"):
-        if row.ok(field):
-            check_single_line(book, row[field], UNIT_SHEET, row.index, row.cols[field], field,
-                              list_cell=True)
+    # (Line breaks and control characters in 名稱, 群組 and 別名: PlanBook.check_text.)
     if row.ok("電子郵件"):
         check_address_charset(book, row["電子郵件"], UNIT_SHEET, row.index, row.cols["電子郵件"])
 
@@ -171,21 +162,6 @@ def _check_names_are_not_units(book: PlanBook, units: list[Unit], rows: dict[str
                     book.fault(f"{field}「{value}」與單位名稱相同。", UNIT_SHEET, rows[u.name],
                                book.header_col(UNIT_SHEET, field), value=value, code="duplicate",
                                field=field)
-
-
-def check_single_line(book: PlanBook, value: Any, sheet: str, row: int, col: int, field: str,
-                      list_cell: bool = False) -> None:
-    """A fault when a name holds a line break or a control character: these values go
-    into mail headers, file names and sheet titles. A list cell (群組, 別名) may put one
-    name per line: only those lines are checked."""
-    text = norm_text(value)
-    if list_cell:
-        text = re.sub(r"[\r\n]+", "、", text)
-    if not CONTROL.search(text):
-        return
-    kind = "換行" if re.search(r"[\r\n\u2028\u2029]", text) else "控制字元"
-    book.fault(f"{field}「{quote(text)}」含有{kind}；請改為單行文字，不要有換行或特殊字元。",
-               sheet, row, col, code="control-character", value=quote(text), field=field)
 
 
 def check_address_charset(book: PlanBook, address: str, sheet: str, row: int, col: int) -> None:
@@ -288,6 +264,7 @@ def read_lists(book: PlanBook) -> dict[str, list[str]]:
     for c, head in enumerate(sheet.rows[0] if sheet.rows else []):
         name = header_name(head)
         if name:
+            book.check_text(name, LIST_SHEET, 0, c, name)
             lists[name] = _list_values(book, name, c)
     if STATUS_LIST not in lists:
         book.fault(f"工作表「選項」缺少「{STATUS_LIST}」清單（第 1 列為清單名稱）。", LIST_SHEET,
@@ -303,6 +280,7 @@ def _list_values(book: PlanBook, name: str, c: int) -> list[str]:
         v = prose(sheet.cell(r, c))  # shown in every drop-down: the plan's wording
         if not v:
             continue
+        book.check_text(v, LIST_SHEET, r, c, name)
         if norm_text(v) in keys:
             book.fault(f"清單「{name}」的值「{v}」重複。", LIST_SHEET, r, c, value=v,
                        code="duplicate", field=name)
