@@ -342,6 +342,10 @@ def status(plan: Path, returns: tuple[Path, ...], verify: bool):
     if _first_said(result.issues):
         say(render_text(_first_said(result.issues)))
     say(_status_table(result))
+    from .master.statuses import choice_issues
+
+    if choice_issues(result):  # why each 已取代 file is not the one used, and doubts on the choice
+        say(render_text(choice_issues(result)))
     unusable = [next(i for i in ret.issues if i.is_error) for ret in result.rejected
                 if any(i.is_error for i in ret.issues)]
     if unusable:  # why each file that cannot be used cannot be

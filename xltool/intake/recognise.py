@@ -2,6 +2,8 @@
 whether its identity holds together (see README, 安全性)."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from ..cells import local_text, norm_text, squeeze
 from ..errors import WARNING
 from ..forms import fields as F
@@ -105,13 +107,42 @@ def trusted_time(rd: Reading, saved, meta: dict[str, str]):
     template was made. Such a time is not trusted to pick the latest return."""
     if saved is None:
         return None
-    problem = implausible_time(saved, meta.get(KEYS["generated"], ""), rd.plan.info.year,
-                               rd.plan.zone)
+    problem, zone_hint = time_problem(rd.plan, saved, meta.get(KEYS["generated"], ""),
+                                      rd.ret.path.suffix, rd.ret.producer)
     if problem:
         rd.issue("implausible-time", f"檔案記錄的存檔時間（{local_text(saved, rd.plan.zone)}）{problem}，"
-                   "不可信；挑選最新回傳檔時不採用此時間。", WARNING, sheet="")
+                   f"不可信；挑選最新回傳檔時不採用此時間。{zone_hint}", WARNING, sheet="")
         return None
     return saved
+
+
+ZONE_HOURS = 14  # time zones lie within 14 hours of UTC
+ZONE_HINT = "可能是時區不同：請在計畫檔「計畫」工作表填寫各單位所在的「時區」，例如 +08:00，再重新執行"
+
+
+def time_problem(plan, saved: datetime, generated: str, suffix: str, producer: str) -> tuple[str, str]:
+    """Why a saved time cannot be true ("" when it can), and a hint at the plan's
+    時區 ("" unless): the time was written without a zone (ODF; LibreOffice's .xlsx),
+    the plan gives none, and read a whole number of hours (up to 14) away it would
+    be plausible."""
+    problem = implausible_time(saved, generated, plan.info.year, plan.zone)
+    if not problem or plan.zone is not None or not written_local(suffix, producer):
+        return problem, ""
+    shifts = (timedelta(hours=sign * h) for h in range(1, ZONE_HOURS + 1) for sign in (-1, 1))
+    if not any(not implausible_time(saved + s, generated, plan.info.year) for s in shifts):
+        return problem, ""
+    here = datetime.now().astimezone().strftime("%z")
+    return problem, (f"此檔記錄的是不含時區的當地時間，計畫檔沒有填寫「時區」，因此以執行 xltool 的電腦的"
+                     f"時區（UTC{here[:3]}:{here[3:]}）解讀；改以相差 {ZONE_HOURS} 小時以內的時區解讀"
+                     f"即為合理的時間，{ZONE_HINT}。")
+
+
+def written_local(suffix: str, producer: str) -> bool:
+    """Whether a file's saved time is local time without a zone (see saved_instant):
+    ODF always, and LibreOffice's .xlsx (stamped Z but local)."""
+    suffix = suffix.lower()
+    return suffix in (".ods", ".fods") or (
+        suffix in (".xlsx", ".xlsm") and producer.lower().startswith("libreoffice"))
 
 
 def units_in_name(rd: Reading) -> list[str]:

@@ -61,7 +61,8 @@ def guess_units(plan: Plan, files: list[Path]) -> list[int | None]:
 class Stream:
     """Decides when each unit's 明細 rows can be written, and writes them."""
 
-    def __init__(self, plan: Plan, files: list[Path], writer: MasterWriter | None):
+    def __init__(self, plan: Plan, files: list[Path], writer: MasterWriter | None,
+                 received: Received | None = None):
         self.units = [u.name for u in plan.units]
         self.position = {name: k for k, name in enumerate(self.units)}
         self.guesses = guess_units(plan, files)
@@ -72,6 +73,7 @@ class Stream:
         self.candidates: dict[str, list[tuple[int, Return]]] = {}
         self.chosen: dict[str, Return | None] = {}
         self.writer = writer
+        self.received = received  # the collect logs: they settle ties of save time
         self.next = 0  # the next unit to write
         self.spoiled = False
 
@@ -93,11 +95,11 @@ class Stream:
             self._write(self.next)
 
     def _write(self, k: int) -> None:
-        from .merge import _saved_key
+        from .merge import ranked
 
         unit = self.units[k]
         found = [ret for _, ret in sorted(self.candidates.pop(unit, []), key=lambda c: c[0])]
-        chosen = sorted(found, key=_saved_key, reverse=True)[0] if found else None  # as score() does
+        chosen = ranked(found, self.received)[0] if found else None  # as score() does
         self.chosen[unit] = chosen
         self.next = k + 1
         if self.writer is not None and not self.spoiled:
@@ -132,7 +134,7 @@ class StreamedMaster:
         """The collect logs, and the files about to be read: the stream to feed."""
         assert self.writer is not None  # entered
         self.writer.begin(received)
-        self.stream = Stream(self.plan, files, self.writer)
+        self.stream = Stream(self.plan, files, self.writer, received)
         return self.stream
 
     def commit(self, result: MergeResult) -> Path | None:

@@ -40,14 +40,15 @@ def write(ctx: Context) -> None:
         header = ret.header if ret and entry.status != UNUSABLE else {}
         if entry.status == UNUSABLE and ret is not None:  # a file that could not be used
             explain = next((i.message for i in ret.issues if i.is_error), "")
+        elif entry.why is not None:  # a superseded file: why another one is used
+            explain = entry.why.message
         else:
-            explain = note.get(entry.label, "")
+            explain = _unit_note(ctx, entry.unit, note.get(entry.label, ""))
         first = entry.label == entry.status != UNUSABLE  # the unit's own row: its evidence
         evidence = len(received.evidence.get(entry.unit, [])) if first else None
         values = [entry.unit, entry.label, ret.name if ret else "",
                   # to the second: the later of two saves in one minute wins, visibly
-                  local_text(ret.saved, ctx.plan.zone, seconds=True) if ret and entry.status != UNUSABLE
-                  else "",
+                  _saved_text(ret, ctx.plan.zone) if ret and entry.status != UNUSABLE else "",
                   *(header.get(name) for name in fields),
                   ret.errors if ret else 0, ret.warnings if ret else 0, explain,
                   roc_sender(ctx.r.senders.get(ret.name, "")) if ret else "",
@@ -67,3 +68,24 @@ def write(ctx: Context) -> None:
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(r - 1, 1), len(head) - 1)
     ctx.print_setup(ws, 0)
+
+
+def _saved_text(ret, zone) -> str:
+    """A file's save time, to the second (the later of two saves in one minute wins,
+    visibly); a time not trusted is shown as such, and a file that records none says so."""
+    if ret.saved is not None:
+        return local_text(ret.saved, zone, seconds=True)
+    if ret.stated is not None:
+        return f"{local_text(ret.stated, zone, seconds=True)}（不可信）"
+    return "（未記錄）"
+
+
+def _unit_note(ctx: Context, unit: str, note: str) -> str:
+    """The 說明 of a unit's own row: its status, and a doubt about the file chosen."""
+    doubts = [i for i in ctx.r.status_of(unit).told if not i.is_error and i.level == "warning"
+              and i.code != "implausible-time"]
+    if not doubts:
+        return note
+    mine = [i.message for i in doubts if i.code == "blank-return-chosen"]
+    doubt = mine[0] if mine else "採用哪一份檔案請確認：見下列「已取代」檔案的說明"
+    return f"{note}；{doubt}" if note else doubt
