@@ -439,8 +439,8 @@ def _show_merge(run, output: Path, report: Path | None) -> None:
             say(f"已移除不再需要的退件補正檔（該單位已無錯誤）：{path}")
         if run.feedback.problems:
             say(render_text(run.feedback.problems), err=True)
-    if run.backup:
-        say(f"原總表已備份為：{run.backup.name}（其中的複評已保留）")
+    if run.review_summary():
+        say(run.review_summary())
     say(f"已寫出總表：{output}" + (f"，報告：{report}" if report else ""))
     if errors:
         say(f"發現 {len(errors)} 個錯誤，請見總表「檢核結果」。", err=True)

@@ -8,13 +8,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import Issue, XltoolError
-from ..files import atomic_path
+from ..files import atomic_path, display_name
 from ..plan import Plan
 from .feedback import Feedback
 from .merge import MergeResult, merge
 from .streaming import StreamedMaster
+
+if TYPE_CHECKING:
+    from .review import Reviews
 
 
 @dataclass
@@ -25,10 +29,33 @@ class MergeRun:
     pdf: Path | None = None
     feedback: Feedback | None = None
     problems: list[Issue] = field(default_factory=list)  # after the master was written
+    reviews: Reviews | None = None  # what the previous master (or its newer copy) held
 
     @property
     def errors(self) -> list[Issue]:
         return [i for i in self.result.issues if i.is_error]
+
+    def review_summary(self) -> str:
+        """What became of the previous master and of its 複評, in words: only what
+        happened (empty when there was none)."""
+        reviews, backup = self.reviews, self.backup
+        said = f"原總表已備份為：{display_name(backup)}" if backup else ""
+        if reviews is None or reviews.source is None:
+            return said
+        other = reviews.source.suffix.lower() != ".xlsx" and reviews.source != backup
+        source = f"「{display_name(reviews.source)}」" if other else "其中"
+        if not reviews.read:
+            kept = f"{source}的複評未能讀取，新總表不含先前的複評（見上方說明）"
+        else:
+            known = {i.id for i in self.result.plan.items}
+            scores = sum(1 for r in self.result.items if r.review is not None)
+            notes = len(self.result.review_notes)
+            unusable = sum(1 for k in reviews.unusable if k in known)
+            kept = (f"{source}的複評 {scores} 筆、複評說明 {notes} 筆已保留" if scores or notes
+                    else f"{source}沒有複評或複評說明")
+            if unusable:
+                kept += f"；另有 {unusable} 筆無法採計的複評照原樣保留（紅色標示，見上方說明）"
+        return f"{said}；{kept}" if said else kept
 
 
 def check_outputs(outputs: list[Path], inputs: list[Path], plan: Path | None = None) -> None:
@@ -49,18 +76,23 @@ def run_merge(plan: Plan, returns: list[Path], output: Path, *, report: Path | N
               strict: bool = False, pdf: bool = False, feedback_dir: Path | None = None,
               progress: Callable[[Path], None] | None = None) -> MergeRun:
     """Merge ``returns`` under ``plan`` into the master at ``output``."""
-    from .review import carry_notes, read_review_sheet
+    from .review import carry_notes, unusable_issues, with_backup
+    from .writer import backup_path
 
     if Path(output).suffix.lower() != ".xlsx":
         raise XltoolError(f"總表檔須為 .xlsx：{Path(output).name}")
-    reviews = read_review_sheet(output, plan)
+    reviews, found = _previous_reviews(plan, Path(output))
     # 明細 is written while the returns are read; the master replaces ``output`` only
     # when committed (see streaming.py).
     with collector_paused(), StreamedMaster(plan, output) as master:
         result = merge(plan, list(returns), reviews.scores, progress=progress, master=master)
-        result.issues[:0] = reviews.issues + carry_notes(result, reviews)
-        run = MergeRun(result)
+        # The backup holds the lost reviews when they were the master's own (not a copy's).
+        lost = with_backup(reviews.lost, backup_path(output) if reviews.source == Path(output) else None)
+        result.issues[:0] = found + lost + reviews.issues + carry_notes(result, reviews) + \
+            unusable_issues(reviews, plan, carried_to=display_name(output))
+        run = MergeRun(result, reviews=reviews)
         if strict and run.errors:
+            _replace(result.issues, lost, with_backup(reviews.lost, None, written=False))
             return run
         run.backup = master.commit(result)
     run.written = True
@@ -75,6 +107,22 @@ def run_merge(plan: Plan, returns: list[Path], output: Path, *, report: Path | N
 
         run.feedback = write_feedback(result, feedback_dir)
     return run
+
+
+def _previous_reviews(plan: Plan, output: Path) -> tuple[Reviews, list[Issue]]:
+    """The 複評 to keep: the master's at ``output``, or those of a copy of it saved
+    later in another format (總表.ods), which is then said."""
+    from .review import newer_copy, other_copy_issue, read_review_sheet
+
+    copy = newer_copy(output)
+    if copy is None:
+        return read_review_sheet(output, plan), []
+    return read_review_sheet(copy, plan), [other_copy_issue(copy, output)]
+
+
+def _replace(issues: list[Issue], old: list[Issue], new: list[Issue]) -> None:
+    for was, now in zip(old, new):
+        issues[issues.index(was)] = now
 
 
 @contextmanager

@@ -9,7 +9,9 @@ not autofit; people read issue labels and ROC dates, never codes.
 """
 from __future__ import annotations
 
+import filecmp
 import functools
+import itertools
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -64,14 +66,30 @@ def write_sequentially(result: MergeResult, path: Path, created: datetime | None
 
 
 def backup_of(target: Path) -> Path | None:
-    """A copy of the master at ``target`` before it is replaced (None: there is none)."""
-    if not target.exists():
-        return None
-    stamp = datetime.fromtimestamp(target.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
-    backup = target.with_name(f"{target.stem}-備份-{stamp}{target.suffix}")
+    """A copy of the master at ``target`` before it is replaced (None: there is none),
+    named by :func:`backup_path`: never over another file."""
+    backup = backup_path(target)
+    if backup is None or backup.exists():  # exists: a copy of these very bytes
+        return backup
     with atomic_path(backup) as tmp:
         shutil.copyfile(target, tmp)
     return backup
+
+
+def backup_path(target: Path) -> Path | None:
+    """Where :func:`backup_of` keeps the master at ``target``: 總表-備份-YYYYMMDD-HHMMSS.xlsx
+    from its time saved, else, where that name is taken by other bytes (two saves in
+    one second, a clock set back), the first free of …-2.xlsx, …-3.xlsx. A file of
+    that name holding the same bytes is the backup already made: it is not copied again."""
+    target = Path(target)
+    if not target.exists():
+        return None
+    stamp = datetime.fromtimestamp(target.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
+    for n in itertools.count(1):
+        backup = target.with_name(f"{target.stem}-備份-{stamp}{'' if n == 1 else f'-{n}'}{target.suffix}")
+        if not backup.exists() or (backup.is_file() and filecmp.cmp(backup, target, shallow=False)):
+            return backup
+    raise AssertionError("unreachable")
 
 
 class MasterWriter:

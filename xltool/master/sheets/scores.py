@@ -19,7 +19,7 @@ from ..layout import (
     SCORE_SHEET,
     dimension_header,
 )
-from ..review import NOTE_HEADER
+from ..review import NOTE_HEADER, Unusable, unusable_reviews
 from .context import Context
 
 NOTE_WIDTH = 16  # 複評說明's column
@@ -67,6 +67,12 @@ def note_cell(plan, n: int) -> str:
     return a1(cols.first_item_row + n, cols.note)
 
 
+def review_cell(plan, n: int) -> str:
+    """The A1 cell of the ``n``-th item's (from 0) 複評 on 評分."""
+    cols = _columns(plan)
+    return a1(cols.first_item_row + n, cols.review)
+
+
 def _when(plan) -> str:
     """When a 複評 needs a 複評說明, in words."""
     margin = plan.info.review_note_margin
@@ -87,8 +93,9 @@ def write(ctx: Context) -> None:
                     f"複評欄（黃色）可由秘書單位填寫，複評與自評{_when(plan)}時請在複評說明欄寫明理由；"
                     "採計分數＝有複評取複評，否則取自評。", widths)
     ctx.header(ws, cols.header_row, head, widths)
+    unusable = unusable_reviews(ctx.r)
     for n, res in enumerate(ctx.r.items):
-        _item_row(ctx, ws, cols, cols.first_item_row + n, res)
+        _item_row(ctx, ws, cols, cols.first_item_row + n, res, unusable.get(res.item.id))
     last = cols.first_item_row + len(ctx.r.items) - 1
     _review_validations(ctx, ws, cols)
     _totals(ctx, ws, cols, last)
@@ -99,8 +106,9 @@ def write(ctx: Context) -> None:
     ctx.print_setup(ws, cols.header_row)
 
 
-def _item_row(ctx: Context, ws, cols: _Columns, r: int, res) -> None:
-    """One item: its units' scores, 自評 (their average, live), 複評 and 採計分數."""
+def _item_row(ctx: Context, ws, cols: _Columns, r: int, res, unusable: Unusable | None) -> None:
+    """One item: its units' scores, 自評 (their average, live), 複評 and 採計分數;
+    ``unusable``: the previous master's 複評 of it that could not be adopted."""
     f, item = ctx.f, res.item
     dim_name, method = ctx.plan.dimension(item.dimension).name, item.method.split("\n")[-1][:60]
     # Heights set directly: this sheet's comments are placed by them when the book closes.
@@ -118,7 +126,9 @@ def _item_row(ctx: Context, ws, cols: _Columns, r: int, res) -> None:
                          res.self_score)
     else:
         ws.write_number(r, cols.self_score, res.self_score, f["num"])
-    if res.review is None:
+    if res.review is None and unusable is not None:
+        _unusable_review(ctx, ws, r, cols.review, unusable)
+    elif res.review is None:
         ws.write_blank(r, cols.review, None, f["review"])
     else:
         ws.write_number(r, cols.review, res.review, f["review"])
@@ -129,6 +139,18 @@ def _item_row(ctx: Context, ws, cols: _Columns, r: int, res) -> None:
     review, self_score = a1(r, cols.review), a1(r, cols.self_score)
     ws.write_formula(r, cols.adopted, f"=IF(ISNUMBER({review}),{review},{self_score})", f["score"],
                      res.adopted)
+
+
+def _unusable_review(ctx: Context, ws, r: int, c: int, bad: Unusable) -> None:
+    """A 複評 of the previous master that cannot be adopted, kept as typed: as text,
+    so that 採計分數 (ISNUMBER) does not count it, red, and explained."""
+    if "review_unusable" not in ctx.f:  # only in masters that have one
+        ctx.f["review_unusable"] = ctx.wb.add_format({
+            "font_name": FONT, "font_size": 11, "valign": "top", "border": 1, "align": "center", "bg_color": "#FFC7CE",
+            "font_color": "#9C0006", "locked": False})
+    ws.write_string(r, c, bad.typed, ctx.f["review_unusable"])
+    ws.write_comment(r, c, f"複評「{bad.typed}」{bad.reason}，未採計，本項暫以自評計；"
+                           "請改為正確的分數（或清除）後重新彙整。", {"font_name": FONT, "x_scale": 2})
 
 
 def _unit_score(ctx: Context, ws, r: int, c: int, unit: str, entry) -> None:
