@@ -202,7 +202,7 @@ def test_the_workbook_has_formulas_statistics_chart_issues_and_prints_on_a4_land
     assert float(by_label["總分"][3]) == max(total_column) and float(by_label["總分"][4]) == min(total_column)
     counts = {g: sum(1 for t in total_column if grade(t) == g) for g in ("特優", "優良", "普通")}
     assert {g: int(by_label[g][2]) for g in counts} == counts
-    assert wb["統計"]["C" + str(_row_of(wb["統計"], "特優"))].value.startswith("=COUNTIF(")
+    assert wb["統計"]["C" + str(_row_of(wb["統計"], "特優"))].value.startswith("=SUMPRODUCT(--EXACT(")
     with zipfile.ZipFile(out) as zf:
         assert any(n.startswith("xl/charts/chart") for n in zf.namelist())
 

@@ -26,6 +26,12 @@ def col_index(letters: str) -> int:
     return n - 1
 
 
+def formula_string(text: str) -> str:
+    """``text`` as a string literal in a formula: its quotes doubled, as Excel and
+    OpenFormula read them (a grade named 普"通 must not end the literal)."""
+    return '"' + text.replace('"', '""') + '"'
+
+
 def a1(row: int, col: int) -> str:
     """0-based (row, col) → an A1 reference."""
     return f"{col_letter(col)}{row + 1}"

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from ... import textfit
-from ...cells import a1, col_letter, local_text
+from ...cells import a1, col_letter, formula_string, local_text
 from ...files import atomic_path
 from ...xlsx_text import LiteralWorksheet
 from ..documents.content import bands_text
@@ -105,7 +105,7 @@ def _table(ctx: Context, rollup: Rollup, n: int) -> None:
 def _grade_formula(rollup: Rollup, total_ref: str) -> str:
     formula = '""'
     for band in sorted(rollup.bands, key=lambda b: b.minimum):
-        formula = f'IF({total_ref}>={band.minimum:g},"{band.grade}",{formula})'
+        formula = f"IF({total_ref}>={band.minimum:g},{formula_string(band.grade)},{formula})"
     return "=" + formula
 
 
@@ -160,7 +160,9 @@ def _distribution(ctx: Context, rollup: Rollup, n: int, top: int) -> None:
         r = first + k
         ws.write_string(r, 0, grade, f["cell"])
         ws.write_string(r, 1, span, f["num"])
-        ws.write_formula(r, 2, f'=COUNTIF({grades},"{grade}")', f["num"], count)
+        # Not COUNTIF: it reads * ? ~ in its criterion as wildcards and a leading = < >
+        # as an operator, and matches case-insensitively; a grade is matched exactly.
+        ws.write_formula(r, 2, f"=SUMPRODUCT(--EXACT({grades},{formula_string(grade)}))", f["num"], count)
         if k < len(bands):
             ws.write_formula(r, 3, f"=IFERROR({a1(r, 2)}/{counted if counted else 0},0)", f["percent"],
                              count / counted if counted else 0)

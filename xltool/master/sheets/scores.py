@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from itertools import groupby
 
 from ... import textfit
-from ...cells import a1, abs_ref, col_letter
+from ...cells import a1, abs_ref, col_letter, formula_string
 from ...forms.book import FONT
 from ..layout import (
     ISSUE_SHEET,
@@ -208,7 +208,10 @@ def _totals(ctx: Context, ws, cols: _Columns, last: int) -> None:
         ws.write_string(rr, 1, dim.name, f["cell"])
         ws.write_string(rr, 2, dimension_header(i + 1, dim.name, dim.points), f["cell"])
         ws.write_number(rr, cols.points, dim.points, f["num"])
-        ws.write_formula(rr, cols.adopted, f"=ROUND(SUMIF({dim_col},{a1(rr, 1)},{adopted_col}),2)",
+        # Not SUMIF: it reads * ? ~ in a 構面 name as wildcards and a leading = < > as an
+        # operator, and matches case-insensitively; the name is matched exactly.
+        ws.write_formula(rr, cols.adopted,
+                         f"=ROUND(SUMPRODUCT(--EXACT({dim_col},{a1(rr, 1)}),{adopted_col}),2)",
                          f["score"], value)
         ctx.score_cells[dim.code] = f"'{SCORE_SHEET}'!{abs_ref(rr, cols.adopted)}"
     tr = r + 1 + len(ctx.r.dimensions)
@@ -226,5 +229,5 @@ def grade_formula(ctx: Context, total_ref: str) -> str:
     bands = sorted(ctx.plan.grades, key=lambda b: -b.minimum)
     formula = '""'
     for band in reversed(bands):
-        formula = f'IF({total_ref}>={band.minimum:g},"{band.grade}",{formula})'
+        formula = f"IF({total_ref}>={band.minimum:g},{formula_string(band.grade)},{formula})"
     return "=" + formula
