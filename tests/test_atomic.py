@@ -23,6 +23,9 @@ CRASHER = textwrap.dedent("""
                 if calls["n"] == 8:  # some parts of the master are in the temp file
                     if how == "kill":
                         os.kill(os.getpid(), signal.SIGKILL)  # a power cut
+                    if how == "term":
+                        os.kill(os.getpid(), signal.SIGTERM)  # kill, or a closed terminal
+                        return original(self, *args, **kwargs)  # stopped at the next step
                     raise KeyboardInterrupt  # Ctrl-C
             return original(self, *args, **kwargs)
         return method
@@ -59,15 +62,20 @@ def test_killed_mid_write(previous):
     assert (out / "report.json").read_bytes() == report
 
 
-def test_interrupted_mid_write(previous):
+@pytest.mark.parametrize("how", ["interrupt", pytest.param("term", marks=pytest.mark.skipif(
+    os.name == "nt", reason="SIGTERM is POSIX"))])
+def test_interrupted_mid_write(previous, how, tmp_path):
     inbox, out, master, report = previous
-    proc = subprocess.run([sys.executable, "-c", CRASHER, "interrupt", *merge_args(inbox, out)],
-                          capture_output=True, text=True)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    proc = subprocess.run([sys.executable, "-c", CRASHER, how, *merge_args(inbox, out)],
+                          capture_output=True, text=True, env={**os.environ, "TMPDIR": str(scratch)})
     assert proc.returncode == 130, proc.stderr
     assert "已中斷" in proc.stderr and "Traceback" not in proc.stderr
     assert (out / "master.xlsx").read_bytes() == master
     assert (out / "report.json").read_bytes() == report
     assert not [p for p in out.iterdir() if p.name.startswith(".~xltool-")]
+    assert list(scratch.iterdir()) == []  # the workers' and XlsxWriter's temporary files too
 
 
 def test_output_that_is_an_input_is_refused(previous):

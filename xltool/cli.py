@@ -724,6 +724,22 @@ def _ignore_unraisable(_unraisable) -> None:
     pass
 
 
+def _stop_cleanly_on_signals() -> None:
+    """A terminated run (kill, a closed terminal) stops as Ctrl-C does: temporary files
+    and folders are removed and the workers stopped, rather than left behind."""
+    import signal
+
+    def interrupt(_signum, _frame):
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            try:
+                signal.signal(getattr(signal, name), interrupt)
+            except (ValueError, OSError):  # not the main thread (an embedding program)
+                pass
+
+
 def main(argv=None):
     """Entry point: turn library errors into zh-TW messages and exit codes."""
     if not os.environ.get("XLTOOL_DEBUG"):
@@ -731,6 +747,7 @@ def main(argv=None):
         # again on a full disk) is printed as a traceback by default; the error that
         # matters has been reported already.
         sys.unraisablehook = _ignore_unraisable
+    _stop_cleanly_on_signals()
     try:
         cli.main(args=argv, prog_name="xltool", standalone_mode=False)
     except click.exceptions.Abort:
