@@ -267,3 +267,27 @@ def test_status_prints_why_each_file_is_superseded(tmp_path, second_plan_path):
     _, _, master = merge(second_plan_path, kit.inbox, tmp_path, "Asia/Taipei")
     explained = status_rows(master, "甲組")[old.name]["說明"]
     assert explained == checks(master, "superseded")[0]["說明"] and "存檔時間較晚" in explained
+
+
+def test_a_unit_that_sent_back_only_a_blank_template_has_not_returned(tmp_path, second_plan_path):
+    """A blank template back (an acknowledgement, a mistaken attachment) is no return: the
+    unit is 未繳 and is reminded, not sent a list of every empty cell to correct."""
+    kit = Kit(tmp_path, second_plan_path)
+    for unit in kit.plan.units:
+        if kit.plan.items_for(unit.name) and unit.name != "資訊中心":
+            ret(kit, unit.name, None, 8, unit.name)
+    blank = kit.inbox / "資訊中心_收到.xlsx"
+    shutil.copy(kit.template("資訊中心"), blank)
+    _, units, master = merge(second_plan_path, kit.inbox, tmp_path, "Asia/Taipei")
+    assert units["資訊中心"]["status"] == "未繳" and units["資訊中心"].get("file") in (None, "")
+    (missing,) = [r for r in checks(master, "missing-return") if r["單位"] == "資訊中心"]
+    assert f"「{blank.name}」沒有填寫任何內容" in missing["說明"]
+    (why,) = checks(master, "blank-return")
+    assert why["檔案"] == blank.name and why["說明"] in status_rows(master, "資訊中心")[blank.name]["說明"]
+    assert not [r for r in sheet(master, "檢核結果") if r["檔案"] == blank.name and r["嚴重度"] == "錯誤"]
+    out = CliRunner().invoke(cli, ["send", str(second_plan_path), "--remind", str(kit.inbox),
+                                   "-o", str(tmp_path / "寄件匣")])
+    assert out.exit_code in (0, 1), out.output
+    assert "未繳 1 個單位：資訊中心" in out.output
+    assert [p.name for p in (tmp_path / "寄件匣").glob("*.eml")] and all(
+        "資訊中心" in p.name for p in (tmp_path / "寄件匣").glob("*.eml"))

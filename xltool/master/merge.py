@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..cells import fmt_number, local_text
+from ..cells import fmt_number
 from ..errors import ERROR, WARNING, Issue
 from ..forms import fields as F
 from ..intake import Return, Row, discover, read_returns
 from ..intake.log import Received
 from ..plan import Dimension, Item, Plan
+from .choice import blank, chosen_of, filled, is_older, ranked, why_not
 from .layout import SCORE_SHEET
 from .scoring import Entry, adopted_score, dimension_score, item_self_score
 from .store import RowStore, StoredRows
@@ -74,6 +75,8 @@ class MergeResult:
     received: Received = field(default_factory=Received)  # the collect logs: messages, evidence
     changes: list = field(default_factory=list)  # revisions.Change: what the plan changed since
     review_notes: dict[str, str] = field(default_factory=dict)  # 複評說明 by item 編號 (review.py)
+    # 複評 that cannot be adopted, by item 編號 (review.Unusable): shown as typed, not counted
+    unusable_reviews: dict = field(default_factory=dict)
     store: RowStore | None = field(default=None, repr=False)
     _by_unit: dict[str, UnitStatus] = field(default_factory=dict, repr=False)
     # The last item's rows and entries: the sheets and the report ask for one item's
@@ -222,6 +225,11 @@ def score(plan: Plan, returns: list[Return], issues: list[Issue],
                                 unit=unit.name))
             statuses.append(UnitStatus(unit.name, STATUS_MISSING))
             continue
+        if chosen_of(candidates) is None:
+            status = _only_blank(unit.name, candidates)
+            issues.extend(status.told)
+            statuses.append(status)
+            continue
         status = _chosen(plan, unit.name, candidates, rejected, received)
         # A newer return replaces the older ones completely: only its problems count,
         # and what was said about the choice (a superseded file's untrusted time too).
@@ -288,170 +296,43 @@ def _revision_warnings(plan: Plan, item: Item, entries: dict[str, Entry],
                             WARNING, sheet=SCORE_SHEET, field="自評"))
 
 
-_NEVER = datetime.min.replace(tzinfo=timezone.utc)
-
-
-def ranked(candidates: list[Return], received: Received | None = None) -> list[Return]:
-    """A unit's usable returns, the one to use first. The rule (README, 繳交狀態):
-
-    1. the latest trusted save time (see metadata.saved_instant, recognise.trusted_time);
-       a file whose time is not trusted, or that records none, loses to any that has one;
-    2. files saved at the same instant (or all without a trusted time): identical
-       copies count once, under the shortest name (the original, not 「 - 複製」);
-       then the file the collect log says arrived later, when it knows every one;
-    3. else the file with fewer errors, then fewer warnings (a correction is sent to
-       fix what was wrong);
-    4. else the longer file name (a correction is usually saved under the old name
-       with 「(修正)」「_v2」 added), then the name that sorts last (第二版, v2).
-
-    The streamed master chooses with this same function (streaming.py)."""
-    groups: dict[tuple, list[Return]] = {}
-    for ret in candidates:
-        groups.setdefault(_saved_key(ret), []).append(ret)
-    out: list[Return] = []
-    for key in sorted(groups, reverse=True):
-        out += _break_tie(groups[key], received) if len(groups[key]) > 1 else groups[key]
-    return out
-
-
-def _saved_key(ret: Return):
-    """Latest first, by the instant each file was saved; no trusted time: last."""
-    return ret.saved is not None, ret.saved or _NEVER
-
-
-def _name_key(ret: Return):
-    return len(ret.path.stem), ret.name, str(ret.path)
-
-
-def _break_tie(group: list[Return], received: Received | None) -> list[Return]:
-    """Files with one save time (see :func:`ranked`), the one to use first."""
-    copies = _copies(group)
-    originals = [same[0] for same in copies.values()]
-    by_log = _by_log(originals, received)
-    out: list[Return] = []
-    for first in sorted(originals, key=lambda r: (_received_at(r, received) if by_log else _NEVER,
-                                                  _fewer_problems(r), _name_key(r)), reverse=True):
-        out += copies[first.sha256 or f"#{id(first)}"]
-    return out
-
-
-def _copies(group: list[Return]) -> dict[str, list[Return]]:
-    """Files by content (SHA-256), each content's shortest name first."""
-    copies: dict[str, list[Return]] = {}
-    for ret in sorted(group, key=_name_key):
-        copies.setdefault(ret.sha256 or f"#{id(ret)}", []).append(ret)
-    return copies
-
-
-def _fewer_problems(ret: Return) -> tuple[int, int]:
-    """Higher for fewer errors, then fewer warnings."""
-    return -ret.errors, -ret.warnings
-
-
-def _by_log(files: list[Return], received: Received | None) -> bool:
-    """Whether the collect log settles a tie: it knows when each file arrived, not all at once."""
-    times = [_received_at(r, received) for r in files]
-    return all(t is not None for t in times) and len(set(times)) > 1
-
-
-def _received_at(ret: Return, received: Received | None) -> datetime | None:
-    """When the collect log says the message carrying ``ret`` was sent (aware), if it knows."""
-    record = received.returns.get(ret.name) if received is not None else None
-    try:
-        when = datetime.fromisoformat(str(record.get("date", ""))) if record else None
-    except ValueError:
-        return None
-    return when.astimezone(timezone.utc) if when is not None and when.tzinfo else None
-
-
-def _is_older(ret: Return, than: Return) -> bool:
-    return ret.saved is not None and than.saved is not None and ret.saved < than.saved
-
-
 def _chosen(plan: Plan, unit: str, candidates: list[Return], rejected: list[Return],
             received: Received | None) -> UnitStatus:
     """The unit's status with the first of ``candidates`` used, and why each other is not."""
     chosen, older = candidates[0], candidates[1:]
-    older += [r for r in rejected if r.unit == unit and _is_older(r, chosen)]
+    older += [r for r in rejected if r.unit == unit and is_older(r, chosen)]
     status = UnitStatus(unit, STATUS_ERRORS if chosen.errors else STATUS_DONE, chosen, older)
     for old in older:
         if old.usable and old.saved is None:  # its own warning says why (recognise.trusted_time)
             status.told += [i for i in old.issues if i.code == "implausible-time"]
-        why = _why_not(plan, unit, old, chosen, candidates, received)
+        why = why_not(plan, unit, old, chosen, candidates, received)
         status.why[id(old)] = why
         status.told.append(why)
-    filled = [r for r in older if r.usable and _filled(r)]
-    if filled and not _filled(chosen):
+    with_content = [r for r in older if r.usable and filled(r)]
+    if with_content and blank(chosen):
         status.told.append(Issue(
             "blank-return-chosen", f"採用的「{chosen.name}」是存檔時間最晚的檔案，但沒有填寫任何內容；被取代的"
-            f"「{filled[0].name}」有填寫。可能是空白的填報表開啟後又存檔寄回。請向「{unit}」確認：若應採用"
-            f"「{filled[0].name}」，請將「{chosen.name}」移出回收資料夾後重新執行。", WARNING,
+            f"「{with_content[0].name}」有填寫。可能是空白的填報表開啟後又存檔寄回。請向「{unit}」確認：若應採用"
+            f"「{with_content[0].name}」，請將「{chosen.name}」移出回收資料夾後重新執行。", WARNING,
             file=chosen.name, unit=unit))
     return status
 
 
-def _why_not(plan: Plan, unit: str, old: Return, chosen: Return, candidates: list[Return],
-             received: Received | None) -> Issue:
-    """Why ``old`` is superseded by ``chosen``, truthfully (see :func:`ranked`)."""
-    zone = plan.zone
-    confirm = (f"請向「{unit}」確認：若應採用「{old.name}」，請將「{chosen.name}」移出回收資料夾後重新執行。")
-    if old.sha256 and old.sha256 == chosen.sha256:
-        return Issue("duplicate-return", f"「{old.name}」與採用的「{chosen.name}」內容完全相同（重複的檔案），"
-                     "只採用一份。", file=old.name, unit=unit)
-    if _is_older(old, chosen) or not old.usable:
-        return Issue("superseded", f"「{old.name}」（存檔時間 {local_text(old.saved, zone, seconds=True)}）"
-                     f"已由存檔時間較晚的「{chosen.name}」（{local_text(chosen.saved, zone, seconds=True)}）"
-                     "取代，不採用，其檢核結果不列入。", file=old.name, unit=unit)
-    if old.saved is None and chosen.saved is not None:
-        return Issue("superseded-untimed", f"「{old.name}」{_untimed(plan, old)}，無法判斷是否比「{chosen.name}」"
-                     f"（存檔時間 {local_text(chosen.saved, zone, seconds=True)}）新；已採用存檔時間可信的"
-                     f"「{chosen.name}」，本檔不採用，其檢核結果不列入。{confirm}", file=old.name, unit=unit)
-    if chosen.saved is not None:
-        same = f"與「{chosen.name}」的存檔時間相同（{local_text(chosen.saved, zone, seconds=True)}）"
-    else:
-        same = (f"與「{chosen.name}」的存檔時間都無法採用（本檔{_untimed(plan, old, brief=True)}；"
-                f"「{chosen.name}」{_untimed(plan, chosen, brief=True)}）")
-    tied = [same[0] for same in _copies([r for r in candidates if r.saved == chosen.saved]).values()]
-    return Issue("same-save-time", f"「{old.name}」{same}，但內容不同，無法依存檔時間判斷哪一份較新；"
-                 f"{_tie_rule(old, chosen, tied, received, zone)}，暫採用「{chosen.name}」，本檔不採用。{confirm}",
-                 file=old.name, unit=unit)
+def _only_blank(unit: str, candidates: list[Return]) -> UnitStatus:
+    """A unit whose every file has nothing filled in: it has not returned (a blank
+    template sent back is what an acknowledgement or a mistaken attachment looks like),
+    so it is reminded, not sent a list of every empty cell to correct."""
+    names = "、".join(f"「{r.name}」" for r in candidates)
+    status = UnitStatus(unit, STATUS_MISSING, None, list(candidates))
+    status.told.append(Issue("missing-return", f"「{unit}」未繳交填報表：收到的{names}沒有填寫任何內容，"
+                             "視為未繳。", ERROR, unit=unit))
+    for ret in candidates:
+        why = Issue("blank-return", f"「{ret.name}」沒有填寫任何內容（空白的填報表），視為未繳，"
+                    "其檢核結果不列入。", file=ret.name, unit=unit)
+        status.why[id(ret)] = why
+        status.told.append(why)
+    return status
 
-
-def _untimed(plan: Plan, ret: Return, brief: bool = False) -> str:
-    """Why a file's save time is not used: none recorded, or not to be trusted
-    (``brief``: without the reason, which the file's own warning gives)."""
-    from ..intake.recognise import ZONE_HINT, time_problem
-
-    if ret.stated is None:
-        return "沒有記錄存檔時間"
-    if brief:
-        return f"記錄的存檔時間 {local_text(ret.stated, plan.zone)} 不可信"
-    problem, zone_hint = time_problem(plan, ret.stated, ret.generated, ret.path.suffix, ret.producer)
-    return (f"記錄的存檔時間（{local_text(ret.stated, plan.zone)}）" + (f"{problem}，不可信" if problem else "不可信")
-            + (f"（{ZONE_HINT}）" if zone_hint else ""))
-
-
-def _tie_rule(old: Return, chosen: Return, tied: list[Return], received: Received | None,
-              zone) -> str:
-    """The rule that put ``chosen`` before ``old`` among files of one save time, in words."""
-    if _by_log(tied, received):
-        sent_old, sent_chosen = _received_at(old, received), _received_at(chosen, received)
-        if sent_old is not None and sent_chosen is not None and sent_old != sent_chosen:
-            return (f"依收件紀錄，「{chosen.name}」較晚寄達（{local_text(sent_chosen, zone)}；"
-                    f"本檔為 {local_text(sent_old, zone)}）")
-    if _fewer_problems(chosen) != _fewer_problems(old):
-        return (f"依檢核結果：採用問題較少的一份（「{chosen.name}」錯誤 {chosen.errors} 個、警告 {chosen.warnings} 個，"
-                f"本檔錯誤 {old.errors} 個、警告 {old.warnings} 個；更正後的檔案通常問題較少）")
-    if len(chosen.path.stem) != len(old.path.stem):
-        return "依檔名規則：採用檔名較長的一份（更正後另存的檔案通常在原檔名後加上「(修正)」「_v2」等字）"
-    return "依檔名規則：檔名長度相同時，採用依字碼排序在後的一份（例如「第二版」在「第一版」之後、v2 在 v1 之後）"
-
-
-def _filled(ret: Return) -> bool:
-    """Whether anything was entered in a return: an input cell of an item row, or the header."""
-    blank = (None, "")
-    return any(v not in blank for v in ret.header.values()) or any(
-        v not in blank for row in ret.rows.values() for v in row.values.values())
 
 
 def _entry(plan: Plan, row: Row | None, capped_from: float | None = None) -> Entry:

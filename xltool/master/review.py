@@ -26,7 +26,6 @@ NOTE_HEADER = "複評說明"  # the column beside 複評: why the 複評 differs
 MARGIN_FIELD = "複評說明門檻"  # the plan's 計畫 field: how far they may differ without a note
 ID_HEADER, SELF_HEADER, ADOPTED_HEADER = "編號", "自評", "採計分數"
 HEADER_ROWS = 20  # the header row is looked for in the first rows of a sheet
-_UNUSABLE = "unusable_reviews"  # the MergeResult attribute carry_notes sets (see unusable_reviews)
 
 
 @dataclass(frozen=True)
@@ -361,13 +360,12 @@ def carry_notes(result, reviews: Reviews) -> list[Issue]:
     about notes that are missing, or whose item is gone."""
     known = {i.id for i in result.plan.items}
     result.review_notes = {k: v for k, v in reviews.notes.items() if k in known}
-    setattr(result, _UNUSABLE, {k: v for k, v in reviews.unusable.items() if k in known})
+    result.unusable_reviews = {k: v for k, v in reviews.unusable.items() if k in known}
     scored = [(n, r.item, r.self_score, r.review) for n, r in enumerate(result.items)]
     return orphan_notes(result.plan, reviews) + missing_notes(result.plan, scored, result.review_notes)
 
 
 def unusable_reviews(result) -> dict[str, Unusable]:
     """The 複評 of the previous master that could not be adopted, by item 編號: 評分
-    shows them as typed (red, not counted), so that they are fixed, not lost.
-    Kept beside the result (MergeResult has no field for them); none when not set."""
-    return getattr(result, _UNUSABLE, None) or {}
+    shows them as typed (red, not counted), so that they are fixed, not lost."""
+    return result.unusable_reviews

@@ -95,11 +95,11 @@ class Stream:
             self._write(self.next)
 
     def _write(self, k: int) -> None:
-        from .merge import ranked
+        from .choice import chosen_of, ranked
 
         unit = self.units[k]
         found = [ret for _, ret in sorted(self.candidates.pop(unit, []), key=lambda c: c[0])]
-        chosen = ranked(found, self.received)[0] if found else None  # as score() does
+        chosen = chosen_of(ranked(found, self.received))  # as score() does
         self.chosen[unit] = chosen
         self.next = k + 1
         if self.writer is not None and not self.spoiled:
