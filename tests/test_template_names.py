@@ -110,3 +110,40 @@ def test_write_templates_refuses_units_sharing_a_file_name(second_plan_path, tmp
     with pytest.raises(XltoolError, match="甲_組"):
         write_templates(plan, tmp_path / "tpl", generated=datetime(2024, 1, 2))
     assert not (tmp_path / "tpl").exists() or not any((tmp_path / "tpl").iterdir())
+
+
+def test_two_units_returns_of_one_name_get_a_correction_copy_each(tmp_path, second_plan_path):
+    """Returns named alike in two folders (回傳.xlsx from 甲組 and from 乙組): each unit's
+    correction copy is written, none over the other's."""
+    from returns import Kit
+
+    from xltool.forms.identity import KEYS
+
+    kit = Kit(tmp_path, second_plan_path)
+    for unit, folder in (("甲組", "a"), ("乙組", "b")):
+        (kit.inbox / folder).mkdir()
+        ids = [i.id for i in kit.plan.items_for(unit)]
+        kit.ret(unit, {ids[0]: {"自評分數": "很好"}}, name=f"{folder}/回傳.xlsx")
+    res = run("merge", second_plan_path, kit.inbox, "-o", tmp_path / "總表.xlsx", "--feedback",
+              tmp_path / "補正")
+    assert res.exit_code == 1, res.output
+    import openpyxl
+
+    copies = sorted((tmp_path / "補正").iterdir())
+    units = {openpyxl.load_workbook(p).custom_doc_props[KEYS["unit"]].value for p in copies}
+    assert len(copies) == 2 and units == {"甲組", "乙組"}, [p.name for p in copies]
+
+
+def test_mail_drafts_are_named_by_the_same_rule(tmp_path):
+    """A draft's name is the unit's, made safe the same way: short enough for any file
+    system, and never a Windows device name (CON.eml is the console there)."""
+    long = "資訊中心" + "長" * 196
+    plan_path = renamed(tmp_path, {"資訊中心": long, "甲組": "CON"})
+    assert run("check", plan_path).exit_code == 0
+    assert run("template", plan_path, "-o", tmp_path / "tpl").exit_code == 0
+    res = run("send", plan_path, tmp_path / "tpl", "-o", tmp_path / "寄件匣")
+    assert res.exit_code in (0, 1), res.output
+    names = sorted(p.name for p in (tmp_path / "寄件匣").glob("*.eml"))
+    assert "_CON.eml" in names and "CON.eml" not in names
+    (mine,) = [n for n in names if n.startswith("資訊中心長")]
+    assert len(mine.encode()) <= MAX_NAME_BYTES and mine.endswith("….eml")

@@ -518,17 +518,24 @@ def _password(env: str, user: str, what: str) -> str:
 @option("--cafile", type=click.Path(exists=True, dir_okay=False), help="信任的憑證（自簽憑證時使用）。")
 @option("--format", "fmt", type=click.Choice(["xlsx", "ods", "both"]), default="xlsx",
         show_default=True, help="附加哪種格式的填報表。")
+@option("--timeout", type=float, default=60, show_default=True, metavar="秒數",
+        help="連線郵件伺服器及等候每次回覆的逾時秒數（--smtp）。")
 @option("--resend", is_flag=True, help="已寄過（或已有草稿）的單位也重新寄出（或重新產生草稿）。")
+@option("--resend-uncertain", is_flag=True,
+        help="重寄先前記為「可能已寄達」的郵件（請先向該單位確認未收到）。")
 @option("--dry-run", is_flag=True,
         help="只列出將寄出的郵件，不寄也不寫檔；使用 --smtp 時會連線並登入郵件伺服器以確認設定。")
 def send(plan: Path, templates: Path | None, outbox: Path, remind: Path | None,
          corrections: Path | None, templates_opt: Path | None, deadline, smtp: str | None,
-         use_ssl: bool, user: str, cafile: str | None, fmt: str, resend: bool, dry_run: bool):
+         use_ssl: bool, user: str, cafile: str | None, fmt: str, timeout: float, resend: bool,
+         resend_uncertain: bool, dry_run: bool):
     """把各單位的填報表以電子郵件寄出（或先產生 .eml 草稿）；--remind 寄催繳信，--corrections 寄退件補正檔。"""
     from .mail.send import SmtpSettings, parse_hostport, summary
     from .mail.send import send as do_send
     from .render import render_text
 
+    if not timeout > 0:
+        raise UserError("--timeout 須為大於 0 的秒數。")
     model = _plan_or_exit(plan)
     batch, kind, round_key = _send_batch(model, templates, remind, corrections, templates_opt,
                                          deadline, fmt)
@@ -536,11 +543,11 @@ def send(plan: Path, templates: Path | None, outbox: Path, remind: Path | None,
     if smtp:  # a dry run logs in too: it ends as the real run would
         host, port = parse_hostport(smtp, 465 if use_ssl else 587)
         settings = SmtpSettings(host, port, "ssl" if use_ssl else "starttls", user,
-                                _password("XLTOOL_SMTP_PASSWORD", user, "郵件伺服器"), cafile)
+                                _password("XLTOOL_SMTP_PASSWORD", user, "郵件伺服器"), cafile, timeout)
     done = "已寄出" if settings else "已產生草稿"
     result = do_send(batch.outgoing, outbox, settings, resend=resend, dry_run=dry_run,
                      progress=lambda o: say(f"  {done}：{o.unit} <{o.to}>"), kind=kind,
-                     round_key=round_key)
+                     round_key=round_key, resend_uncertain=resend_uncertain)
     issues = batch.issues + result.issues
     if dry_run:
         for out in result.sent:
@@ -556,6 +563,8 @@ def send(plan: Path, templates: Path | None, outbox: Path, remind: Path | None,
         steps.append(f"收回後：xltool status {_arg(plan)} 回收　確認繳交狀態；仍未繳或有誤者可再執行本指令")
     if result.failed and not dry_run:
         steps.insert(0, f"處理上列問題後重新執行同一指令，只會再寄未寄出的 {len(result.failed)} 封")
+    if result.uncertain and not dry_run:
+        steps.insert(0, "向「可能已寄達」的單位確認是否收到；確認未收到時加 --resend-uncertain 重新執行")
     if not settings and (result.sent or "drafted" in result.skipped) and not dry_run:
         say(f"草稿在 {outbox}（每個單位一封 .eml；Outlook 會以待寄出的新郵件開啟）。")
         steps.insert(0, f"以 Outlook 或 Thunderbird 開啟 {_arg(outbox)} 中的草稿，確認收件人與附件後寄出")
@@ -604,7 +613,7 @@ def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | Non
             cafile, since, before, timeout))
     else:
         assert source is not None  # checked above: SOURCE or --imap, exactly one
-        messages = messages_from(source)
+        messages = messages_from(source, skip=out_dir)
     with _progress_bar("檢查郵件", None) as progress:
         result = do_collect(model, messages, out_dir, progress=progress)
     for saved in result.saved:

@@ -16,6 +16,13 @@ becomes one issue naming it, and collection goes on. Sizes are checked before
 anything is read, so no message over :data:`MAX_MESSAGE_BYTES` is ever held in
 memory. Returns forwarded as an attached message, and messages whose whole
 body is the spreadsheet, are collected too.
+
+A source that fails part way (an IMAP server that drops the connection for good)
+stops only the reading: every message read before it is still examined and its
+returns saved, then the failure is one error. The main process never opens a
+message: what it says of a message whose worker died comes from the worker.
+xltool's own messages (drafts, copies of what it sent) are passed over, with one
+note for them all.
 """
 from __future__ import annotations
 
@@ -28,16 +35,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ..errors import WARNING, Issue
+from ..errors import INFO, WARNING, Issue, XltoolError
 from ..files import atomic_path, safe_filename
 from ..intake.log import CollectLog, read_log
 from ..plan import Plan
 from ..plan.addresses import same_address
+from ..plan.filenames import unit_stem
 from ..quoting import quote
 from ..reading.isolation import Failure, Limits, Pool
 from .evidence import EvidenceStore, SavedEvidence
-from .examine import Examined, Found, _examine_job
-from .sources import ImapSettings, Mail, label_of, messages_from, messages_from_imap, peek_message_id  # noqa: F401
+from .examine import Examined, Found, _examine_job, noted_message_id
+from .sources import ImapSettings, Mail, label_of, messages_from, messages_from_imap  # noqa: F401
 
 
 @dataclass
@@ -71,11 +79,28 @@ def collect(plan: Plan, messages: Iterable[Mail], out_dir: Path,
     saver = _Saver(plan, out_dir, known)
     saver.result.issues.extend(known["issues"])
     pending: deque[Mail] = deque()
+    stopped: list[Exception] = []  # why the source stopped part way, if it did
+    own: list[str] = []  # labels of xltool's own messages, passed over
 
     def jobs() -> Iterator[tuple[int, Mail]]:
-        for index, mail in enumerate(messages):
+        """The messages, numbered. A source that fails before its first message stops
+        the run (nothing to save: a wrong host, say); one that fails later ends the
+        messages here, so that those already handed out are still saved."""
+        source = iter(messages)
+        index = 0
+        while True:
+            try:
+                mail = next(source)
+            except StopIteration:
+                return
+            except (XltoolError, OSError) as exc:
+                if index == 0:
+                    raise
+                stopped.append(exc)
+                return
             pending.append(mail)
             yield index, mail
+            index += 1
 
     workers = workers or min(os.cpu_count() or 1, 4)
     with tempfile.TemporaryDirectory(prefix="xltool-collect-") as scratch:
@@ -87,7 +112,10 @@ def collect(plan: Plan, messages: Iterable[Mail], out_dir: Path,
                     if progress:
                         progress(mail.label)
                     if isinstance(answer, Failure):
-                        saver.result.issues.append(_failure_issue(mail, answer, pool.limits))
+                        saver.result.issues.append(_failure_issue(
+                            mail, answer, pool.limits, noted_message_id(Path(scratch) / str(index))))
+                    elif answer.own:
+                        own.append(answer.label)
                     else:
                         saver.keep(answer)
                     _discard(mail)
@@ -96,6 +124,14 @@ def collect(plan: Plan, messages: Iterable[Mail], out_dir: Path,
             saver.log.close()
             while pending:
                 _discard(pending.popleft())
+    if own:
+        saver.result.issues.append(Issue(
+            "own-message", f"略過 {len(own)} 封 xltool 產生的郵件（草稿或寄出郵件的副本，例如 {own[0]}），"
+            "不是各單位的回覆，其中的填報表不是回傳檔。", INFO))
+    for exc in stopped:
+        text = str(exc) if isinstance(exc, XltoolError) else \
+            f"讀取郵件來源時發生錯誤（{quote(exc, 200)}），已停止收取；在此之前取得的郵件都已處理並記錄。"
+        saver.result.issues.append(Issue("mail-stopped", text))
     return saver.result
 
 
@@ -131,7 +167,7 @@ class _Saver:
                     "duplicate-message", f"{ex.where} 的附件「{found.name}」先前已收過（同一封郵件），"
                     "未重複存檔。", file=found.name))
                 continue
-            target = self._free_name(f"{found.unit}_{sent.strftime('%Y%m%dT%H%M')}", found.suffix)
+            target = self._free_name(f"{unit_stem(found.unit)}_{sent.strftime('%Y%m%dT%H%M')}", found.suffix)
             with atomic_path(target) as tmp:
                 shutil.copyfile(found.path, tmp)
             self.seen.add(key)
@@ -170,9 +206,11 @@ def _sender_issue(plan: Plan, ex: Examined, found: Found) -> Issue | None:
                  WARNING, file=found.name, unit=found.unit, value=who, expected=expected)
 
 
-def _failure_issue(mail: Mail, failure: Failure, limits: Limits) -> Issue:
-    """The issue for a message whose worker died, ran out of memory or of time."""
-    named = label_of(mail.label, peek_message_id(mail))
+def _failure_issue(mail: Mail, failure: Failure, limits: Limits, message_id: str = "") -> Issue:
+    """The issue for a message whose worker died, ran out of memory or of time.
+    ``message_id`` is what the worker noted before it read the message: the
+    message itself is not opened here (it might be a pipe that never answers)."""
+    named = label_of(mail.label, message_id)
     if failure.kind == "memory":
         return Issue("too-large", f"{named} 處理時需要的記憶體超過上限（{limits.memory_mb} MB），"
                                   "已略過；其他郵件照常收取。", file=mail.label)

@@ -8,6 +8,10 @@ stage (the folder is marked so that discovery passes it over). Its name is made
 safe for Windows and Linux (no folders, no reserved names, no control
 characters, a bounded length) and unique in its folder; the same bytes from the
 same unit are stored once, and the log records every message that carried them.
+
+A message with no return whose attachment is a wrapping a return may be inside
+(Outlook's winmail.dat, a .zip) gets a warning naming it and the unit: xltool
+does not open them, so the unit is asked to attach the spreadsheet itself.
 """
 from __future__ import annotations
 
@@ -22,11 +26,12 @@ from ..files import atomic_path, safe_filename
 from ..intake.log import EVIDENCE, EVIDENCE_DIR, EVIDENCE_MARKER, UNASSIGNED_DIR, CollectLog
 from ..plan import Plan
 from ..plan.addresses import same_address
+from ..plan.filenames import unit_stem
 from ..quoting import quote
 
 MAX_EVIDENCE_PER_MESSAGE = 100  # attachments kept from one message; the rest are refused
 MAX_NAME_BYTES = 150  # of a stored name, in UTF-8: room for the folders and a _2
-UNNAMED = "未命名附件"
+UNNAMED = "（未命名附件）"  # as UNASSIGNED_DIR is written
 # Names Windows keeps for devices, with any extension (CON.txt is the console too).
 _RESERVED = re.compile(r"(?i)(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)[ .]*(\..*)?")
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}$")
@@ -48,6 +53,7 @@ class Evidence:
     digest: str  # SHA-256 of its bytes
     stored: str  # the safe name to store it under
     senders: tuple[str, ...] = ()  # authors of the forwarded messages that carried it
+    wrapped: str = ""  # "tnef" (winmail.dat) or "archive" (.zip…): a return may be inside
 
 
 @dataclass
@@ -131,7 +137,7 @@ class EvidenceStore:
                 continue
             self.seen.add(key)
             unit, how = place(self.plan, ex.sender_address, ev, units)
-            folder = evidence_name(unit) if unit else UNASSIGNED_DIR
+            folder = unit_stem(unit) if unit else UNASSIGNED_DIR  # as the plan check vouches: unique
             earlier = self.stored.get((folder, ev.digest))
             duplicate = earlier is not None and (self.out_dir / earlier).is_file()
             if duplicate:
@@ -150,6 +156,8 @@ class EvidenceStore:
                                        ev.name, duplicate))
             if how == "unassigned":
                 issues.append(_unassigned(ex, ev, rel))
+            if ev.wrapped and not units:
+                issues.append(_wrapped(ex, ev, unit, rel))
         return skipped
 
     def _store(self, folder: str, ev: Evidence) -> str:
@@ -188,3 +196,13 @@ def _unassigned(ex, ev: Evidence, rel: str) -> Issue:
     return Issue("unassigned-evidence", f"{ex.where} 的附件「{ev.name}」不是回傳檔，寄件者 {who} 也不是計畫檔中"
                  f"任何單位的電子郵件，已存為未歸屬單位的佐證資料「{rel}」；請確認是哪個單位的資料。",
                  WARNING, file=ev.name, value=who)
+
+
+def _wrapped(ex, ev: Evidence, unit: str, rel: str) -> Issue:
+    """The warning for a winmail.dat or an archive in a message that had no return."""
+    what = ("是 Outlook 的 winmail.dat（TNEF 格式，郵件以 RTF 格式寄出時產生）" if ev.wrapped == "tnef"
+            else "是壓縮檔")
+    who = f"「{unit}」" if unit else "寄件單位"
+    return Issue("wrapped-return", f"{ex.where} 沒有回傳檔，但附件「{ev.name}」{what}，回傳檔可能在其中；"
+                 f"xltool 不開啟這類檔案，已存為佐證資料「{rel}」。請{who}將填報表直接附加在郵件中"
+                 "（不要壓縮，並以 HTML 或純文字格式寄出）重寄。", WARNING, file=ev.name, unit=unit)

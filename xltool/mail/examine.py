@@ -3,7 +3,11 @@ spreadsheet among its parts (forwarded messages and single-part bodies too),
 write each to a scratch file and identify it with intake; only a small,
 picklable summary goes back to the collector. Every other attachment (and a
 spreadsheet that is not this plan's template) is evidence: written to a scratch
-file under a fixed name and hashed, never opened (see evidence.py)."""
+file under a fixed name and hashed, never opened (see evidence.py).
+
+xltool's own messages (its drafts, marked X-Unsent, and anything with its
+Message-ID, such as a copy of what it sent) are not replies: they are passed
+over, and so is a message of xltool's forwarded inside a reply."""
 from __future__ import annotations
 
 import hashlib
@@ -24,8 +28,8 @@ from ..plan import Plan
 from ..quoting import quote, visible
 from ..reading.gate import MAX_FILE_BYTES, SPREADSHEET_SUFFIXES
 from . import sources
-from .evidence import MAX_EVIDENCE_PER_MESSAGE, Evidence, evidence_name
-from .sources import Mail, label_of, peek_message_id, size_mb
+from .evidence import MAX_EVIDENCE_PER_MESSAGE, UNNAMED, Evidence, evidence_name
+from .sources import Mail, label_of, open_regular, peek_message_id, size_mb
 
 MAX_ATTACHMENT_BYTES = MAX_FILE_BYTES  # the gate's cap on a return
 MAX_DEPTH = 12  # MIME levels, forwarded messages included
@@ -36,7 +40,12 @@ SPREADSHEET_TYPES = {
     "application/vnd.oasis.opendocument.spreadsheet": ".ods",
 }
 ENCRYPTED_TYPES = {"multipart/encrypted", "application/pkcs7-mime", "application/x-pkcs7-mime"}
-UNNAMED = "（未命名附件）"
+TNEF_TYPES = {"application/ms-tnef", "application/vnd.ms-tnef"}
+ARCHIVE_SUFFIXES = {".zip", ".rar", ".7z", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".lzh"}
+ARCHIVE_TYPES = {"application/zip", "application/x-zip-compressed", "application/x-rar-compressed",
+                 "application/vnd.rar", "application/x-7z-compressed", "application/gzip"}
+OWN_MESSAGE_ID = "<xltool."  # how every Message-ID xltool writes begins (see send.py)
+MESSAGE_ID_FILE = ".message-id"  # in a message's scratch folder: its Message-ID, for the collector
 
 
 @dataclass
@@ -69,6 +78,7 @@ class Examined:
     already: int = 0
     known_keys: list[str] = field(default_factory=list)  # attachments saved by earlier runs
     evidence_refused: int = 0  # attachments past MAX_EVIDENCE_PER_MESSAGE
+    own: bool = False  # xltool's own message (a draft, or a copy of one it sent): passed over
 
     @property
     def where(self) -> str:
@@ -78,7 +88,28 @@ class Examined:
 def _examine_job(context, payload) -> Examined:
     plan, known, scratch = context
     index, mail = payload
-    return examine(plan, mail, Path(scratch) / str(index), known)
+    folder = Path(scratch) / str(index)
+    _note_message_id(mail, folder)
+    return examine(plan, mail, folder, known)
+
+
+def _note_message_id(mail: Mail, folder: Path) -> None:
+    """Leave the Message-ID in the scratch folder first, so that the collector can
+    name a message whose worker dies, without opening the message itself."""
+    found = peek_message_id(mail)
+    if found:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / MESSAGE_ID_FILE).write_text(found, encoding="ascii", errors="replace")
+
+
+def noted_message_id(folder: Path) -> str:
+    """The Message-ID the worker left in ``folder``, or ""."""
+    try:
+        with (folder / MESSAGE_ID_FILE).open("rb") as fh:
+            text = fh.read(300).decode("ascii", "replace")
+    except OSError:
+        return ""
+    return text if re.fullmatch(r"<[^<>\s]{1,250}>", text) else ""
 
 
 def examine(plan: Plan, mail: Mail, folder: Path, known: frozenset[str] = frozenset()) -> Examined:
@@ -92,8 +123,8 @@ def examine(plan: Plan, mail: Mail, folder: Path, known: frozenset[str] = frozen
                                file=mail.label))
         return ex
     if mail.path is None:
-        ex.issues.append(Issue("unreadable", f"{label_of(mail.label, '')} 無法取得內容，已略過。",
-                               file=mail.label))
+        ex.issues.append(Issue(mail.problem_code, f"{label_of(mail.label, '')} "
+                               f"{mail.problem or '無法取得內容，已略過。'}", file=mail.label))
         return ex
     try:
         msg, digest = _parse(mail)
@@ -106,6 +137,9 @@ def examine(plan: Plan, mail: Mail, folder: Path, known: frozenset[str] = frozen
                                f"無法解析（{type(exc).__name__}），已略過；請對方重寄。", file=mail.label))
         return ex
     _read_headers(ex, msg, digest)
+    if _is_own(msg, ex.real_id):
+        ex.own, ex.issues = True, []
+        return ex
     try:
         _examine_parts(plan, ex, msg, folder, known)
     except Exception as exc:  # noqa: BLE001 — one bad message must not stop the rest
@@ -122,7 +156,7 @@ def _parse(mail: Mail, chunk: int = 1 << 20) -> tuple[Message, str]:
     remaining = mail.size if mail.stop is None else mail.stop - mail.start
     skipping = None  # inside an mbox "From " separator line, which is not the message
     assert mail.path is not None  # examine() has set aside a message that was not read
-    with mail.path.open("rb") as fh:
+    with open_regular(mail.path) as fh:
         fh.seek(mail.start)
         while remaining > 0:
             data = fh.read(min(chunk, remaining))
@@ -155,6 +189,14 @@ def _read_headers(ex: Examined, msg: Message, digest: str) -> None:
         ex.issues.append(Issue("bad-header", f"{label_of(ex.label, ex.real_id)}（寄件者 {who}）的標頭 "
                                f"{'、'.join(bad)} 格式不正確，已盡量解讀並繼續收取。",
                                WARNING, file=ex.label))
+
+
+def _is_own(msg: Message, message_id: str | None = None) -> bool:
+    """A message xltool wrote: a draft (X-Unsent: 1) or one with its Message-ID."""
+    bad: list[str] = []
+    if message_id is None:
+        message_id = _message_id(msg, bad)
+    return message_id.startswith(OWN_MESSAGE_ID) or _header(msg, "X-Unsent", bad).strip() == "1"
 
 
 def _header(msg: Message, name: str, bad: list[str]) -> str:
@@ -281,7 +323,7 @@ def _leaves(ex: Examined, msg: Message) -> Iterator[tuple[Message, tuple[str, ..
         if ctype.startswith("message/"):
             _note_messagelabel_of_like_a_file(ex, part)
             stack.extend((c, depth + 1, senders + (_address_of(_header(c, "From", []), []),))
-                         for c in reversed(children))
+                         for c in reversed(children) if not _is_own(c))  # xltool's, forwarded back
         else:
             stack.extend((c, depth + 1, senders) for c in reversed(children))
     if too_deep:
@@ -369,8 +411,18 @@ def _evidence(ex: Examined, name: str, ctype: str, data: bytes | Path, digest: s
         path, size = folder / "evidence.bin", len(data)
         path.write_bytes(data)
     ex.evidence.append(Evidence(quote(name), str(path), size, digest, evidence_name(name, ctype),
-                                senders))
+                                senders, _wrapping(name, ctype)))
     return True
+
+
+def _wrapping(name: str, ctype: str) -> str:
+    """"tnef" for Outlook's winmail.dat, "archive" for a .zip and the like: wrappings a
+    return may be inside, which xltool does not open; "" otherwise."""
+    if ctype in TNEF_TYPES or name.strip().lower() == "winmail.dat":
+        return "tnef"
+    if ctype in ARCHIVE_TYPES or Path(name.strip()).suffix.lower() in ARCHIVE_SUFFIXES:
+        return "archive"
+    return ""
 
 
 def _payload(part: Message, where: str, ex: Examined, shown: str) -> bytes | None:

@@ -12,10 +12,16 @@ that Outlook opens them as mail to send; with an SMTP server they are sent,
 STARTTLS or SSL. A log in the output folder tells drafted from sent: a second
 run sends only what has not gone yet (drafts are not sent mail), leaves drafts
 that have not changed alone, and one refused or failed message is logged as
-failed while the batch goes on; a rerun retries it. Each message has exactly
-one recipient, given to the server explicitly (never taken from the To
-header); international domains go out IDNA-encoded, and a non-ASCII local
-part only to a server offering SMTPUTF8.
+failed while the batch goes on; a rerun retries it. A message whose data went
+to the server but whose reply never came (dropped, or not within the timeout)
+may have been stored: it is logged as "maybe-sent" (可能已寄達), never tried
+again by itself, and a rerun leaves it alone unless asked (--resend-uncertain).
+Each message has exactly one recipient, given to the server explicitly (never
+taken from the To header); international domains go out IDNA-encoded, and a
+non-ASCII local part only to a server offering SMTPUTF8. The To and From
+headers are written here, each display name as one encoded word, and read back
+before anything is drafted or sent: a unit whose headers would not name
+exactly its address and the sender's gets nothing ("unsafe-header").
 
 Three kinds of message share all of this: the first mailing (``first``), the
 reminders (``remind``) and the correction copies (``correct``), composed in
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import re
 import smtplib
@@ -34,19 +41,21 @@ import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from email import message_from_bytes, policy
+from email import message_from_bytes, message_from_string, policy
+from email.generator import BytesGenerator
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate
+from email.utils import formatdate
 from pathlib import Path
 from typing import NamedTuple
 
 from ..cells import roc_date
 from ..errors import ERROR, Issue, XltoolError
-from ..files import atomic_path, safe_filename
+from ..files import atomic_path
 from ..forms.identity import KEYS
 from ..forms.template import short_name, template_filename
 from ..plan import Plan
 from ..plan.addresses import BadAddress, needs_smtputf8, smtp_address
+from ..plan.filenames import unit_stem
 from ..quoting import quote
 from ..reading.workbook import Rejected, read_workbook
 from ..resources import load_json
@@ -60,8 +69,13 @@ ASCII_POLICY = policy.SMTP.clone(refold_source="none")
 UTF8_POLICY = policy.SMTPUTF8.clone(refold_source="none")  # RFC 6532: UTF-8 addresses
 # Why a unit got no message this run, in the order the summary gives them.
 REASONS = {"sent": "先前已寄出", "drafted": "已有草稿", "no-address": "沒有電子郵件",
-           "bad-address": "電子郵件不正確", "no-template": "沒有可用的填報表"}
+           "bad-address": "電子郵件不正確", "unsafe-header": "名稱無法正確寫入收件人或寄件人",
+           "no-template": "沒有可用的填報表", "uncertain": "先前可能已寄達"}
 FIRST, REMIND, CORRECT = "first", "remind", "correct"  # the kinds of message
+# How an SMTP attempt ended, in the log. MAYBE_SENT (可能已寄達): the whole message
+# reached the server, which never confirmed it; a rerun does not send it again
+# unless asked (--resend-uncertain), so that no unit gets it twice.
+SENT, FAILED, MAYBE_SENT = "sent", "failed", "maybe-sent"
 SECTIONS = {REMIND: "reminders", CORRECT: "corrections"}  # where the log keeps their rounds
 TEXTS = {FIRST: None, REMIND: "reminder", CORRECT: "correction"}  # their texts in mail.json
 EML_SUFFIX = {FIRST: "", REMIND: "_催繳", CORRECT: "_補正"}  # their .eml file names
@@ -114,7 +128,8 @@ class Batch(NamedTuple):
         for issue in self.issues:
             if not issue.unit or issue.unit in going:
                 continue
-            reason = issue.code if issue.code in ("no-address", "bad-address") else "no-template"
+            reason = issue.code if issue.code in ("no-address", "bad-address", "unsafe-header") \
+                else "no-template"
             units = found.setdefault(reason, [])
             if issue.unit not in units:
                 units.append(issue.unit)
@@ -126,6 +141,7 @@ class SendResult:
     sent: list[Outgoing] = field(default_factory=list)  # sent or drafted now (dry run: would be)
     skipped: dict[str, list[str]] = field(default_factory=dict)  # reason → units, from the log
     failed: list[str] = field(default_factory=list)  # units whose message did not go
+    uncertain: list[str] = field(default_factory=list)  # 可能已寄達: sent, never confirmed
     issues: list[Issue] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)  # drafts written again: content changed
     changed: list[str] = field(default_factory=list)  # sent before, different content now
@@ -140,11 +156,12 @@ class SmtpSettings:
     user: str = ""
     password: str = ""
     cafile: str | None = None
+    timeout: float = 60.0  # seconds: connecting, and waiting for each reply
 
 
-def sender_address(plan: Plan) -> str:
-    return _header_address(plan.info.contact_unit or plan.info.agency,
-                           _smtp_or_empty(plan.info.contact_email))
+def _sender(plan: Plan) -> tuple[str, str]:
+    """The From header's display name and address (the address may be empty)."""
+    return plan.info.contact_unit or plan.info.agency, _smtp_or_empty(plan.info.contact_email)
 
 
 def _smtp_or_empty(address: str) -> str:
@@ -154,17 +171,87 @@ def _smtp_or_empty(address: str) -> str:
         return ""
 
 
-def _header_address(name: str, address: str) -> str:
-    """A To/From value. A non-ASCII local part is written as it is (the message
-    then goes out with UTF-8 headers, RFC 6532); formataddr would encode it."""
-    if address and needs_smtputf8(address):
-        shown = formataddr((name, "@")).removesuffix(" <@>") if name else ""
-        return f"{shown} <{address}>" if shown else address
-    return formataddr((name, address))
+# A display name written as it is: ASCII words of atext (RFC 5322), one space
+# apart, that no parser can read as anything but a name.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+( [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+def _display_name(name: str) -> str:
+    """A display name as a header holds it: plain ASCII words as they are, any
+    other name as one RFC 2047 encoded word (base64 UTF-8) holding the whole of
+    it, so that nothing in it (``<>``, ``@``, ``,``, ``"``, ASCII words beside
+    Chinese) is ever read as part of the address. One word, not several: CPython
+    reads the space between two encoded words of a name as part of the name."""
+    if _PLAIN_NAME.fullmatch(name) and "=?" not in name:
+        return name
+    return _encoded_word(name)
+
+
+def _header_line(header: str, name: str, address: str) -> str:
+    """A whole From/To header as it is written, folded between its words within
+    78 columns where they allow: ``field: name <address>``. A non-ASCII local part
+    is written as it is (the message then goes out with UTF-8 headers, RFC 6532).
+    Written here, not by the policy's folder, which encodes only the non-ASCII
+    words of a name and leaves ASCII ones bare: ``第一課 <x>`` would be read as
+    the address x. :func:`header_problem` checks what is written."""
+    words = [_display_name(name), f"<{address}>"] if name else [address]
+    lines = [f"{header}:"]
+    for word in words:
+        if len(lines[-1]) + 1 + len(word) > _WIDTH and lines[-1] != f"{header}:":
+            lines.append("")
+        lines[-1] += " " + word
+    return "\r\n".join(lines)
+
+
+def header_problem(msg: EmailMessage, unit: str, to: str, sender: tuple[str, str]
+                   ) -> Issue | None:
+    """Why ``msg`` may not go, or None: its headers as they will be written, parsed
+    back as mail programs read them, must name exactly one recipient, ``to`` with
+    ``unit`` as its name, and exactly one sender, ``sender`` (name, address); no
+    Cc or Bcc, no line over 998 characters (RFC 5322)."""
+    try:
+        head = b"".join(msg.policy.fold_binary(name, value) for name, value in msg.raw_items())
+    except UnicodeError:  # cannot be written at all under its policy
+        head = b"\0" * 999
+    for header, (name, address), where in (("To", (unit, to), "單位"),
+                                           ("From", sender, "計畫")):
+        if not _reads_as(head, header, name, address):
+            what = (f"單位名稱「{quote(unit)}」寫成的收件人（To）標頭，郵件軟體讀到的收件人不會恰為 {to}"
+                    "；請修改計畫檔「單位」工作表的名稱" if header == "To" else
+                    f"承辦單位「{quote(name)}」寫成的寄件人（From）標頭，郵件軟體讀到的寄件人不會恰為 "
+                    f"{address or '（空白）'}；請修改計畫檔「計畫」工作表的承辦單位")
+            return Issue("unsafe-header", f"「{unit}」的郵件未寄出：以{what}後再執行。", unit=unit,
+                         sheet=where, field="名稱" if header == "To" else "承辦單位",
+                         value=quote(unit if header == "To" else name))
+    return None
+
+
+def _reads_as(head: bytes, header: str, name: str, address: str) -> bool:
+    """Whether the header block ``head`` holds one ``header`` naming exactly
+    one mailbox, ``name`` <``address``> (runs of spaces in the name count as one),
+    and no Cc or Bcc."""
+    if any(len(line) > 998 for line in head.split(b"\r\n")):
+        return False
+    try:
+        text = head.decode("utf-8")  # UTF-8 headers (RFC 6532) are read as text
+        parsed = message_from_string(text + "\r\n", policy=policy.default)
+        values = parsed.get_all(header) or []
+        if len(values) != 1 or parsed.get_all("Cc") or parsed.get_all("Bcc"):
+            return False
+        found = [(a.display_name, a.addr_spec if a.username or a.domain else "")
+                 for a in values[0].addresses]
+    except (ValueError, TypeError, IndexError, AttributeError, UnicodeError):
+        return False
+    if len(found) != 1:
+        return False
+    shown, addr = found[0]
+    return addr == address and " ".join(shown.split()) == " ".join(name.split())
 
 
 def eml_name(unit: str, kind: str = FIRST) -> str:
-    return safe_filename(unit) + EML_SUFFIX[kind] + ".eml"
+    """A unit's draft: its name as the plan check vouches it is a file name of its own
+    (made safe, cut to fit, no device name such as CON)."""
+    return unit_stem(unit) + EML_SUFFIX[kind] + ".eml"
 
 
 def compose(plan: Plan, unit: str, attachments: list[Path], kind: str = FIRST,
@@ -187,11 +274,13 @@ def compose(plan: Plan, unit: str, attachments: list[Path], kind: str = FIRST,
         "contact_email": info.contact_email, "agency": info.agency, **(extra or {}),
     }
     to = smtp_address(plan.unit(unit).email)
-    sender = _smtp_or_empty(info.contact_email)
+    name, sender = _sender(plan)
     pol = UTF8_POLICY if needs_smtputf8(to) or needs_smtputf8(sender) else ASCII_POLICY
-    msg = EmailMessage(policy=pol)
-    msg["From"] = sender_address(plan)
-    msg["To"] = _header_address(unit, to)
+    # From and To as written here (see _header_line), kept so: source headers are
+    # not refolded under these policies.
+    head = "\r\n".join([_header_line("From", name, sender), _header_line("To", unit, to)])
+    msg = message_from_string(head + "\r\n\r\n", policy=pol)
+    assert isinstance(msg, EmailMessage)  # the policy's message factory
     msg["Subject"] = text["subject"].format(**values)
     msg["Date"] = formatdate(localtime=True)
     digest = _digest(attachments)
@@ -348,6 +437,10 @@ def prepare_for(plan: Plan, units: list[str],
                                     "請先執行 xltool template。", unit=unit.name))
             continue
         msg = message(unit.name, paths)
+        unsafe = header_problem(msg, unit.name, rcpt, _sender(plan))
+        if unsafe:  # checked before any draft is written or any mail sent
+            issues.append(unsafe)
+            continue
         outgoing.append(Outgoing(unit.name, unit.email, msg, paths, _digest(paths), rcpt,
                                  _smtp_or_empty(plan.info.contact_email), kind))
     return Batch(outgoing, issues)
@@ -401,19 +494,27 @@ class SendLog:
         """This kind's rounds, by key ({} for the first mailing)."""
         return self.data.get(SECTIONS[self.kind], {}) if self.kind != FIRST else {}
 
-    def was_sent(self, unit: str, out: Outgoing | None = None) -> bool:
+    def was_sent(self, unit: str, out: Outgoing | None = None, status: str = SENT) -> bool:
+        """Whether the unit's last SMTP attempt (for a correction: of this very copy,
+        in any round) ended with ``status``: sent, or (MAYBE_SENT) may have reached
+        the server."""
         if self.kind == CORRECT and out is not None:  # this very copy, in any round
-            return any(entry.get("status", "sent") == "sent" and entry.get("sha256") == out.digest
+            return any(entry.get("status", SENT) == status and entry.get("sha256") == out.digest
                        for rnd in self.rounds().values()
                        for name, entry in rnd["sent"].items() if name == unit)
         entry = self.sent.get(unit)
-        return entry is not None and entry.get("status", "sent") == "sent"
+        return entry is not None and entry.get("status", SENT) == status
 
-    def skip_reason(self, out: Outgoing, drafting: bool) -> str | None:
-        """"sent" when the unit's mail went earlier; "drafted" when this is a draft
-        run and the unit's draft is there with the same content; else None."""
+    def skip_reason(self, out: Outgoing, drafting: bool, resend_uncertain: bool = False
+                    ) -> str | None:
+        """"sent" when the unit's mail went earlier; "uncertain" when it may have
+        (the server took the message but never confirmed it), unless
+        ``resend_uncertain``; "drafted" when this is a draft run and the unit's
+        draft is there with the same content; else None."""
         if self.was_sent(out.unit, out):
             return "sent"
+        if not resend_uncertain and self.was_sent(out.unit, out, MAYBE_SENT):
+            return "uncertain"
         if drafting and self.same(self.drafts.get(out.unit), out):
             return "drafted"
         return None
@@ -436,7 +537,7 @@ class SendLog:
         return {unit for rnd in self.rounds().values() for unit in rnd["drafts"]}
 
     def record(self, out: Outgoing, via: str, status: str, failure: str = "") -> None:
-        """Log ``out`` as "drafted", "sent" or "failed" (with the reason)."""
+        """Log ``out`` as "drafted", "sent", "failed" or "maybe-sent" (with the reason)."""
         entry = {
             "to": out.to, "subject": str(out.message["Subject"]),
             "message_id": str(out.message["Message-ID"]),
@@ -453,9 +554,10 @@ class SendLog:
 def send(outgoing: list[Outgoing], outbox: Path, smtp: SmtpSettings | None = None,
          resend: bool = False, dry_run: bool = False,
          progress: Callable[[Outgoing], None] | None = None, kind: str = FIRST,
-         round_key: str = "") -> SendResult:
+         round_key: str = "", resend_uncertain: bool = False) -> SendResult:
     """Write drafts (default) or send over SMTP; skip what the log says has gone,
-    and, for drafts, the drafts already there unchanged. A dry run writes nothing
+    or may have gone (可能已寄達: unless ``resend_uncertain``, or ``resend``, which
+    sends everything), and, for drafts, the drafts already there unchanged. A dry run writes nothing
     and sends nothing, but with SMTP it connects and logs in as the real run
     would, and asks the server what the real run would ask (SMTPUTF8), so that
     it ends as the real run would. Reminders and corrections (``kind``) are
@@ -466,7 +568,7 @@ def send(outgoing: list[Outgoing], outbox: Path, smtp: SmtpSettings | None = Non
     result = SendResult()
     todo: list[Outgoing] = []
     for out in outgoing:
-        reason = None if resend else log.skip_reason(out, drafting=smtp is None)
+        reason = None if resend else log.skip_reason(out, smtp is None, resend_uncertain)
         if reason:
             result.skipped.setdefault(reason, []).append(out.unit)
             earlier = log.sent.get(out.unit)
@@ -513,28 +615,41 @@ def _over_smtp(todo: list[Outgoing], smtp: SmtpSettings, outbox: Path, log: Send
                result: SendResult, dry_run: bool,
                progress: Callable[[Outgoing], None] | None) -> None:
     via = f"smtp:{smtp.host}"
+
+    def sending(out: Outgoing) -> None:
+        # Logged before the message data goes: should the run end before the
+        # server's reply (interrupted, killed), the rerun does not send it twice.
+        log.record(out, via, MAYBE_SENT, failure=INTERRUPTED)
+
     with _Session(smtp) as session:
         for out in todo:
             try:
-                problem = session.deliver(out, dry_run)
+                problem = session.deliver(out, dry_run, None if dry_run else sending)
             except XltoolError as exc:  # the server went away and cannot be reached again
                 if dry_run:
                     raise
-                raise XltoolError(f"{exc} 已寄出 {len(result.sent)} 封並記錄在 {log.path.name}；"
-                                  "重新執行時只會寄出尚未寄出的郵件。") from exc
+                maybe = (f"，{len(result.uncertain)} 封可能已寄達（重新執行時不會再寄）"
+                         if result.uncertain else "")
+                raise XltoolError(f"{exc} 已寄出 {len(result.sent)} 封{maybe}，並記錄在 "
+                                  f"{log.path.name}；重新執行時只會寄出尚未寄出的郵件。") from exc
             if problem:
                 result.issues.append(problem)
-                result.failed.append(out.unit)
+                uncertain = problem.code == "maybe-sent"
+                (result.uncertain if uncertain else result.failed).append(out.unit)
                 if not dry_run:
-                    log.record(out, via, "failed", failure=problem.message)
+                    log.record(out, via, MAYBE_SENT if uncertain else FAILED,
+                               failure=problem.message)
                 continue
             result.sent.append(out)
             if dry_run:
                 continue
             _keep_copy(outbox, out, draft=False)  # what went, for the record
-            log.record(out, via, "sent")
+            log.record(out, via, SENT)
             if progress:
                 progress(out)
+
+
+INTERRUPTED = "寄送中斷：郵件已開始送往郵件伺服器，不確定伺服器是否已收下"
 
 
 SENT_LABEL = {FIRST: "先前已寄出", REMIND: "今天已寄過催繳", CORRECT: "同一份退件補正檔先前已寄出"}
@@ -561,7 +676,14 @@ def summary(result: SendResult, batch: Batch, drafts: bool, dry_run: bool,
         line += (f"，將無法寄出 {len(result.failed)} 封（{_names(result.failed)}）" if dry_run else
                  f"，未寄出 {len(result.failed)} 封（寄送失敗：{_names(result.failed)}；"
                  "已記錄，重新執行時會再寄）")
+    if result.uncertain:
+        line += (f"，可能已寄達 {len(result.uncertain)} 封（{_names(result.uncertain)}："
+                 "郵件已送到郵件伺服器，但沒有收到伺服器的確認）")
     lines = [line + "。"]
+    uncertain = result.uncertain + result.skipped.get("uncertain", [])
+    if uncertain:
+        lines.append(f"「可能已寄達」的單位（{_names(uncertain)}）為免重複收到，重新執行時不會再寄；"
+                     "請先向這些單位確認是否收到，確認未收到時再加 --resend-uncertain 重新執行。")
     if "drafted" in result.skipped:
         lines.append("已有的草稿與這次的內容相同，沒有重寫；要全部重新產生請加 --resend。")
     if "sent" in result.skipped:
@@ -582,11 +704,13 @@ def _names(units: list[str], most: int = 10) -> str:
 
 
 class _Session:
-    """One SMTP connection for the batch, opened again after the server drops it."""
+    """One SMTP connection for the batch, opened again after the server drops it
+    (the message tried once more only when its data had not gone yet)."""
 
     def __init__(self, settings: SmtpSettings):
         self.settings = settings
         self.server: smtplib.SMTP | None = _connect(settings)
+        self.data_sent = False  # the message data of the current attempt has gone
 
     def __enter__(self) -> _Session:
         return self
@@ -594,24 +718,33 @@ class _Session:
     def __exit__(self, *exc) -> None:
         self._close()
 
-    def deliver(self, out: Outgoing, dry_run: bool = False) -> Issue | None:
+    def deliver(self, out: Outgoing, dry_run: bool = False,
+                sending: Callable[[Outgoing], None] | None = None) -> Issue | None:
         """Send one message; the issue when it did not go (the batch goes on).
-        A dropped connection is opened again and the message tried once more:
-        servers close idle connections. A dry run only asks whether the server
-        could take the message (SMTPUTF8) and sends nothing."""
+        A connection dropped before the message data went is opened again and
+        the message tried once more: servers close idle connections. Once the
+        data has gone, never again: the server may have stored the message and
+        lost only its reply, so a connection dropped or a reply not come within
+        the timeout is a "maybe-sent" issue (可能已寄達), not a failure.
+        ``sending(out)`` is called just before the data goes. A dry run only asks
+        whether the server could take the message (SMTPUTF8) and sends nothing."""
         for attempt in (1, 2):
             if self.server is None:
                 self.server = _connect(self.settings)
+            self.data_sent = False
             try:
-                return self._send(out, dry_run)
+                return self._send(out, dry_run, sending)
             except (smtplib.SMTPServerDisconnected, OSError) as exc:
                 self._close()
+                if self.data_sent:
+                    return _maybe_sent(out, exc, self.settings)
                 if attempt == 2:
                     return _failed(out, f"與郵件伺服器的連線中斷（{quote(exc) or '無回應'}）",
                                    dry_run=dry_run)
         return None
 
-    def _send(self, out: Outgoing, dry_run: bool) -> Issue | None:
+    def _send(self, out: Outgoing, dry_run: bool,
+              sending: Callable[[Outgoing], None] | None) -> Issue | None:
         assert self.server is not None  # deliver() connects first
         try:
             self.server.ehlo_or_helo_if_needed()  # after STARTTLS the extensions are asked again
@@ -620,7 +753,7 @@ class _Session:
                                     f"{self.settings.host} 不支援 SMTPUTF8，無法寄送；請改用英數帳號"
                                     "（或改寄 .eml 草稿，以郵件軟體寄出）", "needs-smtputf8", dry_run)
             if not dry_run:
-                self.server.send_message(out.message, from_addr=out.sender, to_addrs=[out.rcpt])
+                self._transmit(out, sending)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()), (0, b""))
             return _failed(out, f"郵件伺服器拒收收件人 {out.to}（{code} {_reply(text)}）")
@@ -634,6 +767,53 @@ class _Session:
         except smtplib.SMTPException as exc:
             return _failed(out, f"寄送失敗（{quote(exc)}）", dry_run=dry_run)
         return None
+
+    def _transmit(self, out: Outgoing, sending: Callable[[Outgoing], None] | None) -> None:
+        """One SMTP transaction for ``out``, as smtplib's send_message would do it,
+        to the one envelope recipient; ``data_sent`` tells when the whole message
+        has gone and only the server's reply is awaited."""
+        server = self.server
+        assert server is not None
+        with io.BytesIO() as buffer:
+            BytesGenerator(buffer, policy=out.message.policy).flatten(out.message, linesep="\r\n")
+            data = buffer.getvalue()
+        options = ["SMTPUTF8", "BODY=8BITMIME"] if out.utf8 else []
+        if server.does_esmtp and server.has_extn("size"):
+            options.append(f"size={len(data)}")
+        code, text = server.mail(out.sender, options)
+        if code != 250:
+            self._reset(code)
+            raise smtplib.SMTPSenderRefused(code, text, out.sender)
+        code, text = server.rcpt(out.rcpt)
+        if code not in (250, 251):
+            self._reset(code)
+            raise smtplib.SMTPRecipientsRefused({out.rcpt: (code, text)})
+        code, text = server.docmd("data")
+        if code != 354:
+            self._reset(code)
+            raise smtplib.SMTPDataError(code, text)
+        data = re.sub(rb"(?m)^\.", b"..", data)  # dot-stuffing (RFC 5321 4.5.2)
+        if not data.endswith(b"\r\n"):
+            data += b"\r\n"
+        if sending:
+            sending(out)
+        server.send(data + b".\r\n")
+        self.data_sent = True  # from here on the server may have stored it
+        code, text = server.getreply()
+        if code != 250:
+            self._reset(code)
+            raise smtplib.SMTPDataError(code, text)
+
+    def _reset(self, code: int) -> None:
+        """After a refusal: a new transaction (RSET), or none when the server is
+        closing the connection (421)."""
+        if code == 421 or self.server is None:
+            self._close()
+            return
+        try:
+            self.server.rset()
+        except smtplib.SMTPServerDisconnected:
+            pass
 
     def _close(self) -> None:
         if self.server is None:
@@ -650,6 +830,18 @@ def _failed(out: Outgoing, why: str, code: str = "send-failed", dry_run: bool = 
     message = (f"「{out.unit}」的郵件將無法寄出：{why}。" if dry_run else
                f"「{out.unit}」的郵件未寄出：{why}；重新執行 xltool send 時會再寄一次。")
     return Issue(code, message, ERROR, unit=out.unit, value=quote(out.to))
+
+
+def _maybe_sent(out: Outgoing, exc: BaseException, s: SmtpSettings) -> Issue:
+    """The message went but the server's reply did not come: it may have been
+    stored (可能已寄達). Not tried again, in this run or the next."""
+    if isinstance(exc, TimeoutError) or "timed out" in str(exc):  # smtplib rewords timeouts
+        why = f"在 {s.timeout:g} 秒內沒有回覆（可用 --timeout 延長）"
+    else:
+        why = f"的連線隨即中斷（{quote(exc) or '無回應'}）"
+    return Issue("maybe-sent", f"「{out.unit}」的郵件可能已寄達：郵件已全部送到郵件伺服器，但伺服器{why}，"
+                 "不確定是否已收下；為免重複收到，重新執行時不會再寄。請向該單位確認是否收到，"
+                 "確認未收到時請加 --resend-uncertain 重新執行。", unit=out.unit, value=quote(out.to))
 
 
 def _reply(text: bytes | str) -> str:
@@ -678,9 +870,9 @@ def _connect(s: SmtpSettings) -> smtplib.SMTP:
     server: smtplib.SMTP
     try:
         if s.mode == "ssl":
-            server = smtplib.SMTP_SSL(s.host, s.port, context=context, timeout=60)
+            server = smtplib.SMTP_SSL(s.host, s.port, context=context, timeout=s.timeout)
         else:
-            server = smtplib.SMTP(s.host, s.port, timeout=60)
+            server = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
             if s.mode == "starttls":
                 server.starttls(context=context)
         if s.user:

@@ -19,9 +19,10 @@ from ..files import short_filename
 from ..forms import fields as F
 from ..forms.book import PrintSetup, Sheet, row_height
 from ..forms.identity import KEYS
-from ..forms.template import build_template
+from ..forms.template import build_template, template_filename
 from ..forms.todo import TODO_COLUMNS, TODO_HEADER_ROW, TODO_SHEET
 from ..intake import Return, read_returns
+from ..plan.filenames import same_file
 from .merge import MergeResult
 
 # About the returned file as a whole (its name, its identity, its clock), not about a
@@ -50,6 +51,7 @@ def write_feedback(result: MergeResult, out_dir: Path,
     out_dir = Path(out_dir)
     due = [s.ret for s in result.units if s.ret is not None and s.ret.errors]
     done = Feedback()
+    taken: set[str] = set()
     # Read the files again, keeping every value as typed (the merge keeps only checked ones).
     for ret, full in zip(due, read_returns(result.plan, [r.path for r in due], keep_raw=True)):
         if not full.usable:
@@ -57,6 +59,10 @@ def write_feedback(result: MergeResult, out_dir: Path,
         book = feedback_book(result, full, created or result.newest_input or datetime(2000, 1, 1))
         fmt = "ods" if ret.path.suffix.lower() == ".ods" else "xlsx"
         target = out_dir / (short_filename(f"{_base_stem(ret.name)}{COPY_SUFFIX}") + f".{fmt}")
+        if same_file(target.name) in taken:  # two units' returns of one name (other folders)
+            stem = Path(template_filename(result.plan, ret.unit or "", fmt)).stem
+            target = out_dir / f"{stem}{COPY_SUFFIX}.{fmt}"  # unique: the plan check vouches
+        taken.add(same_file(target.name))
         try:
             (write_ods if fmt == "ods" else write_xlsx)(book, target)
         except XltoolError as exc:
