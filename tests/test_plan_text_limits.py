@@ -166,3 +166,47 @@ def test_text_of_exactly_a_cell_passes(tmp_path):
     plan = long_plan(tmp_path, {1: "作" * 32_767, 2: "😀" * 16_383 + "a"})
     res = run("check", plan)
     assert res.exit_code == 0, res.output
+
+
+# ------------------------------------------------------------------ names Excel holds to 255
+
+
+def _renamed_unit(p, old, new):
+    for row in p["單位"][1:]:
+        row[0] = new if row[0] == old else row[0]
+    for row in p["項目"][1:]:
+        row[:] = [new if c == old else c for c in row]
+
+
+@pytest.mark.parametrize("length, refused", [(255, False), (256, True)])
+def test_a_unit_name_fits_a_document_property(tmp_path, length, refused):
+    """The templates record the unit's and the plan's names as document properties,
+    which Excel holds to 255 characters (XlsxWriter refuses more, in English)."""
+    p = second_plan()
+    name = "資訊中心" + "長" * (length - 4)
+    _renamed_unit(p, "資訊中心", name)
+    issues = issues_of(tmp_path, p)
+    found = [i for i in issues if i.code == "too-long" and i.sheet == "單位"]
+    assert bool(found) == refused
+    if refused:
+        assert "255" in found[0].message and found[0].cell.startswith("A")
+    else:
+        res = run("template", tmp_path / "plan.xlsx", "-o", tmp_path / "t")
+        assert res.exit_code == 0, res.output
+
+
+def test_a_long_plan_name_is_refused_once_not_as_every_unit_colliding(tmp_path):
+    p = second_plan()
+    p["計畫"][1][1] = "計" * 300
+    issues = issues_of(tmp_path, p)
+    info = [i for i in issues if i.sheet == "計畫"]
+    assert {i.code for i in info} == {"too-long", "file-name-collision"}
+    assert all(i.cell == "B2" for i in info)
+    assert "簡稱" in next(i.message for i in info if i.code == "file-name-collision")
+    assert not [i for i in issues if i.sheet == "單位"], "the units are not to blame"
+
+
+def test_a_grade_is_one_line(tmp_path):
+    p = second_plan()
+    p["等第"][1][0] = "特\n優"
+    assert [i.code for i in issues_of(tmp_path, p) if i.sheet == "等第"] == ["control-character"]

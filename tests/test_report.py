@@ -381,3 +381,33 @@ def test_the_second_plan_with_a_unit_missing_and_not_applicable_rows(tmp_path, s
     assert table2_figures(tables) == cached_table2(master)
     head = next(t for t in tables if t[0][0] == "實施考核機關")
     assert head[1] == ["一、便民服務(60.5 分)", "二、數位創新(39.5 分)"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_text_no_xml_document_can_hold_is_left_out_not_a_crash(example, tmp_path, fmt):
+    """A master written from an older plan may hold a control character (ESC, kept in
+    .xlsx as _x001B_): python-docx refused the whole document, odfpy wrote U+FFFD."""
+    from returns import rewrite
+
+    _, master, _, _ = example
+    old = tmp_path / "old.xlsx"
+    shutil.copyfile(master, old)
+    with zipfile.ZipFile(old) as zf:
+        sheets = [n for n in zf.namelist() if n.startswith("xl/worksheets/sheet")]
+    marked = []
+    def mark(xml: bytes) -> bytes:
+        new = xml.replace("場次".encode(), "場_x001B_次".encode(), 1)
+        marked.append(new != xml)
+        return new
+
+    for name in sheets:
+        rewrite(old, name, mark)
+    assert any(marked), "some text of the master was marked"
+    out = tmp_path / f"r.{fmt}"
+    res = report(EXAMPLE_PLAN, old, out)
+    assert res.exit_code == 0, res.output
+    data = b"".join(zipfile.ZipFile(out).read(n) for n in zipfile.ZipFile(out).namelist()) \
+        if fmt != "html" else out.read_bytes()
+    assert b"\x1b" not in data and "\ufffd".encode() not in data
+    if fmt == "odt":
+        assert validate([out]) == []

@@ -111,7 +111,7 @@ CATALOGUE: dict[str, Code] = {
     "grade-order": _c(ERROR, "等第順序不正確", "等第須由高到低排列。"),
     "grade-gap": _c(WARNING, "最低一級等第不是 0 分", "低於最低分的總分將沒有等第。"),
     "unit-without-items": _c(WARNING, "單位沒有主辦項目", "該單位不會產生填報表。"),
-    "control-character": _c(ERROR, "含有換行或控制字元", "請刪除儲存格中的換行。"),
+    "control-character": _c(ERROR, "含有換行或控制字元", "請刪除儲存格中的換行或控制字元。"),
     "file-name-collision": _c(ERROR, "單位的檔名相同",
                               "檔名不分大小寫，斜線、冒號等不能用於檔名的字元會改為 _；請修改其中一個單位名稱。"),
     "needs-smtputf8": _c(WARNING, "電子郵件帳號含中文", "部分郵件伺服器不支援；建議改用英數帳號。"),

@@ -32,3 +32,15 @@ def quote(value: Any, limit: int = QUOTE_CHARS) -> str:
     text = value if isinstance(value, str) else str(value)
     shown = visible(text[:limit + 1])  # cut first: a value may be megabytes long
     return shown if len(shown) <= limit else shown[:limit] + "…"
+
+
+# What XML 1.0 cannot hold, so no ODF, .docx or HTML file xltool writes can: odfpy
+# writes U+FFFD for it, python-docx refuses the whole document.
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_lines(text: str) -> list[str]:
+    """A text's lines for a document made of XML (a CR, a CR LF or a LF each ends one;
+    a raw CR would read as a break of its own), without what XML cannot hold."""
+    text = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    return _NOT_IN_XML.sub("", text).split("\n")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..cells import a1, abs_ref, utc_naive
 from ..files import atomic_path
+from ..quoting import xml_lines
 from .book import FONT, PLAIN_PRINT, ROC_FROM_SERIAL, STYLES, Book, PrintSetup, Sheet, Validation
 
 # A column as wide as LibreOffice makes the same width in the .xlsx (whose unit is
@@ -345,20 +346,11 @@ def _cell(entry, cell_styles, validation, text, table):
         cell = table.TableCell(valuetype="date", datevalue=value.isoformat(), **kwargs)
     else:
         cell = table.TableCell(valuetype="string", **kwargs)
-    for line in _lines(value) if not isinstance(value, (date, datetime)) else [value.isoformat()]:
+    for line in xml_lines(value) if not isinstance(value, (date, datetime)) else [value.isoformat()]:
         cell.addElement(_paragraph(line, text))
     return cell
 
 
-# What XML 1.0 cannot hold, so no ODF file can: odfpy would write U+FFFD for it.
-_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-
-
-def _lines(value) -> list[str]:
-    """A text's lines (a CR, a CR LF or a LF each ends one; a raw CR in the XML would be
-    read as a line break of its own), without what an ODF file cannot hold."""
-    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
-    return _NOT_IN_XML.sub("", text).split("\n")
 
 
 _RUNS = re.compile(r"( +)|(\t)|([^ \t]+)")
@@ -386,7 +378,7 @@ def _annotation(note: str):
     from odf.text import P
 
     ann = Annotation()
-    for line in _lines(note):
+    for line in xml_lines(note):
         ann.addElement(P(text=line))
     return ann
 

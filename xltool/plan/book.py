@@ -14,7 +14,7 @@ from ..errors import Issue
 from ..quoting import quote
 from ..reading.workbook import SheetData
 from ..xlsx_text import EXCEL_LIMIT
-from .rules import CONTROL, CONTROL_IN_PROSE, LINE_BREAK, LIST_CELLS, SHEETS, SINGLE_LINE, schema_message
+from .rules import CONTROL, CONTROL_IN_PROSE, LINE_BREAK, LIST_CELLS, NAME_LIMIT, SHEETS, SINGLE_LINE, schema_message
 
 _NAMED_CHARACTERS = 3  # at most this many distinct control characters are named in a message
 
@@ -123,6 +123,12 @@ class PlanBook:
             return
         if single_line:
             self._check_single_line(value, sheet, row, col, field, list_cell)
+            longest = max(value.split("\n"), key=len) if list_cell else value
+            if len(longest) > NAME_LIMIT:
+                self.fault(f"{field}「{quote(longest)}」有 {len(longest):,} 個字，超過 {NAME_LIMIT} 個字："
+                           "填報表會記下這個名稱，而 Excel 的文件摘要資訊與公式中的文字最多 "
+                           f"{NAME_LIMIT} 個字；請縮短。", sheet, row, col, code="too-long",
+                           value=quote(longest), field=field)
         else:
             self._check_prose(value, sheet, row, col, field)
         units = utf16_length(value)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..cells import a1, fmt_number
+from ..cells import a1, fmt_number, norm_text
 from ..errors import WARNING
+from ..quoting import quote
 from .book import PlanBook, Row
-from .filenames import file_name_twins, plan_short_name, template_stem, unit_stem
+from .filenames import NAME_BYTES, file_name_twins, plan_short_name, template_stem, unit_stem
 from .model import Dimension, PlanInfo
-from .rules import DIM_SHEET, ITEM_SHEET, UNIT_SHEET, key
+from .rules import DIM_SHEET, INFO_SHEET, ITEM_SHEET, UNIT_SHEET, key
 from .units import Unit, UnitDirectory
 
 _EXPLAINED_SUMS = 4096  # past this many subset sums, any shortfall counts as explained
@@ -155,7 +156,9 @@ def check_file_names(book: PlanBook, info: PlanInfo | None, units: Units) -> Non
     reported: set[str] = set()
     if info is not None:
         short = plan_short_name(info.name, info.agency, info.short_name)
-        twins = file_name_twins((u.name, template_stem(info.year, short, u.name)) for u in units.named)
+        too_long = _short_name_too_long(book, info, short)  # then the 簡稱 is the fault, not each unit
+        twins = [] if too_long else file_name_twins(
+            (u.name, template_stem(info.year, short, u.name)) for u in units.named)
         for unit, earlier, stem in twins:
             reported.add(unit)
             _twin_fault(book, units, col, unit, earlier, f"填報表的檔名都是「{stem}.xlsx」（.ods 亦同）")
@@ -165,8 +168,28 @@ def check_file_names(book: PlanBook, info: PlanInfo | None, units: Units) -> Non
                         f"郵件草稿、收回的回傳檔與佐證資料夾都會以「{stem}」為名")
 
 
+SHORT_NAME_BYTES = NAME_BYTES // 2  # 年度_簡稱_ leaves the unit's name the other half
+
+
+def _short_name_too_long(book: PlanBook, info: PlanInfo, short: str) -> bool:
+    """Whether the 簡稱 (given, or made from the 計畫名稱) leaves the unit's name too
+    little of a file name: every template name would be cut, most to one name."""
+    if len(f"{info.year}_{short}_".encode()) <= SHORT_NAME_BYTES:
+        return False
+    label = "簡稱" if info.short_name else "計畫名稱"
+    sheet = book.sheets.get(INFO_SHEET)
+    row = next((r for r in range(len(sheet.rows)) if norm_text(sheet.cell(r, 0)) == label), None) \
+        if sheet is not None else None
+    given = "" if info.short_name else "（沒有填寫「簡稱」，因此由計畫名稱產生）"
+    book.fault(f"檔名用的簡稱「{quote(short)}」{given}過長：填報表的檔名是「年度_簡稱_單位名稱」，"
+               "單位名稱會被截短，各單位的檔名會相同。請在「計畫」工作表填寫較短的「簡稱」"
+               "（例如 10 個字以內）。", INFO_SHEET, row, 1 if row is not None else None,
+               code="file-name-collision", value=short, field=label)
+    return True
+
+
 def _twin_fault(book: PlanBook, units: Units, col: int, unit: str, earlier: str, what: str) -> None:
-    book.fault(f"單位「{unit}」與「{earlier}」（儲存格 {a1(units.rows[earlier], col)}）的檔名相同："
+    book.fault(f"單位「{quote(unit)}」與「{quote(earlier)}」（儲存格 {a1(units.rows[earlier], col)}）的檔名相同："
                f"{what}，後寫的檔案會蓋掉先寫的。檔名中的 \\ / : * ? \" < > | 與控制字元都會改為 _、"
                "英文字母不分大小寫、過長的名稱會截短；請修改其中一個單位名稱。", UNIT_SHEET,
                units.rows[unit], col, value=unit, code="file-name-collision", field="名稱")

@@ -75,7 +75,10 @@ LINE_BREAK = re.compile("[\r\n\u2028\u2029]")
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff\ud800-\udfff]")
 SINGLE_LINE_INFO = ("計畫名稱", "機關名稱", "簡稱", "承辦單位")
 # The cells of the other sheets that hold names (a list cell may put one name a line).
-SINGLE_LINE = {UNIT_SHEET: ("名稱",)}
+SINGLE_LINE = {UNIT_SHEET: ("名稱",), GRADE_SHEET: ("等第",)}
+# Excel's limit for the texts a name goes into: a document property (the templates
+# record the plan's and the unit's names), a string in a formula (a grade), a name.
+NAME_LIMIT = 255
 LIST_CELLS = {UNIT_SHEET: ("群組", "別名")}
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ...quoting import xml_lines
+
 FONT = "標楷體"  # the official document font
 # What to use where 標楷體 is missing: its Windows and macOS names, then the
 # CJK fonts LibreOffice finds on Linux (fonts-noto-cjk).
@@ -72,5 +74,6 @@ def grid(rows: list[list[DocCell]], columns: int) -> list[list[tuple[DocCell, bo
 
 
 def lines(text: str) -> list[str]:
-    """A cell's or paragraph's text as paragraphs: one per line."""
-    return text.split("\n")
+    """A cell's or paragraph's text as paragraphs: one per line, without what no XML
+    document can hold (a master from an older plan may carry a control character)."""
+    return xml_lines(text)
