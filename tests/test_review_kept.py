@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from conftest import ROOT, convert
 from plans import second_plan, write_plan
 from returns import Kit
+from test_review_notes import type_in
 
 from xltool.cli import cli
 
@@ -54,19 +55,6 @@ def cell_of(path, item, header, sheet="評分"):
     col = next(c.column for c in ws[4] if c.value == header)
     row = next(r for r in range(5, ws.max_row + 1) if ws.cell(r, 1).value == item)
     return ws.cell(row, col)
-
-
-def type_in(master, values, edit=None):
-    """Type {(編號, header): value} into 評分 as Excel would, then ``edit(ws)``."""
-    wb = openpyxl.load_workbook(master)
-    ws = wb["評分"]
-    head = {c.value: c.column for c in ws[4] if c.value}
-    rows = {ws.cell(r, 1).value: r for r in range(5, ws.max_row + 1) if ws.cell(r, 1).value}
-    for (item, header), value in values.items():
-        ws.cell(rows[item], head[header]).value = value
-    if edit:
-        edit(ws)
-    wb.save(master)
 
 
 REVIEWED = {("A01", "複評"): 15, ("A01", "複評說明"): NOTE, ("B02", "複評"): 12}

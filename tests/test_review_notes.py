@@ -31,14 +31,16 @@ def columns(master):
     return ws, head, rows
 
 
-def type_in(master, values: dict[tuple[str, str], object]):
-    """Type into 評分 as a person would in Excel: {(編號, header): value}."""
+def type_in(master, values: dict[tuple[str, str], object], edit=None):
+    """Type into 評分 as a person would in Excel: {(編號, header): value}; then ``edit(ws)``."""
     wb = openpyxl.load_workbook(master)
     ws = wb["評分"]
     head = {c.value: c.column for c in ws[4] if c.value}
     rows = {ws.cell(r, 1).value: r for r in range(5, ws.max_row + 1) if ws.cell(r, 1).value}
     for (item, header), value in values.items():
         ws.cell(rows[item], head[header]).value = value
+    if edit:
+        edit(ws)
     wb.save(master)
 
 
