@@ -291,3 +291,19 @@ def test_a_unit_that_sent_back_only_a_blank_template_has_not_returned(tmp_path, 
     assert "未繳 1 個單位：資訊中心" in out.output
     assert [p.name for p in (tmp_path / "寄件匣").glob("*.eml")] and all(
         "資訊中心" in p.name for p in (tmp_path / "寄件匣").glob("*.eml"))
+
+
+@pytest.mark.parametrize("typed", [{"自評分數": 999}, {"自評分數": "十分"}])
+def test_a_return_whose_only_entry_is_refused_is_not_blank(tmp_path, second_plan_path, typed):
+    """A value the checks refuse is not kept in the rows, but it was typed: the unit is
+    told of it (有誤), not taken for one that sent nothing (from helper-29)."""
+    kit = Kit(tmp_path, second_plan_path)
+    ids = [i.id for i in kit.plan.items_for("資訊中心")]
+    path = kit.inbox / "資訊中心.xlsx"
+    shutil.copy(kit.template("資訊中心"), path)
+    from returns import fill
+
+    fill(kit.template("資訊中心"), path, {ids[0]: typed})
+    _, units, master = merge(second_plan_path, kit.inbox, tmp_path, "Asia/Taipei")
+    assert units["資訊中心"]["status"] == "有誤"
+    assert not checks(master, "blank-return")

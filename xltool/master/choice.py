@@ -161,7 +161,14 @@ def filled(ret: Return) -> bool:
 def blank(ret: Return) -> bool:
     """A form read whole with nothing entered: the template as it went out. (A file
     whose form could not be read, its sheet deleted say, is not blank but faulty.)"""
-    return bool(ret.rows) and not filled(ret)
+    # Only empty required cells may be wrong with it: a value refused by the checks (999,
+    # text in a number cell, a formula, a locked cell edited, text beside the form) is
+    # not kept in the rows, but it was typed, and the unit must be told of it.
+    return bool(ret.rows) and not filled(ret) and all(
+        i.code in BLANK_ISSUES for i in ret.issues)
+
+
+BLANK_ISSUES = frozenset({"missing-value"})  # what a template as it went out is told
 
 
 def chosen_of(ranked_files: list[Return]) -> Return | None:

@@ -168,7 +168,7 @@ def check_file_names(book: PlanBook, info: PlanInfo | None, units: Units) -> Non
                         f"郵件草稿、收回的回傳檔與佐證資料夾都會以「{stem}」為名")
 
 
-SHORT_NAME_BYTES = NAME_BYTES // 2  # 年度_簡稱_ leaves the unit's name the other half
+SHORT_NAME_BYTES = NAME_BYTES - 30  # 年度_簡稱_ leaves the unit at least 10 Chinese characters
 
 
 def _short_name_too_long(book: PlanBook, info: PlanInfo, short: str) -> bool:
