@@ -37,6 +37,9 @@ def quote(value: Any, limit: int = QUOTE_CHARS) -> str:
 # What XML 1.0 cannot hold, so no ODF, .docx or HTML file xltool writes can: odfpy
 # writes U+FFFD for it, python-docx refuses the whole document.
 _NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# What no text xltool keeps may hold: the above, and C1 controls and DEL (tab and line
+# breaks are text). The plan check refuses them; a return's text has them removed.
+NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 
 
 def xml_lines(text: str) -> list[str]:

@@ -6,7 +6,6 @@ Pasting bypasses a spreadsheet's validation, so every value is checked again.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -16,11 +15,10 @@ from schema import And, Schema, SchemaError, Use
 
 from ..cells import fmt_number, norm_text, to_number
 from ..forms.fields import EARLIEST_DATE, LATEST_DATE, TEXT_LIMIT, Column
+from ..quoting import NOT_TEXT
 from ..xlsx_text import fits_a_cell
 
-# C0 and C1 controls but tab and line breaks, and what XML cannot hold at all (U+FFFE,
-# U+FFFF, a lone surrogate): an .xls return can carry them; no writer may get them.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+_CONTROL = NOT_TEXT  # removed from a return's text, with a note
 
 
 @dataclass

@@ -11,6 +11,7 @@ from typing import Any
 from schema import And, Or, SchemaError, Use
 
 from ..cells import norm_text, parse_date, parse_offset, prose, to_number
+from ..quoting import NOT_TEXT
 
 INFO_SHEET, DIM_SHEET, UNIT_SHEET, ITEM_SHEET, GRADE_SHEET, LIST_SHEET = (
     "計畫", "構面", "單位", "項目", "等第", "選項")
@@ -68,7 +69,7 @@ def _email(value: Any) -> str:
 # U+FFFF, lone surrogates). Every template, master and report is XML: such a
 # character is dropped or replaced there (and the untouched return then differs
 # from the plan), or the writer refuses the whole file.
-CONTROL_IN_PROSE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+CONTROL_IN_PROSE = NOT_TEXT
 # Names go into mail headers, file names and sheet titles, where a line break breaks
 # the message or the file: no line break, no tab either.
 LINE_BREAK = re.compile("[\r\n\u2028\u2029]")
