@@ -72,10 +72,20 @@ def check_outputs(outputs: list[Path], inputs: list[Path], plan: Path | None = N
                                   "或覆蓋回傳檔；請改存到其他資料夾。")
 
 
-def run_merge(plan: Plan, returns: list[Path], output: Path, *, report: Path | None = None,
-              strict: bool = False, pdf: bool = False, feedback_dir: Path | None = None,
-              progress: Callable[[Path], None] | None = None) -> MergeRun:
-    """Merge ``returns`` under ``plan`` into the master at ``output``."""
+def run_merge(plan: Plan, returns: list[Path], output: Path, **options) -> MergeRun:
+    """Merge ``returns`` under ``plan`` into the master at ``output`` (options: see
+    :func:`_merge_into`), while nothing else writes it: not an office program that has
+    it open, whose later save would put the old master back, nor another xltool."""
+    from ..file_locks import check_not_open, one_writer
+
+    check_not_open(Path(output))
+    with one_writer(Path(output)):
+        return _merge_into(plan, returns, output, **options)
+
+
+def _merge_into(plan: Plan, returns: list[Path], output: Path, *, report: Path | None = None,
+                strict: bool = False, pdf: bool = False, feedback_dir: Path | None = None,
+                progress: Callable[[Path], None] | None = None) -> MergeRun:
     from .review import carry_notes, unusable_issues, with_backup
     from .writer import backup_path
 
