@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import XltoolError
-from .files import display_name
+from .files import display_name, unwritable
 
 if sys.platform == "win32":  # (sys.platform, not os.name: mypy follows it)
     import msvcrt
@@ -66,9 +66,8 @@ def _acquire(path: Path, target: Path) -> int:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)  # as writing the file itself would
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-        except OSError as exc:
-            raise XltoolError(f"無法在「{target.parent}」建立鎖定檔（{exc.strerror}）；"
-                              "請確認資料夾存在且有寫入權限。") from None
+        except OSError as exc:  # where the lock cannot go, the file itself cannot either
+            raise unwritable(target, exc) from None
         if not _try_lock(fd):
             os.close(fd)
             raise XltoolError(f"另一個 xltool 正在寫入「{display_name(target)}」；"

@@ -45,7 +45,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".~xltool-", suffix=target.suffix, dir=target.parent)
     except OSError as exc:
-        raise _unwritable(target, exc) from None
+        raise unwritable(target, exc) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -65,7 +65,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
             os.chmod(tmp_path, _NEW_FILE_MODE)
             os.replace(tmp_path, target)
         except OSError as exc:
-            raise _unwritable(target, exc) from None
+            raise unwritable(target, exc) from None
     finally:
         try:
             tmp_path.unlink(missing_ok=True)
@@ -73,7 +73,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
             pass
 
 
-def _unwritable(target: Path, exc: OSError):
+def unwritable(target: Path, exc: OSError):
     from .errors import XltoolError
 
     reason = exc.strerror or type(exc).__name__
