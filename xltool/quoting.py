@@ -7,15 +7,27 @@ from typing import Any
 
 QUOTE_CHARS = 60
 
-# C0 and C1 controls, DEL, the Unicode line and paragraph separators, and the
-# bidirectional overrides that can make a terminal line read differently.
-_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+# What shows as nothing: Unicode's default-ignorable code points (zero-width and
+# direction marks, variation selectors, fillers, tags) and its format characters (Cf).
+# In a name it makes two names look alike, or one read as another (U+202E shows what
+# follows backwards).
+SHOWS_AS_NOTHING = re.compile(
+    "[\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u17b4\u17b5"
+    "\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0"
+    "\ufff0-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]")
+# That, C0 and C1 controls, DEL, the Unicode line and paragraph separators, and the
+# noncharacters U+FFFE and U+FFFF: what a quoted value shows as an escape, so that a
+# terminal obeys none of it and a reader sees every character.
+_INVISIBLE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]|{SHOWS_AS_NOTHING.pattern}")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # undecodable bytes, kept by surrogateescape
 
 
 def _escape(match: re.Match) -> str:
     code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def visible(value: Any) -> str:

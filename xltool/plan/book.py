@@ -14,7 +14,18 @@ from ..errors import Issue
 from ..quoting import quote
 from ..reading.workbook import SheetData
 from ..xlsx_text import EXCEL_LIMIT
-from .rules import CONTROL, CONTROL_IN_PROSE, LINE_BREAK, LIST_CELLS, NAME_LIMIT, SHEETS, SINGLE_LINE, schema_message
+from .rules import (
+    CONTROL,
+    CONTROL_IN_PROSE,
+    IDENTIFYING,
+    LINE_BREAK,
+    LIST_CELLS,
+    NAME_LIMIT,
+    SHEETS,
+    SINGLE_LINE,
+    invisible_characters,
+    schema_message,
+)
 
 _NAMED_CHARACTERS = 3  # at most this many distinct control characters are named in a message
 
@@ -110,34 +121,58 @@ class PlanBook:
                 continue
             self.check_text(values[name], sheet_name, r, cols[name], name,
                             single_line=name in SINGLE_LINE.get(sheet_name, ()),
-                            list_cell=name in LIST_CELLS.get(sheet_name, ()))
+                            list_cell=name in LIST_CELLS.get(sheet_name, ()),
+                            identifying=name in IDENTIFYING.get(sheet_name, ()), raw=raw[name])
         return values, frozenset(bad)
 
     def check_text(self, value: Any, sheet: str, row: int, col: int, field: str, *,
-                   single_line: bool = False, list_cell: bool = False) -> None:
+                   single_line: bool = False, list_cell: bool = False, identifying: bool = False,
+                   raw: Any = None) -> None:
         """Faults for a text the templates, master and reports cannot hold as it is: a
         control character (in a name, a line break too; a list cell may put one name a
-        line), or more than one .xlsx cell holds. The value is kept: the cell is still
-        what it says for the checks across sheets."""
+        line), or more than one .xlsx cell holds; in a name, more than Excel holds of
+        one, and (``identifying``) a character that shows as nothing, looked for in the
+        cell as typed (``raw``; matching drops such characters from ``value``). The
+        value is kept: the cell is still what it says for the checks across sheets."""
         if not isinstance(value, str):
             return
+        if identifying:
+            self.check_invisible(raw if isinstance(raw, str) else value, sheet, row, col, field)
         if single_line:
             self._check_single_line(value, sheet, row, col, field, list_cell)
-            longest = max(value.split("\n"), key=len) if list_cell else value
-            if len(longest) > NAME_LIMIT:
-                self.fault(f"{field}「{quote(longest)}」有 {len(longest):,} 個字，超過 {NAME_LIMIT} 個字："
-                           "填報表會記下這個名稱，而 Excel 的文件摘要資訊與公式中的文字最多 "
-                           f"{NAME_LIMIT} 個字；請縮短。", sheet, row, col, code="too-long",
-                           value=quote(longest), field=field)
+            longest = max(value.split("\n"), key=utf16_length) if list_cell else value
+            self.check_name_length(longest, sheet, row, col, field, NAME_LIMIT,
+                                   "填報表會記下這個名稱，而 Excel 的文件摘要資訊與公式中的文字")
         else:
             self._check_prose(value, sheet, row, col, field)
         units = utf16_length(value)
         if units > EXCEL_LIMIT:
-            counted = (f"{len(value):,} 個字，以 UTF-16 計長度為 {units:,}（「𠀀」等擴充區的字與"
-                       "表情符號各算 2）" if units != len(value) else f"{units:,} 個字")
-            self.fault(f"{field}的文字有 {counted}，超過 .xlsx 一格的上限 {EXCEL_LIMIT:,}："
+            self.fault(f"{field}的文字有 {_counted(value)}，超過 .xlsx 一格的上限 {EXCEL_LIMIT:,}："
                        "填報表會截斷這段文字；請縮短。", sheet, row, col, code="too-long",
                        value=quote(value), field=field)
+
+    def check_name_length(self, name: str, sheet: str, row: int, col: int, field: str,
+                          limit: int, where: str) -> None:
+        """A fault for a name longer than ``limit`` as Excel counts (UTF-16 units);
+        ``where`` says what holds it to that limit."""
+        if utf16_length(name) <= limit:
+            return
+        self.fault(f"{field}「{quote(name)}」有 {_counted(name)}，超過 {limit} 個字：{where}最多 "
+                   f"{limit} 個字；請縮短。", sheet, row, col, code="too-long",
+                   value=quote(name), field=field)
+
+    def check_invisible(self, text: str, sheet: str, row: int, col: int, field: str) -> None:
+        """A fault for a name holding a character that shows as nothing (a zero-width
+        space, a direction mark): two names would look alike, or one like another."""
+        found = invisible_characters(text)
+        if not found:
+            return
+        where = "、".join(f"第 {i + 1:,} 個字元是看不見的控制字元 U+{ord(ch):04X}"
+                         for i, ch in found[:_NAMED_CHARACTERS])
+        more = f"（共 {len(found):,} 個）" if len(found) > _NAMED_CHARACTERS else ""
+        self.fault(f"{field}「{quote(text)}」的{where}{more}：名稱中看不見的字元會讓兩個名稱看起來相同，"
+                   "或讓名稱顯示成另一個樣子（常見於由網頁或文件複製的文字）；請刪除。", sheet, row, col,
+                   code="invisible-character", value=quote(text), field=field)
 
     def _check_single_line(self, text: str, sheet: str, row: int, col: int, field: str,
                            list_cell: bool) -> None:
@@ -172,6 +207,14 @@ def _named(pattern: re.Pattern[str], text: str) -> str:
     chars = list(dict.fromkeys(pattern.findall(text)))
     named = "、".join(f"U+{ord(c):04X}" for c in chars[:_NAMED_CHARACTERS])
     return named + (f" 等 {len(chars)} 種" if len(chars) > _NAMED_CHARACTERS else "")
+
+
+def _counted(text: str) -> str:
+    """How long ``text`` is, as Excel counts it, for a message."""
+    units = utf16_length(text)
+    if units == len(text):
+        return f"{units:,} 個字"
+    return f"{len(text):,} 個字，以 UTF-16 計長度為 {units:,}（「𠀀」等擴充區的字與表情符號各算 2）"
 
 
 def utf16_length(text: str) -> int:

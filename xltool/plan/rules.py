@@ -6,12 +6,13 @@ text is the message the user sees. Nothing here knows any particular plan.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from schema import And, Or, SchemaError, Use
 
 from ..cells import norm_text, parse_date, parse_offset, prose, to_number
-from ..quoting import NOT_TEXT
+from ..quoting import NOT_TEXT, SHOWS_AS_NOTHING
 
 INFO_SHEET, DIM_SHEET, UNIT_SHEET, ITEM_SHEET, GRADE_SHEET, LIST_SHEET = (
     "計畫", "構面", "單位", "項目", "等第", "選項")
@@ -79,8 +80,31 @@ SINGLE_LINE_INFO = ("計畫名稱", "機關名稱", "簡稱", "承辦單位")
 SINGLE_LINE = {UNIT_SHEET: ("名稱",), GRADE_SHEET: ("等第",)}
 # Excel's limit for the texts a name goes into: a document property (the templates
 # record the plan's and the unit's names), a string in a formula (a grade), a name.
+# Excel counts UTF-16 units: 𠀀 and an emoji take two.
 NAME_LIMIT = 255
 LIST_CELLS = {UNIT_SHEET: ("群組", "別名")}
+# A list's name becomes the defined name 選項_名稱 in every template (forms.template.
+# list_name), which Excel too holds to 255 UTF-16 units.
+LIST_NAME_PREFIX = "選項_"
+LIST_NAME_LIMIT = NAME_LIMIT - len(LIST_NAME_PREFIX)
+
+# The cells that name something another cell, a return or a file refers to. What
+# shows as nothing may not be in them: it makes two names look alike, or one read
+# as another (U+202E shows what follows backwards), and matching drops it (cells.
+# norm_text), so 資訊\u202e中心 would silently be the unit 資訊中心. Prose keeps it.
+IDENTIFYING = {INFO_SHEET: SINGLE_LINE_INFO, DIM_SHEET: ("代碼", "名稱"),
+               UNIT_SHEET: ("名稱", "群組", "別名"), ITEM_SHEET: ("編號", "構面", "主辦單位"),
+               GRADE_SHEET: ("等第",)}  # and on 選項 every list's name and value
+# XlsxWriter writes a text such as _x0041_ into a document property as _x005F_x0041_
+# (Excel's escape), and the intake reads properties as written: a unit so named would
+# not be its own template's unit.
+XLSX_ESCAPE = re.compile("_x[0-9A-Fa-f]{4}_")
+
+
+def invisible_characters(text: str) -> list[tuple[int, str]]:
+    """(0-based position, character) of every character of ``text`` that shows as nothing."""
+    return [(i, ch) for i, ch in enumerate(text)
+            if SHOWS_AS_NOTHING.match(ch) or unicodedata.category(ch) == "Cf"]
 
 
 # Prose (the plan's signed wording) is kept exactly as typed, full-width punctuation and

@@ -11,8 +11,9 @@ from typing import Any
 
 from schema import Schema, SchemaError
 
-from ..cells import header_name, norm_text, prose
+from ..cells import a1, header_name, norm_text, prose, squeeze
 from ..errors import WARNING
+from ..quoting import quote
 from .addresses import needs_smtputf8
 from .book import PlanBook, Row
 from .crossref import Dimensions, DimRow, Tally, Units
@@ -28,11 +29,14 @@ from .rules import (
     INFO_SHEET,
     ITEM_RULES,
     ITEM_SHEET,
+    LIST_NAME_LIMIT,
+    LIST_NAME_PREFIX,
     LIST_SHEET,
     OPTIONAL,
     SINGLE_LINE_INFO,
     UNIT_RULES,
     UNIT_SHEET,
+    XLSX_ESCAPE,
     key,
     schema_message,
 )
@@ -60,7 +64,8 @@ def read_info(book: PlanBook) -> PlanInfo | None:
         if value is not None:
             values[attr] = value
             book.check_text(value, INFO_SHEET, found[label][0], 1, label,
-                            single_line=label in SINGLE_LINE_INFO)
+                            single_line=label in SINGLE_LINE_INFO,
+                            identifying=label in SINGLE_LINE_INFO, raw=found[label][1])
     if "電子郵件" in found and values.get("contact_email"):
         check_address_charset(book, values["contact_email"], INFO_SHEET, found["電子郵件"][0], 1)
     if any(required and attr not in values for attr, required in INFO_FIELDS.values()):
@@ -122,15 +127,16 @@ def read_units(book: PlanBook) -> Units:
     # Without its 名稱, 群組 or 別名 column, a 主辦單位 may name what the sheet cannot say.
     units = Units(unsure=UNIT_SHEET in book.missing
                   or not {"名稱", "群組", "別名"} <= set(book.header(UNIT_SHEET)))
+    blankless: dict[str, str] = {}  # each unit by its name without blanks
     for row in book.table(UNIT_SHEET, UNIT_RULES, partial=True):
         _check_unit_cells(book, row)
         if not row.ok("名稱"):
             units.unsure = True  # 主辦單位 may name this unit
             continue
         name = row["名稱"]
-        if name in units.rows:
-            book.fault(f"單位「{name}」重複。", UNIT_SHEET, row.index, row.cols["名稱"],
-                       value=name, code="duplicate", field="名稱")
+        earlier = blankless.setdefault(squeeze(name), name)
+        if earlier != name or name in units.rows:
+            _second_unit(book, row, earlier, units.rows[earlier])
             continue
         unit = Unit(name=name, category=row.values.get("類別", ""),
                     groups=tuple(split_names(row.values.get("群組", ""))),
@@ -146,15 +152,35 @@ def read_units(book: PlanBook) -> Units:
     return units
 
 
+def _second_unit(book: PlanBook, row: Row, earlier: str, earlier_row: int) -> None:
+    """A row naming the unit an earlier row named: the same after normalising, or but
+    for blanks, which 主辦單位 drops (a PDF copy puts them anywhere), so that 北區
+    服務站 there would be the unit 北區服務站."""
+    name = row["名稱"]
+    if earlier == name:
+        message = f"單位「{quote(name)}」重複。"
+    else:
+        message = (f"單位「{quote(name)}」與「{quote(earlier)}」（儲存格 {a1(earlier_row, row.cols['名稱'])}）"
+                   "只差在空白：「主辦單位」比對時不計空白，兩者會視為同一單位；請修改其中一個單位名稱。")
+    book.fault(message, UNIT_SHEET, row.index, row.cols["名稱"], value=name, code="duplicate",
+               field="名稱")
+
+
 def _check_unit_cells(book: PlanBook, row: Row) -> None:
     # (Line breaks and control characters in 名稱, 群組 and 別名: PlanBook.check_text.)
+    escape = XLSX_ESCAPE.search(row["名稱"]) if row.ok("名稱") else None
+    if escape:
+        book.fault(f"名稱「{quote(row['名稱'])}」含有「{escape.group()}」：Excel 以「_x」加四位十六進位數字再加「_」"
+                   "的寫法代表其他字元，填報表記下的單位名稱會被改寫，回傳時無法辨識是哪個單位；請修改名稱。",
+                   UNIT_SHEET, row.index, row.cols["名稱"], value=row["名稱"], code="xlsx-escape",
+                   field="名稱")
     if row.ok("電子郵件"):
         check_address_charset(book, row["電子郵件"], UNIT_SHEET, row.index, row.cols["電子郵件"])
 
 
 def _check_names_are_not_units(book: PlanBook, units: list[Unit], rows: dict[str, int]) -> None:
     """An alias or group spelled like a unit would make 主辦單位 ambiguous."""
-    names = {u.name for u in units}
+    names = {squeeze(u.name) for u in units}  # as 主辦單位 matches them
     for u in units:
         for field, values in (("別名", u.aliases), ("群組", u.groups)):
             for value in values:
@@ -264,7 +290,10 @@ def read_lists(book: PlanBook) -> dict[str, list[str]]:
     for c, head in enumerate(sheet.rows[0] if sheet.rows else []):
         name = header_name(head)
         if name:
-            book.check_text(name, LIST_SHEET, 0, c, name)
+            book.check_text(name, LIST_SHEET, 0, c, name, identifying=True, raw=head)
+            book.check_name_length(name, LIST_SHEET, 0, c, "清單名稱", LIST_NAME_LIMIT,
+                                   f"清單名稱會成為填報表中的名稱「{LIST_NAME_PREFIX}{{清單名稱}}」，Excel 的名稱"
+                                   f"最多 {LIST_NAME_LIMIT + len(LIST_NAME_PREFIX)} 個字，因此清單名稱")
             lists[name] = _list_values(book, name, c)
     if STATUS_LIST not in lists:
         book.fault(f"工作表「選項」缺少「{STATUS_LIST}」清單（第 1 列為清單名稱）。", LIST_SHEET,
@@ -280,7 +309,7 @@ def _list_values(book: PlanBook, name: str, c: int) -> list[str]:
         v = prose(sheet.cell(r, c))  # shown in every drop-down: the plan's wording
         if not v:
             continue
-        book.check_text(v, LIST_SHEET, r, c, name)
+        book.check_text(v, LIST_SHEET, r, c, name, identifying=True)
         if norm_text(v) in keys:
             book.fault(f"清單「{name}」的值「{v}」重複。", LIST_SHEET, r, c, value=v,
                        code="duplicate", field=name)

@@ -31,14 +31,18 @@ def split_names(text: str) -> list[str]:
 
 
 class UnitDirectory:
-    """Resolves names, aliases, groups and ranges to units, in sheet order."""
+    """Resolves names, aliases, groups and ranges to units, in sheet order.
+
+    A 主辦單位 is matched without its blanks (:func:`split_names`), so every name is
+    looked up without them too: 北區 服務站 there names the unit 北區 服務站, never a
+    unit 北區服務站 (the 單位 sheet may not hold both: sheets.read_units)."""
 
     def __init__(self, units: list[Unit]):
         self.units = units
         self.order = {u.name: i for i, u in enumerate(units)}
         self.by_name: dict[str, list[str]] = {}
         for u in units:
-            self.by_name[u.name] = [u.name]
+            self.by_name[squeeze(u.name)] = [u.name]
             for alias in u.aliases:
                 self.by_name.setdefault(alias, []).append(u.name)
         self.groups = {g for u in units for g in u.groups}
@@ -84,7 +88,7 @@ class UnitDirectory:
                 continue
             full = names[0]
             for k in range(1, len(full)):
-                candidate = token + full[-k:]
+                candidate = squeeze(token + full[-k:])
                 if candidate in self.by_name and self.by_name[candidate]:
                     return self.by_name[candidate]
         return None
