@@ -2,7 +2,7 @@
 true: a tie of save time is a warning naming both files and the rule that chose, an
 identical copy is a duplicate, a time that cannot be trusted (a clock 2 h fast, no
 time at all, LibreOffice's local time read on a UTC server) is named as the reason,
-and a blank template saved after the filled return is pointed out. The master's
+and a blank template saved after the filled return loses to it. The master's
 繳交狀態 and 檢核結果 are read back cell by cell, and `status` prints the reasons."""
 import json
 import os
@@ -235,7 +235,9 @@ def test_no_time_zone_hint_with_the_plans_time_zone_or_for_an_excel_time(tmp_pat
 
 
 @pytest.mark.parametrize("tz", ZONES)
-def test_a_blank_template_saved_after_the_filled_return_is_pointed_out(tmp_path, second_plan_path, tz):
+def test_a_blank_template_saved_after_the_filled_return_loses_and_is_pointed_out(tmp_path, second_plan_path, tz):
+    """A blank file never beats a filled one, whatever the times (helper-C): the filled
+    return is used, the blank one listed as such, and no doubt is raised about it."""
     kit = Kit(tmp_path, second_plan_path)
     filled = ret(kit, "北區服務站", "北區服務站.xlsx", 8, "北區")
     set_saved(filled, datetime(2024, 1, 10, 4, 0))
@@ -243,15 +245,15 @@ def test_a_blank_template_saved_after_the_filled_return_is_pointed_out(tmp_path,
     shutil.copy(kit.template("北區服務站"), blank)
     set_saved(blank, datetime(2024, 1, 10, 7, 0))
     _, units, master = merge(second_plan_path, kit.inbox, tmp_path, tz)
-    assert units["北區服務站"]["file"] == blank.name  # the documented rule: saved last
-    (row,) = checks(master, "blank-return-chosen")
-    assert (row["嚴重度"], row["檔案"]) == ("警告", blank.name)
-    assert "沒有填寫任何內容" in row["說明"] and f"「{filled.name}」有填寫" in row["說明"]
-    assert row["說明"] in status_rows(master, "北區服務站")[blank.name]["說明"]
-    # A filled file saved later still says nothing of blanks.
-    set_saved(ret(kit, "北區服務站", "北區服務站_3.xlsx", 9, "北區"), datetime(2024, 1, 10, 8, 0))
-    _, units, master = merge(second_plan_path, kit.inbox, tmp_path, tz)
-    assert units["北區服務站"]["file"] == "北區服務站_3.xlsx" and not checks(master, "blank-return-chosen")
+    assert units["北區服務站"]["file"] == filled.name and units["北區服務站"]["superseded"] == [blank.name]
+    (row,) = checks(master, "blank-superseded")
+    assert (row["嚴重度"], row["檔案"]) == ("說明", blank.name)
+    assert "沒有填寫任何內容" in row["說明"] and f"已採用有填寫的「{filled.name}」" in row["說明"]
+    assert "不論存檔時間早晚" in row["說明"]
+    shown = status_rows(master, "北區服務站")
+    assert shown[blank.name]["狀態"] == "空白（未填寫）" and shown[blank.name]["說明"] == row["說明"]
+    assert shown[filled.name]["說明"] in (None, "")  # no doubt on the file used
+    assert not checks(master, "blank-return-chosen") and not checks(master, "same-save-time")
 
 
 def test_status_prints_why_each_file_is_superseded(tmp_path, second_plan_path):

@@ -482,8 +482,11 @@ def _send_batch(model, templates: Path | None, remind: Path | None, corrections:
         missing = [s.unit for s in result.units if s.status == STATUS_MISSING]
         say(f"未繳 {len(missing)} 個單位" + (f"：{'、'.join(missing)}" if missing else "") +
             "；已繳與有誤的單位不寄催繳（有誤的單位請改用 --corrections 寄退件補正檔）。")
+        from .master.statuses import blank_only
+
         batch = prepare_reminders(model, missing, templates_dir=templates_opt or templates,
-                                  deadline=deadline, formats=formats, prefer_one=fmt != "both")
+                                  deadline=deadline, formats=formats, prefer_one=fmt != "both",
+                                  blank=blank_only(result))
         return batch, "remind", round_key(date.today())
     if templates is None:
         raise click.UsageError("缺少參數「填報表資料夾」（或改用 --remind、--corrections）。")

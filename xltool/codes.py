@@ -69,6 +69,8 @@ CATALOGUE: dict[str, Code] = {
     "duplicate-row": _c(ERROR, "項目列重複", "只採用第一列；請刪除重複的列。"),
     "row-deleted": _c(ERROR, "項目列被刪除", "該項以 0 分計；請以原填報表填寫。"),
     "rows-reordered": _c(WARNING, "項目列的順序被變動", "已依編號對應；請勿排序或搬移列。"),
+    "text-outside-form": _c(WARNING, "表格外有填寫內容（未納入彙整）",
+                            "要填報的內容請填在對應項目列的黃色儲存格；僅供說明者可留在郵件中告知。"),
     # ------------------------------------------------ values
     "not-in-list": _c(ERROR, "不在下拉清單中", "請由下拉清單選擇。"),
     "type-error": _c(ERROR, "型別不符", "應填數字或日期。"),
@@ -86,6 +88,7 @@ CATALOGUE: dict[str, Code] = {
                              "已採用存檔時間可信的檔案；請確認，必要時移出不採用的檔案後重新執行。"),
     "blank-return": _c(INFO, "收到空白的填報表", "沒有填寫任何內容，視為未繳；催繳時會再寄填報表。"),
     "blank-return-chosen": _c(WARNING, "採用的檔案沒有填寫內容", "被取代的檔案有填寫；請向單位確認應採用哪一份。"),
+    "blank-superseded": _c(INFO, "空白的填報表（未採用）", "沒有填寫任何內容；已採用同一單位有填寫的檔案。"),
     "all-not-applicable": _c(WARNING, "主辦單位全部填不適用", "本項以 0 分計；請確認或複評。"),
     "orphan-review": _c(WARNING, "複評對應的項目已不在計畫中", "未採計；請確認。"),
     "review-out-of-range": _c(ERROR, "複評超出範圍", "複評須在 0 到配分之間；請修正總表後重新彙整。"),

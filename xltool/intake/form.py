@@ -17,7 +17,11 @@ from .state import Reading, show_value
 
 HEADER_SEARCH_ROWS = 30
 _RULES: dict[tuple, tuple] = {}  # (column, choices, maximum) → (rule, expected text)
-MAX_RETURN_COLS = len(F.COLUMNS) + 12  # room to notice inserted columns
+# As far as a return may reach (read.return_bounds: 256 columns): a cell typed anywhere
+# is seen, to be read or told (check_text_outside), never cut off unseen. A form's
+# rows are only as wide as their farthest value, so the usual file costs no more.
+MAX_RETURN_COLS = 256
+OUTSIDE_CELLS_TOLD = 20  # cells beside the form quoted one by one; the rest in one issue
 
 
 def read_form(rd: Reading, sheet: SheetData) -> None:
@@ -33,6 +37,7 @@ def read_form(rd: Reading, sheet: SheetData) -> None:
     assert rd.ret.unit is not None, "read_form runs once the unit is known"
     expected = [i.id for i in rd.plan.items_for(rd.ret.unit)]
     seen = read_rows(rd, sheet, header_row, expected)
+    check_text_outside(rd, sheet, header_row)
     check_missing_rows(rd, expected)
     if seen != [i for i in expected if i in seen]:
         rd.issue("rows-reordered", "項目列的順序已變動（可能經過排序）；已依編號對應，"
@@ -127,6 +132,82 @@ def read_rows(rd: Reading, sheet: SheetData, header_row: int, expected: list[str
             seen.append(item_id)
             rd.ret.rows[item_id] = read_row(rd, sheet, r, cols, items[item_id], inputs, layout)
     return seen
+
+
+def check_text_outside(rd: Reading, sheet: SheetData, header_row: int) -> None:
+    """Text typed beside the form is read into nothing: each such cell is a warning
+    quoting it, so that nothing a unit wrote is lost unseen (and a template with only
+    such text is no blank return). Beside the form: a cell of the header area that is
+    neither the title nor a 填表人／聯絡電話／填報日期 label or its input, and a cell of
+    the header row or of a row with a 編號 in a column the form does not have (right
+    of its last column, or inserted). A row without a 編號 is told whole (row-without-id)."""
+    form_cols = {rd.ret.cols[col.name] for col in F.COLUMNS if col.name in rd.ret.cols}
+    found = _outside_header_area(sheet, header_row)
+    width = max((len(cells) for cells in sheet.rows[header_row:]), default=0)
+    beside = [c for c in range(width) if c not in form_cols]
+    if beside:  # the usual return has no column beyond the form's: nothing to walk
+        id_col = _id_col(rd)
+        for r in range(header_row, len(sheet.rows)):
+            cells = sheet.rows[r]
+            if r > header_row and not norm_text(_at(cells, id_col)):
+                continue
+            found += [(r, c) for c in beside if c < len(cells) and _typed(rd, r, c, cells[c])]
+    _tell_outside(rd, sheet, header_row, found)
+
+
+def _outside_header_area(sheet: SheetData, header_row: int) -> list[tuple[int, int]]:
+    """The cells above the header row holding text that is not the form's own."""
+    labels = {f.name for f in F.FORM_FIELDS}
+    found: list[tuple[int, int]] = []
+    title_seen = False
+    for r in range(min(header_row, len(sheet.rows))):
+        cells = sheet.rows[r]
+        for c, value in enumerate(cells):
+            if value is None or not norm_text(value):
+                continue
+            if not title_seen:  # the sheet's first text is its title
+                title_seen = True
+                continue
+            if norm_text(value) in labels or (c > 0 and norm_text(cells[c - 1]) in labels):
+                continue
+            found.append((r, c))
+    return found
+
+
+def _typed(rd: Reading, r: int, c: int, value: Any) -> bool:
+    return (r, c) in rd.formulas or (value is not None and bool(norm_text(value)))
+
+
+def _tell_outside(rd: Reading, sheet: SheetData, header_row: int, found: list[tuple[int, int]]) -> None:
+    """One warning per cell beside the form (at most OUTSIDE_CELLS_TOLD), then one for the rest."""
+    names = header_row_names(sheet, header_row)
+    last = max((rd.ret.cols[col.name] for col in F.COLUMNS if col.name in rd.ret.cols), default=0)
+    for r, c in found[:OUTSIDE_CELLS_TOLD]:
+        shown = _shown(rd, r, c, sheet.cell(r, c))
+        rd.issue("text-outside-form", f"此儲存格在填報表的表格外（{_where(r, c, header_row, last, names)}），"
+                 f"所填的「{quote(shown, 60)}」未納入彙整；要填報的內容請填在對應項目列的黃色儲存格。",
+                 WARNING, cell=a1(r, c), field=names.get(c, "") if r > header_row else "", value=shown)
+    rest = found[OUTSIDE_CELLS_TOLD:]
+    if rest:
+        cells = "、".join(a1(r, c) for r, c in rest[:10]) + ("…" if len(rest) > 10 else "")
+        rd.issue("text-outside-form", f"表格外另有 {len(rest)} 個儲存格有填寫內容（{cells}），"
+                 "同樣未納入彙整；要填報的內容請填在對應項目列的黃色儲存格。", WARNING,
+                 cell=a1(*rest[0]), value=_shown(rd, *rest[0], sheet.cell(*rest[0])))
+
+
+def _shown(rd: Reading, r: int, c: int, value: Any) -> str:
+    """A cell's content as typed: a formula as written (its cached value is not what was typed)."""
+    if (r, c) in rd.formulas:
+        return rd.formulas[(r, c)] or "（公式）"
+    return show_value(value)
+
+
+def _where(r: int, c: int, header_row: int, last: int, names: dict[int, str]) -> str:
+    if r < header_row:
+        return "表頭的填表人、聯絡電話、填報日期以外的儲存格"
+    if c > last:
+        return f"最後一欄「{names.get(last, col_letter(last))}」的右側"
+    return f"填報表沒有的「{names[c]}」欄" if names.get(c) else f"插入的 {col_letter(c)} 欄"
 
 
 ROW_CONTENT_CHARS = 200  # as show_value bounds any 填寫內容

@@ -2,10 +2,12 @@
 
 A reminder goes to each unit that has not returned (the CLI finds them as
 `xltool status` does, and passes their names: this layer does not import the
-merge). It states the deadline (the plan's, or a new one) and attaches the
-unit's template again: from a templates folder when given, otherwise drawn
-afresh from the plan, dated the start of the day, so that a rerun on the same
-day attaches the very same file and is recognised as already done.
+merge). To a unit that sent only a blank form it says so, naming the file (the
+CLI passes those names too), rather than that nothing arrived. It states the
+deadline (the plan's, or a new one) and attaches the unit's template again: from
+a templates folder when given, otherwise drawn afresh from the plan, dated the
+start of the day, so that a rerun on the same day attaches the very same file and
+is recognised as already done.
 
 A correction goes to each unit that has a correction copy (written by `merge
 --feedback`) in the folder now. The copy's unit is the one its own identity
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -34,6 +37,7 @@ from ..forms.template import write_templates
 from ..forms.todo import TODO_SHEET, todo_rows
 from ..plan import Plan
 from ..quoting import quote
+from ..resources import load_json
 from .send import CORRECT, REMIND, Batch, compose, find_templates, prepare_for
 
 MOST_FIXES = 40  # listed in the body; the copy's 待修正事項 sheet lists them all
@@ -75,8 +79,10 @@ def _start_of(today: date, plan: Plan) -> datetime:
 
 def prepare_reminders(plan: Plan, units: list[str], *, templates_dir: Path | None = None,
                       deadline: date | None = None, today: date | None = None,
-                      formats: tuple[str, ...] = ("xlsx",), prefer_one: bool = True) -> Batch:
-    """A reminder to each of ``units`` (those 未繳), its template attached again."""
+                      formats: tuple[str, ...] = ("xlsx",), prefer_one: bool = True,
+                      blank: Mapping[str, list[str]] | None = None) -> Batch:
+    """A reminder to each of ``units`` (those 未繳), its template attached again.
+    ``blank``: the units among them that sent only blank forms, with those files' names."""
     today = today or date.today()
     due = with_deadline(plan, deadline)
     values = {"today": roc_date(today), "deadline": roc_date(due.info.deadline),
@@ -85,7 +91,8 @@ def prepare_reminders(plan: Plan, units: list[str], *, templates_dir: Path | Non
     tag = f"remind-{today:%Y%m%d}"
 
     def message(unit: str, paths: list[Path]):
-        return compose(due, unit, paths, REMIND, values, tag)
+        return compose(due, unit, paths, REMIND, {**values, **what_arrived(values, (blank or {}).get(unit))},
+                       tag)
 
     with tempfile.TemporaryDirectory(prefix="xltool-remind-") as tmp:
         source = Path(templates_dir) if templates_dir is not None else Path(tmp)
@@ -97,6 +104,15 @@ def prepare_reminders(plan: Plan, units: list[str], *, templates_dir: Path | Non
         batch = prepare_for(plan, units, lambda unit: find_templates(plan, source, unit, formats),
                             message, REMIND, formats, prefer_one)
     return Batch(batch.outgoing, deadline_issues(plan, deadline, today) + batch.issues)
+
+
+def what_arrived(values: Mapping[str, str], blank_files: list[str] | None) -> dict[str, str]:
+    """The reminder's sentences on what was received (mail.json): nothing, or only blank
+    forms, named."""
+    text = load_json("mail.json")["reminder"]
+    case = "blank" if blank_files else "nothing"
+    names = "、".join(f"「{quote(name, 120)}」" for name in blank_files or [])
+    return {key: text[key][case].format(**values, blank_files=names) for key in ("received", "if_sent")}
 
 
 @dataclass

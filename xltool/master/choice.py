@@ -2,7 +2,8 @@
 
 One rule, for the scoring (merge.score) and the master streamed while the files are
 read (streaming.py) alike; it is the README's and 繳交狀態's: the latest trusted save
-time, ties settled as :func:`ranked` says, and a file with nothing filled in is no return.
+time, ties settled as :func:`ranked` says; a file with nothing filled in is no return,
+and never beats one with content, whatever its save time.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ _NEVER = datetime.min.replace(tzinfo=timezone.utc)
 def ranked(candidates: list[Return], received: Received | None = None) -> list[Return]:
     """A unit's usable returns, the one to use first. The rule (README, 繳交狀態):
 
+    0. a file with anything entered before every blank one (:func:`blank`), whatever
+       the save times: a template opened and saved again is no correction;
     1. the latest trusted save time (see metadata.saved_instant, recognise.trusted_time);
        a file whose time is not trusted, or that records none, loses to any that has one;
     2. files saved at the same instant (or all without a trusted time): identical
@@ -37,7 +40,15 @@ def ranked(candidates: list[Return], received: Received | None = None) -> list[R
     out: list[Return] = []
     for key in sorted(groups, reverse=True):
         out += _break_tie(groups[key], received) if len(groups[key]) > 1 else groups[key]
-    return out
+    return _blank_last(out)
+
+
+def _blank_last(files: list[Return]) -> list[Return]:
+    """``files`` in their order, the blank ones moved after all the others."""
+    if len(files) < 2:
+        return files
+    empty = {id(r) for r in files if blank(r)}
+    return [r for r in files if id(r) not in empty] + [r for r in files if id(r) in empty]
 
 
 def _saved_key(ret: Return):
@@ -102,6 +113,8 @@ def why_not(plan: Plan, unit: str, old: Return, chosen: Return, candidates: list
     if old.sha256 and old.sha256 == chosen.sha256:
         return Issue("duplicate-return", f"「{old.name}」與採用的「{chosen.name}」內容完全相同（重複的檔案），"
                      "只採用一份。", file=old.name, unit=unit)
+    if blank(old) and not blank(chosen):
+        return _blank_superseded(unit, old, chosen)
     if is_older(old, chosen) or not old.usable:
         return Issue("superseded", f"「{old.name}」（存檔時間 {local_text(old.saved, zone, seconds=True)}）"
                      f"已由存檔時間較晚的「{chosen.name}」（{local_text(chosen.saved, zone, seconds=True)}）"
@@ -119,6 +132,14 @@ def why_not(plan: Plan, unit: str, old: Return, chosen: Return, candidates: list
     return Issue("same-save-time", f"「{old.name}」{same}，但內容不同，無法依存檔時間判斷哪一份較新；"
                  f"{_tie_rule(old, chosen, tied, received, zone)}，暫採用「{chosen.name}」，本檔不採用。{confirm}",
                  file=old.name, unit=unit)
+
+
+def _blank_superseded(unit: str, old: Return, chosen: Return) -> Issue:
+    """Why a blank file is not used while the unit sent one with content: whatever its time."""
+    later = "" if is_older(old, chosen) else (
+        "；空白的檔案不論存檔時間早晚都不採用（本檔可能是填報表開啟後又存檔寄回）")
+    return Issue("blank-superseded", f"「{old.name}」沒有填寫任何內容（空白的填報表），不採用，其檢核結果不列入；"
+                 f"已採用有填寫的「{chosen.name}」{later}。", file=old.name, unit=unit)
 
 
 def _untimed(plan: Plan, ret: Return, brief: bool = False) -> str:
