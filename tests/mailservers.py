@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -63,10 +64,16 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
 class SmtpServer:
     """aiosmtpd with STARTTLS and AUTH. ``behaviour`` maps a recipient to what the
     server does with it: "refuse" (550 at RCPT), "reject" (554 after DATA) or
-    "drop" (the connection is closed without a reply). ``smtputf8`` offers SMTPUTF8."""
+    "drop" (the connection is closed without a reply). ``smtputf8`` offers SMTPUTF8.
+
+    ``after_data`` (settable while it runs) is what the server does once it has stored
+    a message, before its reply: "ok" (250), "drop" (the connection closed, no reply)
+    or "hang" (no reply, ever). ``drop_next_mail`` closes the connection at the next
+    MAIL FROM, before anything is stored (a server closing an idle connection), once."""
 
     def __init__(self, folder: Path, behaviour: dict[str, str] | None = None,
-                 smtputf8: bool = False):
+                 smtputf8: bool = False, after_data: str = "ok", drop_next_mail: bool = False):
+        import asyncio
         import ssl
 
         from aiosmtpd.controller import Controller
@@ -75,9 +82,19 @@ class SmtpServer:
         self.cert, key = make_certificate(folder)
         self.received: list[dict] = []
         self.behaviour = dict(behaviour or {})
+        self.after_data = after_data
+        self.drop_next_mail = drop_next_mail
         outer = self
 
         class Handler:
+            async def handle_MAIL(self, server, session, envelope, address, mail_options):
+                if outer.drop_next_mail:
+                    outer.drop_next_mail = False
+                    server.transport.close()
+                envelope.mail_from = address
+                envelope.mail_options.extend(mail_options)
+                return "250 OK"
+
             async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
                 what = outer.behaviour.get(address)
                 if what == "refuse":
@@ -91,9 +108,13 @@ class SmtpServer:
             async def handle_DATA(self, server, session, envelope):
                 if any(outer.behaviour.get(a) == "reject" for a in envelope.rcpt_tos):
                     return "554 5.7.1 Message rejected as spam"
-                outer.received.append({"from": envelope.mail_from, "to": envelope.rcpt_tos,
+                outer.received.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
                                        "data": envelope.original_content or envelope.content,
                                        "smtputf8": envelope.smtp_utf8})
+                if outer.after_data == "drop":
+                    server.transport.close()
+                elif outer.after_data == "hang":
+                    await asyncio.sleep(3600)
                 return "250 OK"
 
         def authenticator(server, session, envelope, mechanism, auth_data):
@@ -108,6 +129,10 @@ class SmtpServer:
                                      authenticator=authenticator, auth_require_tls=True,
                                      auth_exclude_mechanism=["LOGIN"], enable_SMTPUTF8=smtputf8)
         self.controller.start()
+
+    def copies(self) -> Counter:
+        """How many messages each recipient got."""
+        return Counter(got["to"][0] for got in self.received)
 
     def stop(self):
         self.controller.stop()

@@ -11,7 +11,6 @@ import imaplib
 import json
 import mailbox
 import re
-import time
 import unicodedata
 import urllib.parse
 import zipfile
@@ -116,7 +115,7 @@ def collect_from(kind: str, setup, tmp_path):
         try:
             conn = server.client()
             for raw in setup["messages"]:
-                conn.append("INBOX", None, imaplib.Time2Internaldate(time.time()), raw)
+                conn.append("INBOX", None, imaplib.Time2Internaldate(sent_at(raw)), raw)
             conn.logout()
             before = files_under(tmp_path)
             res = run("collect", "--plan", setup["plan"], "--imap", f"127.0.0.1:{server.port}",
@@ -136,12 +135,22 @@ def collect_from(kind: str, setup, tmp_path):
         source = tmp_path / "box.mbox"
         box = mailbox.mbox(str(source))
         for raw in setup["messages"]:
-            box.add(raw)
+            stored = mailbox.mboxMessage(raw)  # the separator line dated when it was sent
+            stored.set_from("MAILER-DAEMON", sent_at(raw).timetuple())
+            box.add(stored)
         box.flush()
         box.close()
     before = files_under(tmp_path)
     res = run("collect", source, "--plan", setup["plan"], "-o", out)
     return out, res, files_under(tmp_path) - before
+
+
+def sent_at(raw: bytes) -> datetime:
+    """A message's Date: the tests' servers take each message in when it was sent."""
+    from email import message_from_bytes
+    from email.utils import parsedate_to_datetime
+
+    return parsedate_to_datetime(message_from_bytes(raw)["Date"])
 
 
 def files_under(folder: Path) -> set[Path]:

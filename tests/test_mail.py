@@ -3,7 +3,6 @@ import email
 import imaplib
 import mailbox
 import re
-import time
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage
@@ -169,7 +168,9 @@ def check_collected(plan, out, res):
 def test_collect_through_imap_then_merge(plan, imap, tmp_path):
     conn = imap.client()
     for msg in returns_mail(plan):
-        conn.append("INBOX", None, imaplib.Time2Internaldate(time.time()), msg.as_bytes())
+        # taken in by the server when it was sent: collect names returns by the server's time
+        arrived = email.utils.parsedate_to_datetime(msg["Date"])
+        conn.append("INBOX", None, imaplib.Time2Internaldate(arrived), msg.as_bytes())
     conn.logout()
     out = tmp_path / "returns"
     res = run("collect", "--plan", PLAN, "--imap", f"127.0.0.1:{imap.port}", "--user", USER,
@@ -209,7 +210,9 @@ def test_collect_from_eml_folder_mbox_and_maildir(plan, tmp_path):
     box = mailbox.mbox(str(tmp_path / "box.mbox"))
     maildir = mailbox.Maildir(str(tmp_path / "Maildir"))
     for msg in msgs:
-        box.add(msg)
+        stored = mailbox.mboxMessage(msg)  # the separator line dated when it was sent
+        stored.set_from("MAILER-DAEMON", email.utils.parsedate_to_datetime(msg["Date"]).timetuple())
+        box.add(stored)
         maildir.add(msg)
     box.flush()
     for source in (eml, tmp_path / "box.mbox", tmp_path / "Maildir"):

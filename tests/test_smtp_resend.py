@@ -3,17 +3,14 @@ itself: when the server stores it but its reply is lost (the connection drops,
 or the reply never comes within --timeout), the unit is logged 「可能已寄達」,
 neither sent nor failed, and a rerun leaves it alone unless --resend-uncertain.
 A connection dropped before the data went is still tried once more."""
-import asyncio
 import json
 import smtplib
-import ssl
-import time
 from collections import Counter
 from datetime import datetime
 
 import pytest
 from click.testing import CliRunner
-from mailservers import PASSWORD, USER, free_port, make_certificate
+from mailservers import PASSWORD, USER, SmtpServer
 from plans import second_plan, write_plan
 
 from xltool.cli import cli
@@ -26,59 +23,6 @@ ADDRESSES = {1: "a@hsinchu.example", 2: "b@hsinchu.example", 3: "c@hsinchu.examp
 UNITS = {"甲組": "a@hsinchu.example", "乙組": "b@hsinchu.example", "丙組": "c@hsinchu.example",
          "資訊中心": "it@hsinchu.example", "北區服務站": "north@hsinchu.example",
          "南區服務站": "south@hsinchu.example"}
-
-
-class Server:
-    """aiosmtpd with STARTTLS and AUTH whose end of DATA is scripted: "ok" (250),
-    "drop" (the message is stored, then the connection closed before the 250),
-    "hang" (stored, never answered), or "drop-mail" (the connection closed at
-    the next MAIL FROM, before anything is stored: a server closing an idle
-    connection), once."""
-
-    def __init__(self, folder, mode="ok"):
-        from aiosmtpd.controller import Controller
-        from aiosmtpd.smtp import AuthResult
-
-        self.cert, key = make_certificate(folder)
-        self.received: list[dict] = []
-        self.mode = mode
-        outer = self
-
-        class Handler:
-            async def handle_MAIL(self, server, session, envelope, address, options):
-                if outer.mode == "drop-mail":
-                    outer.mode = "ok"
-                    server.transport.close()
-                envelope.mail_from = address
-                envelope.mail_options.extend(options)
-                return "250 OK"
-
-            async def handle_DATA(self, server, session, envelope):
-                outer.received.append({"to": list(envelope.rcpt_tos), "data": envelope.content})
-                if outer.mode == "drop":
-                    server.transport.close()
-                elif outer.mode == "hang":
-                    await asyncio.sleep(3600)
-                return "250 OK"
-
-        def authenticator(server, session, envelope, mechanism, auth_data):
-            ok = auth_data.login == USER.encode() and auth_data.password == PASSWORD.encode()
-            return AuthResult(success=ok, handled=False)
-
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(self.cert, key)
-        self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
-                                     tls_context=context, require_starttls=True,
-                                     authenticator=authenticator, auth_require_tls=True,
-                                     auth_exclude_mechanism=["LOGIN"])
-        self.controller.start()
-
-    def copies(self) -> Counter:
-        return Counter(got["to"][0] for got in self.received)
-
-    def stop(self):
-        self.controller.stop()
 
 
 @pytest.fixture
@@ -104,7 +48,7 @@ def statuses(tmp_path) -> dict[str, str]:
 
 
 def test_a_lost_reply_is_maybe_sent_and_a_rerun_sends_no_second_copy(plan_path, tmp_path):
-    server = Server(tmp_path, "drop")
+    server = SmtpServer(tmp_path, after_data="drop")
     try:
         res = run(server, plan_path, tmp_path)
         assert server.copies() == Counter(UNITS.values()), res.output  # one each, no retry
@@ -120,7 +64,7 @@ def test_a_lost_reply_is_maybe_sent_and_a_rerun_sends_no_second_copy(plan_path, 
         assert "已寄出 0 封" in again.output and "先前可能已寄達 6 封" in again.output
         assert "--resend-uncertain" in again.output
 
-        server.mode = "ok"  # the units say they got nothing: the user asks for it
+        server.after_data = "ok"  # the units say they got nothing: the user asks for it
         asked = run(server, plan_path, tmp_path, "--resend-uncertain")
         assert asked.exit_code == 0, asked.output
         assert server.copies() == Counter({a: 2 for a in UNITS.values()})
@@ -131,24 +75,67 @@ def test_a_lost_reply_is_maybe_sent_and_a_rerun_sends_no_second_copy(plan_path, 
         server.stop()
 
 
-def test_a_reply_that_never_comes_costs_one_timeout_and_one_copy(plan_path, tmp_path):
-    server = Server(tmp_path, "hang")
+def test_a_server_that_stops_answering_is_not_asked_again_for_every_unit(plan_path, tmp_path):
+    # The first message is stored and never answered: waiting --timeout for each of the
+    # six units in turn would gain nothing. The batch stops, saying what went where.
+    server = SmtpServer(tmp_path, after_data="hang")
     try:
-        start = time.monotonic()
         res = run(server, plan_path, tmp_path, "--timeout", "1")
-        took = time.monotonic() - start
-        assert server.copies() == Counter(UNITS.values()), res.output
-        assert took < 6 * 1 + 10, took  # one timeout per unit, no retry
-        assert "1 秒內沒有回覆" in res.output and "可能已寄達 6 封" in res.output
-        assert statuses(tmp_path) == {unit: "maybe-sent" for unit in UNITS}
-        again = run(server, plan_path, tmp_path, "--timeout", "1")
+        first = next(iter(UNITS))
+        assert server.copies() == Counter({UNITS[first]: 1}), res.output  # asked once, no more
+        assert res.exit_code == 1, res.output
+        assert statuses(tmp_path) == {first: "maybe-sent"}  # the others were not tried: not logged
+        (stop,) = [x for x in res.output.splitlines() if "已停止寄送" in x and x.startswith("[錯誤]")]
+        rest = [u for u in UNITS if u != first]
+        assert "超過 1 秒沒有回應" in stop and f"「{first}」的郵件" in stop
+        assert f"可能已寄達 1 封（{first}）" in stop and f"未寄出 5 封（{'、'.join(rest)}）" in stop
+        assert "本次已寄出 0 封" in stop and "重新執行同一指令" in stop and "--resend-uncertain" in stop
+        assert "只會再寄未寄出的 5 封" in res.output and "Traceback" not in res.output
+
+        server.after_data = "ok"  # the server is back: the rerun sends the five, not the first
+        again = run(server, plan_path, tmp_path, "--timeout", "5")
+        assert again.exit_code == 0, again.output
         assert server.copies() == Counter(UNITS.values()), again.output
+        assert statuses(tmp_path) == {u: "maybe-sent" if u == first else "sent" for u in UNITS}
     finally:
         server.stop()
 
 
+def test_a_server_silent_before_the_data_stops_the_batch_too(plan_path, tmp_path, monkeypatch):
+    # Silent at MAIL FROM (nothing sent yet): the unit is not sent, not retried, and
+    # nobody after it is tried; one line says so, listing what went and what did not.
+    server = SmtpServer(tmp_path)
+    plan = load_plan(plan_path)
+    batch = prepare(plan, tmp_path / "tpl", ("xlsx",))
+    settings = SmtpSettings("127.0.0.1", server.port, "starttls", USER, PASSWORD, str(server.cert),
+                            timeout=5)
+    mail = smtplib.SMTP.mail
+    calls = []
+
+    def silent_on_the_third(self, sender, options=()):
+        calls.append(sender)
+        if len(calls) == 3:
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed: timed out")
+        return mail(self, sender, options)
+
+    monkeypatch.setattr(smtplib.SMTP, "mail", silent_on_the_third)
+    try:
+        result = send(batch.outgoing, tmp_path / "out", settings)
+    finally:
+        server.stop()
+    units = [o.unit for o in batch.outgoing]
+    assert len(calls) == 3 and len(server.received) == 2  # no second try of the third
+    assert [o.unit for o in result.sent] == units[:2] and result.failed == [units[2]]
+    assert result.unsent == units[3:] and not result.uncertain
+    assert statuses(tmp_path) == {units[0]: "sent", units[1]: "sent", units[2]: "failed"}
+    stop = next(i for i in result.issues if i.code == "smtp-stopped")
+    assert f"本次已寄出 2 封（{units[0]}、{units[1]}）" in stop.message
+    assert f"未寄出 {len(units) - 2} 封（{'、'.join(units[2:])}）" in stop.message
+    assert "可能已寄達" not in stop.message
+
+
 def test_a_connection_dropped_before_the_data_is_tried_again(plan_path, tmp_path):
-    server = Server(tmp_path, "drop-mail")
+    server = SmtpServer(tmp_path, drop_next_mail=True)
     try:
         res = run(server, plan_path, tmp_path)
         assert res.exit_code == 0, res.output
@@ -161,7 +148,7 @@ def test_a_connection_dropped_before_the_data_is_tried_again(plan_path, tmp_path
 def test_a_run_ended_while_awaiting_the_reply_is_maybe_sent(plan_path, tmp_path, monkeypatch):
     # Interrupted (Ctrl+C) after the data went, before the server's reply came:
     # the log already says 可能已寄達, and the rerun sends that unit nothing.
-    server = Server(tmp_path, "ok")
+    server = SmtpServer(tmp_path)
     plan = load_plan(plan_path)
     batch = prepare(plan, tmp_path / "tpl", ("xlsx",))
     settings = SmtpSettings("127.0.0.1", server.port, "starttls", USER, PASSWORD, str(server.cert),
@@ -204,7 +191,7 @@ def test_the_timeout_must_be_positive(plan_path, tmp_path):
 def test_a_reminder_that_may_have_gone_is_not_sent_again_the_same_day(plan_path, tmp_path):
     inbox = tmp_path / "in"
     inbox.mkdir()  # nothing returned: every unit is due a reminder
-    server = Server(tmp_path, "drop")
+    server = SmtpServer(tmp_path, after_data="drop")
     args = ["send", str(plan_path), "--remind", str(inbox), "-o", str(tmp_path / "out"), "--smtp",
             f"127.0.0.1:{server.port}", "--user", USER, "--cafile", str(server.cert)]
     env = {"XLTOOL_SMTP_PASSWORD": PASSWORD}

@@ -564,8 +564,9 @@ def send(plan: Path, templates: Path | None, outbox: Path, remind: Path | None,
              "（收件匣：由郵件軟體匯出的 .eml 資料夾或 mbox；也可改用 --imap 直接讀取信箱）"]
     if kind != "first":
         steps.append(f"收回後：xltool status {_arg(plan)} 回收　確認繳交狀態；仍未繳或有誤者可再執行本指令")
-    if result.failed and not dry_run:
-        steps.insert(0, f"處理上列問題後重新執行同一指令，只會再寄未寄出的 {len(result.failed)} 封")
+    if (result.failed or result.unsent) and not dry_run:
+        steps.insert(0, "處理上列問題後重新執行同一指令，只會再寄未寄出的 "
+                        f"{len(result.failed) + len(result.unsent)} 封")
     if result.uncertain and not dry_run:
         steps.insert(0, "向「可能已寄達」的單位確認是否收到；確認未收到時加 --resend-uncertain 重新執行")
     if not settings and (result.sent or "drafted" in result.skipped) and not dry_run:

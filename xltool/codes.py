@@ -147,6 +147,8 @@ CATALOGUE: dict[str, Code] = {
                         "請修改計畫檔中的單位名稱或承辦單位；其他單位照常寄出。"),
     "maybe-sent": _c(WARNING, "郵件可能已寄達（伺服器未確認）",
                      "重新執行時不會再寄；請向該單位確認，未收到時加 --resend-uncertain 重寄。"),
+    "smtp-stopped": _c(ERROR, "郵件伺服器沒有回應，已停止寄送",
+                       "請確認郵件伺服器正常後重新執行同一指令；只會寄出尚未寄出的郵件。"),
     "deadline-passed": _c(WARNING, "繳交期限已過", "催繳或補正時可加 --deadline 指定新的期限。"),
     "bad-message": _c(ERROR, "無法解析的郵件", "其他郵件照常收取。"),
     "bad-header": _c(WARNING, "郵件標頭有誤", "已盡量解讀。"),
@@ -159,6 +161,8 @@ CATALOGUE: dict[str, Code] = {
                          "xltool 不開啟這類檔案；請該單位將填報表直接附加（不要壓縮）重寄。"),
     "own-message": _c(INFO, "xltool 自己產生的郵件", "草稿或寄出郵件的副本不是回覆，已略過。"),
     "mail-stopped": _c(ERROR, "郵件來源中途中斷", "已取得的郵件都已存檔；重新執行會接著收取。"),
+    "sender-date": _c(INFO, "收件時間取自寄件者的 Date 標頭",
+                      "郵件沒有伺服器的收件時間；寄件者電腦的時鐘可能不準。"),
     # ------------------------------------------------ xltool status --verify
     "return-changed": _c(ERROR, "回傳檔已變更", "內容與彙整時不同；請重新執行 xltool merge。"),
     "return-missing": _c(ERROR, "回傳檔已不在", "彙整時的檔案已移除或改名；請找回檔案或重新彙整。"),

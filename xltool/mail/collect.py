@@ -6,7 +6,11 @@ flagged). Only spreadsheet attachments that carry this plan's template
 metadata are kept as returns. Every other attachment is evidence (佐證資料),
 stored under the unit it belongs to, never opened (see :mod:`.evidence`). Each
 kept file gets a clean, collision-free name and a record of who sent it, when,
-in which message, and its SHA-256.
+in which message, and its SHA-256. "When" is the server's receipt time (IMAP's
+INTERNALDATE, the mbox separator line, the topmost Received header), the sender's
+Date header only when there is none: a sender's clock may be wrong. A return
+whose very bytes were saved before (a unit that sends again, a copy to a second
+address) is not saved again: the log names the message beside the first.
 
 Mail is untrusted. Each message is parsed and examined on its own in an
 isolated worker (see :mod:`.reading.isolation`): the worker parses it, writes
@@ -35,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from ..cells import local_text
 from ..errors import INFO, WARNING, Issue, XltoolError
 from ..files import atomic_path, safe_filename
 from ..intake.log import CollectLog, read_log
@@ -124,6 +129,7 @@ def collect(plan: Plan, messages: Iterable[Mail], out_dir: Path,
             saver.log.close()
             while pending:
                 _discard(pending.popleft())
+    saver.result.issues.extend(saver.clock_notes())
     if own:
         saver.result.issues.append(Issue(
             "own-message", f"略過 {len(own)} 封 xltool 產生的郵件（草稿或寄出郵件的副本，例如 {own[0]}），"
@@ -147,6 +153,11 @@ class _Saver:
         self.evidence = EvidenceStore(plan, out_dir, self.log, known["evidence"], self.seen)
         self.unit_of_key = {str(rec["key"]): str(rec.get("unit", "")) for rec in known["files"].values()
                             if isinstance(rec.get("key"), str)}
+        self.records: dict[str, dict] = dict(known["files"])  # saved file → its last log record
+        self.by_digest: dict[str, str] = {}  # SHA-256 → the file saved with those bytes
+        for name, rec in self.records.items():
+            self.by_digest.setdefault(str(rec.get("sha256", "")), name)
+        self.header_dated: dict[str, list[str]] = {}  # unit → files dated by the Date header
         self._next: dict[str, int] = {}  # stem → next number to try: no rescans
 
     def keep(self, ex: Examined) -> None:
@@ -159,7 +170,11 @@ class _Saver:
         self.result.already += self.evidence.keep(ex, units, self.result.evidence, self.result.issues)
 
     def _save_returns(self, ex: Examined) -> None:
-        sent = _parse_iso(ex.sent)
+        """Save each return found in ``ex``, named and logged by when the message
+        arrived (the server's receipt time, else its Date header). The same bytes
+        saved before (a unit that sends again, or a copy to a second address) are not
+        saved again: the log records the message beside the first."""
+        arrived = _parse_iso(ex.arrived)
         for found in ex.found:
             key = f"{ex.msg_id}|{found.digest}"
             if key in self.seen:
@@ -167,19 +182,70 @@ class _Saver:
                     "duplicate-message", f"{ex.where} 的附件「{found.name}」先前已收過（同一封郵件），"
                     "未重複存檔。", file=found.name))
                 continue
-            target = self._free_name(f"{unit_stem(found.unit)}_{sent.strftime('%Y%m%dT%H%M')}", found.suffix)
+            earlier = self._saved_copy(found.digest)
+            if earlier is not None:
+                self._note_copy(ex, found, key, earlier, arrived)
+                continue
+            target = self._free_name(f"{unit_stem(found.unit)}_{arrived.strftime('%Y%m%dT%H%M')}",
+                                     found.suffix)
             with atomic_path(target) as tmp:
                 shutil.copyfile(found.path, tmp)
             self.seen.add(key)
-            self.log.add(target.name, {"unit": found.unit, "sender": ex.sender,
-                                       "date": sent.isoformat(), "message_id": ex.msg_id,
-                                       "subject": ex.subject, "attachment": found.name,
-                                       "size": found.size, "sha256": found.digest, "key": key})
-            self.result.saved.append(Saved(target, found.unit, ex.sender, sent.isoformat(),
+            record = {"unit": found.unit, "sender": ex.sender, "date": arrived.isoformat(),
+                      "date_source": ex.received_from or "header", "sent": ex.sent,
+                      "message_id": ex.msg_id, "subject": ex.subject, "attachment": found.name,
+                      "size": found.size, "sha256": found.digest, "key": key}
+            self.log.add(target.name, record)
+            self.records[target.name] = record
+            self.by_digest.setdefault(found.digest, target.name)
+            if not ex.received:
+                self.header_dated.setdefault(found.unit, []).append(target.name)
+            self.result.saved.append(Saved(target, found.unit, ex.sender, arrived.isoformat(),
                                            ex.msg_id))
             sender_issue = _sender_issue(self.plan, ex, found)
             if sender_issue:
                 self.result.issues.append(sender_issue)
+
+    def _saved_copy(self, digest: str) -> str | None:
+        """The file saved earlier with these bytes, if it is still in the folder (one
+        taken out by hand is saved again when it comes again)."""
+        name = self.by_digest.get(digest)
+        return name if name is not None and (self.out_dir / name).is_file() else None
+
+    def _note_copy(self, ex: Examined, found: Found, key: str, name: str, arrived: datetime) -> None:
+        """Record that ``ex`` carried again the bytes saved as ``name``. The log's record
+        of the file keeps the message it was saved from (its name and the merge's
+        reading of when it arrived are that message's), and lists every later one."""
+        first = {k: v for k, v in self.records.get(name, {}).items() if k not in ("key", "also_in")}
+        also = list(self.records.get(name, {}).get("also_in") or [])
+        also.append({"message_id": ex.msg_id, "sender": ex.sender, "date": arrived.isoformat(),
+                     "subject": ex.subject, "attachment": found.name})
+        record = {**first, "key": key, "also_in": also}
+        self.log.add(name, record)
+        self.records[name] = record
+        self.seen.add(key)
+        came = _when(first.get("date"), self.plan)
+        who = quote(str(first.get("sender") or "")) or "（寄件者不明）"
+        self.result.issues.append(Issue(
+            "duplicate-message", f"{ex.where} 的附件「{found.name}」與先前收到的回傳檔「{name}」"
+            f"（{who}{'，' + came if came else ''}）內容完全相同，未重複存檔；已記入收件紀錄。",
+            file=found.name, unit=found.unit))
+
+    def clock_notes(self) -> list[Issue]:
+        """A note for each unit with several returns, one of them dated by its sender's
+        Date header (no server receipt time): the sender's clock may be wrong."""
+        notes = []
+        for unit, names in self.header_dated.items():
+            files = {n for n, rec in self.records.items()
+                     if rec.get("unit") == unit and (self.out_dir / n).is_file()}
+            if len(files) < 2:
+                continue
+            notes.append(Issue(
+                "sender-date", f"「{unit}」的回收資料夾有 {len(files)} 份回傳檔，其中"
+                f"「{'」「'.join(names[:5])}」的郵件沒有郵件伺服器的收件時間（IMAP 收件時間、mbox 分隔行"
+                "或 Received 標頭），檔名與收件紀錄的時間取自寄件者電腦寫的 Date 標頭，可能不準；"
+                "彙整時先依各檔的存檔時間判斷哪一份較新。", INFO, unit=unit, file=names[0]))
+        return notes
 
     def _free_name(self, stem: str, suffix: str) -> Path:
         """``stem.suffix``, or ``stem_2.suffix`` and on, whichever does not exist yet."""
@@ -227,6 +293,14 @@ def _discard(mail: Mail) -> None:
             mail.path.unlink()
         except OSError:
             pass
+
+
+def _when(text, plan: Plan) -> str:
+    """An ISO time from the log as people read it (ROC date, the plan's zone), or ""."""
+    try:
+        return local_text(datetime.fromisoformat(str(text)), plan.zone) if text else ""
+    except ValueError:
+        return ""
 
 
 def _parse_iso(text: str) -> datetime:

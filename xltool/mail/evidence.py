@@ -149,10 +149,10 @@ class EvidenceStore:
                 rel = self._store(folder, ev)
                 self.stored[(folder, ev.digest)] = rel
             self.log.add(rel, {"kind": EVIDENCE, "unit": unit, "placed": how, "sender": ex.sender,
-                               "date": ex.sent, "message_id": ex.msg_id, "subject": ex.subject,
+                               "date": ex.arrived, "message_id": ex.msg_id, "subject": ex.subject,
                                "attachment": ev.name, "size": ev.size, "sha256": ev.digest,
                                "duplicate": duplicate, "key": key})
-            saved.append(SavedEvidence(self.out_dir / rel, unit, ex.sender, ex.sent, ex.msg_id,
+            saved.append(SavedEvidence(self.out_dir / rel, unit, ex.sender, ex.arrived, ex.msg_id,
                                        ev.name, duplicate))
             if how == "unassigned":
                 issues.append(_unassigned(ex, ev, rel))

@@ -14,7 +14,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from email.header import decode_header
 from email.message import Message
 from email.parser import BytesFeedParser
@@ -71,7 +71,9 @@ class Examined:
     sender: str = ""
     sender_address: str = ""
     subject: str = ""
-    sent: str = datetime(1970, 1, 1).isoformat()
+    sent: str = datetime(1970, 1, 1).isoformat()  # the sender's Date header
+    received: str = ""  # when the server took it in (aware ISO text), "" when unknown
+    received_from: str = ""  # "imap", "mbox" or "received" (the topmost Received header)
     found: list[Found] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
@@ -79,6 +81,12 @@ class Examined:
     known_keys: list[str] = field(default_factory=list)  # attachments saved by earlier runs
     evidence_refused: int = 0  # attachments past MAX_EVIDENCE_PER_MESSAGE
     own: bool = False  # xltool's own message (a draft, or a copy of one it sent): passed over
+
+    @property
+    def arrived(self) -> str:
+        """When the message arrived: the server's receipt time, else (the sender's
+        clock, which may be wrong) its Date header."""
+        return self.received or self.sent
 
     @property
     def where(self) -> str:
@@ -137,6 +145,7 @@ def examine(plan: Plan, mail: Mail, folder: Path, known: frozenset[str] = frozen
                                f"無法解析（{type(exc).__name__}），已略過；請對方重寄。", file=mail.label))
         return ex
     _read_headers(ex, msg, digest)
+    _read_receipt(ex, mail, msg, plan.zone)
     if _is_own(msg, ex.real_id):
         ex.own, ex.issues = True, []
         return ex
@@ -153,6 +162,7 @@ def _parse(mail: Mail, chunk: int = 1 << 20) -> tuple[Message, str]:
     bytes. Fed in chunks, so the raw bytes are never held whole beside the parse."""
     parser = BytesFeedParser()
     digest = hashlib.sha256()
+    unquote = _Unquote() if mail.mbox else None
     remaining = mail.size if mail.stop is None else mail.stop - mail.start
     skipping = None  # inside an mbox "From " separator line, which is not the message
     assert mail.path is not None  # examine() has set aside a message that was not read
@@ -170,9 +180,47 @@ def _parse(mail: Mail, chunk: int = 1 << 20) -> tuple[Message, str]:
                 if end < 0:
                     continue
                 data, skipping = data[end + 1:], False
-            digest.update(data)
-            parser.feed(data)
+            digest.update(data)  # of the bytes as stored: the same whichever reader
+            parser.feed(unquote.feed(data) if unquote else data)
+    if unquote:
+        parser.feed(unquote.flush())
     return parser.close(), digest.hexdigest()
+
+
+_QUOTED_FROM = re.compile(rb"(?m)^>(>*From )")
+_PARTIAL_QUOTE = re.compile(rb">+(F(r(o(m)?)?)?)?")  # a line's start that may be ">…From "
+
+
+class _Unquote:
+    """mboxrd: the writer put a ">" before every body line starting ">…From " (so that
+    "From " never starts a line); one comes off again here, so that a text or
+    quoted-printable attachment reads as it was sent. (Base64 and uuencoded
+    parts cannot hold such a line.) The bytes come in chunks: the start of a line
+    cut by a chunk's end is held back until it can be told."""
+
+    def __init__(self) -> None:
+        self.held = b""
+        self.at_line_start = True
+
+    def feed(self, data: bytes) -> bytes:
+        data, self.held = self.held + data, b""
+        cut = data.rfind(b"\n") + 1
+        if (cut or self.at_line_start) and _PARTIAL_QUOTE.fullmatch(data[cut:]):
+            data, self.held = data[:cut], data[cut:]
+        out = self._unquote(data)
+        if data:
+            self.at_line_start = data.endswith(b"\n")
+        return out
+
+    def flush(self) -> bytes:
+        held, self.held = self.held, b""
+        return held  # an unfinished ">Fro" at the very end is no quoted line
+
+    def _unquote(self, data: bytes) -> bytes:
+        if self.at_line_start:
+            return _QUOTED_FROM.sub(rb"\1", data)
+        first = data.find(b"\n") + 1  # the rest of a line begun in the last chunk
+        return data if not first else data[:first] + _QUOTED_FROM.sub(rb"\1", data[first:])
 
 
 def _read_headers(ex: Examined, msg: Message, digest: str) -> None:
@@ -231,16 +279,37 @@ def _decode_words(value) -> tuple[str, bool]:
     return "".join(out), ok
 
 
+# Charset labels that mail programs put on bytes of any charset: old Outlook and
+# Taiwanese mail programs send Big5 marked so, or not marked at all.
+_LOOSE_LABELS = {"", "ascii", "us-ascii", "iso-8859-1", "latin-1", "latin1", "windows-1252",
+                 "cp1252", "unknown-8bit", "x-unknown", "unknown", "default"}
+_GUESSES = ("utf-8", "cp950", "big5hkscs")  # what 8-bit text here is, most likely first
+_BIG5_LABELS = {"big5", "big5-hkscs", "big5hkscs", "cp950", "ms950", "x-x-big5"}  # cp950 in practice
+
+
 def _decode_bytes(chunk: bytes, charset: str | None) -> tuple[str, bool]:
-    names = [charset] if charset and charset != "unknown-8bit" else ["utf-8", "cp950"]
-    if charset is None:
-        names = ["ascii", "utf-8", "cp950"]
+    """Text from bytes said to be in ``charset``. A charset that reads them strictly
+    is believed, unless it is a loose label (see _LOOSE_LABELS), which is tried
+    after UTF-8 and Big5 (cp950); the second value is False when the declared
+    charset was wrong (another one read the bytes, or none did)."""
+    label = (charset or "").strip().lower()
+    loose = label in _LOOSE_LABELS
+    names = ["ascii", *_GUESSES, label] if loose else [label, *_GUESSES]
     for name in names:
         try:
-            return chunk.decode(name), True
+            return chunk.decode(name), loose or name == label or (
+                label in _BIG5_LABELS and name in _GUESSES[1:])
         except (LookupError, UnicodeDecodeError):
             continue
     return chunk.decode("utf-8", "replace"), False
+
+
+def _text_of(raw: str) -> str:
+    """A header value as the parser left it, raw 8-bit bytes (kept as surrogates)
+    decoded as UTF-8, else Big5: such bytes would otherwise read as U+FFFD."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in raw):
+        return raw
+    return _decode_bytes(raw.encode("ascii", "surrogateescape"), None)[0]
 
 
 def _address_of(sender: str, bad: list[str]) -> str:
@@ -268,6 +337,46 @@ def _message_id(msg: Message, bad: list[str]) -> str:
     if "Message-ID" not in bad:
         bad.append("Message-ID")
     return ""
+
+
+def _read_receipt(ex: Examined, mail: Mail, msg: Message, zone) -> None:
+    """When the server took the message in: what the source said (IMAP's INTERNALDATE,
+    the mbox separator line, read in ``zone`` (the plan's, else this machine's) when it
+    has no zone), else the topmost Received header, written by the receiving server.
+    Unknown: ``ex.received`` stays "" and the Date header is used (see Examined.arrived)."""
+    when = _aware(mail.received, zone)
+    if when is not None:
+        ex.received, ex.received_from = when.isoformat(), mail.received_from
+        return
+    when = _received_header_date(msg)
+    if when is not None:
+        ex.received, ex.received_from = when.isoformat(), "received"
+
+
+def _aware(text: str, zone) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+    if when is None or when.tzinfo is not None:
+        return when
+    return when.replace(tzinfo=zone) if zone is not None else when.astimezone()
+
+
+def _received_header_date(msg: Message) -> datetime | None:
+    """The date of the topmost Received header (after its last ";"), aware; a date
+    marked -0000 is UTC (RFC 5322 §3.3). Only the topmost: the lower ones may be
+    written by the sender."""
+    text = _header(msg, "Received", [])
+    if ";" not in text:
+        return None
+    try:
+        when = parsedate_to_datetime(text.rsplit(";", 1)[1].strip()[:100])
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None or when.year <= 1970:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
 
 def _date(msg: Message, bad: list[str]) -> datetime:
@@ -340,11 +449,37 @@ def _note_messagelabel_of_like_a_file(ex: Examined, part: Message) -> None:
 
 
 def _filename(part: Message) -> str:
+    """The attachment's name (Content-Disposition's filename, else Content-Type's
+    name), decoded whatever its form: raw 8-bit bytes, RFC 2231 (``filename*=``)
+    or RFC 2047 encoded words, with a charset that is wrong or missing tried as
+    UTF-8, then Big5 (see _decode_bytes)."""
     try:
-        name = part.get_filename()
-    except Exception:  # noqa: BLE001
+        for header, param in (("content-disposition", "filename"), ("content-type", "name")):
+            name = _param(part, header, param)
+            if name:
+                return name.strip()
+    except Exception:  # noqa: BLE001 — a name that cannot be read is no reason to stop
         return UNNAMED
-    return _decode_words(name)[0].strip() if name else ""
+    return ""
+
+
+def _param(part: Message, header: str, param: str) -> str:
+    """One parameter of the first ``header`` of ``part``, decoded (see _filename).
+    The raw header is read: the parser's own reading of 8-bit bytes is U+FFFD."""
+    raw = next((value for key, value in part.raw_items() if key.lower() == header), None)
+    if raw is None:
+        return ""
+    probe = Message()
+    probe[header] = _text_of(str(raw))
+    value = probe.get_param(param, header=header)
+    if isinstance(value, tuple):  # RFC 2231: (charset, language, %-decoded as Latin-1)
+        charset, _language, text = value
+        try:
+            data = str(text).encode("latin-1")
+        except UnicodeEncodeError:  # raw 8-bit text, already decoded above
+            return str(text)
+        return _decode_bytes(data, charset)[0]
+    return _decode_words(value)[0] if value else ""
 
 
 def _attachment_name(part: Message) -> str | None:

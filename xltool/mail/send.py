@@ -16,6 +16,9 @@ failed while the batch goes on; a rerun retries it. A message whose data went
 to the server but whose reply never came (dropped, or not within the timeout)
 may have been stored: it is logged as "maybe-sent" (可能已寄達), never tried
 again by itself, and a rerun leaves it alone unless asked (--resend-uncertain).
+A server that does not answer within the timeout once is not asked again: the
+batch stops there ("smtp-stopped", naming what went, what may have gone and
+what did not), rather than waiting the timeout out for every unit in turn.
 Each message has exactly one recipient, given to the server explicitly (never
 taken from the To header); international domains go out IDNA-encoded, and a
 non-ASCII local part only to a server offering SMTPUTF8. The To and From
@@ -142,6 +145,7 @@ class SendResult:
     skipped: dict[str, list[str]] = field(default_factory=dict)  # reason → units, from the log
     failed: list[str] = field(default_factory=list)  # units whose message did not go
     uncertain: list[str] = field(default_factory=list)  # 可能已寄達: sent, never confirmed
+    unsent: list[str] = field(default_factory=list)  # not tried: the server had stopped answering
     issues: list[Issue] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)  # drafts written again: content changed
     changed: list[str] = field(default_factory=list)  # sent before, different content now
@@ -622,7 +626,11 @@ def _over_smtp(todo: list[Outgoing], smtp: SmtpSettings, outbox: Path, log: Send
         log.record(out, via, MAYBE_SENT, failure=INTERRUPTED)
 
     with _Session(smtp) as session:
-        for out in todo:
+        for n, out in enumerate(todo):
+            if session.silent:  # it did not answer once: it would not for the others either
+                result.unsent = [o.unit for o in todo[n:]]
+                result.issues.append(_stopped(smtp, session.silent, result, dry_run))
+                return
             try:
                 problem = session.deliver(out, dry_run, None if dry_run else sending)
             except XltoolError as exc:  # the server went away and cannot be reached again
@@ -652,6 +660,26 @@ def _over_smtp(todo: list[Outgoing], smtp: SmtpSettings, outbox: Path, log: Send
 INTERRUPTED = "寄送中斷：郵件已開始送往郵件伺服器，不確定伺服器是否已收下"
 
 
+def _stopped(s: SmtpSettings, unit: str, result: SendResult, dry_run: bool) -> Issue:
+    """Why the batch stopped after the server fell silent (on ``unit``'s message),
+    with what went, what may have gone and what did not, and how to go on."""
+    where = f"郵件伺服器 {s.host}:{s.port} 處理「{unit}」的郵件時超過 {s.timeout:g} 秒沒有回應"
+    if dry_run:
+        return Issue("smtp-stopped", f"{where}，已停止檢查；其餘 {len(result.unsent)} 個單位"
+                     f"（{_names(result.unsent)}）未檢查。請確認郵件伺服器正常後再執行。", unit=unit)
+    missing = result.failed + result.unsent
+    parts = [f"本次已寄出 {len(result.sent)} 封" + (f"（{_names([o.unit for o in result.sent])}）"
+                                                 if result.sent else "")]
+    if result.uncertain:
+        parts.append(f"可能已寄達 {len(result.uncertain)} 封（{_names(result.uncertain)}）")
+    parts.append(f"未寄出 {len(missing)} 封（{_names(missing)}）")
+    uncertain = ("；「可能已寄達」的單位不會再寄，請先向該單位確認是否收到，確認未收到時再加 "
+                 "--resend-uncertain" if result.uncertain else "")
+    return Issue("smtp-stopped", f"{where}，已停止寄送，以免每個單位各等 {s.timeout:g} 秒。"
+                 f"{'；'.join(parts)}。請確認郵件伺服器正常（或以 --timeout 延長等候秒數）後重新執行同一指令："
+                 f"只會寄出未寄出的 {len(missing)} 封{uncertain}。", unit=unit)
+
+
 SENT_LABEL = {FIRST: "先前已寄出", REMIND: "今天已寄過催繳", CORRECT: "同一份退件補正檔先前已寄出"}
 SENT_AGAIN = {REMIND: "今天已寄過催繳的單位{again}請加 --resend；之後（另一天）再執行即為下一輪催繳",
               CORRECT: "已寄過同一份退件補正檔的單位{again}請加 --resend；補正檔更新後會再寄"}
@@ -679,6 +707,10 @@ def summary(result: SendResult, batch: Batch, drafts: bool, dry_run: bool,
     if result.uncertain:
         line += (f"，可能已寄達 {len(result.uncertain)} 封（{_names(result.uncertain)}："
                  "郵件已送到郵件伺服器，但沒有收到伺服器的確認）")
+    if result.unsent:
+        line += (f"，{'未檢查' if dry_run else '未寄出'} {len(result.unsent)} 封（郵件伺服器沒有回應，"
+                 f"已停止{'檢查' if dry_run else '寄送'}：{_names(result.unsent)}"
+                 f"{'' if dry_run else '；重新執行時會再寄'}）")
     lines = [line + "。"]
     uncertain = result.uncertain + result.skipped.get("uncertain", [])
     if uncertain:
@@ -711,6 +743,7 @@ class _Session:
         self.settings = settings
         self.server: smtplib.SMTP | None = _connect(settings)
         self.data_sent = False  # the message data of the current attempt has gone
+        self.silent = ""  # the unit whose message the server did not answer within the timeout
 
     def __enter__(self) -> _Session:
         return self
@@ -727,7 +760,9 @@ class _Session:
         lost only its reply, so a connection dropped or a reply not come within
         the timeout is a "maybe-sent" issue (可能已寄達), not a failure.
         ``sending(out)`` is called just before the data goes. A dry run only asks
-        whether the server could take the message (SMTPUTF8) and sends nothing."""
+        whether the server could take the message (SMTPUTF8) and sends nothing.
+        A server that does not answer within the timeout is not tried again:
+        ``silent`` names the unit, and the batch stops (see _over_smtp)."""
         for attempt in (1, 2):
             if self.server is None:
                 self.server = _connect(self.settings)
@@ -736,8 +771,13 @@ class _Session:
                 return self._send(out, dry_run, sending)
             except (smtplib.SMTPServerDisconnected, OSError) as exc:
                 self._close()
+                if _timed_out(exc):
+                    self.silent = out.unit
                 if self.data_sent:
                     return _maybe_sent(out, exc, self.settings)
+                if self.silent:
+                    return _failed(out, f"郵件伺服器超過 {self.settings.timeout:g} 秒沒有回應",
+                                   dry_run=dry_run)
                 if attempt == 2:
                     return _failed(out, f"與郵件伺服器的連線中斷（{quote(exc) or '無回應'}）",
                                    dry_run=dry_run)
@@ -835,13 +875,26 @@ def _failed(out: Outgoing, why: str, code: str = "send-failed", dry_run: bool = 
 def _maybe_sent(out: Outgoing, exc: BaseException, s: SmtpSettings) -> Issue:
     """The message went but the server's reply did not come: it may have been
     stored (可能已寄達). Not tried again, in this run or the next."""
-    if isinstance(exc, TimeoutError) or "timed out" in str(exc):  # smtplib rewords timeouts
+    if _timed_out(exc):
         why = f"在 {s.timeout:g} 秒內沒有回覆（可用 --timeout 延長）"
     else:
         why = f"的連線隨即中斷（{quote(exc) or '無回應'}）"
     return Issue("maybe-sent", f"「{out.unit}」的郵件可能已寄達：郵件已全部送到郵件伺服器，但伺服器{why}，"
                  "不確定是否已收下；為免重複收到，重新執行時不會再寄。請向該單位確認是否收到，"
                  "確認未收到時請加 --resend-uncertain 重新執行。", unit=out.unit, value=quote(out.to))
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """Whether ``exc`` is (or was raised while handling) a timeout: smtplib rewords
+    one as SMTPServerDisconnected, "timed out" in its text or as its context."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, TimeoutError) or "timed out" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _reply(text: bytes | str) -> str:

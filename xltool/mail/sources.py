@@ -1,7 +1,8 @@
 """Where messages come from: a folder of .eml files, an mbox file, a Maildir, or an
 IMAP mailbox (TLS, read-only, fetched with BODY.PEEK: nothing is deleted or
 flagged). Sizes are known before anything is read, so that no message larger
-than MAX_MESSAGE_BYTES is ever held in memory.
+than MAX_MESSAGE_BYTES is ever held in memory; so is when the server took each
+message in (IMAP's INTERNALDATE, an mbox separator line's date), where it says.
 
 Only regular files are read (no pipes, devices or symbolic links), and a folder
 that holds xltool's own output (a collect log or an evidence folder) is passed
@@ -23,7 +24,8 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import BinaryIO, TypeVar, cast
 
@@ -71,6 +73,13 @@ class Mail:
     spooled: bool = False  # a temporary copy (IMAP), removed once examined
     problem: str = ""  # why it could not be fetched (path None), said after its label
     problem_code: str = "unreadable"  # the issue code of ``problem``
+    # When the server took the message in (ISO text): IMAP's INTERNALDATE (with its
+    # zone), or the mbox separator line's date (no zone: the collector's zone is
+    # given to it). "" when the source does not say; examine then looks at the
+    # Received headers, and only last at the sender's own Date header.
+    received: str = ""
+    received_from: str = ""  # "imap" or "mbox" when ``received`` is set
+    mbox: bool = False  # a message of an mbox file: body lines ">From " are quoted (mboxrd)
 
 
 def messages_from(source: Path, skip: Path | None = None) -> Iterator[Mail]:
@@ -94,8 +103,10 @@ def messages_from(source: Path, skip: Path | None = None) -> Iterator[Mail]:
         if not is_mbox:
             yield _file_mail(visible(source.name), source)
             return
-        for n, (start, stop) in enumerate(_mbox_spans(source), start=1):
-            yield Mail(f"mbox#{n}", stop - start, source, start, stop)
+        for n, (start, stop, separator) in enumerate(_mbox_spans(source), start=1):
+            when = separator_date(separator)
+            yield Mail(f"mbox#{n}", stop - start, source, start, stop,
+                       received=when, received_from="mbox" if when else "", mbox=True)
     else:
         raise XltoolError(f"找不到郵件來源「{source}」（應為 .eml 資料夾、mbox 檔或 Maildir）。")
 
@@ -163,10 +174,12 @@ _SEPARATOR = re.compile(
     rb"(?: +\d{4})? +\d{1,2}:\d\d")
 
 
-def _mbox_spans(path: Path, chunk: int = 1 << 16) -> Iterator[tuple[int, int]]:
-    """(start, stop) of each message of an mbox file: a message starts at a separator
-    line (see _SEPARATOR). Read in bounded chunks, so a huge line costs no memory."""
+def _mbox_spans(path: Path, chunk: int = 1 << 16) -> Iterator[tuple[int, int, bytes]]:
+    """(start, stop, separator line) of each message of an mbox file: a message starts
+    at a separator line (see _SEPARATOR). Read in bounded chunks, so a huge line
+    costs no memory."""
     start = None
+    separator = b""
     at_line_start = True
     with path.open("rb") as fh:
         while True:
@@ -177,11 +190,25 @@ def _mbox_spans(path: Path, chunk: int = 1 << 16) -> Iterator[tuple[int, int]]:
             if at_line_start and (start is None and piece.startswith(b"From ")
                                   or _SEPARATOR.match(piece)):
                 if start is not None:
-                    yield start, pos
-                start = pos
+                    yield start, pos, separator
+                start, separator = pos, piece[:200]
             at_line_start = piece.endswith(b"\n")
         if start is not None:
-            yield start, fh.tell()
+            yield start, fh.tell(), separator
+
+
+def separator_date(line: bytes) -> str:
+    """The date of an mbox separator line ("From sender Wed Jan 10 09:30:00 2024"),
+    written by whoever stored the message, as ISO text; "" when it has none. The
+    ctime form has no zone: the text is then without one."""
+    words = line.decode("ascii", "replace").split(None, 2)
+    if len(words) < 3 or words[0] != "From":
+        return ""
+    try:
+        when = parsedate_to_datetime(words[2].strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return ""
+    return when.isoformat() if when is not None and when.year > 1970 else ""
 
 
 def messages_from_imap(s: ImapSettings) -> Iterator[Mail]:
@@ -209,7 +236,7 @@ def messages_from_imap(s: ImapSettings) -> Iterator[Mail]:
             first.arm(s.deadline, COMMAND_BYTES)
             status, data = first.uid("SEARCH", None, *(criteria or ["ALL"]))  # type: ignore[arg-type]
             found = (data[0] or b"").split() if status == "OK" and data else []
-            sizes = _imap_sizes(first, s, [u for u in found if u.isdigit()])
+            sizes, dates = _imap_sizes(first, s, [u for u in found if u.isdigit()])
         except BaseException:
             _imap_close(first, logout=False)
             conn = None
@@ -244,7 +271,9 @@ def messages_from_imap(s: ImapSettings) -> Iterator[Mail]:
             if not raw:
                 yield Mail(label, 0)
                 continue
-            yield Mail(label, len(raw), _spool(raw), spooled=True)
+            when = dates.get(uid, "")
+            yield Mail(label, len(raw), _spool(raw), spooled=True, received=when,
+                       received_from="imap" if when else "")
             del raw, parts
     except (_TooLarge, TimeoutError):
         if conn is not None:
@@ -441,20 +470,46 @@ def _imap_login_and_select(conn: _Imap, s: ImapSettings) -> None:
         raise XltoolError(f"郵件伺服器上沒有資料夾「{quote(s.folder)}」。")
 
 
-def _imap_sizes(conn: _Imap, s: ImapSettings, uids: list[bytes]) -> dict[bytes, int]:
-    """RFC822.SIZE of every message, asked in batches before anything is fetched."""
+def _imap_sizes(conn: _Imap, s: ImapSettings, uids: list[bytes]
+                ) -> tuple[dict[bytes, int], dict[bytes, str]]:
+    """RFC822.SIZE and INTERNALDATE (when the server took it in, ISO text) of every
+    message, asked in batches before anything is fetched."""
     sizes: dict[bytes, int] = {}
+    dates: dict[bytes, str] = {}
     for i in range(0, len(uids), 500):
         conn.arm(s.deadline, COMMAND_BYTES)
         status, data = conn.uid("FETCH", b",".join(uids[i:i + 500]).decode("ascii"),
-                                "(RFC822.SIZE)")
+                                "(RFC822.SIZE INTERNALDATE)")
         for line in data or []:
             line = line[0] if isinstance(line, tuple) else line
             uid = re.search(rb"UID (\d+)", line or b"")
             size = re.search(rb"RFC822\.SIZE (\d+)", line or b"")
             if uid and size:
                 sizes[uid.group(1)] = int(size.group(1))
-    return sizes
+            when = re.search(rb'INTERNALDATE "([^"]{1,40})"', line or b"")
+            if uid and when:
+                dates[uid.group(1)] = internal_date(when.group(1))
+    return sizes, dates
+
+
+_MONTHS = {m: n for n, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
+                                       "Sep", "Oct", "Nov", "Dec"), start=1)}
+_INTERNALDATE = re.compile(rb" ?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)")
+
+
+def internal_date(text: bytes) -> str:
+    """An IMAP INTERNALDATE ("10-Jan-2024 09:30:00 +0800", RFC 3501) as ISO text,
+    or "" when it is not one. Read by hand: strptime's month names follow the locale."""
+    found = _INTERNALDATE.fullmatch(text.strip())
+    if not found:
+        return ""
+    day, name, year, hour, minute, second, sign, zone_h, zone_m = found.groups()
+    offset = timedelta(hours=int(zone_h), minutes=int(zone_m)) * (-1 if sign == b"-" else 1)
+    try:
+        return datetime(int(year), _MONTHS.get(name.decode("ascii").title(), 0), int(day),
+                        int(hour), int(minute), int(second), tzinfo=timezone(offset)).isoformat()
+    except ValueError:  # no such month or day, or an offset of a day or more
+        return ""
 
 
 def _imap_close(conn: imaplib.IMAP4, logout: bool = True) -> None:
