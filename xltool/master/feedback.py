@@ -44,25 +44,26 @@ def write_feedback(result: MergeResult, out_dir: Path,
     """Make ``out_dir`` the current to-do list: a correction copy, written or rewritten,
     for every unit whose adopted return has errors, and no other copy of this plan
     (those of units that are now clean are removed). A copy that cannot be written is
-    an issue; the other copies are still written."""
+    an issue; the other copies are still written.
+
+    Only the copies xltool wrote and nobody saved since are rewritten or removed
+    (:func:`_untouched`): a copy a unit fixed and somebody saved into the folder, a
+    file of a copy's name that xltool never wrote, and any file the merge read are
+    kept, said, and the new copy takes a free name beside them."""
     from ..forms.ods_writer import write_ods
     from ..forms.xlsx_writer import write_xlsx
 
     out_dir = Path(out_dir)
     due = [s.ret for s in result.units if s.ret is not None and s.ret.errors]
     done = Feedback()
-    taken: set[str] = set()
+    folder = _Folder.scan(result, out_dir)
     # Read the files again, keeping every value as typed (the merge keeps only checked ones).
     for ret, full in zip(due, read_returns(result.plan, [r.path for r in due], keep_raw=True)):
         if not full.usable:
             continue
-        book = feedback_book(result, full, created or result.newest_input or datetime(2000, 1, 1))
+        book = feedback_book(result, full, _made(created, ret, result))
         fmt = "ods" if ret.path.suffix.lower() == ".ods" else "xlsx"
-        target = out_dir / (short_filename(f"{_base_stem(ret.name)}{COPY_SUFFIX}") + f".{fmt}")
-        if same_file(target.name) in taken:  # two units' returns of one name (other folders)
-            stem = Path(template_filename(result.plan, ret.unit or "", fmt)).stem
-            target = out_dir / f"{stem}{COPY_SUFFIX}.{fmt}"  # unique: the plan check vouches
-        taken.add(same_file(target.name))
+        target = folder.claim(_names(result.plan, ret, fmt), ret, done.problems)
         try:
             (write_ods if fmt == "ods" else write_xlsx)(book, target)
         except XltoolError as exc:
@@ -70,8 +71,156 @@ def write_feedback(result: MergeResult, out_dir: Path,
                                        unit=ret.unit or "", file=ret.name))
             continue
         done.written.append(target)
-    done.removed = _remove_stale(result.plan, out_dir, set(done.written))
+    done.removed = folder.remove_stale(set(done.written), done.problems)
     return done
+
+
+def _made(created: datetime | None, ret: Return, result: MergeResult) -> datetime:
+    """When a copy says it was made: the return's own save time, so that the copy's
+    bytes change only when its return does (`send --corrections` mails a changed copy
+    again), and the unit's next save, by the same clock, is later. Whole seconds: an
+    untouched copy is told by this time equalling, to the second, the save time its
+    writer stamps (:func:`_untouched`)."""
+    return (created or ret.saved or result.newest_input or datetime(2000, 1, 1)).replace(microsecond=0)
+
+
+def _names(plan, ret: Return, fmt: str):
+    """The names a unit's copy may take, best first: its return's name with the
+    suffix (the unit knows it), then its template's, then that numbered (2), (3) …"""
+    yield short_filename(f"{_base_stem(ret.name)}{COPY_SUFFIX}") + f".{fmt}"
+    stem = Path(template_filename(plan, ret.unit or "", fmt)).stem + COPY_SUFFIX
+    yield f"{stem}.{fmt}"
+    n = 2
+    while True:
+        yield f"{stem}({n}).{fmt}"
+        n += 1
+
+
+@dataclass
+class _Folder:
+    """The feedback folder as found: which names are taken, and by what."""
+
+    out_dir: Path
+    present: dict[str, Path]  # same_file(name) → the file there
+    rewritable: set[Path]  # this plan's copies, as xltool wrote them, and no input
+    copies: set[Path]  # every file that says it is a copy of this plan
+    inputs: set[Path]  # the files the merge read (resolved)
+    taken: set[str] = field(default_factory=set)  # same_file(name) of this run's copies
+
+    @classmethod
+    def scan(cls, result: MergeResult, out_dir: Path) -> _Folder:
+        files = sorted(p for p in out_dir.iterdir() if p.is_file()) if out_dir.is_dir() else []
+        inputs = {_resolved(r.path) for s in result.units for r in (s.ret, *s.superseded) if r is not None}
+        inputs |= {_resolved(r.path) for r in result.rejected}
+        candidates = [p for p in files if p.suffix.lower() in (".xlsx", ".ods") and _resolved(p) not in inputs]
+        copies, untouched = _copies_of(result.plan, candidates)
+        return cls(out_dir, {same_file(p.name): p for p in files}, untouched, copies, inputs)
+
+    def claim(self, names, ret: Return, problems: list[Issue]) -> Path:
+        """The first of ``names`` that is free: no file of that name, or a copy xltool
+        may rewrite. A kept file passed over is said, once."""
+        kept = None
+        for name in names:
+            key = same_file(name)
+            if key in self.taken:
+                continue
+            there = self.present.get(key)
+            if there is None or there in self.rewritable:
+                self.taken.add(key)
+                if kept is not None:
+                    problems.append(_kept_issue(kept, ret, name, self._what(kept)))
+                return self.out_dir / name
+            kept = kept or there
+        raise AssertionError("unreachable: _names never ends")
+
+    def _what(self, path: Path) -> str:
+        if _resolved(path) in self.inputs:
+            return _INPUT
+        if path in self.copies:
+            return "是退件補正檔，但在 xltool 寫出後被修改過（可能是單位寄回的修正檔）"
+        return "不是 xltool 寫出的退件補正檔"
+
+    def remove_stale(self, keep: set[Path], problems: list[Issue]) -> list[Path]:
+        """Remove this plan's copies xltool wrote that are not in ``keep``: a unit that is
+        clean now must not be mailed an outdated copy. A copy saved since it was
+        written is kept and said (it may be a unit's correction); one that cannot be
+        removed is said too."""
+        removed = []
+        for path in sorted(self.copies - keep):
+            if path not in self.rewritable:
+                problems.append(Issue("feedback-file-kept", f"補正資料夾中的「{path.name}」是退件補正檔，但在 xltool "
+                                      "寫出後被修改過（可能是單位寄回的修正檔），未刪除；若是單位的修正檔，請移到回收資料夾"
+                                      "後重新彙整，否則請自行刪除，以免再寄給該單位。", file=path.name))
+                continue
+            try:
+                path.unlink()
+            except OSError as exc:
+                problems.append(Issue("feedback-file-kept", f"補正資料夾中已不需要的「{path.name}」無法刪除"
+                                      f"（{exc.strerror or exc}）；請關閉開啟它的程式後自行刪除，以免再寄給該單位。",
+                                      file=path.name))
+                continue
+            removed.append(path)
+        return removed
+
+
+def _kept_issue(kept: Path, ret: Return, name: str, what: str) -> Issue:
+    advice = "請勿把補正資料夾設為回傳資料夾。" if what == _INPUT else \
+        f"若「{kept.name}」是單位的修正檔，請移到回收資料夾後重新彙整，否則請自行刪除或改名。"
+    return Issue("feedback-file-kept", f"補正資料夾中的「{kept.name}」{what}，未覆蓋；「{ret.unit}」新的退件補正檔"
+                 f"寫為「{name}」。{advice}", unit=ret.unit or "", file=kept.name)
+
+
+_INPUT = "是本次彙整讀取的回傳檔"
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return Path(path).resolve()
+    except OSError:
+        return Path(path).absolute()
+
+
+def _copies_of(plan, paths: list[Path]) -> tuple[set[Path], set[Path]]:
+    """Of ``paths``: the correction copies of ``plan``, and those still as xltool
+    wrote them (read in isolated workers, as any file from elsewhere)."""
+    from ..reading.isolation import Failure, Pool
+
+    copies, untouched = set(), set()
+    with Pool(_stamp_job) as pool:
+        for path, answer in zip(paths, pool.map(list(paths))):
+            if isinstance(answer, Failure) or answer is None:
+                continue
+            props, saved = answer
+            if props.get(KEYS["feedback"]) != "1" or props.get(KEYS["plan_id"]) != plan.plan_id:
+                continue
+            copies.add(path)
+            if _untouched(props.get(KEYS["generated"], ""), saved):
+                untouched.add(path)
+    return copies, untouched
+
+
+def _stamp_job(_context, path: Path):
+    from ..reading.workbook import Rejected, read_here
+
+    try:
+        wb = read_here(path, only=set())
+    except Rejected:
+        return None
+    return wb.properties, wb.saved
+
+
+def _untouched(generated: str, saved: datetime | None) -> bool:
+    """Whether a copy was saved only when xltool wrote it: its writer stamps the save
+    time with the time the copy states it was made; any program that saves it again
+    (Excel, LibreOffice, openpyxl) stamps its own time."""
+    from ..forms.identity import as_instant
+
+    try:
+        made = as_instant(datetime.fromisoformat(generated)) if generated else None
+    except ValueError:
+        return False
+    at = as_instant(saved) if saved is not None else None
+    return made is not None and at is not None and made.replace(microsecond=0) == at.replace(microsecond=0)
 
 
 @dataclass
@@ -123,24 +272,6 @@ def _base_stem(name: str) -> str:
     while stem.endswith(COPY_SUFFIX):
         stem = stem[:-len(COPY_SUFFIX)]
     return stem
-
-
-def _remove_stale(plan, out_dir: Path, keep: set[Path]) -> list[Path]:
-    """Remove this plan's correction copies that are not in ``keep``: a unit that is
-    clean now must not be mailed an outdated copy."""
-    from ..reading.workbook import read_properties
-
-    if not out_dir.is_dir():
-        return []
-    candidates = [p for p in sorted(out_dir.iterdir())
-                  if p.is_file() and p.suffix.lower() in (".xlsx", ".ods") and p not in keep]
-    removed = []
-    for path, props in zip(candidates, read_properties(candidates)):
-        if props and props.get(KEYS["feedback"]) == "1" and \
-                props.get(KEYS["plan_id"]) == plan.plan_id:
-            path.unlink()
-            removed.append(path)
-    return removed
 
 
 def feedback_book(result: MergeResult, ret: Return, created: datetime):

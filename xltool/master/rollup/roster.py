@@ -29,6 +29,7 @@ class Roster:
     names: list[str]
     bands: list[GradeBand] | None = None  # None: the masters' own
     issues: list[Issue] = field(default_factory=list)  # warnings; errors raise RosterError
+    source: str = ""  # the roster's file name, as messages show it
 
 
 class RosterError(XltoolError):
@@ -54,7 +55,7 @@ def read_roster(path: Path) -> Roster:
         raise RosterError([Issue("roster-invalid", f"名冊工作表「{sheet.name}」第 1 列沒有「{NAME_COLUMN}」欄。",
                                  file=name, sheet=sheet.name, cell="A1", field=NAME_COLUMN)])
     col = head.index(NAME_COLUMN)
-    roster = Roster([])
+    roster = Roster([], source=name)
     for r in range(1, len(sheet.rows)):
         unit = norm_text(sheet.cell(r, col))
         if not unit:

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ...cells import excel_round, fmt_number
+from ...cells import excel_round, fmt_number, local_text
 from ...errors import WARNING, Issue
 from ...plan import GradeBand, grade_for
 from ..documents.content import AGENCY_KIND
-from .roster import Roster
+from .roster import NAME_COLUMN, Roster
 from .verify import Branch, Scheme, Unverified, verify_master
 
 MISSING, REFUSED = "未繳", "不採計"
@@ -82,7 +82,7 @@ def rollup(masters: list[Path], roster: Roster | None = None, progress=None) -> 
     issues: list[Issue] = list(roster.issues) if roster else []
     branches: list[Branch] = []
     refused: dict[str, str] = {}  # file name → why, for the roster rows
-    for n, path in enumerate(masters):
+    for n, path in enumerate(_once(masters)):
         try:
             branches.append(verify_master(path, n))
         except Unverified as exc:
@@ -92,12 +92,27 @@ def rollup(masters: list[Path], roster: Roster | None = None, progress=None) -> 
             progress(path)
     scheme = _scheme(branches, issues)
     branches = [b for b in branches if b.scheme == scheme]
+    issues += [b.untrusted for b in branches if b.untrusted is not None]
     chosen = _latest(branches, issues)
+    issues += [note for b in chosen.values() for note in b.notes]
     bands = _bands(chosen, roster, issues)
     rows = _rows(chosen, roster, issues, bands, refused)
     out = Rollup(scheme, bands, rows, issues)
     out.agency, out.title = _title(chosen)
     return out
+
+
+def _once(masters: list[Path]) -> list[Path]:
+    """The masters given, each file once (a shell pattern and a name may both give it),
+    in the order first given."""
+    seen: dict[Path, Path] = {}
+    for path in masters:
+        try:
+            key = Path(path).resolve()
+        except OSError:
+            key = Path(path).absolute()
+        seen.setdefault(key, Path(path))
+    return list(seen.values())
 
 
 def _scheme(branches: list[Branch], issues: list[Issue]) -> Scheme | None:
@@ -124,9 +139,26 @@ def _latest(branches: list[Branch], issues: list[Issue]) -> dict[str, Branch]:
         group.sort(key=lambda b: (b.saved or _NEVER, b.order), reverse=True)
         chosen[agency] = group[0]
         for old in group[1:]:
-            issues.append(Issue("duplicate-branch", f"「{agency}」有多份總表：採用存檔時間較晚的「{group[0].name}」，"
-                                f"「{old.name}」不採用。", WARNING, file=old.name, unit=agency))
+            issues.append(Issue("duplicate-branch", f"「{agency}」有多份總表：{_why_chosen(group[0], old)}"
+                                f"{_differs(group[0], old)}", WARNING, file=old.name, unit=agency))
     return chosen
+
+
+def _why_chosen(used: Branch, other: Branch) -> str:
+    """Why ``used`` and not ``other``, as true as the files' times allow."""
+    if used.saved is not None and (other.saved is None or used.saved > other.saved):
+        when = f"（{local_text(other.saved)}）" if other.saved else "（沒有可信的存檔時間）"
+        return f"採用存檔時間較晚的「{used.name}」（{local_text(used.saved)}），「{other.name}」{when}不採用。"
+    return (f"「{used.name}」與「{other.name}」的存檔時間相同（或都沒有可信的存檔時間），"
+            f"採用指定順序較後的「{used.name}」，「{other.name}」不採用。")
+
+
+def _differs(used: Branch, other: Branch) -> str:
+    """A warning that the master left out scores otherwise: then which one is right matters."""
+    if [s for _, s in used.outcome.dimensions] == [s for _, s in other.outcome.dimensions]:
+        return ""
+    return (f"兩份的成績不同（「{used.name}」總分 {fmt_number(used.outcome.total)} 分，「{other.name}」總分 "
+            f"{fmt_number(other.outcome.total)} 分），請確認採用的是正確的一份；不是時請移除另一份後重新執行。")
 
 
 def _bands(chosen: dict[str, Branch], roster: Roster | None, issues: list[Issue]) -> list[GradeBand]:
@@ -152,10 +184,7 @@ def _rows(chosen: dict[str, Branch], roster: Roster | None, issues: list[Issue],
         for name in roster.names:
             agency = _match(name, left)
             if agency is None:
-                why = [f for f, message in refused.items() if name in message]
-                issues.append(Issue("missing-branch", f"名冊中的「{name}」沒有可採計的總表"
-                                    + (f"（「{'、'.join(why)}」不採計，原因見上）。" if why else "。"), unit=name))
-                rows.append(Row(len(rows) + 1, name, note=REFUSED if why else MISSING))
+                rows.append(_no_branch(len(rows) + 1, name, roster, _fits(name, left), refused, issues))
             else:
                 rows.append(_row(len(rows) + 1, name, left.pop(agency), bands))
         for agency in sorted(left):
@@ -166,12 +195,31 @@ def _rows(chosen: dict[str, Branch], roster: Roster | None, issues: list[Issue],
     return rows
 
 
+def _no_branch(number: int, name: str, roster: Roster, fits: list[str], refused: dict[str, str],
+               issues: list[Issue]) -> Row:
+    """The row of a roster name no master is taken for, and why: it fits several
+    branches, or its masters were refused, or none came."""
+    if len(fits) > 1:
+        issues.append(Issue("roster-invalid", f"名冊中的「{name}」同時符合「{'」、「'.join(fits)}」，無法判斷是哪一個"
+                            "單位；請在名冊寫出全名。", file=roster.source, unit=name, field=NAME_COLUMN, value=name))
+        return Row(number, name, note=MISSING)
+    why = [f for f, message in refused.items() if name in message]
+    issues.append(Issue("missing-branch", f"名冊中的「{name}」沒有可採計的總表"
+                        + (f"（「{'、'.join(why)}」不採計，原因見上）。" if why else "。"), unit=name))
+    return Row(number, name, note=REFUSED if why else MISSING)
+
+
 def _match(name: str, left: dict[str, Branch]) -> str | None:
     """The branch a roster name means: the same name, or the one name it ends."""
     if name in left:
         return name
-    ends = [a for a in left if a.endswith(name) or name.endswith(a)]
+    ends = _fits(name, left)
     return ends[0] if len(ends) == 1 else None
+
+
+def _fits(name: str, left: dict[str, Branch]) -> list[str]:
+    """The branches a roster name is the ending of (or that are its ending)."""
+    return sorted(a for a in left if a.endswith(name) or name.endswith(a))
 
 
 def _row(number: int, name: str, branch: Branch, bands: list[GradeBand]) -> Row:

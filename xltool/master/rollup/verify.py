@@ -19,14 +19,14 @@ the reason, and is left out (:class:`Unverified`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from ...cells import fmt_number, norm_text, to_number
-from ...errors import Issue
+from ...cells import fmt_number, local_text, norm_text, to_number
+from ...errors import WARNING, Issue
 from ...files import display_name
-from ...forms.identity import saved_instant
+from ...forms.identity import implausible_time, saved_instant
 from ...plan import Dimension, GradeBand, Item, Plan, PlanInfo, Unit
 from ...reading.workbook import Rejected, read_workbook
 from ..documents.outcome import MasterMismatch, Outcome, read_outcome
@@ -58,8 +58,10 @@ class Branch:
     scheme: Scheme
     bands: tuple[GradeBand, ...]
     outcome: Outcome
-    saved: datetime | None  # the instant the file says it was saved (aware), if it says
+    saved: datetime | None  # the instant the file says it was saved (aware), if it says and it can be
     order: int = 0  # its place among the masters given
+    untrusted: Issue | None = None  # why the time the file says it was saved is not believed
+    notes: list[Issue] = field(default_factory=list)  # the scorer's warnings (a 複評 that is no number)
 
     @property
     def plan(self) -> Plan:
@@ -108,8 +110,20 @@ def verify_master(path: Path, order: int = 0) -> Branch:
                                file=name, sheet=errors[0].sheet, cell=errors[0].cell, field=errors[0].field,
                                value=errors[0].value, expected=errors[0].expected))
     scheme = Scheme(plan.info.year, plan.info.period, tuple((d.name, d.points) for d in plan.dimensions))
-    return Branch(path, name, plan.info.agency, scheme, tuple(plan.grades), outcome,
-                  saved_instant(wb.saved, wb.producer, path.suffix, plan.zone), order)
+    saved, untrusted = _saved(wb, path, name, plan)
+    return Branch(path, name, plan.info.agency, scheme, tuple(plan.grades), outcome, saved, order, untrusted,
+                  [i for i in outcome.issues if not i.is_error])
+
+
+def _saved(wb, path: Path, name: str, plan: Plan) -> tuple[datetime | None, Issue | None]:
+    """When the master was saved, unless the time cannot be true (a clock in the
+    future, or a year before the plan's): such a time must not make it "the later"."""
+    saved = saved_instant(wb.saved, wb.producer, path.suffix, plan.zone)
+    problem = implausible_time(saved, "", plan.info.year, plan.zone) if saved is not None else ""
+    if not problem:
+        return saved, None
+    return None, Issue("implausible-time", f"「{name}」記錄的存檔時間（{local_text(saved, plan.zone)}）{problem}，"
+                       "不可信；同一單位有多份總表時，挑選最新的一份不採用此時間。", WARNING, file=name)
 
 
 def _unverified(name: str, message: str, code: str = "master-unverified") -> Unverified:
