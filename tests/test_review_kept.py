@@ -179,7 +179,8 @@ def test_a_review_that_cannot_be_adopted_stays_as_typed_until_fixed(tmp_path):
         res = merge(kit, master)
         assert res.exit_code == 1, res.output
         a01, b02 = cell_of(master, "A01", "複評"), cell_of(master, "B02", "複評")
-        assert (a01.coordinate, a01.value, b02.coordinate, b02.value) == ("L5", "25", "L9", "待議")
+        # Each as typed: the number a number (not counted: out of range), the text a text.
+        assert (a01.coordinate, a01.value, b02.coordinate, b02.value) == ("L5", 25, "L9", "待議")
         assert a01.fill.fgColor.rgb.endswith("FFC7CE") and not a01.protection.locked
         assert a01.comment is not None and "20.25" in a01.comment.text
         assert cell_of(master, "A01", "複評說明").value == "貼上"
@@ -262,7 +263,7 @@ def test_an_unusable_review_typed_in_libreoffice_survives_its_round_trip(tmp_pat
     assert out.returncode == 0, out.stderr
     shutil.move(saved, master)
     assert merge(kit, master).exit_code == 1
-    assert cell_of(master, "A01", "複評").value == "25" and cell_of(master, "B02", "複評").value == "待議"
+    assert cell_of(master, "A01", "複評").value == 25 and cell_of(master, "B02", "複評").value == "待議"
     # Saved by LibreOffice once more (the red text as it shows it), then merged again.
     out = subprocess.run([python, str(ROOT / "tests" / "lo_review.py"), str(master), str(saved),
                           str(tmp_path / "lo-profile"), "B01=9"], capture_output=True, text=True, timeout=240)
@@ -272,5 +273,5 @@ def test_an_unusable_review_typed_in_libreoffice_survives_its_round_trip(tmp_pat
     assert res.exit_code == 1
     s = scores(master)
     assert (s["A01"]["複評"], s["B02"]["複評"], s["B02"]["複評說明"], s["B01"]["複評"]) == (
-        "25", "待議", "下次會議討論", 9)
+        25, "待議", "下次會議討論", 9)
     assert [i["cell"] for i in issues(master, "review-out-of-range")] == ["L5"]

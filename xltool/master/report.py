@@ -52,6 +52,7 @@ def write_result_json(result, out) -> None:
         "review_note": result.review_notes.get(r.item.id), "adopted": r.adopted,
         "all_not_applicable": r.all_excluded,
     } for r in result.items))
+    section("unusable_reviews", unusable_records(result))
     section("plan_changes", ({"templates_made": c.generated, "item": c.item, "field": c.field,
                               "old": c.old, "new": c.new, "units": list(c.units)}
                              for c in result.changes))
@@ -61,3 +62,20 @@ def write_result_json(result, out) -> None:
     out.write(f'  "grade": {json.dumps(result.grade, ensure_ascii=False)},\n')
     section("issues", (i.to_dict() for i in result.issues), last=True)
     out.write("}\n")
+
+
+def unusable_records(result) -> list[dict]:
+    """The 複評 of the previous master that were not adopted, in 評分's order: the
+    code that said it, the value exactly as typed (a number or a text), the cell it
+    was read from, and its cell in the new master, where it is kept."""
+    from .review import removed_items, unusable_reviews
+    from .sheets.scores import removed_review_cell, review_cell
+
+    plan, unusable = result.plan, unusable_reviews(result)
+    cells = {item.id: review_cell(plan, n) for n, item in enumerate(plan.items)}
+    cells.update({item_id: removed_review_cell(plan, k)
+                  for k, item_id in enumerate(removed_items(plan, unusable, result.review_notes))})
+    return [{"item": item_id, "code": bad.code, "value": bad.value, "typed": bad.typed, "reason": bad.reason,
+             "expected": bad.expected or None, "read_from": bad.cell, "cell": cells[item_id],
+             "in_plan": not bad.removed}
+            for item_id, bad in ((i, unusable[i]) for i in cells if i in unusable)]

@@ -6,17 +6,21 @@ sheet whose header row holds 編號 and a 複評 column; 複評 by its name, els
 where the master puts it (right after 自評). Whatever cannot be read is said, as
 an issue naming the file, the sheet and the cell, never dropped in silence: a
 review that cannot be adopted is carried into the new master as typed (red, not
-counted) until someone fixes it."""
+counted) until someone fixes it, exactly as typed (a number is never rounded, a
+text never normalised); so is the review of an item the plan no longer has, in a
+list of its own below the totals (see sheets/scores.py)."""
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ..cells import a1, fmt_number, header_name, norm_text, prose, to_number
-from ..errors import WARNING, Issue
+from ..errors import ERROR, WARNING, Issue
 from ..files import display_name
 from ..quoting import quote
 from ..reading.workbook import SPREADSHEET_SUFFIXES, Rejected, SheetData, read_workbook
@@ -26,16 +30,36 @@ NOTE_HEADER = "複評說明"  # the column beside 複評: why the 複評 differs
 MARGIN_FIELD = "複評說明門檻"  # the plan's 計畫 field: how far they may differ without a note
 ID_HEADER, SELF_HEADER, ADOPTED_HEADER = "編號", "自評", "採計分數"
 HEADER_ROWS = 20  # the header row is looked for in the first rows of a sheet
+REMOVED = "項目已不在計畫中"  # Unusable.reason of a 複評 whose item the plan no longer has
+# What Excel (評分 (2)), LibreOffice (評分_2), Google Sheets and openpyxl name a copy of
+# 評分: read along with it, so that reviews typed into a copy are said, not ignored.
+COPY_NAMES = frozenset([*(f"{SCORE_SHEET} ({n})" for n in range(2, 10)),
+                        *(f"{SCORE_SHEET}({n})" for n in range(2, 10)),
+                        *(f"{SCORE_SHEET}_{n}" for n in range(2, 10)),
+                        f"{SCORE_SHEET} Copy", f"Copy of {SCORE_SHEET}", f"「{SCORE_SHEET}」的副本",
+                        f"{SCORE_SHEET} 的副本"])
+LISTED = 10  # differences of a copied 評分 quoted in its issue
 
 
 @dataclass(frozen=True)
 class Unusable:
     """A 複評 that cannot be adopted: kept as typed, with why, and where it was."""
 
-    typed: str
-    reason: str  # e.g. 超出 0 到配分 20.25 之間
+    typed: str  # as messages show it: the text typed, or the number's exact decimal
+    reason: str  # e.g. 超出 0 到配分 20.25 之間, or REMOVED
     cell: str  # in the master read
-    expected: str  # what it should be: 0～20.25, or 數字
+    expected: str  # what it should be: 0～20.25, or 數字 ("" for REMOVED)
+    value: str | int | float  # the cell's own value, which the new master writes back
+
+    @property
+    def removed(self) -> bool:
+        return self.reason == REMOVED
+
+    @property
+    def code(self) -> str:
+        """The issue code that says it (see :func:`unusable_issues`, :func:`removed_issues`)."""
+        return "orphan-review" if self.removed else "type-error" if self.expected == "數字" else \
+            "review-out-of-range"
 
 
 @dataclass
@@ -65,29 +89,34 @@ class _Layout:
 
 def read_reviews(master: Path, plan=None) -> tuple[dict[str, float], list[Issue]]:
     """複評 by item 編號 from ``master``'s 評分 sheet, plus any problems found."""
-    found = read_review_sheet(master, plan)
+    found = read_review_sheet(master, plan, beside=False)
     return found.scores, found.lost + found.issues + unusable_issues(found, plan)
 
 
-def read_review_sheet(master: Path, plan=None) -> Reviews:
+def read_review_sheet(master: Path, plan=None, beside: bool = True) -> Reviews:
     """複評 and 複評說明 by item 編號 from ``master``'s review sheet, found by their
     headers, plus any problems found.
 
     With the plan, a 複評 outside 0 … the item's 配分 (typed past the sheet's
-    validation, or written by another program) is not adopted (see :class:`Unusable`)."""
+    validation, or written by another program), or of an item the plan no longer
+    has, is not adopted (see :class:`Unusable`). ``beside``: also say which newer
+    copies of ``master`` (總表.ods) could not be read, and so were passed over
+    (see :func:`newer_copy`)."""
     master = Path(master)
     if not master.exists():
         return Reviews()
     name = display_name(master)
+    passed_over = _passed_over(master) if beside else []
     try:
-        sheet, layout, why = _review_sheet(master, name)
+        sheet, layout, why, copies = _review_sheet(master, name)
     except Rejected as exc:
-        return Reviews(source=master, lost=[Issue(
+        return Reviews(source=master, issues=passed_over, lost=[Issue(
             "review-unreadable", f"無法讀取既有總表「{name}」中的複評：{exc.issue.message}"
             "本次彙整不含先前的複評與複評說明。", file=name, sheet=SCORE_SHEET)])
     if sheet is None or layout is None:
-        return Reviews(source=master, lost=why)
-    found = Reviews(read=True, source=master, issues=[i for i in why if i.code != "review-column-missing"],
+        return Reviews(source=master, issues=passed_over, lost=why)
+    found = Reviews(read=True, source=master,
+                    issues=passed_over + [i for i in why if i.code != "review-column-missing"],
                     lost=[i for i in why if i.code == "review-column-missing"])  # its notes
     points = {i.id: i.points for i in plan.items} if plan is not None else {}
     first: dict[str, int] = {}
@@ -103,36 +132,98 @@ def read_review_sheet(master: Path, plan=None) -> Reviews:
             note = prose(sheet.cell(r, layout.note_col))[:MAX_CELL_TEXT]
             if note:
                 found.notes[item_id] = note
-        _review(found, sheet, r, layout.review_col, item_id, points.get(item_id))
+        if plan is not None and item_id not in points:
+            _removed_review(found, sheet, r, layout.review_col, item_id)
+        else:
+            _review(found, sheet, r, layout.review_col, item_id, points.get(item_id))
+    found.lost += _copy_issues(name, sheet, layout, copies)
     return found
 
 
-def _review_sheet(master: Path, name: str) -> tuple[SheetData | None, _Layout | None, list[Issue]]:
+def _review_sheet(master: Path, name: str
+                  ) -> tuple[SheetData | None, _Layout | None, list[Issue], list[SheetData]]:
     """The sheet the reviews are on and where: 評分, else the one sheet whose header
     row holds 編號 and 複評. With the issues to show: what was found where it was
-    not expected, or, without a sheet, why none could be read. Raises Rejected."""
-    sheet = read_workbook(master, only={SCORE_SHEET}).sheets.get(SCORE_SHEET)
+    not expected, or, without a sheet, why none could be read; and, when 評分 is the
+    one, the copies of it (評分 (2)) beside it. Raises Rejected."""
+    sheets = read_workbook(master, only={SCORE_SHEET, *COPY_NAMES}).sheets
+    sheet = sheets.get(SCORE_SHEET)
     layout = _layout(sheet) if sheet is not None else None
     if sheet is not None and layout is not None:
-        return sheet, layout, _retitled(name, sheet.name, layout)
+        copies = [s for n, s in sheets.items() if n != SCORE_SHEET]
+        return sheet, layout, _retitled(name, sheet.name, layout), copies
     try:
         heads = read_workbook(master, max_rows=HEADER_ROWS).sheets  # every sheet's first rows
     except Rejected:  # too large to look through (a 明細 of many rows): say what is missing
-        return None, None, [_not_found(name, sheet, [], searched=False)]
+        return None, None, [_not_found(name, sheet, [], searched=False)], []
     others = [n for n, s in heads.items() if n != SCORE_SHEET and _layout(s) is not None]
     if len(others) != 1:
-        return None, None, [_not_found(name, sheet, others)]
+        return None, None, [_not_found(name, sheet, others)], []
     other = read_workbook(master, only={others[0]}).sheets.get(others[0])
     layout = _layout(other) if other is not None else None
     if other is None or layout is None:  # changed since: as good as none
-        return None, None, [_not_found(name, sheet, [])]
+        return None, None, [_not_found(name, sheet, [])], []
     where = (f"「{SCORE_SHEET}」工作表中找不到含「{ID_HEADER}」與「{REVIEW_HEADER}」的標題列"
              if sheet is not None else f"沒有「{SCORE_SHEET}」工作表")
     renamed = Issue("sheet-renamed", f"既有總表「{name}」{where}，已從標題列有「{ID_HEADER}」與「{REVIEW_HEADER}」的"
                     f"工作表「{other.name}」讀取複評；新總表的工作表名稱恢復為「{SCORE_SHEET}」，"
                     "請勿更改工作表名稱。", WARNING, file=name, sheet=other.name,
                     cell=a1(layout.header_row, layout.review_col), value=other.name, expected=SCORE_SHEET)
-    return other, layout, [renamed, *_retitled(name, other.name, layout)]
+    return other, layout, [renamed, *_retitled(name, other.name, layout)], []
+
+
+def _typed(sheet: SheetData, layout: _Layout) -> dict[str, tuple[str, str, int]]:
+    """What ``sheet`` holds by item 編號 (its first row): (複評 as typed, 複評說明, row)."""
+    out: dict[str, tuple[str, str, int]] = {}
+    for r in range(layout.header_row + 1, len(sheet.rows)):
+        item_id = norm_text(sheet.cell(r, layout.id_col))
+        if item_id and item_id not in out:
+            note = prose(sheet.cell(r, layout.note_col)) if layout.note_col is not None else ""
+            out[item_id] = (exact_text(sheet.cell(r, layout.review_col)), note, r)
+    return out
+
+
+def _copy_differences(ours: dict[str, tuple[str, str, int]], copy: SheetData, theirs: _Layout
+                      ) -> list[tuple[str, str, int]]:
+    """The items whose 複評 or 複評說明 in ``copy`` (a copy of 評分) is not what 評分
+    has (``ours``, see :func:`_typed`): (編號, what the copy says, row in the copy)."""
+    differences = []
+    for item_id, (review, note, r) in _typed(copy, theirs).items():
+        my_review, my_note, _ = ours.get(item_id, ("", "", 0))
+        said = []
+        if review.strip() and review != my_review:
+            was = f"（「{SCORE_SHEET}」為「{quote(my_review, 20)}」）" if my_review.strip() else ""
+            said.append(f"{REVIEW_HEADER}「{quote(review, 20)}」{was}")
+        if note and note != my_note:
+            said.append(f"{NOTE_HEADER}「{quote(note, 30)}」")
+        if said:
+            differences.append((item_id, "、".join(said), r))
+    return differences
+
+
+def _copy_issues(name: str, sheet: SheetData, layout: _Layout, copies: list[SheetData]) -> list[Issue]:
+    """An error for each copy of 評分 (評分 (2)) holding reviews that 評分 does not:
+    they are not adopted, and the new master has no such sheet, so each is quoted.
+    A copy whose header row is not 評分's cannot be compared, and is not one."""
+    ours = _typed(sheet, layout) if copies else {}
+    issues = []
+    for copy in copies:
+        theirs = _layout(copy)
+        found = _copy_differences(ours, copy, theirs) if theirs is not None else []
+        if theirs is not None and found:
+            issues.append(_copy_issue(name, copy, a1(found[0][2], theirs.review_col), found))
+    return issues
+
+
+def _copy_issue(name: str, copy: SheetData, cell: str, found: list[tuple[str, str, int]]) -> Issue:
+    """The error for one copy of 評分, quoting (the first :data:`LISTED` of) ``found``."""
+    listed = "；".join(f"{item_id} {said}" for item_id, said, _ in found[:LISTED])
+    more = f"等 {len(found)} 項" if len(found) > LISTED else f"共 {len(found)} 項"
+    return Issue("review-sheet-copy", f"既有總表「{name}」另有工作表「{copy.name}」（「{SCORE_SHEET}」的複本），"
+                 f"其中的複評或複評說明與「{SCORE_SHEET}」不同：{listed}（{more}）。複評只從「{SCORE_SHEET}」讀取，"
+                 f"這些內容未採用，新總表也不含「{copy.name}」；要採用的請填入「{SCORE_SHEET}」後重新彙整。",
+                 ERROR, file=name, sheet=copy.name, cell=cell, field=REVIEW_HEADER, value=copy.name,
+                 expected=SCORE_SHEET)
 
 
 def _header(sheet: SheetData) -> tuple[int, list[str]] | None:
@@ -251,6 +342,24 @@ def _duplicate(name: str, sheet: SheetData, layout: _Layout, item_id: str, first
                  sheet=sheet.name, cell=dropped, field=ID_HEADER, value=item_id)
 
 
+def exact_text(value: Any) -> str:
+    """A cell's value as text that loses nothing: text as it is, a number's exact
+    decimal (20.2500001, never 20.25; -0.0000001, never -0)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and not value.is_integer():
+        return format(Decimal(repr(value)), "f")
+    return norm_text(value)
+
+
+def _kept(value: Any) -> str | int | float:
+    """What the new master writes back for a 複評 it cannot adopt: the text or the
+    number itself; anything else (a date) as its text."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return value
+    return norm_text(value)
+
+
 def _review(found: Reviews, sheet: SheetData, r: int, c: int, item_id: str, points: float | None) -> None:
     """The 複評 in row ``r``: adopted, or kept as typed with why it cannot be."""
     value: Any = sheet.cell(r, c)
@@ -259,26 +368,34 @@ def _review(found: Reviews, sheet: SheetData, r: int, c: int, item_id: str, poin
     try:
         number = to_number(value)
     except ValueError:
-        found.unusable[item_id] = Unusable(norm_text(value), "不是數字", a1(r, c), "數字")
+        found.unusable[item_id] = Unusable(exact_text(value), "不是數字", a1(r, c), "數字", _kept(value))
         return
     if points is not None and not 0 <= number <= points:
-        found.unusable[item_id] = Unusable(fmt_number(number), f"超出 0 到配分 {fmt_number(points)} 之間",
-                                           a1(r, c), f"0～{fmt_number(points)}")
+        found.unusable[item_id] = Unusable(exact_text(value), f"超出 0 到配分 {fmt_number(points)} 之間",
+                                           a1(r, c), f"0～{fmt_number(points)}", _kept(value))
         return
     found.scores[item_id] = number
 
 
+def _removed_review(found: Reviews, sheet: SheetData, r: int, c: int, item_id: str) -> None:
+    """The 複評 in row ``r`` of an item the plan no longer has: never adopted, kept as typed."""
+    value: Any = sheet.cell(r, c)
+    if value is not None and norm_text(value) != "":
+        found.unusable[item_id] = Unusable(exact_text(value), REMOVED, a1(r, c), "", _kept(value))
+
+
 def unusable_issues(reviews: Reviews, plan=None, carried_to: str = "") -> list[Issue]:
-    """One issue per 複評 that cannot be adopted. ``carried_to``: the new master's
-    name, where the value is kept as typed (its cell there named); else the cell read."""
+    """One issue per 複評 that cannot be adopted, and per item the plan no longer has
+    that was reviewed (:func:`removed_issues`). ``carried_to``: the new master's name,
+    where the value is kept as typed (its cell there named); else the cell read."""
     from .sheets.scores import review_cell
 
     order = {i.id: n for n, i in enumerate(plan.items)} if plan is not None else {}
     name = display_name(reviews.source) if reviews.source else ""
     issues = []
     for item_id, bad in reviews.unusable.items():
-        if carried_to and item_id not in order:
-            continue  # not carried: the item is gone (merge reports its 複評)
+        if bad.removed or (carried_to and item_id not in order):
+            continue  # the item is gone: see removed_issues
         cell = review_cell(plan, order[item_id]) if carried_to else bad.cell
         where = f"總表「{SCORE_SHEET}」{cell}"
         kept = "已照原樣保留在新總表並以紅色標示，" if carried_to else ""
@@ -286,11 +403,11 @@ def unusable_issues(reviews: Reviews, plan=None, carried_to: str = "") -> list[I
                 f"請修正{where} 後重新彙整。")
         if bad.expected != "數字":
             issues.append(Issue("review-out-of-range", text, file=carried_to or name, sheet=SCORE_SHEET,
-                                cell=cell, field=REVIEW_HEADER, value=bad.typed, expected=bad.expected))
+                                cell=cell, field=REVIEW_HEADER, value=quote(bad.typed), expected=bad.expected))
         else:
             issues.append(Issue("type-error", text, WARNING, file=carried_to or name, sheet=SCORE_SHEET,
                                 cell=cell, field=REVIEW_HEADER, value=quote(bad.typed), expected="數字"))
-    return issues
+    return issues + (removed_issues(plan, reviews, carried_to) if plan is not None else [])
 
 
 def with_backup(issues: list[Issue], backup: Path | None, written: bool = True) -> list[Issue]:
@@ -307,12 +424,55 @@ def with_backup(issues: list[Issue], backup: Path | None, written: bool = True) 
 def newer_copy(master: Path) -> Path | None:
     """A file beside ``master`` of the same name in another spreadsheet format (總表.ods
     beside 總表.xlsx) saved after it: the copy a reviewer saved, whose reviews are
-    the ones to keep. The newest such, or None."""
+    the ones to keep. The newest such whose reviews can be read, or None: one that
+    cannot be read does not hide the master's (read_review_sheet says it was passed
+    over). Without a master there is nothing else to read: the newest, read or not."""
     master = Path(master)
+    copies = _newer_copies(master)
+    if not master.exists():
+        return copies[0] if copies else None
+    return next((copy for copy in copies if _unreadable(copy) is None), None)
+
+
+def _newer_copies(master: Path) -> list[Path]:
+    """The files beside ``master`` of its name in another spreadsheet format saved after it, newest first."""
     since = master.stat().st_mtime if master.exists() else float("-inf")
     copies = [p for p in (master.with_suffix(s) for s in sorted(SPREADSHEET_SUFFIXES - {master.suffix.lower()}))
               if p.is_file() and p.stat().st_mtime > since]
-    return max(copies, key=lambda p: p.stat().st_mtime, default=None)
+    return sorted(copies, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why no reviews can be read from ``path``, or None when they can."""
+    stat = path.stat()
+    return _unreadable_as_of(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)  # newer_copy, then read_review_sheet, ask of the same file: read it once
+def _unreadable_as_of(path: Path, _mtime_ns: int, _size: int) -> str | None:
+    try:
+        sheet, layout, _, _ = _review_sheet(path, display_name(path))
+    except Rejected as exc:
+        return exc.issue.message
+    if sheet is None or layout is None:
+        return f"其中找不到標題列含「{ID_HEADER}」與「{REVIEW_HEADER}」的「{SCORE_SHEET}」工作表。"
+    return None
+
+
+def _passed_over(used: Path) -> list[Issue]:
+    """A warning for each newer copy of ``used`` that :func:`newer_copy` passed over,
+    as its reviews could not be read: those of ``used`` are kept instead."""
+    issues = []
+    for copy in _newer_copies(used):
+        why = _unreadable(copy)
+        if why is None:
+            break  # a readable newer copy: the one newer_copy chose, not this file
+        copy_name, used_name = display_name(copy), display_name(used)
+        issues.append(Issue("review-copy-unreadable", f"「{copy_name}」與總表同名、較晚存檔（{used_name} 之後），"
+                            f"但無法從中讀取複評：{why}已改從「{used_name}」讀取複評與複評說明；「{copy_name}」未變更，"
+                            f"若其中有較新的複評，請修復該檔（或在「{used_name}」重新填寫）後重新彙整。", WARNING,
+                            file=copy_name, sheet=SCORE_SHEET, value=copy_name, expected=used_name))
+    return issues
 
 
 def other_copy_issue(copy: Path, master: Path) -> Issue:
@@ -345,24 +505,46 @@ def missing_notes(plan, scored: Iterable[tuple[int, Any, float, float | None]],
     return issues
 
 
-def orphan_notes(plan, reviews: Reviews) -> list[Issue]:
-    """複評說明 of items no longer in the plan (without a 複評, which merge reports)."""
+def removed_items(plan, unusable: dict[str, Unusable], notes: dict[str, str]) -> list[str]:
+    """The 編號 of the items the plan no longer has that a 複評 or 複評說明 was written
+    for, in the order 評分 lists them below its totals."""
     known = {i.id for i in plan.items}
-    return [Issue("orphan-review", f"總表中編號「{item_id}」的複評說明對應的項目已不在計畫中，未保留：「"
-                  f"{quote(note, 40)}」。", WARNING, sheet=SCORE_SHEET, field=NOTE_HEADER,
-                  value=quote(note, 40))
-            for item_id, note in reviews.notes.items() if item_id not in known and item_id not in reviews.scores]
+    return sorted({k for k in unusable if k not in known} | {k for k in notes if k not in known})
+
+
+def removed_issues(plan, reviews: Reviews, carried_to: str = "") -> list[Issue]:
+    """One warning per item no longer in the plan whose 複評 or 複評說明 was read, quoting
+    them; ``carried_to``: the new master's name, where they are kept (its cell named)."""
+    from .sheets.scores import removed_note_cell, removed_review_cell
+
+    name = display_name(reviews.source) if reviews.source else ""
+    issues = []
+    for k, item_id in enumerate(removed_items(plan, reviews.unusable, reviews.notes)):
+        bad, note = reviews.unusable.get(item_id), reviews.notes.get(item_id, "")
+        said = "、".join([*([f"複評「{quote(bad.typed)}」"] if bad else []),
+                         *([f"複評說明「{quote(note, 40)}」"] if note else [])])
+        if carried_to:
+            cell = removed_review_cell(plan, k) if bad else removed_note_cell(plan, k)
+            tail = (f"已照原樣移到新總表「{SCORE_SHEET}」{cell}（總分下方的「已不在計畫中的項目」），"
+                    "確認不需要後可清除。")
+        else:
+            cell, tail = bad.cell if bad else "", "請確認。"
+        issues.append(Issue("orphan-review", f"既有總表「{name}」中編號「{item_id}」的項目已不在計畫中，其{said}"
+                            f"未採計；{tail}", WARNING, file=carried_to or name, sheet=SCORE_SHEET, cell=cell,
+                            field=REVIEW_HEADER if bad else NOTE_HEADER,
+                            value=quote(bad.typed) if bad else quote(note, 40)))
+    return issues
 
 
 def carry_notes(result, reviews: Reviews) -> list[Issue]:
     """Give the merge ``result`` the 複評說明 of the previous master, and the 複評 that
-    cannot be adopted (kept as typed, see :func:`unusable_reviews`); the warnings
-    about notes that are missing, or whose item is gone."""
-    known = {i.id for i in result.plan.items}
-    result.review_notes = {k: v for k, v in reviews.notes.items() if k in known}
-    result.unusable_reviews = {k: v for k, v in reviews.unusable.items() if k in known}
+    cannot be adopted (kept as typed, see :func:`unusable_reviews`), those of items
+    the plan no longer has included (評分 lists them below its totals); the warnings
+    about notes that are missing (:func:`unusable_issues` says those whose item is gone)."""
+    result.review_notes = dict(reviews.notes)
+    result.unusable_reviews = dict(reviews.unusable)
     scored = [(n, r.item, r.self_score, r.review) for n, r in enumerate(result.items)]
-    return orphan_notes(result.plan, reviews) + missing_notes(result.plan, scored, result.review_notes)
+    return missing_notes(result.plan, scored, result.review_notes)
 
 
 def unusable_reviews(result) -> dict[str, Unusable]:

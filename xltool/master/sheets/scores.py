@@ -1,6 +1,8 @@
 """The 評分 sheet: each item's lead units' scores, 自評, 複評 and 採計分數 as live
 formulas with the values computed in Python as their cache, the secretariat's
-複評說明 beside its 複評; the 構面 subtotals, the total and the grade below them.
+複評說明 beside its 複評; the 構面 subtotals, the total and the grade below them,
+and below those the reviews of items the plan no longer has, kept as typed. A 複評
+counts (in the formulas as in Python) only when it is a number within 0 … 配分.
 Other stages find these columns by their headers (review.py, documents/outcome.py)."""
 from __future__ import annotations
 
@@ -19,10 +21,13 @@ from ..layout import (
     SCORE_SHEET,
     dimension_header,
 )
-from ..review import NOTE_HEADER, Unusable, unusable_reviews
+from ..review import NOTE_HEADER, Unusable, removed_items, unusable_reviews
 from .context import Context
 
 NOTE_WIDTH = 16  # 複評說明's column
+REMOVED_TITLE = "已不在計畫中的項目"
+REMOVED_NOTE = ("以下項目已不在計畫中：先前填寫的複評與複評說明照原樣保留於此，未採計；"
+                "確認不需要後可清除，項目恢復時會重新採計。")
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,12 @@ class _Columns:
     def first_item_row(self) -> int:
         return self.header_row + 1
 
+    def removed_row(self, plan, k: int) -> int:
+        """The row of the ``k``-th item no longer in the plan: below the grade, a
+        blank row and the list's title."""
+        grade = self.first_item_row + len(plan.items) + len(plan.dimensions) + 3  # see _totals
+        return grade + 3 + k
+
 
 def _columns(plan) -> _Columns:
     # One column per unit while that stays readable (and within Excel's 16,384 columns);
@@ -71,6 +82,18 @@ def review_cell(plan, n: int) -> str:
     """The A1 cell of the ``n``-th item's (from 0) 複評 on 評分."""
     cols = _columns(plan)
     return a1(cols.first_item_row + n, cols.review)
+
+
+def removed_review_cell(plan, k: int) -> str:
+    """The A1 cell of the 複評 of the ``k``-th item no longer in the plan (see :func:`removed_items`)."""
+    cols = _columns(plan)
+    return a1(cols.removed_row(plan, k), cols.review)
+
+
+def removed_note_cell(plan, k: int) -> str:
+    """The A1 cell of the 複評說明 of the ``k``-th item no longer in the plan."""
+    cols = _columns(plan)
+    return a1(cols.removed_row(plan, k), cols.note)
 
 
 def _when(plan) -> str:
@@ -99,6 +122,7 @@ def write(ctx: Context) -> None:
     last = cols.first_item_row + len(ctx.r.items) - 1
     _review_validations(ctx, ws, cols)
     _totals(ctx, ws, cols, last)
+    _removed(ctx, ws, cols)
     ws.freeze_panes(cols.first_item_row, 1)
     ws.autofilter(cols.header_row, 0, last, cols.adopted)
     ws.protect("", {"autofilter": True, "sort": False, "format_columns": True,
@@ -136,21 +160,54 @@ def _item_row(ctx: Context, ws, cols: _Columns, r: int, res, unusable: Unusable 
         ws.write_string(r, cols.note, note, f["review_note"])
     else:
         ws.write_blank(r, cols.note, None, f["review_note"])
-    review, self_score = a1(r, cols.review), a1(r, cols.self_score)
-    ws.write_formula(r, cols.adopted, f"=IF(ISNUMBER({review}),{review},{self_score})", f["score"],
-                     res.adopted)
+    review, self_score, points = a1(r, cols.review), a1(r, cols.self_score), a1(r, cols.points)
+    # Only a number within 0 … 配分 counts, as in Python (review.py): a 999 typed (or
+    # pasted, past the validation) into 複評 must not change the totals when recalculated.
+    ws.write_formula(r, cols.adopted, f"=IF(ISNUMBER({review}),IF(AND({review}>=0,{review}<={points}),"
+                                      f"{review},{self_score}),{self_score})", f["score"], res.adopted)
 
 
-def _unusable_review(ctx: Context, ws, r: int, c: int, bad: Unusable) -> None:
-    """A 複評 of the previous master that cannot be adopted, kept as typed: as text,
-    so that 採計分數 (ISNUMBER) does not count it, red, and explained."""
+def _unusable_review(ctx: Context, ws, r: int, c: int, bad: Unusable, comment: str = "") -> None:
+    """A 複評 of the previous master that cannot be adopted, kept exactly as typed
+    (a number as that number, which 採計分數 does not count as it is out of range;
+    a text as that text), red, and explained."""
     if "review_unusable" not in ctx.f:  # only in masters that have one
         ctx.f["review_unusable"] = ctx.wb.add_format({
             "font_name": FONT, "font_size": 11, "valign": "top", "border": 1, "align": "center", "bg_color": "#FFC7CE",
             "font_color": "#9C0006", "locked": False})
-    ws.write_string(r, c, bad.typed, ctx.f["review_unusable"])
-    ws.write_comment(r, c, f"複評「{bad.typed}」{bad.reason}，未採計，本項暫以自評計；"
-                           "請改為正確的分數（或清除）後重新彙整。", {"font_name": FONT, "x_scale": 2})
+    if isinstance(bad.value, str):
+        ws.write_string(r, c, bad.value, ctx.f["review_unusable"])
+    else:
+        ws.write_number(r, c, bad.value, ctx.f["review_unusable"])
+    ws.write_comment(r, c, comment or f"複評「{bad.typed}」{bad.reason}，未採計，本項暫以自評計；"
+                                      "請改為正確的分數（或清除）後重新彙整。", {"font_name": FONT, "x_scale": 2})
+
+
+def _removed(ctx: Context, ws, cols: _Columns) -> None:
+    """The 複評 and 複評說明 of items the plan no longer has, below the grade, as typed:
+    not counted, but never dropped; the next merge reads them back from here."""
+    ids = removed_items(ctx.plan, unusable_reviews(ctx.r), ctx.r.review_notes)
+    if not ids:
+        return
+    f, title = ctx.f, cols.removed_row(ctx.plan, 0) - 1
+    ws.write_string(title, 0, REMOVED_TITLE, f["header"])
+    ws.set_row(title, textfit.row_height([(REMOVED_NOTE, 30)]))
+    ws.write_string(title, 2, REMOVED_NOTE, f["wrap"])
+    for k, item_id in enumerate(ids):
+        r, note = cols.removed_row(ctx.plan, k), ctx.r.review_notes.get(item_id, "")
+        ws.set_row(r, textfit.row_height([(item_id, 9), (note, NOTE_WIDTH)]))
+        ws.write_string(r, 0, item_id, f["wrap"])
+        ws.write_string(r, 2, "（已不在計畫中，未採計）", f["wrap"])
+        bad = ctx.r.unusable_reviews.get(item_id)
+        if bad is not None:
+            _unusable_review(ctx, ws, r, cols.review, bad, f"項目「{item_id}」已不在計畫中，其複評「{bad.typed}」"
+                                                         "照原樣保留、未採計；確認不需要後可清除。")
+        else:
+            ws.write_blank(r, cols.review, None, f["review"])
+        if note:
+            ws.write_string(r, cols.note, note, f["review_note"])
+        else:
+            ws.write_blank(r, cols.note, None, f["review_note"])
 
 
 def _unit_score(ctx: Context, ws, r: int, c: int, unit: str, entry) -> None:
