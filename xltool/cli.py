@@ -408,7 +408,7 @@ def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | No
         run = run_merge(model, list(returns), output, report=report, strict=strict, pdf=as_pdf,
                         feedback_dir=feedback_dir, progress=progress)
     _show_merge(run, output, report)
-    _exit_for(run.errors)
+    _exit_for(run.errors + run.problems)
 
 
 def _show_merge(run, output: Path, report: Path | None) -> None:
@@ -432,6 +432,8 @@ def _show_merge(run, output: Path, report: Path | None) -> None:
     say(f"總分：{result.total:g}　等第：{result.grade}　考核年月：{result.plan.info.review_month}")
     if run.pdf:
         say(f"已產生 PDF：{run.pdf}")
+    if run.problems:
+        say(render_text(run.problems), err=any(i.is_error for i in run.problems))
     if run.feedback:
         for path in run.feedback.written:
             say(f"退件補正檔：{path}")

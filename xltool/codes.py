@@ -111,6 +111,12 @@ CATALOGUE: dict[str, Code] = {
     "feedback-file-kept": _c(WARNING, "補正資料夾中的檔案未覆蓋或未刪除",
                              "該檔不是 xltool 原樣寫出的退件補正檔；單位的修正檔請移到回收資料夾，其他請自行處理。"),
     "prefill-unavailable": _c(WARNING, "沒有可用的回傳檔可預填", "已產生空白的填報表。"),
+    "pdf-failed": _c(ERROR, "總表的 PDF 未產生",
+                     "總表已寫出；請確認 LibreOffice 已安裝，再執行 xltool print 轉成 PDF。"),
+    "stale-pdf-moved": _c(INFO, "舊的總表 PDF 已改名備份",
+                          "PDF 不會隨總表更新；需要時請加上 --pdf 或執行 xltool print。"),
+    "stale-pdf": _c(WARNING, "舊的總表 PDF 與新總表不符",
+                    "請關閉該 PDF 後改名或刪除，再以 --pdf 或 xltool print 重新產生。"),
     "damaged-log": _c(WARNING, "收件紀錄損毀", "已略過無法讀取的部分。"),
     # ------------------------------------------------ the plan workbook
     "missing-sheet": _c(ERROR, "計畫檔缺少工作表", "請以 xltool init 產生的計畫檔為範本。"),

@@ -122,11 +122,19 @@ def _q(sheet_name: str) -> str:
     return "'" + sheet_name.replace("'", "''") + "'" if " " in sheet_name else sheet_name
 
 
+# The footer's room: Calc prints a master page's footer only where its page layout has
+# a footer style, and takes that room from the body, so the bottom margin shrinks by
+# as much. Together 1.6 cm, about the .xlsx's 0.6 in bottom margin holding its footer.
+FOOTER_MARGIN_BOTTOM = "0.8cm"
+FOOTER_HEIGHT = "0.6cm"
+FOOTER_SPACING = "0.2cm"
+
+
 def _page_styles(doc, book: Book) -> dict[PrintSetup, str]:
     """One page layout and master page per distinct print setup: A4 in the setup's
     orientation, scaled to one page wide (and tall) only where asked, with the
     page-number footer only where asked. Repeated rows are table header rows."""
-    from odf import style, text
+    from odf import style
     from odf.namespaces import STYLENS
 
     setups = sorted({s.print_setup or PLAIN_PRINT for s in book.sheets},
@@ -139,29 +147,52 @@ def _page_styles(doc, book: Book) -> dict[PrintSetup, str]:
         name = f"xlPage{n + 1}"
         width, height = ("29.7cm", "21cm") if p.landscape else ("21cm", "29.7cm")
         layout = style.PageLayout(name=name + "Layout")
+        # Page numbers run on from sheet to sheet, as when the .xlsx is printed whole
+        # (Calc would start each page style afresh at 1).
         props = style.PageLayoutProperties(
             pagewidth=width, pageheight=height,
             printorientation="landscape" if p.landscape else "portrait",
-            margintop="1.2cm", marginbottom="1.2cm", marginleft="1cm", marginright="1cm")
+            margintop="1.2cm", marginbottom=FOOTER_MARGIN_BOTTOM if p.footer else "1.2cm",
+            marginleft="1cm", marginright="1cm", firstpagenumber="continue")
         if p.fit_width:
             props.setAttrNS(STYLENS, "scale-to-X", "1")
         if p.fit_height:
             props.setAttrNS(STYLENS, "scale-to-Y", "1")
         layout.addElement(props)
+        if p.footer:
+            layout.addElement(_footer_style())
         doc.automaticstyles.addElement(layout)
         master = style.MasterPage(name=name, pagelayoutname=layout)
         if p.footer:
-            footer = style.Footer()
-            para = text.P(text="第 ")
-            para.addElement(text.PageNumber(text="1"))
-            para.addText(" 頁，共 ")
-            para.addElement(text.PageCount(text="1"))
-            para.addText(" 頁")
-            footer.addElement(para)
-            master.addElement(footer)
+            master.addElement(_page_number_footer())
         doc.masterstyles.addElement(master)
         names[key] = name
     return {p: names[(p.landscape, p.fit_width, p.fit_height, p.footer)] for p in setups}
+
+
+def _footer_style():
+    from odf import style
+
+    footer = style.FooterStyle()
+    footer.addElement(style.HeaderFooterProperties(minheight=FOOTER_HEIGHT,
+                                                   margintop=FOOTER_SPACING))
+    return footer
+
+
+def _page_number_footer():
+    """第 N 頁，共 M 頁, centred, as the .xlsx's &C footer."""
+    from odf import style, text
+
+    para = text.P(text="第 ")
+    para.addElement(text.PageNumber(text="1"))
+    para.addText(" 頁，共 ")
+    para.addElement(text.PageCount(text="1"))
+    para.addText(" 頁")
+    region = style.RegionCenter()
+    region.addElement(para)
+    footer = style.Footer()
+    footer.addElement(region)
+    return footer
 
 
 def _data_styles(doc) -> dict[str, object]:
@@ -206,9 +237,13 @@ def _cell_style(name: str, spec: dict, data_styles: dict):
     if spec.get("bg"):
         cell["backgroundcolor"] = spec["bg"]
     st.addElement(style.TableCellProperties(**cell))
+    # line-break strict: Calc breaks Chinese between any two characters, 。，、 starting a
+    # line and 「（ ending one, unless the cell's style asks for the forbidden-character
+    # rules (kinsoku). The row heights (book.row_height) leave room for the line it may add.
+    paragraph = {"linebreak": "strict"}
     if spec.get("align"):
-        st.addElement(style.ParagraphProperties(textalign={"center": "center", "right": "end"}
-                                                .get(spec["align"], "start")))
+        paragraph["textalign"] = {"center": "center", "right": "end"}.get(spec["align"], "start")
+    st.addElement(style.ParagraphProperties(**paragraph))
     textprops = {"fontname": FONT, "fontnameasian": FONT, "fontfamily": FONT,
                  "fontfamilyasian": FONT, "fontsize": f"{spec.get('size', 11)}pt",
                  "fontsizeasian": f"{spec.get('size', 11)}pt"}

@@ -28,7 +28,8 @@ class MergeRun:
     backup: Path | None = None
     pdf: Path | None = None
     feedback: Feedback | None = None
-    problems: list[Issue] = field(default_factory=list)  # after the master was written
+    # After the master was written: its PDF not made, an earlier PDF set aside.
+    problems: list[Issue] = field(default_factory=list)
     reviews: Reviews | None = None  # what the previous master (or its newer copy) held
 
     @property
@@ -108,15 +109,21 @@ def _merge_into(plan: Plan, returns: list[Path], output: Path, *, report: Path |
     run.written = True
     if report:  # with the collector on: json's indenting encoder leaves a cycle per call
         _write_report(result, report)
-    if pdf:
-        from .printing import to_pdf
-
-        run.pdf = to_pdf(output)
+    run.pdf, said = _print_or_set_aside(output, pdf)
+    run.problems += said
     if feedback_dir:
         from .feedback import write_feedback
 
         run.feedback = write_feedback(result, feedback_dir)
     return run
+
+
+def _print_or_set_aside(output: Path, pdf: bool) -> tuple[Path | None, list[Issue]]:
+    """The new master's PDF when asked; else an earlier --pdf's PDF beside it, which
+    shows the old scores, set aside."""
+    from .printing import print_master, set_aside_stale_pdf
+
+    return print_master(output) if pdf else (None, set_aside_stale_pdf(output))
 
 
 def _previous_reviews(plan: Plan, output: Path) -> tuple[Reviews, list[Issue]]:
