@@ -196,6 +196,11 @@ def test_the_merge_takes_the_return_the_server_took_in_last(kit, tmp_path):
     (status,) = [s for s in result.units if s.unit == "甲組"]
     assert status.ret is not None and status.ret.name == "甲組_20240110T1400.xlsx"
     assert status.ret.rows["A01"].values["執行績效與成果"] == "定稿"
+    # The report tells both times apart: the sender's Date header and the server's.
+    from xltool.master.audit import file_records
+    (late_rec,) = [r for r in file_records(result) if r["file"] == status.ret.name]
+    assert datetime.fromisoformat(late_rec["sender"]["sent"]) == day - timedelta(days=3)
+    assert datetime.fromisoformat(late_rec["sender"]["received"]) == day + timedelta(hours=5)
 
 
 def test_without_a_receipt_time_the_date_header_is_used_with_a_note(kit, tmp_path):

@@ -103,6 +103,7 @@ def test_reviews_of_a_removed_item_stay_in_the_master(tmp_path, review):
         base = base if base is not None else total(master)
         assert total(master) == base  # not counted
         assert "A03" not in {i["id"] for i in report(master)["items"]}
+        assert "1 個已不在計畫中的項目，其複評與複評說明照原樣保留" in res.output
 
 
 def test_a_note_of_a_removed_item_alone_stays_in_the_master(tmp_path):
@@ -114,6 +115,8 @@ def test_a_note_of_a_removed_item_alone_stays_in_the_master(tmp_path):
     assert kept["複評說明"].value == "第二次會議決議刪除" and kept["複評"].value is None
     [said] = issues(master, "orphan-review")
     assert "第二次會議決議刪除" in said["message"] and said["cell"] == kept["複評說明"].coordinate
+    assert "複評說明 0 筆" in res.output or "沒有複評或複評說明" in res.output  # not counted as kept in the plan
+    assert "1 個已不在計畫中的項目" in res.output
 
 
 def test_a_removed_item_back_in_the_plan_gets_its_review_back(tmp_path):

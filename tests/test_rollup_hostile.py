@@ -129,3 +129,22 @@ def test_a_roster_name_that_fits_two_branches_says_so(master, tmp_path):
     (said,) = [i for i in report["issues"] if i["unit"] == "竹北所"]
     assert AGENCY in said["message"] and "苗栗縣政府竹北所" in said["message"], res.output
     assert "沒有可採計的總表" not in said["message"] and said["file"] == roster.name
+
+
+def test_an_open_output_is_refused_before_anything_is_written(master, tmp_path):
+    (tmp_path / ".~lock.附表2.xlsx#").write_text(",林秘書,pc,01.12.2026 09:00,file:///x;", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["rollup", str(master), "-o", str(tmp_path / "附表2.odt"),
+                                   "-o", str(tmp_path / "附表2.xlsx")])
+    assert res.exit_code == 2, res.output
+    assert "LibreOffice" in res.output and "林秘書" in res.output and ".~lock.附表2.xlsx#" in res.output
+    assert not (tmp_path / "附表2.odt").exists() and not (tmp_path / "附表2.xlsx").exists()
+
+
+def test_an_output_that_cannot_be_written_does_not_stop_the_others(master, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    bad, good = tmp_path / "a-file" / "附表2.xlsx", tmp_path / "附表2.odt"
+    res = CliRunner().invoke(cli, ["rollup", str(master), "-o", str(bad), "-o", str(good),
+                                   "--report", str(tmp_path / "r.json")])
+    assert res.exit_code == 2, res.output
+    assert "無法寫入" in res.output and "1 個輸出檔未能寫入（附表2.xlsx）" in res.output
+    assert good.exists() and (tmp_path / "r.json").exists()

@@ -698,6 +698,11 @@ def rollup(masters: tuple[Path, ...], outputs: tuple[Path, ...], roster: Path | 
             raise UserError(f"輸出檔須為 .xlsx、.odt、.docx 或 .html：{target.name}")
         if target.resolve() in inputs:
             raise UserError(f"輸出檔「{target}」就是輸入的總表或名冊，寫入會覆蓋它；請改用其他檔名。")
+    from .errors import XltoolError
+    from .file_locks import check_not_open
+
+    for target in outputs:  # before the long part: an open 附表2 would refuse it at the end
+        check_not_open(target)
     try:
         names = read_roster(roster) if roster else None
     except RosterError as exc:
@@ -711,12 +716,21 @@ def rollup(masters: tuple[Path, ...], outputs: tuple[Path, ...], roster: Path | 
         figures = "、".join(f"{s:g}" for s in row.scores) if row.branch else ""
         say(f"  {row.number}. {row.name}：" + (f"{figures}，總分 {row.total:g}，等第 {row.grade}" if row.branch
                                               else row.note))
-    for target in outputs:
-        write_rollup(result, target)
+    unwritten = []
+    for target in outputs:  # one output that cannot be written does not stop the others
+        try:
+            write_rollup(result, target)
+        except XltoolError as exc:
+            say(f"錯誤：{exc}", err=True)
+            unwritten.append(target)
+            continue
         say(f"已產生彙整的附表2：{target}")
     if report:
         write_rollup_json(result, report)
         say(f"報告：{report}")
+    if unwritten:
+        raise UserError(f"{len(unwritten)} 個輸出檔未能寫入（{'、'.join(t.name for t in unwritten)}），"
+                        "原因見上方；其他輸出檔已寫入。")
     counted = len(result.counted)
     say(f"採計 {counted} 個單位，共 {len(result.rows)} 列；{len(result.issues)} 則檢核結果。")
     _next(f"開啟 {outputs[0].name} 檢閱附表2、統計與檢核結果後陳核",

@@ -87,7 +87,6 @@ CATALOGUE: dict[str, Code] = {
     "superseded-untimed": _c(WARNING, "存檔時間不可信或未記錄的檔案未採用",
                              "已採用存檔時間可信的檔案；請確認，必要時移出不採用的檔案後重新執行。"),
     "blank-return": _c(INFO, "收到空白的填報表", "沒有填寫任何內容，視為未繳；催繳時會再寄填報表。"),
-    "blank-return-chosen": _c(WARNING, "採用的檔案沒有填寫內容", "被取代的檔案有填寫；請向單位確認應採用哪一份。"),
     "blank-superseded": _c(INFO, "空白的填報表（未採用）", "沒有填寫任何內容；已採用同一單位有填寫的檔案。"),
     "all-not-applicable": _c(WARNING, "主辦單位全部填不適用", "本項以 0 分計；請確認或複評。"),
     "orphan-review": _c(WARNING, "複評對應的項目已不在計畫中",

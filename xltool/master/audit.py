@@ -61,7 +61,10 @@ def file_records(result: MergeResult) -> Iterator[dict]:
                "saved": ret.stated.astimezone(zone).isoformat() if ret.stated else None,
                "producer": ret.producer or None,
                "sender": None if rec is None else {
-                   "sender": rec.get("sender", ""), "sent": rec.get("date", ""),
+                   "sender": rec.get("sender", ""),
+                   # sent: the sender's Date header; received: when the server took it in
+                   # (logs written before collect read the server's time have only date)
+                   "sent": rec.get("sent", rec.get("date", "")), "received": rec.get("date", ""),
                    "message_id": rec.get("message_id", ""), "subject": rec.get("subject", "")}}
 
 

@@ -18,7 +18,7 @@ from ..forms import fields as F
 from ..intake import Return, Row, discover, read_returns
 from ..intake.log import Received
 from ..plan import Dimension, Item, Plan
-from .choice import blank, chosen_of, filled, is_older, ranked, why_not
+from .choice import chosen_of, is_older, ranked, why_not
 from .layout import SCORE_SHEET
 from .scoring import Entry, adopted_score, dimension_score, item_self_score
 from .store import RowStore, StoredRows
@@ -308,13 +308,6 @@ def _chosen(plan: Plan, unit: str, candidates: list[Return], rejected: list[Retu
         why = why_not(plan, unit, old, chosen, candidates, received)
         status.why[id(old)] = why
         status.told.append(why)
-    with_content = [r for r in older if r.usable and filled(r)]
-    if with_content and blank(chosen):
-        status.told.append(Issue(
-            "blank-return-chosen", f"採用的「{chosen.name}」是存檔時間最晚的檔案，但沒有填寫任何內容；被取代的"
-            f"「{with_content[0].name}」有填寫。可能是空白的填報表開啟後又存檔寄回。請向「{unit}」確認：若應採用"
-            f"「{with_content[0].name}」，請將「{chosen.name}」移出回收資料夾後重新執行。", WARNING,
-            file=chosen.name, unit=unit))
     return status
 
 

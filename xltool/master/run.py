@@ -48,14 +48,20 @@ class MergeRun:
         if not reviews.read:
             kept = f"{source}的複評未能讀取，新總表不含先前的複評（見上方說明）"
         else:
+            from .review import removed_items
+
             known = {i.id for i in self.result.plan.items}
             scores = sum(1 for r in self.result.items if r.review is not None)
-            notes = len(self.result.review_notes)
+            notes = sum(1 for k in self.result.review_notes if k in known)
             unusable = sum(1 for k in reviews.unusable if k in known)
+            removed = len(removed_items(self.result.plan, reviews.unusable, reviews.notes))
             kept = (f"{source}的複評 {scores} 筆、複評說明 {notes} 筆已保留" if scores or notes
                     else f"{source}沒有複評或複評說明")
             if unusable:
                 kept += f"；另有 {unusable} 筆無法採計的複評照原樣保留（紅色標示，見上方說明）"
+            if removed:
+                kept += (f"；{removed} 個已不在計畫中的項目，其複評與複評說明照原樣保留在"
+                         "「評分」總分下方（不計分，見上方說明）")
         return f"{said}；{kept}" if said else kept
 
 
