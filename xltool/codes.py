@@ -38,6 +38,7 @@ CATALOGUE: dict[str, Code] = {
     "timeout": _c(ERROR, "讀取逾時", "檔案可能過大或損毀，請重新存檔後再寄。"),
     "unreadable": _c(ERROR, "無法讀取", "請重新存檔後再寄。"),
     "macro-removed": _c(INFO, "含有巨集（不執行）", "xltool 只讀取儲存格內容。"),
+    "cell-note": _c(WARNING, "儲存格註解未納入彙整", "註解不會納入總表；要填報的內容請填在對應的儲存格中。"),
     "external-link": _c(INFO, "含有外部連結（不開啟）", "xltool 只讀取儲存格中已存的值。"),
     # ------------------------------------------------ recognising a return
     "lock-file": _c(INFO, "暫存鎖定檔（略過）", "可刪除。"),

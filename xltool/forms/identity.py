@@ -23,6 +23,7 @@ KEYS = {
     "fingerprint": "xltool_fingerprint",
     "items": "xltool_items",
     "feedback": "xltool_feedback",  # "1" on a correction copy (退件補正檔)
+    "notes": "xltool_notes",  # a correction copy's own notes: digests (intake/notes.py)
 }
 # One more key per item, in the hidden sheet only: the digests of that item's locked
 # cells as the template showed them. A return made from an earlier version of the

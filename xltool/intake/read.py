@@ -23,6 +23,7 @@ from ..reading.workbook import Rejected, read_workbook
 from .audit import file_digest
 from .discover import discover  # noqa: F401  (the intake API)
 from .form import MAX_RETURN_COLS, read_form, verify_fingerprint
+from .notes import note_issues
 from .recognise import find_form, identify, metadata, trusted_time
 from .returns import Made, Return, Row  # noqa: F401  (the intake API)
 from .state import Reading
@@ -127,6 +128,7 @@ def _identify_and_read(rd: Reading) -> None:
     rd.ret.producer = wb.producer
     rd.ret.stated = saved_instant(wb.saved, wb.producer, rd.ret.path.suffix, rd.plan.zone)
     meta = metadata(rd, wb.properties, wb.sheets.get(F.META_SHEET))
+    rd.ret.issues += note_issues(rd.file, wb.notes, meta)
     if meta is None:
         return
     rd.meta = meta

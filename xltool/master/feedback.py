@@ -300,7 +300,18 @@ def feedback_book(result: MergeResult, ret: Return, created: datetime):
         listing.heights[r] = row_height(list(zip(map(str, values), widths[1:])))
     book.sheets.insert(0, listing)
     book.active = TODO_SHEET
+    _record_own_notes(meta, form)
     return book
+
+
+def _record_own_notes(meta: Sheet, form: Sheet) -> None:
+    """The notes xltool wrote, recorded in the hidden sheet: returned, the copy's notes
+    are then not said as the unit's own (see intake/notes.py)."""
+    from ..intake.notes import own_notes
+
+    if form.notes:
+        meta.put(meta.max_row + 1, 0, KEYS["notes"])
+        meta.put(meta.max_row, 1, own_notes(list(form.notes.values())))
 
 
 def todo_entries(ret: Return, located: list[tuple[Issue, str]]) -> list[list[str]]:

@@ -56,6 +56,7 @@ class GateReport:
     # The document-property parts as the gate inflated them (name → bytes), or None
     # when one of them was not kept and must be read from the file again.
     properties: dict[str, bytes] | None = None
+    notes: list = field(default_factory=list)  # cell notes (reading/notes.py): no reader reads them
 
 
 def reject(path: Path, code: str, message: str) -> Rejected:
@@ -138,6 +139,8 @@ def _too_large_message(name: str, exc: TooLarge) -> str:
 
 def _gate_zip(path: Path, suffix: str, bounds: Bounds, only: set[str] | None,
               prefer: set[str] | None) -> GateReport:
+    from .notes import xlsx_notes
+
     name = display_name(path)
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
@@ -166,11 +169,14 @@ def _gate_zip(path: Path, suffix: str, bounds: Bounds, only: set[str] | None,
             if prefer and only is None and not prefer <= set(ods.sheets):
                 ods = scan_ods(zf, bounds, collect=True)
             report.sheets, report.formulas, report.tables = ods.sheets, ods.formulas, ods.tables
+            report.notes = ods.notes
         else:
-            from .xlsx_scan import scan_xlsx
+            from .xlsx_scan import _members, _read_small, scan_xlsx
 
             xlsx = scan_xlsx(zf, bounds, only, prefer, kept)
             report.sheets = [n for n, _ in xlsx.sheets]
+            report.notes = xlsx_notes(zf, xlsx.sheets, _members(zf.namelist()),
+                                      lambda part: _read_small(zf, part, kept))
             report.formulas, report.date1904 = xlsx.formulas, xlsx.date1904
     return report
 

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from .bounds import Bounds, Corrupt, Extent, Formulas, TooLarge, formula_text
+from .notes import Note, NoteText
 from .xmlstream import local, make_parser, parse_stream
 
 CONTENT = "content.xml"
@@ -40,6 +41,7 @@ class OdsScan:
     sheets: list[str] = field(default_factory=list)
     formulas: dict[int, Formulas] = field(default_factory=dict)  # table index → formula cells
     tables: list[OdsTable] = field(default_factory=list)  # only when values were collected
+    notes: list[Note] = field(default_factory=list)  # cell annotations (see notes.py)
 
 
 def scan_ods(zf: zipfile.ZipFile, bounds: Bounds, collect: bool = False,
@@ -102,6 +104,10 @@ class _Walk:
         self.chars = 0
         self.in_p = 0
         self.in_note = 0
+        self.note_parts: list[str] = []  # the annotation being read: its paragraphs
+        self.note_author: list[str] = []
+        self.note_field = ""  # "p" or "creator" while inside one, else ""
+        self.note_text = NoteText()
         self.after_space = True  # the last text was collapsible white space
 
     # ------------------------------------------------------------ elements
@@ -139,6 +145,10 @@ class _Walk:
                     self.parts[-1] = self.parts[-1][:-1]  # the paragraph's trailing space
             elif name == "annotation" and self.in_note:
                 self.in_note -= 1
+                if self.in_note == 0:
+                    self._close_note()
+            elif self.in_note and name in ("p", "creator"):
+                self.note_field = ""
             return
         if name == "table-row" and self.table is not None:
             self.row += self.row_repeat
@@ -147,7 +157,9 @@ class _Walk:
             self._close_table()
 
     def text(self, data):
-        if self.cell is not None and self.in_p and not self.in_note:
+        if self.in_note and self.note_field:
+            self.note_text.add(self.note_parts if self.note_field == "p" else self.note_author, data)
+        elif self.cell is not None and self.in_p and not self.in_note:
             # ODF white space: runs of spaces, tabs and line ends are one space, and a
             # paragraph neither starts nor ends with one (text:s and text:tab are literal).
             data = _SPACES.sub(" ", data)
@@ -175,8 +187,10 @@ class _Walk:
     def _inside_cell(self, name: str, attrs) -> None:
         if name == "annotation":
             self.in_note += 1
+            if self.in_note == 1:
+                self.note_parts, self.note_author, self.note_field = [], [], ""
         elif self.in_note:
-            return
+            self._inside_note(name)
         elif name == "p":
             if self.paragraphs:
                 self._add_chars("\n")
@@ -195,6 +209,24 @@ class _Walk:
         elif name == "line-break":
             self._add_chars("\n")
             self.after_space = True
+
+    def _inside_note(self, name: str) -> None:
+        if name == "p":
+            if self.note_field == "" and self.note_parts:
+                self.note_text.add(self.note_parts, "\n")
+            self.note_field = "p"
+        elif name == "creator":
+            self.note_field = "creator"
+        elif name in ("s", "tab") and self.note_field == "p":
+            self.note_text.add(self.note_parts, " ")
+        elif name == "line-break" and self.note_field == "p":
+            self.note_text.add(self.note_parts, "\n")
+
+    def _close_note(self) -> None:
+        if self.table is not None:
+            self.scan.notes.append(Note(self.table.name, self._here(), "".join(self.note_author),
+                                        "".join(self.note_parts)))
+        self.note_field = ""
 
     def _add_chars(self, data: str) -> None:
         self.chars += len(data)

@@ -48,6 +48,7 @@ class WorkbookData:
     formulas: dict[str, Formulas] = field(default_factory=dict)  # sheet → formula cells (bounds.py)
     date1904: bool = False
     reader: str = "calamine"  # or "odf-stream", when calamine refused a valid ODF file
+    notes: list = field(default_factory=list)  # cell notes (reading/notes.py), to be said
 
 
 class _ReadOptions(TypedDict):
@@ -156,7 +157,7 @@ def read_here(path: Path, *, bounds: Bounds | None = None, max_rows: int = DEFAU
     return WorkbookData(path=path, sheets={n: sheets[n] for n in names if n in sheets},
                         properties=props, saved=saved, producer=producer,
                         warnings=report.warnings, formulas=formulas, date1904=report.date1904,
-                        reader=reader)
+                        reader=reader, notes=report.notes)
 
 
 def _unreadable(path: Path, exc: BaseException) -> Rejected:
