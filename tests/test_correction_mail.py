@@ -110,3 +110,20 @@ def test_a_correction_warns_when_its_deadline_has_passed(copy_of, tmp_path):
     assert res.exit_code == 0 and "已過" not in res.output, res.output
     msg, body = body_of(out)
     assert new in str(msg["Subject"]) and f"於 {new} 前" in body
+
+
+def test_a_copy_saved_again_is_not_mailed_back(copy_of, tmp_path):
+    """The unit's fixed copy, saved into 補正 by the secretariat, is not its correction
+    mail: only the copy xltool wrote, untouched since, goes out."""
+    (copy,) = copy_of.feedback.iterdir()
+    edited = copy.with_name(copy.stem + "(單位修正).xlsx")
+    wb = openpyxl.load_workbook(copy)
+    wb[F.FORM_SHEET].cell(F.FIRST_ITEM_ROW + 1, COL["自評分數"]).value = 18
+    wb.save(edited)  # saved by another program: its save time is its own
+    out = tmp_path / "寄件匣"
+    res = run("send", copy_of.plan.source, "--corrections", copy_of.feedback, "-o", out)
+    assert res.exit_code in (0, 1), res.output
+    assert edited.name in res.output and "未寄出" in res.output
+    (eml,) = out.glob("*_補正.eml")
+    attached = [p.get_filename() for p in checked(eml.read_bytes()).iter_attachments()]
+    assert attached == [copy.name]

@@ -23,7 +23,7 @@ from xltool.forms import fields as F
 from xltool.forms.template import template_filename
 from xltool.mail.reminders import prepare_reminders, round_key
 from xltool.mail.send import LOG_NAME, send
-from xltool.reading.workbook import read_properties
+from xltool.reading.workbook import read_stamps
 
 ADDRESSES = {"甲組": "a@hsinchu.example", "乙組": "b@hsinchu.example", "丙組": "c@hsinchu.example",
              "資訊中心": "it@hsinchu.example", "北區服務站": "north@hsinchu.example",
@@ -94,7 +94,7 @@ def test_reminders_go_to_exactly_the_missing_units_with_their_templates(cycle, t
         assert f"主辦項目共 {len(cycle.plan.items_for(unit))} 項" in body
         ((name, path),) = attached(msg, tmp_path)
         assert name == template_filename(cycle.plan, unit, "xlsx")
-        (props,) = read_properties([path])
+        ((props, _saved),) = read_stamps([path])
         assert props["xltool_unit"] == unit and props["xltool_plan_id"] == cycle.plan.plan_id
         assert "xltool_feedback" not in props
         # Drawn afresh from the plan, stating the new deadline.

@@ -108,6 +108,8 @@ CATALOGUE: dict[str, Code] = {
     "revised-points": _c(WARNING, "自評超過修訂後的配分", "暫以新配分計；請複評確認。"),
     "new-item-unreported": _c(WARNING, "新增項目尚未填報", "可產生預填的新版填報表請單位補填。"),
     "write-failed": _c(ERROR, "檔案未寫出", "請確認資料夾可以寫入。"),
+    "copy-not-sent": _c(WARNING, "補正資料夾中的檔案不是原樣的退件補正檔，未寄出",
+                        "該檔寫出後又被存檔過；若是單位寄回的修正檔，請移到回收資料夾後重新彙整。"),
     "feedback-file-kept": _c(WARNING, "補正資料夾中的檔案未覆蓋或未刪除",
                              "該檔不是 xltool 原樣寫出的退件補正檔；單位的修正檔請移到回收資料夾，其他請自行處理。"),
     "prefill-unavailable": _c(WARNING, "沒有可用的回傳檔可預填", "已產生空白的填報表。"),

@@ -145,6 +145,18 @@ def as_instant(value: datetime, zone=None) -> datetime | None:
         return None
 
 
+def untouched_copy(generated: str, saved: datetime | None) -> bool:
+    """Whether a correction copy was saved only when xltool wrote it: its writer stamps
+    the save time with the time the copy states it was made; any program that saves
+    it again (Excel, LibreOffice, openpyxl) stamps its own time."""
+    try:
+        made = as_instant(datetime.fromisoformat(generated)) if generated else None
+    except ValueError:
+        return False
+    at = as_instant(saved) if saved is not None else None
+    return made is not None and at is not None and made.replace(microsecond=0) == at.replace(microsecond=0)
+
+
 def _parse_generated(text: str, zone=None) -> datetime | None:
     try:
         return as_instant(datetime.fromisoformat(text), zone) if text else None

@@ -18,7 +18,7 @@ from ..errors import WARNING, Issue, XltoolError
 from ..files import short_filename
 from ..forms import fields as F
 from ..forms.book import PrintSetup, Sheet, row_height
-from ..forms.identity import KEYS
+from ..forms.identity import KEYS, untouched_copy
 from ..forms.template import build_template, template_filename
 from ..forms.todo import TODO_COLUMNS, TODO_HEADER_ROW, TODO_SHEET
 from ..intake import Return, read_returns
@@ -47,7 +47,7 @@ def write_feedback(result: MergeResult, out_dir: Path,
     an issue; the other copies are still written.
 
     Only the copies xltool wrote and nobody saved since are rewritten or removed
-    (:func:`_untouched`): a copy a unit fixed and somebody saved into the folder, a
+    (:func:`~xltool.forms.identity.untouched_copy`): a copy a unit fixed and somebody saved into the folder, a
     file of a copy's name that xltool never wrote, and any file the merge read are
     kept, said, and the new copy takes a free name beside them."""
     from ..forms.ods_writer import write_ods
@@ -80,7 +80,7 @@ def _made(created: datetime | None, ret: Return, result: MergeResult) -> datetim
     bytes change only when its return does (`send --corrections` mails a changed copy
     again), and the unit's next save, by the same clock, is later. Whole seconds: an
     untouched copy is told by this time equalling, to the second, the save time its
-    writer stamps (:func:`_untouched`)."""
+    writer stamps (:func:`~xltool.forms.identity.untouched_copy`)."""
     return (created or ret.saved or result.newest_input or datetime(2000, 1, 1)).replace(microsecond=0)
 
 
@@ -183,44 +183,19 @@ def _resolved(path: Path) -> Path:
 def _copies_of(plan, paths: list[Path]) -> tuple[set[Path], set[Path]]:
     """Of ``paths``: the correction copies of ``plan``, and those still as xltool
     wrote them (read in isolated workers, as any file from elsewhere)."""
-    from ..reading.isolation import Failure, Pool
+    from ..reading.workbook import read_stamps
 
     copies, untouched = set(), set()
-    with Pool(_stamp_job) as pool:
-        for path, answer in zip(paths, pool.map(list(paths))):
-            if isinstance(answer, Failure) or answer is None:
-                continue
-            props, saved = answer
-            if props.get(KEYS["feedback"]) != "1" or props.get(KEYS["plan_id"]) != plan.plan_id:
-                continue
-            copies.add(path)
-            if _untouched(props.get(KEYS["generated"], ""), saved):
-                untouched.add(path)
+    for path, answer in zip(paths, read_stamps(list(paths))):
+        if answer is None:
+            continue
+        props, saved = answer
+        if props.get(KEYS["feedback"]) != "1" or props.get(KEYS["plan_id"]) != plan.plan_id:
+            continue
+        copies.add(path)
+        if untouched_copy(props.get(KEYS["generated"], ""), saved):
+            untouched.add(path)
     return copies, untouched
-
-
-def _stamp_job(_context, path: Path):
-    from ..reading.workbook import Rejected, read_here
-
-    try:
-        wb = read_here(path, only=set())
-    except Rejected:
-        return None
-    return wb.properties, wb.saved
-
-
-def _untouched(generated: str, saved: datetime | None) -> bool:
-    """Whether a copy was saved only when xltool wrote it: its writer stamps the save
-    time with the time the copy states it was made; any program that saves it again
-    (Excel, LibreOffice, openpyxl) stamps its own time."""
-    from ..forms.identity import as_instant
-
-    try:
-        made = as_instant(datetime.fromisoformat(generated)) if generated else None
-    except ValueError:
-        return False
-    at = as_instant(saved) if saved is not None else None
-    return made is not None and at is not None and made.replace(microsecond=0) == at.replace(microsecond=0)
 
 
 @dataclass

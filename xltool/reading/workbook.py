@@ -85,20 +85,22 @@ def read_workbook(path: Path, *, bounds: Bounds | None = None, max_rows: int = D
     return value
 
 
-def read_properties(paths: list[Path]) -> list[dict[str, str] | None]:
-    """The document properties of each file (None where it cannot be read), in
-    isolated workers: for telling xltool's own files apart in a folder."""
+def read_stamps(paths: list[Path]) -> list[tuple[dict[str, str], datetime | None] | None]:
+    """The document properties and the stated save time of each file (None where it
+    cannot be read), in isolated workers: for telling a copy xltool wrote, untouched
+    since, from one a program saved again (forms.identity.untouched_copy)."""
     from .isolation import Pool
 
-    with Pool(_properties_job) as pool:
+    with Pool(_stamp_job) as pool:
         return [None if isinstance(a, Failure) else a for a in pool.map(list(paths))]
 
 
-def _properties_job(_context, path: Path) -> dict[str, str] | None:
+def _stamp_job(_context, path: Path) -> tuple[dict[str, str], datetime | None] | None:
     try:
-        return read_here(path, only=set()).properties
+        wb = read_here(path, only=set())
     except Rejected:
         return None
+    return wb.properties, wb.saved
 
 
 def _read_job(_context, payload) -> tuple[str, Any]:
