@@ -9,7 +9,7 @@ from __future__ import annotations
 import email
 import re
 import shutil
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from email import policy
 from pathlib import Path
 
@@ -220,3 +220,36 @@ def test_the_status_sheet_prints_at_a_readable_size(tmp_path, soffice):
         assert page.width > page.height  # landscape
         assert {"單位", "說明", "檔案摘要碼"} <= set(page.texts)  # the header, whole, on every page
         assert page.min_cjk_points() >= 9.0
+
+
+@pytest.mark.libreoffice
+def test_a_blank_template_saved_unchanged_by_libreoffice_is_still_blank(tmp_path, soffice):
+    """LibreOffice keeps a template's own save time (xltool's, true UTC) when it saves
+    the file unchanged; read as LibreOffice's usual "local time labelled Z" it fell
+    hours before the template was made, the file was no longer blank, and its unit
+    was 有誤 with every empty cell an error rather than 未繳 and reminded."""
+    from conftest import convert
+    from plans import second_plan, write_plan
+
+    from xltool.forms.template import write_templates
+
+    sheets = second_plan()
+    sheets["計畫"].append(["時區", "+08:00"])  # where the units are: not this machine's UTC
+    kit = Kit(tmp_path, write_plan(tmp_path / "plan.xlsx", sheets))
+    # Made as `xltool template` makes it: at a time with its zone (Taipei, 09:00).
+    made = write_templates(kit.plan, tmp_path / "made", units=["甲組"],
+                           generated=datetime(2024, 1, 2, 9, 0, tzinfo=timezone(timedelta(hours=8))))
+    saved = convert(soffice, made[0].path, "xlsx:Calc MS Excel 2007 XML", tmp_path / "lo")
+    shutil.copy(saved, kit.inbox / saved.name)
+    for unit in ("乙組", "丙組"):
+        filled(kit, unit)
+    res = CliRunner().invoke(cli, ["status", str(kit.plan.source), str(kit.inbox)])
+    line = next(x for x in res.output.splitlines() if x.strip().startswith("甲組"))
+    assert "未繳" in line, res.output
+    assert "執行狀態」未填" not in res.output
+    # And its time is the true one, not a time "before the template was made".
+    from xltool.intake import read_returns
+
+    (ret,) = read_returns(kit.plan, [kit.inbox / saved.name])
+    assert ret.saved == datetime(2024, 1, 2, 1, 0, tzinfo=timezone.utc)
+    assert [i.code for i in ret.issues if i.code == "implausible-time"] == []

@@ -118,20 +118,31 @@ def implausible_time(saved: datetime, generated: str, plan_year: int, zone=None)
 
 
 def saved_instant(saved: datetime | None, producer: str, suffix: str,
-                  zone=None) -> datetime | None:
+                  zone=None, generated: str = "") -> datetime | None:
     """When a file was saved, as a real instant (aware, UTC).
 
     Excel writes UTC and says so (Z); ODF writes local time with no zone, read here
     in this machine's zone; LibreOffice saving .xlsx writes local time but labels
     it Z (under TZ=Asia/Taipei, a save at 14:06 UTC is stamped 22:06Z), so for its
     .xlsx the stated zone is ignored and the time read as local too. "Local" is
-    ``zone`` (the plan's 時區) when given, else this machine's zone."""
+    ``zone`` (the plan's 時區) when given, else this machine's zone.
+
+    Except where LibreOffice saved a template it had not changed: it then keeps the
+    time xltool stamped (``generated``, the template's own, a true UTC time)."""
     if saved is None:
         return None
     if saved.tzinfo is not None and suffix.lower() in (".xlsx", ".xlsm") and \
-            producer.lower().startswith("libreoffice"):
+            producer.lower().startswith("libreoffice") and not _is_stamp(saved, generated):
         saved = saved.replace(tzinfo=None)
     return as_instant(saved, zone)
+
+
+def _is_stamp(saved: datetime, generated: str) -> bool:
+    """Whether ``saved`` is the template's own generation time, to the second."""
+    made = _parse_generated(generated) if generated else None
+    at = as_instant(saved)
+    return made is not None and at is not None and \
+        made.replace(microsecond=0) == at.replace(microsecond=0)
 
 
 def as_instant(value: datetime, zone=None) -> datetime | None:
@@ -149,12 +160,7 @@ def untouched_copy(generated: str, saved: datetime | None) -> bool:
     """Whether a correction copy was saved only when xltool wrote it: its writer stamps
     the save time with the time the copy states it was made; any program that saves
     it again (Excel, LibreOffice, openpyxl) stamps its own time."""
-    try:
-        made = as_instant(datetime.fromisoformat(generated)) if generated else None
-    except ValueError:
-        return False
-    at = as_instant(saved) if saved is not None else None
-    return made is not None and at is not None and made.replace(microsecond=0) == at.replace(microsecond=0)
+    return saved is not None and _is_stamp(saved, generated)
 
 
 def _parse_generated(text: str, zone=None) -> datetime | None:

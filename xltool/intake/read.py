@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import ERROR, WARNING, Issue
 from ..files import display_name
 from ..forms import fields as F
-from ..forms.identity import saved_instant
+from ..forms.identity import KEYS, saved_instant
 from ..plan import Plan
 from ..reading.bounds import Bounds
 from ..reading.workbook import Rejected, read_workbook
@@ -126,8 +126,9 @@ def _identify_and_read(rd: Reading) -> None:
     for w in wb.warnings:
         rd.ret.issues.append(w)
     rd.ret.producer = wb.producer
-    rd.ret.stated = saved_instant(wb.saved, wb.producer, rd.ret.path.suffix, rd.plan.zone)
     meta = metadata(rd, wb.properties, wb.sheets.get(F.META_SHEET))
+    rd.ret.stated = saved_instant(wb.saved, wb.producer, rd.ret.path.suffix, rd.plan.zone,
+                                  (meta or {}).get(KEYS["generated"], ""))
     rd.ret.issues += note_issues(rd.file, wb.notes, meta)
     if meta is None:
         return
