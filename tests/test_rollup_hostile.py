@@ -148,3 +148,15 @@ def test_an_output_that_cannot_be_written_does_not_stop_the_others(master, tmp_p
     assert res.exit_code == 2, res.output
     assert "無法寫入" in res.output and "1 個輸出檔未能寫入（附表2.xlsx）" in res.output
     assert good.exists() and (tmp_path / "r.json").exists()
+
+
+def test_masters_of_one_name_are_told_apart_by_their_folders(master, tmp_path):
+    """Every 分局 sends its 總表.xlsx: a refusal must say which of them."""
+    (tmp_path / "北").mkdir()
+    (tmp_path / "南").mkdir()
+    shutil.copy(master, tmp_path / "北" / "總表.xlsx")
+    review(master, tmp_path / "南" / "總表.xlsx", "A01", 999)  # out of range: refused
+    res, _ = rollup(tmp_path, tmp_path / "北" / "總表.xlsx", tmp_path / "南" / "總表.xlsx")
+    refusals = [line for line in res.output.splitlines() if "不採計" in line and "總表.xlsx" in line]
+    assert refusals and all("南/總表.xlsx" in line for line in refusals), res.output
+    assert "北/總表.xlsx" not in " ".join(refusals)

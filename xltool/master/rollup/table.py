@@ -82,9 +82,11 @@ def rollup(masters: list[Path], roster: Roster | None = None, progress=None) -> 
     issues: list[Issue] = list(roster.issues) if roster else []
     branches: list[Branch] = []
     refused: dict[str, str] = {}  # file name → why, for the roster rows
-    for n, path in enumerate(_once(masters)):
+    given = _once(masters)
+    shown = shown_names(given)
+    for n, path in enumerate(given):
         try:
-            branches.append(verify_master(path, n))
+            branches.append(verify_master(path, n, shown[n]))
         except Unverified as exc:
             issues.append(exc.issue)
             refused[exc.issue.file] = exc.issue.message
@@ -100,6 +102,24 @@ def rollup(masters: list[Path], roster: Roster | None = None, progress=None) -> 
     out = Rollup(scheme, bands, rows, issues)
     out.agency, out.title = _title(chosen)
     return out
+
+
+def shown_names(paths: list[Path]) -> list[str]:
+    """How messages name each file: by its name, unless another file given has the same
+    one (every 分局 sends 總表.xlsx), then with as many of its folders as tell them apart."""
+    from ...files import display_name
+
+    parts = [[display_name(p) for p in reversed([Path(path), *Path(path).parents][:-1])]
+             for path in (Path(p).absolute() for p in paths)]
+    depth = [1] * len(paths)
+    while True:
+        shown = ["/".join(p[-d:]) for p, d in zip(parts, depth)]
+        clash = {s for s in shown if shown.count(s) > 1}
+        grow = [i for i, s in enumerate(shown) if s in clash and depth[i] < len(parts[i])]
+        if not grow:
+            return shown
+        for i in grow:
+            depth[i] += 1
 
 
 def _once(masters: list[Path]) -> list[Path]:

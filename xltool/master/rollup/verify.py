@@ -76,10 +76,11 @@ class Unverified(Exception):
         super().__init__(issue.message)
 
 
-def verify_master(path: Path, order: int = 0) -> Branch:
-    """The branch ``path`` is the master of, verified. Raises :class:`Unverified`."""
+def verify_master(path: Path, order: int = 0, name: str = "") -> Branch:
+    """The branch ``path`` is the master of, verified. Raises :class:`Unverified`.
+    ``name``: the file as messages call it (default: its name)."""
     path = Path(path)
-    name = display_name(path)
+    name = name or display_name(path)
     try:
         wb = read_workbook(path, only={ID.IDENTITY_SHEET}, max_rows=MAX_IDENTITY_ROWS)
     except Rejected as exc:
