@@ -30,6 +30,8 @@ UNIT = "甲組"  # leads A01, B01 and B02 of the second plan
 PRACTICE = "".join("甲" * n + ("。" if n % 3 == 0 else "，") for n in range(1, 15))
 CLOSING = "，。"
 PAGE_NUMBER = re.compile(r"第 (\d+) 頁，共 (\d+) 頁")
+# A stand-in for the PDF an earlier merge --pdf wrote: xltool's PDFs carry its mark.
+EARLIER = b"%PDF-1.4 the earlier master's scores " + printing.MARK_KEY
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +79,7 @@ def merged_once(tmp_path):
     res = CliRunner().invoke(cli, ["merge", str(plan), str(tmp_path / "returns"), "-o", str(master)])
     assert master.exists(), res.output
     old_pdf = master.with_suffix(".pdf")
-    old_pdf.write_bytes(b"%PDF-1.4 the earlier master's scores")
+    old_pdf.write_bytes(EARLIER)
     stamp = datetime(2024, 1, 20, 9, 30, 5).timestamp()
     os.utime(old_pdf, (stamp, stamp))
     return plan, tmp_path / "returns", master
@@ -95,7 +97,7 @@ def test_merge_without_pdf_sets_the_earlier_pdf_aside_and_says_so(merged_once):
     assert "Traceback" not in res.output
     aside = master.parent / "總表-備份-20240120-093005.pdf"
     assert not master.with_suffix(".pdf").exists()
-    assert aside.read_bytes() == b"%PDF-1.4 the earlier master's scores"  # kept, not deleted
+    assert aside.read_bytes() == EARLIER  # kept, not deleted
     assert beside.read_bytes() == b"%PDF-1.4 something else"
     assert "[說明] 總表.pdf：先前的總表轉出的 PDF，不是本次彙整的結果，" \
         "已改名為「總表-備份-20240120-093005.pdf」" in res.output
@@ -106,7 +108,7 @@ def test_a_second_set_aside_keeps_the_first(merged_once):
     plan, returns, master = merged_once
     merge_again(plan, returns, master)
     newer = master.with_suffix(".pdf")
-    newer.write_bytes(b"%PDF-1.4 a later print")
+    newer.write_bytes(b"%PDF-1.4 a later print " + printing.MARK_KEY)
     stamp = datetime(2024, 2, 1, 8, 0, 0).timestamp()
     os.utime(newer, (stamp, stamp))
     merge_again(plan, returns, master)
@@ -127,7 +129,7 @@ def test_a_pdf_that_cannot_be_renamed_stays_with_a_warning(merged_once, monkeypa
     monkeypatch.setattr(os, "replace", refused)
     res = merge_again(plan, returns, master)
     assert "Traceback" not in res.output
-    assert master.with_suffix(".pdf").read_bytes() == b"%PDF-1.4 the earlier master's scores"
+    assert master.with_suffix(".pdf").read_bytes() == EARLIER
     assert "[警告] 總表.pdf：先前的總表轉出的 PDF，不是本次彙整的結果，但無法改名" \
         "（檔案正由其他程式使用）；請勿採用" in res.output
 

@@ -14,17 +14,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..cells import a1, fmt_number, header_name, norm_text, prose, to_number
+from ..cells import a1, date_to_serial, fmt_number, header_name, norm_text, prose, to_number
 from ..errors import ERROR, WARNING, Issue
 from ..files import display_name
 from ..quoting import quote
-from ..reading.workbook import SPREADSHEET_SUFFIXES, Rejected, SheetData, read_workbook
+from ..reading.bounds import Formulas
+from ..reading.workbook import SPREADSHEET_SUFFIXES, Rejected, SheetData, WorkbookData, read_workbook
 from .layout import MAX_CELL_TEXT, REVIEW_HEADER, SCORE_SHEET
+from .sheets.identity import IDENTITY_SHEET
 
 NOTE_HEADER = "複評說明"  # the column beside 複評: why the 複評 differs from the 自評
 MARGIN_FIELD = "複評說明門檻"  # the plan's 計畫 field: how far they may differ without a note
@@ -39,6 +42,16 @@ COPY_NAMES = frozenset([*(f"{SCORE_SHEET} ({n})" for n in range(2, 10)),
                         f"{SCORE_SHEET} Copy", f"Copy of {SCORE_SHEET}", f"「{SCORE_SHEET}」的副本",
                         f"{SCORE_SHEET} 的副本"])
 LISTED = 10  # differences of a copied 評分 quoted in its issue
+SUBTOTALS = "構面小計"  # a label in 評分's 編號 column below the items (see sheets/scores.py)
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """What of the master read, beyond 評分's values, tells how a 複評 was typed."""
+
+    formulas: Formulas = field(default_factory=dict)  # 評分's formula cells
+    date1904: bool = False
+    plan: tuple[str, str] = ("", "")  # (計畫名稱, 年度) the master says it was made for
 
 
 @dataclass(frozen=True)
@@ -108,21 +121,25 @@ def read_review_sheet(master: Path, plan=None, beside: bool = True) -> Reviews:
     name = display_name(master)
     passed_over = _passed_over(master) if beside else []
     try:
-        sheet, layout, why, copies = _review_sheet(master, name)
+        sheet, layout, why, copies, cells = _review_sheet(master, name)
     except Rejected as exc:
         return Reviews(source=master, issues=passed_over, lost=[Issue(
             "review-unreadable", f"無法讀取既有總表「{name}」中的複評：{exc.issue.message}"
             "本次彙整不含先前的複評與複評說明。", file=name, sheet=SCORE_SHEET)])
     if sheet is None or layout is None:
         return Reviews(source=master, issues=passed_over, lost=why)
+    other = _other_plan(name, cells, plan)
+    if other is not None:
+        return Reviews(source=master, issues=passed_over, lost=[other])
     found = Reviews(read=True, source=master,
                     issues=passed_over + [i for i in why if i.code != "review-column-missing"],
                     lost=[i for i in why if i.code == "review-column-missing"])  # its notes
     points = {i.id: i.points for i in plan.items} if plan is not None else {}
     first: dict[str, int] = {}
     for r in range(layout.header_row + 1, len(sheet.rows)):
-        item_id = norm_text(sheet.cell(r, layout.id_col))
+        item_id = _item_id(sheet, r, layout)
         if not item_id:
+            found.lost += _without_id(name, sheet, r, layout)
             continue
         if item_id in first:
             found.issues.append(_duplicate(name, sheet, layout, item_id, first[item_id], r))
@@ -135,41 +152,65 @@ def read_review_sheet(master: Path, plan=None, beside: bool = True) -> Reviews:
         if plan is not None and item_id not in points:
             _removed_review(found, sheet, r, layout.review_col, item_id)
         else:
-            _review(found, sheet, r, layout.review_col, item_id, points.get(item_id))
+            _review(found, _typed_as(sheet, r, layout.review_col, cells), item_id, points.get(item_id), name)
     found.lost += _copy_issues(name, sheet, layout, copies)
     return found
 
 
 def _review_sheet(master: Path, name: str
-                  ) -> tuple[SheetData | None, _Layout | None, list[Issue], list[SheetData]]:
+                  ) -> tuple[SheetData | None, _Layout | None, list[Issue], list[SheetData], _Cells]:
     """The sheet the reviews are on and where: 評分, else the one sheet whose header
     row holds 編號 and 複評. With the issues to show: what was found where it was
     not expected, or, without a sheet, why none could be read; and, when 評分 is the
-    one, the copies of it (評分 (2)) beside it. Raises Rejected."""
-    sheets = read_workbook(master, only={SCORE_SHEET, *COPY_NAMES}).sheets
+    one, the copies of it (評分 (2)) beside it; and how its cells were typed. Raises Rejected."""
+    book = read_workbook(master, only={SCORE_SHEET, *COPY_NAMES, IDENTITY_SHEET})
+    sheets, cells = book.sheets, _cells_of(book, SCORE_SHEET)
     sheet = sheets.get(SCORE_SHEET)
     layout = _layout(sheet) if sheet is not None else None
     if sheet is not None and layout is not None:
-        copies = [s for n, s in sheets.items() if n != SCORE_SHEET]
-        return sheet, layout, _retitled(name, sheet.name, layout), copies
+        copies = [s for n, s in sheets.items() if n not in (SCORE_SHEET, IDENTITY_SHEET)]
+        return sheet, layout, _retitled(name, sheet.name, layout), copies, cells
     try:
         heads = read_workbook(master, max_rows=HEADER_ROWS).sheets  # every sheet's first rows
     except Rejected:  # too large to look through (a 明細 of many rows): say what is missing
-        return None, None, [_not_found(name, sheet, [], searched=False)], []
-    others = [n for n, s in heads.items() if n != SCORE_SHEET and _layout(s) is not None]
+        return None, None, [_not_found(name, sheet, [], searched=False)], [], cells
+    others = [n for n, s in heads.items() if n not in (SCORE_SHEET, IDENTITY_SHEET) and _layout(s) is not None]
     if len(others) != 1:
-        return None, None, [_not_found(name, sheet, others)], []
-    other = read_workbook(master, only={others[0]}).sheets.get(others[0])
+        return None, None, [_not_found(name, sheet, others)], [], cells
+    book = read_workbook(master, only={others[0], IDENTITY_SHEET})
+    other, cells = book.sheets.get(others[0]), _cells_of(book, others[0])
     layout = _layout(other) if other is not None else None
     if other is None or layout is None:  # changed since: as good as none
-        return None, None, [_not_found(name, sheet, [])], []
+        return None, None, [_not_found(name, sheet, [])], [], cells
     where = (f"「{SCORE_SHEET}」工作表中找不到含「{ID_HEADER}」與「{REVIEW_HEADER}」的標題列"
              if sheet is not None else f"沒有「{SCORE_SHEET}」工作表")
     renamed = Issue("sheet-renamed", f"既有總表「{name}」{where}，已從標題列有「{ID_HEADER}」與「{REVIEW_HEADER}」的"
                     f"工作表「{other.name}」讀取複評；新總表的工作表名稱恢復為「{SCORE_SHEET}」，"
                     "請勿更改工作表名稱。", WARNING, file=name, sheet=other.name,
                     cell=a1(layout.header_row, layout.review_col), value=other.name, expected=SCORE_SHEET)
-    return other, layout, [renamed, *_retitled(name, other.name, layout)], []
+    return other, layout, [renamed, *_retitled(name, other.name, layout)], [], cells
+
+
+def _cells_of(book: WorkbookData, sheet: str) -> _Cells:
+    """The formulas of ``sheet``, the date system, and the plan the master names."""
+    facts = {}
+    identity = book.sheets.get(IDENTITY_SHEET)
+    for row in identity.rows if identity is not None else []:
+        if len(row) >= 3 and norm_text(row[0]) == "計畫":
+            facts[norm_text(row[1])] = norm_text(row[2])
+    return _Cells(book.formulas.get(sheet, {}), book.date1904, (facts.get("計畫名稱", ""), facts.get("年度", "")))
+
+
+def _other_plan(name: str, cells: _Cells, plan) -> Issue | None:
+    """An error where the master says it was made for another year's plan: its 複評
+    are not this plan's, even where the 編號 are the same (A01 is in every year's)."""
+    title, year = cells.plan
+    if plan is None or not year or year == str(plan.info.year):
+        return None
+    theirs, ours = f"{title}（{year} 年度）", f"{plan.info.name}（{plan.info.year} 年度）"
+    return Issue("review-other-plan", f"既有總表「{name}」是「{theirs}」的總表，不是本計畫「{ours}」的；其中的複評與"
+                 "複評說明不屬於本計畫，未採用，本次彙整不含先前的複評。若輸出檔名有誤，請改用其他檔名重新彙整。",
+                 file=name, sheet=IDENTITY_SHEET, value=theirs, expected=ours)
 
 
 def _typed(sheet: SheetData, layout: _Layout) -> dict[str, tuple[str, str, int]]:
@@ -360,21 +401,107 @@ def _kept(value: Any) -> str | int | float:
     return norm_text(value)
 
 
-def _review(found: Reviews, sheet: SheetData, r: int, c: int, item_id: str, points: float | None) -> None:
-    """The 複評 in row ``r``: adopted, or kept as typed with why it cannot be."""
-    value: Any = sheet.cell(r, c)
+@dataclass(frozen=True)
+class _Typed:
+    """One 複評 cell as read: its value, and what else says how it was typed."""
+
+    value: Any
+    cell: str
+    formula: str = ""  # the formula it holds, as written ("" for none)
+    date1904: bool = False
+
+
+def _typed_as(sheet: SheetData, r: int, c: int, cells: _Cells) -> _Typed:
+    return _Typed(sheet.cell(r, c), a1(r, c), cells.formulas.get((r, c), ""), cells.date1904)
+
+
+def _review(found: Reviews, typed: _Typed, item_id: str, points: float | None, name: str = "") -> None:
+    """A 複評: adopted, or kept as typed with why it cannot be. Adopted from what is
+    not a plain number (a formula's result, a number typed as text) only with a note
+    saying so, as the new master holds the number."""
+    value: Any = typed.value
+    if typed.formula:
+        _formula_review(found, typed, item_id, points, name)
+        return
     if value is None or norm_text(value) == "":
+        return
+    if isinstance(value, (date, time, timedelta)):
+        serial = _serial(value, typed.date1904)
+        found.unusable[item_id] = Unusable(exact_text(serial), f"是日期或時間格式（顯示為 {norm_text(value)}，"
+                                           f"其數值為 {exact_text(serial)}）", typed.cell, "數字", serial)
         return
     try:
         number = to_number(value)
     except ValueError:
-        found.unusable[item_id] = Unusable(exact_text(value), "不是數字", a1(r, c), "數字", _kept(value))
+        found.unusable[item_id] = Unusable(exact_text(value), "不是數字", typed.cell, "數字", _kept(value))
         return
     if points is not None and not 0 <= number <= points:
         found.unusable[item_id] = Unusable(exact_text(value), f"超出 0 到配分 {fmt_number(points)} 之間",
-                                           a1(r, c), f"0～{fmt_number(points)}", _kept(value))
+                                           typed.cell, f"0～{fmt_number(points)}", _kept(value))
         return
     found.scores[item_id] = number
+    if isinstance(value, str):
+        found.issues.append(_adopted_from(name, typed, item_id, number, f"是文字「{quote(value)}」"))
+
+
+def _formula_review(found: Reviews, typed: _Typed, item_id: str, points: float | None, name: str) -> None:
+    """A 複評 typed as a formula: its result adopted when it is a number within range
+    (said: the new master holds the number); else the formula kept as its text."""
+    value = typed.value
+    result = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if result is not None and (points is None or 0 <= result <= points):
+        found.scores[item_id] = result
+        found.issues.append(_adopted_from(name, typed, item_id, result, f"是公式「{quote(typed.formula)}」"))
+        return
+    shown = exact_text(value) if value is not None and norm_text(value) != "" else ""
+    limit = f"0 到配分 {fmt_number(points)} 之間的數字" if points is not None else "數字"
+    why = f"是公式，其結果「{quote(shown)}」不是 {limit}" if shown else "是公式，檔案中沒有它的計算結果"
+    found.unusable[item_id] = Unusable(typed.formula, why, typed.cell, "數字", typed.formula)
+
+
+def _adopted_from(name: str, typed: _Typed, item_id: str, number: float, what: str) -> Issue:
+    return Issue("review-converted", f"既有總表「{name}」{typed.cell} 項目「{item_id}」的複評{what}，已當作數字 "
+                 f"{exact_text(number)} 採計；新總表的複評欄寫為數字 {exact_text(number)}，請確認。", file=name,
+                 sheet=SCORE_SHEET, cell=typed.cell, field=REVIEW_HEADER, value=quote(typed.formula or
+                                                                                    exact_text(typed.value)),
+                 expected=exact_text(number))
+
+
+def _serial(value: date | time | timedelta, date1904: bool) -> float | int:
+    """The number a date-formatted cell holds, in its workbook's date system."""
+    if isinstance(value, timedelta):
+        days = value.total_seconds() / 86400
+    elif isinstance(value, time):
+        days = (value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6) / 86400
+    else:
+        days = date_to_serial(value, "1904" if date1904 else "1900")
+        if isinstance(value, datetime) and value.microsecond:
+            days += value.microsecond / 1e6 / 86400
+    return int(days) if float(days).is_integer() else days
+
+
+def _item_id(sheet: SheetData, r: int, layout: _Layout) -> str:
+    """Row ``r``'s 編號, none for the labels 評分 writes in that column below its items."""
+    from .sheets.scores import REMOVED_TITLE
+
+    item_id = norm_text(sheet.cell(r, layout.id_col))
+    return "" if item_id in (SUBTOTALS, REMOVED_TITLE) else item_id
+
+
+def _without_id(name: str, sheet: SheetData, r: int, layout: _Layout) -> list[Issue]:
+    """An error for a 複評 or 複評說明 in a row without 編號 (an inserted row, a total's
+    row): it belongs to no item, so it is not adopted, and the new master lacks it."""
+    review = exact_text(sheet.cell(r, layout.review_col))
+    note = prose(sheet.cell(r, layout.note_col)) if layout.note_col is not None else ""
+    if not review.strip() and not note:
+        return []
+    said = "、".join([*([f"複評「{quote(review)}」"] if review.strip() else []),
+                     *([f"複評說明「{quote(note, 40)}」"] if note else [])])
+    cell = a1(r, layout.review_col if review.strip() else layout.note_col or layout.review_col)
+    return [Issue("review-without-id", f"既有總表「{name}」工作表「{sheet.name}」第 {r + 1} 列有{said}，但該列沒有"
+                  f"「{ID_HEADER}」，無法對應到項目，未採用，新總表不含這些內容；請填入該項目那一列後重新彙整。",
+                  file=name, sheet=sheet.name, cell=cell, field=REVIEW_HEADER if review.strip() else NOTE_HEADER,
+                  value=quote(review) if review.strip() else quote(note, 40))]
 
 
 def _removed_review(found: Reviews, sheet: SheetData, r: int, c: int, item_id: str) -> None:
@@ -451,7 +578,7 @@ def _unreadable(path: Path) -> str | None:
 @lru_cache(maxsize=8)  # newer_copy, then read_review_sheet, ask of the same file: read it once
 def _unreadable_as_of(path: Path, _mtime_ns: int, _size: int) -> str | None:
     try:
-        sheet, layout, _, _ = _review_sheet(path, display_name(path))
+        sheet, layout, _, _, _ = _review_sheet(path, display_name(path))
     except Rejected as exc:
         return exc.issue.message
     if sheet is None or layout is None:

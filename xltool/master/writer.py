@@ -12,6 +12,7 @@ from __future__ import annotations
 import filecmp
 import functools
 import itertools
+import os
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -80,16 +81,32 @@ def backup_path(target: Path) -> Path | None:
     """Where :func:`backup_of` keeps the master at ``target``: 總表-備份-YYYYMMDD-HHMMSS.xlsx
     from its time saved, else, where that name is taken by other bytes (two saves in
     one second, a clock set back), the first free of …-2.xlsx, …-3.xlsx. A file of
-    that name holding the same bytes is the backup already made: it is not copied again."""
+    that name holding the same bytes is the backup already made: it is not copied again
+    (a link is never one: it may lead to the master itself). A name too long for the
+    file system keeps as much of the master's name as fits."""
     target = Path(target)
     if not target.exists():
         return None
     stamp = datetime.fromtimestamp(target.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
     for n in itertools.count(1):
-        backup = target.with_name(f"{target.stem}-備份-{stamp}{'' if n == 1 else f'-{n}'}{target.suffix}")
+        backup = target.with_name(_fitted(target.stem, f"-備份-{stamp}{'' if n == 1 else f'-{n}'}{target.suffix}"))
+        if backup.is_symlink():
+            continue
         if not backup.exists() or (backup.is_file() and filecmp.cmp(backup, target, shallow=False)):
             return backup
     raise AssertionError("unreachable")
+
+
+MAX_NAME_BYTES = 255  # what most file systems allow a file name, in bytes
+
+
+def _fitted(stem: str, tail: str) -> str:
+    """``stem`` + ``tail``, the stem cut (and marked …) where the whole is too long a name."""
+    if len(os.fsencode(stem + tail)) <= MAX_NAME_BYTES:
+        return stem + tail
+    while stem and len(os.fsencode(stem + "…" + tail)) > MAX_NAME_BYTES:
+        stem = stem[:-1]
+    return stem + "…" + tail
 
 
 class MasterWriter:
