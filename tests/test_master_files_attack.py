@@ -305,3 +305,19 @@ def test_a_review_typed_as_a_formula_in_libreoffice_is_adopted_and_said(tmp_path
     assert cell_of(master, "B02", "複評").value == "=99"  # the formula kept, as its text
     assert total(master) == pytest.approx(base + 8)
     assert_libreoffice_agrees(master, tmp_path / "lo-profile")
+
+
+def test_print_never_overwrites_a_pdf_that_is_not_xltools(tmp_path):
+    """`xltool print` as `merge --pdf`: a person's own PDF of that name stays."""
+    from click.testing import CliRunner
+
+    from xltool.cli import cli
+
+    book = tmp_path / "總表.xlsx"
+    book.write_bytes(b"not read: the PDF's name is checked first")
+    own = tmp_path / "總表.pdf"
+    own.write_bytes(b"%PDF-1.4 a signed scan")
+    res = CliRunner().invoke(cli, ["print", str(book)])
+    assert res.exit_code == 2, res.output
+    assert "總表.pdf" in res.output and "為免覆蓋而未寫入" in res.output
+    assert own.read_bytes() == b"%PDF-1.4 a signed scan"

@@ -20,6 +20,9 @@ def to_pdf(workbook: Path, target: Path | None = None, timeout: int = 300) -> Pa
     """Convert ``workbook`` to PDF (default: beside it, same name) and return the PDF."""
     workbook = Path(workbook)
     target = Path(target) if target else workbook.with_suffix(".pdf")
+    if _exists(target) and not is_ours(target):
+        raise XltoolError(f"「{display_name(target)}」已存在，且不是 xltool 轉出的 PDF（或由舊版 xltool 轉出），"
+                          "為免覆蓋而未寫入；請以 -o 指定其他檔名，或將該檔改名、移走後重新執行。")
     exe = find_soffice()
     if exe is None:
         raise XltoolError(INSTALL_HINT)
