@@ -83,6 +83,7 @@ def test_the_note_sits_beside_the_review_and_survives_a_re_merge(tmp_path):
     cell = openpyxl.utils.get_column_letter(head["複評說明"]) + str(rows["A02"])
     assert list(warned) == [cell], warned
     assert warned[cell]["sheet"] == "評分" and "A02" in warned[cell]["message"]
+    assert warned[cell]["file"] == "總表.xlsx"  # which workbook to open, as every other issue says
     assert "[警告]" in res.output and "複評說明" in res.output
 
     # A third merge: the note is still there; the 複評 equal to its 自評 needs none.

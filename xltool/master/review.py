@@ -663,15 +663,16 @@ def removed_issues(plan, reviews: Reviews, carried_to: str = "") -> list[Issue]:
     return issues
 
 
-def carry_notes(result, reviews: Reviews) -> list[Issue]:
+def carry_notes(result, reviews: Reviews, master: str = "") -> list[Issue]:
     """Give the merge ``result`` the 複評說明 of the previous master, and the 複評 that
     cannot be adopted (kept as typed, see :func:`unusable_reviews`), those of items
     the plan no longer has included (評分 lists them below its totals); the warnings
-    about notes that are missing (:func:`unusable_issues` says those whose item is gone)."""
+    about notes that are missing, in ``master`` (the new master's name; :func:`unusable_issues`
+    says those whose item is gone)."""
     result.review_notes = dict(reviews.notes)
     result.unusable_reviews = dict(reviews.unusable)
     scored = [(n, r.item, r.self_score, r.review) for n, r in enumerate(result.items)]
-    return missing_notes(result.plan, scored, result.review_notes)
+    return missing_notes(result.plan, scored, result.review_notes, master)
 
 
 def unusable_reviews(result) -> dict[str, Unusable]:

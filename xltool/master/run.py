@@ -105,7 +105,7 @@ def _merge_into(plan: Plan, returns: list[Path], output: Path, *, report: Path |
         result = merge(plan, list(returns), reviews.scores, progress=progress, master=master)
         # The backup holds the lost reviews when they were the master's own (not a copy's).
         lost = with_backup(reviews.lost, backup_path(output) if reviews.source == Path(output) else None)
-        result.issues[:0] = found + lost + reviews.issues + carry_notes(result, reviews) + \
+        result.issues[:0] = found + lost + reviews.issues + carry_notes(result, reviews, display_name(output)) + \
             unusable_issues(reviews, plan, carried_to=display_name(output))
         run = MergeRun(result, reviews=reviews)
         if strict and run.errors:
