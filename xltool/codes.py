@@ -39,6 +39,8 @@ CATALOGUE: dict[str, Code] = {
     "unreadable": _c(ERROR, "無法讀取", "請重新存檔後再寄。"),
     "macro-removed": _c(INFO, "含有巨集（不執行）", "xltool 只讀取儲存格內容。"),
     "cell-note": _c(WARNING, "儲存格註解未納入彙整", "註解不會納入總表；要填報的內容請填在對應的儲存格中。"),
+    "cell-notes-unreadable": _c(WARNING, "註解無法讀取（儲存格照常讀取）",
+                                "註解的內容損毀或過大，未能列出；要填報的內容請填在儲存格中，或重新存檔後再寄。"),
     "external-link": _c(INFO, "含有外部連結（不開啟）", "xltool 只讀取儲存格中已存的值。"),
     # ------------------------------------------------ recognising a return
     "lock-file": _c(INFO, "暫存鎖定檔（略過）", "可刪除。"),

@@ -173,10 +173,12 @@ def _tie_rule(old: Return, chosen: Return, tied: list[Return], received: Receive
 
 
 def filled(ret: Return) -> bool:
-    """Whether anything was entered in a return: an input cell of an item row, or the header."""
+    """Whether anything was entered in a return: an input cell of an item row (also of
+    an item the plan has removed since the template: kept for the record), or the header."""
     empty = (None, "")
     return any(v not in empty for v in ret.header.values()) or any(
-        v not in empty for row in ret.rows.values() for v in row.values.values())
+        v not in empty for rows in (ret.rows, ret.removed) for row in rows.values()
+        for v in row.values.values())
 
 
 def blank(ret: Return) -> bool:
@@ -189,7 +191,12 @@ def blank(ret: Return) -> bool:
         i.code in BLANK_ISSUES for i in ret.issues)
 
 
-BLANK_ISSUES = frozenset({"missing-value"})  # what a template as it went out is told
+# What a template as it went out may be told: its empty required cells, and what is
+# said of the file, not of anything typed in it: a save time not to be trusted (a
+# clock set wrong, LibreOffice's local time on a server in another zone), a file
+# name that names another unit, identity data a copy into a new workbook lost. (The
+# same as the correction copy leaves off its to-do list: feedback.NOT_TO_FIX.)
+BLANK_ISSUES = frozenset({"missing-value", "implausible-time", "name-mismatch", "no-metadata"})
 
 
 def chosen_of(ranked_files: list[Return]) -> Return | None:
