@@ -291,3 +291,22 @@ def test_quoted_from_lines_of_an_mbox_come_out_of_text_attachments_as_sent(kit, 
     folder = out / "佐證資料" / "甲組"
     assert (folder / "紀錄.txt").read_bytes() == minutes.encode("utf-8")
     assert (folder / "備註.txt").read_bytes() == notes.encode("utf-8")
+
+
+def test_a_correction_copy_names_the_file_the_unit_sent(kit, tmp_path):
+    """The unit never saw the name collect stored its return under: the 待修正事項 sheet
+    names the attachment it mailed, and when it came."""
+    import openpyxl
+
+    bad = kit.ret("甲組", {"A01": {"自評分數": 99}}, name="bad.xlsx").read_bytes()
+    day = datetime(2024, 1, 10, 9, 0, tzinfo=TAIPEI)
+    inbox = write_eml(tmp_path / "inbox", {
+        "1.eml": reply("<1@x>", [("甲組成果-修正版.xlsx", bad)], date=day, received=day).as_bytes()})
+    out = tmp_path / "out"
+    assert run("collect", inbox, "--plan", plan_of(kit), "-o", out).exit_code == 0
+    feedback = tmp_path / "補正"
+    res = run("merge", plan_of(kit), out, "-o", tmp_path / "總表.xlsx", "--feedback", feedback)
+    assert res.exit_code == 1, res.output
+    (copy,) = feedback.iterdir()
+    said = openpyxl.load_workbook(copy)["待修正事項"]["A2"].value
+    assert "寄來的「甲組成果-修正版.xlsx」" in said and "113/01/10 09:00" in said, said

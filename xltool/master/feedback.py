@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ..cells import a1, col_index, roc_prose_date
+from ..cells import a1, col_index, local_text, roc_prose_date
 from ..errors import WARNING, Issue, XltoolError
 from ..files import short_filename
 from ..forms import fields as F
@@ -263,7 +263,7 @@ def feedback_book(result: MergeResult, ret: Return, created: datetime):
                     print_setup=PrintSetup(repeat_rows=(TODO_HEADER_ROW, TODO_HEADER_ROW)))
     listing.put(0, 0, f"{plan.info.name}　{ret.unit}　待修正事項", "title")
     to = f"回傳{plan.info.contact_unit}" if plan.info.contact_unit else "回傳"
-    listing.put(1, 0, f"本檔依「{ret.name}」產生。請修正「{F.FORM_SHEET}」中紅色的儲存格"
+    listing.put(1, 0, f"本檔依{as_sent(result, ret)}產生。請修正「{F.FORM_SHEET}」中紅色的儲存格"
                       f"（游標移到儲存格上可看說明），修正後直接存檔，{to}"
                       f"（繳交期限：{roc_prose_date(plan.info.deadline)}）。", "text")
     for c, name in enumerate(TODO_COLUMNS):
@@ -287,6 +287,22 @@ def _record_own_notes(meta: Sheet, form: Sheet) -> None:
     if form.notes:
         meta.put(meta.max_row + 1, 0, KEYS["notes"])
         meta.put(meta.max_row, 1, own_notes(list(form.notes.values())))
+
+
+def as_sent(result: MergeResult, ret: Return) -> str:
+    """The return as its unit knows it: the attachment it mailed, and when it arrived,
+    where `xltool collect` stored it under another name; else the file's own name."""
+    rec = result.received.returns.get(ret.name) or {}
+    sent = str(rec.get("attachment") or "")
+    if not sent or sent == ret.name:
+        return f"「{ret.name}」"
+    try:
+        at = datetime.fromisoformat(str(rec.get("date", "")))
+        # As the stored name says it (collect names by the time where it arrived).
+        when = local_text(at, result.plan.zone or at.tzinfo)
+    except ValueError:
+        when = ""
+    return f"貴單位{when + ' ' if when else ''}寄來的「{sent}」（收件後存為「{ret.name}」）"
 
 
 def todo_entries(ret: Return, located: list[tuple[Issue, str]]) -> list[list[str]]:
