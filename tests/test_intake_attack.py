@@ -286,8 +286,6 @@ def test_a_note_saved_again_by_libreoffice_reads_as_typed(tmp_path, second_plan_
     assert note["填寫內容"] == text and "「第一行 第二行 _x0041_ 結尾」" in note["說明"]
 
 
-@pytest.mark.xfail(strict=True, reason="master/feedback.py: prefilled_book does not record its own notes "
-                                        "(_record_own_notes), so they are said as the unit's")
 def test_the_notes_of_a_prefilled_template_are_not_said_as_the_units(tmp_path):
     from plans import second_plan, write_plan
     from test_plan_revision import revised_second_plan, values
@@ -313,8 +311,6 @@ def test_the_notes_of_a_prefilled_template_are_not_said_as_the_units(tmp_path):
     assert ret is not None and [i.message for i in ret.issues if i.code == "cell-note"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="reading/ods_scan.py: _inside_note reads text:s as one space "
-                                        "whatever its text:c, and text:tab as a space")
 def test_the_spaces_of_an_ods_note_are_kept(tmp_path, second_plan_path):
     from xltool.forms.ods_writer import write_ods
 
@@ -331,8 +327,6 @@ def test_the_spaces_of_an_ods_note_are_kept(tmp_path, second_plan_path):
     assert note["填寫內容"] == "代號A   B\tC"
 
 
-@pytest.mark.xfail(strict=True, reason="reading/workbook.py reads only 填報表 and the hidden sheet and keeps "
-                                        "no other sheet's name; intake/read.py has nothing to say it with")
 def test_a_sheet_the_unit_added_is_said(tmp_path, second_plan_path):
     kit = Kit(tmp_path, second_plan_path)
     path = kit.ret(UNIT)

@@ -38,6 +38,8 @@ CATALOGUE: dict[str, Code] = {
     "timeout": _c(ERROR, "讀取逾時", "檔案可能過大或損毀，請重新存檔後再寄。"),
     "unreadable": _c(ERROR, "無法讀取", "請重新存檔後再寄。"),
     "macro-removed": _c(INFO, "含有巨集（不執行）", "xltool 只讀取儲存格內容。"),
+    "sheet-added": _c(WARNING, "多了填報表沒有的工作表",
+                      "該工作表的內容不會納入彙整；要填報的內容請填在「填報表」中。"),
     "cell-note": _c(WARNING, "儲存格註解未納入彙整", "註解不會納入總表；要填報的內容請填在對應的儲存格中。"),
     "cell-notes-unreadable": _c(WARNING, "註解無法讀取（儲存格照常讀取）",
                                 "註解的內容損毀或過大，未能列出；要填報的內容請填在儲存格中，或重新存檔後再寄。"),

@@ -17,7 +17,9 @@ from ..errors import ERROR, WARNING, Issue
 from ..files import display_name
 from ..forms import fields as F
 from ..forms.identity import KEYS, saved_instant
+from ..forms.todo import TODO_SHEET
 from ..plan import Plan
+from ..quoting import quote
 from ..reading.bounds import Bounds
 from ..reading.workbook import Rejected, read_workbook
 from .audit import file_digest
@@ -115,6 +117,19 @@ def _read(rd: Reading) -> Return:
     return rd.ret
 
 
+# The sheets a template (and a correction copy) has: anything else the unit added.
+TEMPLATE_SHEETS = frozenset({F.GUIDE_SHEET, F.FORM_SHEET, F.LIST_SHEET, F.META_SHEET, TODO_SHEET})
+
+
+def _added_sheets(rd: Reading, names: list[str], form: str) -> None:
+    """Say each sheet the unit added: no sheet but the form is read, so what it holds
+    would be lost unseen."""
+    for name in names:
+        if name not in TEMPLATE_SHEETS and name != form:
+            rd.issue("sheet-added", f"檔案中有填報表沒有的工作表「{quote(name)}」；其中的內容不會納入彙整，"
+                     f"要填報的內容請填在「{F.FORM_SHEET}」對應項目的儲存格中。", WARNING, sheet=name)
+
+
 def _identify_and_read(rd: Reading) -> None:
     try:
         wb = read_workbook(rd.ret.path, bounds=return_bounds(rd.plan),
@@ -141,6 +156,7 @@ def _identify_and_read(rd: Reading) -> None:
         rd.issue("form-sheet-missing", f"找不到「{F.FORM_SHEET}」工作表（可能已更名或刪除），"
                    "請以原填報表填寫後回傳。", sheet="")
         return
+    _added_sheets(rd, wb.sheet_names, form.name)
     rd.formulas = wb.formulas.get(form.name, {})
     rd.date_system = "odf" if rd.ret.path.suffix.lower() == ".ods" else (
         "1904" if wb.date1904 else "1900")

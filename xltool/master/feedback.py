@@ -347,6 +347,7 @@ def prefilled_book(plan, ret: Return, created: datetime):
         guide.put(r + n, 0, f"{n}.", "label")
         guide.put(r + n, 1, line, "wrap")
         guide.heights[r + n] = row_height([(line, 90)])
+    _record_own_notes(book.sheet(F.META_SHEET), form)
     return book
 
 

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from .bounds import Bounds, Corrupt, Extent, Formulas, TooLarge, formula_text
-from .notes import Note, NoteText
+from .notes import NOTE_TEXT, Note, NoteText
 from .xmlstream import local, make_parser, parse_stream
 
 CONTENT = "content.xml"
@@ -190,7 +190,7 @@ class _Walk:
             if self.in_note == 1:
                 self.note_parts, self.note_author, self.note_field = [], [], ""
         elif self.in_note:
-            self._inside_note(name)
+            self._inside_note(name, attrs)
         elif name == "p":
             if self.paragraphs:
                 self._add_chars("\n")
@@ -210,15 +210,18 @@ class _Walk:
             self._add_chars("\n")
             self.after_space = True
 
-    def _inside_note(self, name: str) -> None:
+    def _inside_note(self, name: str, attrs) -> None:
         if name == "p":
             if self.note_field == "" and self.note_parts:
                 self.note_text.add(self.note_parts, "\n")
             self.note_field = "p"
         elif name == "creator":
             self.note_field = "creator"
-        elif name in ("s", "tab") and self.note_field == "p":
-            self.note_text.add(self.note_parts, " ")
+        elif name == "s" and self.note_field == "p":  # text:c spaces, as in a cell
+            count = _repeat(_attrs(attrs).get("c"))
+            self.note_text.add(self.note_parts, " " * min(count, NOTE_TEXT))
+        elif name == "tab" and self.note_field == "p":
+            self.note_text.add(self.note_parts, "\t")
         elif name == "line-break" and self.note_field == "p":
             self.note_text.add(self.note_parts, "\n")
 

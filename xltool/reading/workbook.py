@@ -49,6 +49,7 @@ class WorkbookData:
     date1904: bool = False
     reader: str = "calamine"  # or "odf-stream", when calamine refused a valid ODF file
     notes: list = field(default_factory=list)  # cell notes (reading/notes.py), to be said
+    sheet_names: list[str] = field(default_factory=list)  # every sheet, read or not, in book order
 
 
 class _ReadOptions(TypedDict):
@@ -159,7 +160,7 @@ def read_here(path: Path, *, bounds: Bounds | None = None, max_rows: int = DEFAU
     return WorkbookData(path=path, sheets={n: sheets[n] for n in names if n in sheets},
                         properties=props, saved=saved, producer=producer,
                         warnings=report.warnings, formulas=formulas, date1904=report.date1904,
-                        reader=reader, notes=report.notes)
+                        reader=reader, notes=report.notes, sheet_names=list(report.sheets or names))
 
 
 def _unreadable(path: Path, exc: BaseException) -> Rejected:
