@@ -58,6 +58,15 @@ def test_the_ods_template_numbers_its_pages_as_the_xlsx_does(printed):
 
 
 @pytest.mark.libreoffice
+def test_every_printed_page_of_a_template_names_its_unit(printed):
+    """A page that comes loose from the stack still says whose form it is."""
+    for fmt, printed_pages in printed[1].items():
+        for n, page in enumerate(printed_pages, start=1):
+            footer = " ".join(w.text for w in page.words if w.y0 > page.height * 0.9)
+            assert UNIT in footer and f"第 {n} 頁" in footer, (fmt, n, footer)
+
+
+@pytest.mark.libreoffice
 def test_closing_punctuation_never_starts_a_line_in_the_ods(printed):
     words = [w for page in printed[1]["ods"] for w in page.words
              if w.text and set(w.text) <= set("甲" + CLOSING)]

@@ -158,6 +158,7 @@ def test_print_settings_font_and_freeze(second):
     assert (ws.page_setup.fitToWidth or 1, ws.page_setup.fitToHeight) == (1, 0)  # absent = 1
     assert ws.print_title_rows == f"${F.HEADER_ROW + 1}:${F.HEADER_ROW + 1}"
     assert ws.oddFooter.center.text == "第 &P 頁，共 &N 頁"
+    assert ws.oddFooter.left.text == "甲組"  # whose form a loose printed page is
     assert ws.freeze_panes == f"B{F.FIRST_ITEM_ROW + 1}"
     cell = ws.cell(F.FIRST_ITEM_ROW + 1, 5)
     assert cell.font.name == "標楷體" and cell.alignment.wrap_text

@@ -118,9 +118,21 @@ class Book:
     created: datetime | None = None
     protect_structure: bool = False
     active: str = ""
+    # Printed at the left of every page footer, beside 第 N 頁: whose form a loose
+    # printed page is (a unit's name; at most FOOTER_LABEL characters are printed).
+    footer_label: str = ""
 
     def sheet(self, name: str) -> Sheet:
         return next(s for s in self.sheets if s.name == name)
+
+
+FOOTER_LABEL = 40  # Excel holds 255 characters for a whole footer, codes included
+
+
+def footer_label(book: Book) -> str:
+    """The label as printed: one line, cut to FOOTER_LABEL characters."""
+    label = " ".join(book.footer_label.split())
+    return label if len(label) <= FOOTER_LABEL else label[:FOOTER_LABEL - 1] + "…"
 
 
 def row_height(values: list[tuple[str, float]], line_points: float = 15.0) -> float:

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..cells import a1, abs_ref, utc_naive
 from ..files import atomic_path
 from ..quoting import xml_lines
-from .book import FONT, PLAIN_PRINT, ROC_FROM_SERIAL, STYLES, Book, PrintSetup, Sheet, Validation
+from .book import FONT, PLAIN_PRINT, ROC_FROM_SERIAL, STYLES, Book, PrintSetup, Sheet, Validation, footer_label
 
 # A column as wide as LibreOffice makes the same width in the .xlsx (whose unit is
 # the digit of Arial 11, see xlsx_writer.DEFAULT_FONT, plus XlsxWriter's 5 px of
@@ -164,7 +164,7 @@ def _page_styles(doc, book: Book) -> dict[PrintSetup, str]:
         doc.automaticstyles.addElement(layout)
         master = style.MasterPage(name=name, pagelayoutname=layout)
         if p.footer:
-            master.addElement(_page_number_footer())
+            master.addElement(_page_number_footer(footer_label(book)))
         doc.masterstyles.addElement(master)
         names[key] = name
     return {p: names[(p.landscape, p.fit_width, p.fit_height, p.footer)] for p in setups}
@@ -179,10 +179,16 @@ def _footer_style():
     return footer
 
 
-def _page_number_footer():
-    """第 N 頁，共 M 頁, centred, as the .xlsx's &C footer."""
+def _page_number_footer(label: str = ""):
+    """第 N 頁，共 M 頁, centred, as the .xlsx's &C footer; ``label`` at the left, as
+    its &L."""
     from odf import style, text
 
+    footer = style.Footer()
+    if label:
+        left = style.RegionLeft()
+        left.addElement(text.P(text=label))
+        footer.addElement(left)
     para = text.P(text="第 ")
     para.addElement(text.PageNumber(text="1"))
     para.addText(" 頁，共 ")
@@ -190,7 +196,6 @@ def _page_number_footer():
     para.addText(" 頁")
     region = style.RegionCenter()
     region.addElement(para)
-    footer = style.Footer()
     footer.addElement(region)
     return footer
 

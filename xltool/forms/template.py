@@ -83,7 +83,7 @@ def build_template(plan: Plan, unit: str, generated: datetime) -> Book:
         # The item list can pass Excel's 255-character property limit: sheet only.
         names=names, custom={k: v for k, v in meta.items() if k != KEYS["items"]}, title=f"{plan.info.name}－{unit}",
         author=plan.info.contact_unit or plan.info.agency, created=generated,
-        protect_structure=True, active=F.FORM_SHEET)
+        protect_structure=True, active=F.FORM_SHEET, footer_label=unit)
 
 
 def _guide_sheet(plan: Plan, unit: str, item_count: int) -> Sheet:

@@ -9,7 +9,7 @@ from ..cells import a1, abs_ref, date_to_serial, utc_naive
 from ..errors import XltoolError
 from ..files import atomic_path
 from ..xlsx_text import LiteralWorksheet
-from .book import FONT, PAPER_A4, PLAIN_PRINT, STYLES, Book
+from .book import FONT, PAPER_A4, PLAIN_PRINT, STYLES, Book, footer_label
 
 # The workbook's default font sets the width unit of every column (its digit's
 # width). Calibri, XlsxWriter's default, is missing where LibreOffice runs on Linux
@@ -82,7 +82,7 @@ def _write(book: Book, path: Path) -> None:
                 raise XltoolError(f"無法在工作表「{sheet.name}」{a1(*v.first)} 建立資料驗證。")
         if sheet.freeze:
             ws.freeze_panes(*sheet.freeze)
-        _print_setup(ws, sheet.print_setup or PLAIN_PRINT)
+        _print_setup(ws, sheet.print_setup or PLAIN_PRINT, footer_label(book))
         if sheet.protect:
             ws.protect("", {"format_columns": True, "format_rows": True,
                             "select_locked_cells": True, "select_unlocked_cells": True})
@@ -104,7 +104,7 @@ def _write(book: Book, path: Path) -> None:
 EXCEL_FORMATS = {"general": "General", "text": "@", "date": "[$-404]e/mm/dd"}
 
 
-def _print_setup(ws, p) -> None:
+def _print_setup(ws, p, label: str = "") -> None:
     ws.set_paper(PAPER_A4)
     if p.landscape:
         ws.set_landscape()
@@ -115,7 +115,9 @@ def _print_setup(ws, p) -> None:
     if p.repeat_rows:
         ws.repeat_rows(*p.repeat_rows)
     if p.footer:
-        ws.set_footer("&C第 &P 頁，共 &N 頁")
+        # & starts Excel's footer codes: a literal one is written twice.
+        left = f"&L{label.replace('&', '&&')}" if label else ""
+        ws.set_footer(f"{left}&C第 &P 頁，共 &N 頁")
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
 
 
