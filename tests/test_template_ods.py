@@ -103,8 +103,10 @@ def test_ods_metadata_and_page_layout(ods):
     assert props.get(q("style:print-orientation")) == "landscape"
     assert (props.get(q("fo:page-width")), props.get(q("fo:page-height"))) == ("29.7cm", "21cm")
     assert props.get(q("style:scale-to-X")) == "1"
-    footer = "".join(master.find("style:footer", NS).itertext())
-    assert footer.startswith("第 ") and "頁，共" in footer
+    footer = master.find("style:footer", NS)
+    left, center = (footer.find(f"style:region-{side}", NS) for side in ("left", "center"))
+    assert "".join(left.itertext()) == "資訊中心"  # whose form a loose page is
+    assert "".join(center.itertext()).startswith("第 ") and "頁，共" in "".join(center.itertext())
 
 
 def test_every_ods_template_is_valid_odf_1_3(ods):
