@@ -253,3 +253,51 @@ def test_a_blank_template_saved_unchanged_by_libreoffice_is_still_blank(tmp_path
     (ret,) = read_returns(kit.plan, [kit.inbox / saved.name])
     assert ret.saved == datetime(2024, 1, 2, 1, 0, tzinfo=timezone.utc)
     assert [i.code for i in ret.issues if i.code == "implausible-time"] == []
+
+
+@pytest.mark.parametrize("col", [0, 4, LAST])  # under 編號, 具體作法, the last column
+def test_a_remark_typed_under_the_form_is_a_warning_not_an_added_row(tmp_path, second_plan_path, col):
+    """A lone text a few rows under the last item (「填表人請假中，由代理人填寫」) is a
+    remark beside the form, quoted as typed; it is not read as a 編號 nor as an item row
+    added, which would make the return 有誤 and send it back for correction."""
+    kit = Kit(tmp_path, second_plan_path)
+    path = filled(kit, "乙組")
+    below = F.FIRST_ITEM_ROW + len(kit.plan.items_for("乙組")) + 2
+    remark = "填表人請假中，由代理人填寫"
+    type_at(path, path, below, col, remark)
+    result, master = merged(kit, tmp_path)
+    assert result.status_of("乙組").status == "已繳"
+    (told,) = checks(master, "text-outside-form")
+    assert told["儲存格"] == a1(below, col) and told["填寫內容"] == remark
+    assert "表格最後一列的下方" in told["說明"] and f"「{remark}」" in told["說明"]
+    assert not checks(master, "foreign-row") and not checks(master, "row-without-id")
+
+
+def test_a_row_added_under_the_form_with_an_item_in_it_is_still_an_error(tmp_path, second_plan_path):
+    kit = Kit(tmp_path, second_plan_path)
+    path = filled(kit, "乙組")
+    below = F.FIRST_ITEM_ROW + len(kit.plan.items_for("乙組")) + 1
+    type_at(path, path, below, 0, "B09")
+    type_at(path, path, below, LAST - 2, "新增的成果")
+    result, master = merged(kit, tmp_path)
+    assert result.status_of("乙組").status == "有誤"
+    assert checks(master, "foreign-row") and not checks(master, "text-outside-form")
+
+
+def test_a_blank_template_with_more_empty_cells_than_are_listed_is_still_blank(tmp_path):
+    """A unit leading 110 items sends its template back untouched: past the 300 issues
+    listed per file the rest are counted (too-many-issues), and what was counted is only
+    empty cells, so the file is still blank, and its unit 未繳."""
+    from plans import second_plan, write_plan
+
+    sheets = second_plan()
+    head, *_ = sheets["項目"]
+    sheets["項目"] = [head] + [[f"A{n:03d}", "A", "策略", f"方法 {n}", "甲組", "作法", None, None, 0.55]
+                               for n in range(1, 111)] + [
+        ["B01", "B", "策略", "方法", "全體", "作法", None, None, 39.5]]
+    kit = Kit(tmp_path, write_plan(tmp_path / "plan.xlsx", sheets))
+    blank_copy(kit, "甲組", "甲組.xlsx")
+    result, master = merged(kit, tmp_path)
+    (file,) = [r for r in status_rows(master, "甲組") if r["檔案"]]
+    assert file["狀態"] == BLANK_LABEL
+    assert result.status_of("甲組").status == "未繳"

@@ -96,8 +96,12 @@ def read_rows(rd: Reading, sheet: SheetData, header_row: int, expected: list[str
     seen: list[str] = []
     formula_rows = {r for r, _ in rd.formulas}
     names = header_row_names(sheet, header_row)  # to quote a row read into no item
+    last = _last_item_row(sheet, header_row, id_col, expected_ids)
     for r in range(header_row + 1, len(sheet.rows)):
         cells = sheet.rows[r]
+        if r > last and (lone := _lone_text(cells, r, formula_rows)) is not None:
+            rd.below_form.append((r, lone))  # a remark under the form (check_text_outside)
+            continue
         item_id = norm_text(_at(cells, id_col))
         width = len(cells)
         inputs = {col.name: v if (v := cells[c] if c < width else None) is None or type(v) is str
@@ -134,6 +138,19 @@ def read_rows(rd: Reading, sheet: SheetData, header_row: int, expected: list[str
     return seen
 
 
+def _last_item_row(sheet: SheetData, header_row: int, id_col: int, expected: set[str]) -> int:
+    """The last row holding one of the unit's items (the header row when none does)."""
+    return max((r for r in range(header_row + 1, len(sheet.rows))
+                if norm_text(_at(sheet.rows[r], id_col)) in expected), default=header_row)
+
+
+def _lone_text(cells: list, r: int, formula_rows: set[int]) -> int | None:
+    """The column of a row's only typed cell, if it has just one and no formula: under
+    the form that is a remark (「填表人請假，由代理人填寫」), not an item row added."""
+    typed = [c for c, v in enumerate(cells) if v is not None and norm_text(v)]
+    return typed[0] if len(typed) == 1 and r not in formula_rows else None
+
+
 def check_text_outside(rd: Reading, sheet: SheetData, header_row: int) -> None:
     """Text typed beside the form is read into nothing: each such cell is a warning
     quoting it, so that nothing a unit wrote is lost unseen (and a template with only
@@ -152,7 +169,7 @@ def check_text_outside(rd: Reading, sheet: SheetData, header_row: int) -> None:
             if r > header_row and not norm_text(_at(cells, id_col)):
                 continue
             found += [(r, c) for c in beside if c < len(cells) and _typed(rd, r, c, cells[c])]
-    _tell_outside(rd, sheet, header_row, found)
+    _tell_outside(rd, sheet, header_row, found + rd.below_form)
 
 
 def _outside_header_area(sheet: SheetData, header_row: int) -> list[tuple[int, int]]:
@@ -184,9 +201,11 @@ def _tell_outside(rd: Reading, sheet: SheetData, header_row: int, found: list[tu
     last = max((rd.ret.cols[col.name] for col in F.COLUMNS if col.name in rd.ret.cols), default=0)
     for r, c in found[:OUTSIDE_CELLS_TOLD]:
         shown = _shown(rd, r, c, sheet.cell(r, c))
-        rd.issue("text-outside-form", f"此儲存格在填報表的表格外（{_where(r, c, header_row, last, names)}），"
+        below = (r, c) in rd.below_form
+        where = "表格最後一列的下方" if below else _where(r, c, header_row, last, names)
+        rd.issue("text-outside-form", f"此儲存格在填報表的表格外（{where}），"
                  f"所填的「{quote(shown, 60)}」未納入彙整；要填報的內容請填在對應項目列的黃色儲存格。",
-                 WARNING, cell=a1(r, c), field=names.get(c, "") if r > header_row else "", value=shown)
+                 WARNING, cell=a1(r, c), field=names.get(c, "") if r > header_row and not below else "", value=shown)
     rest = found[OUTSIDE_CELLS_TOLD:]
     if rest:
         cells = "、".join(a1(r, c) for r, c in rest[:10]) + ("…" if len(rest) > 10 else "")

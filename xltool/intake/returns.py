@@ -51,6 +51,7 @@ class Return:
     sha256: str = ""  # of the bytes as read
     producer: str = ""  # the program that saved it, as the file's own properties say
     stated: datetime | None = None  # when the file says it was saved (an instant), trusted or not
+    unlisted: frozenset[str] = frozenset()  # codes of the issues past MAX_ISSUES_PER_FILE
 
     @property
     def name(self) -> str:

@@ -32,12 +32,14 @@ class Reading:
         self.edits: list[tuple[Row, str, str, str, str]] = []  # locked cells unlike the plan
         self.made = Made()
         self.seen_points: dict[str, Any] = {}  # item → the 配分 its earlier template showed
+        self.below_form: list[tuple[int, int]] = []  # lone text under the last item row: a remark
 
     def issue(self, code: str, message: str, severity: str = "", *, cell: str = "",
               field: str = "", value: Any = None, expected: str = "", sheet: str | None = None):
         if len(self.ret.issues) >= MAX_ISSUES_PER_FILE:
             self.dropped += 1
             self.dropped_errors += (severity or SEVERITY[code_entry(code).level]) == ERROR
+            self.ret.unlisted |= {code}
             return
         self.ret.issues.append(Issue(
             code=code, message=message, severity=severity, file=self.file,

@@ -188,7 +188,8 @@ def blank(ret: Return) -> bool:
     # text in a number cell, a formula, a locked cell edited, text beside the form) is
     # not kept in the rows, but it was typed, and the unit must be told of it.
     return bool(ret.rows) and not filled(ret) and all(
-        i.code in BLANK_ISSUES for i in ret.issues)
+        i.code in BLANK_ISSUES or (i.code == "too-many-issues" and ret.unlisted <= BLANK_ISSUES)
+        for i in ret.issues)
 
 
 # What a template as it went out may be told: its empty required cells, and what is
