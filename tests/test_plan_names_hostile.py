@@ -7,25 +7,11 @@ a unit's name may not hold a text Excel takes for an escape; two units may not d
 only in blanks (主辦單位 is matched without them)."""
 import openpyxl
 import pytest
-from click.testing import CliRunner
 from plans import second_plan, write_plan
 from returns import rewrite
+from test_plan_text_limits import at, issues_of, run
 
-from xltool.cli import cli
 from xltool.plan import check_plan
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def issues_of(tmp_path, p, name="plan.xlsx"):
-    _, issues = check_plan(write_plan(tmp_path / name, p))
-    return issues
-
-
-def at(issues, code):
-    return {(i.sheet, i.cell): i.message for i in issues if i.code == code}
 
 
 def renamed_unit(p, old, new):

@@ -164,7 +164,7 @@ def _page_styles(doc, book: Book) -> dict[PrintSetup, str]:
         doc.automaticstyles.addElement(layout)
         master = style.MasterPage(name=name, pagelayoutname=layout)
         if p.footer:
-            master.addElement(_page_number_footer(footer_label(book)))
+            master.addElement(_page_number_footer(footer_label(book), _footer_text_style(doc)))
         doc.masterstyles.addElement(master)
         names[key] = name
     return {p: names[(p.landscape, p.fit_width, p.fit_height, p.footer)] for p in setups}
@@ -179,21 +179,42 @@ def _footer_style():
     return footer
 
 
-def _page_number_footer(label: str = ""):
+FOOTER_TEXT = "xlFooterText"
+
+
+def _footer_text_style(doc) -> str:
+    """The footer's text at 11 pt, as the .xlsx's footer prints in Calc (its default of
+    10 pt, scaled with the page, printed the unit's name under 9 pt). Calc takes a
+    footer's formatting from text spans, not from paragraph styles."""
+    from odf import style
+
+    if not any(s.getAttribute("name") == FOOTER_TEXT for s in doc.automaticstyles.childNodes
+               if s.qname[1] == "style"):
+        st = style.Style(name=FOOTER_TEXT, family="text")
+        st.addElement(style.TextProperties(fontsize="11pt", fontsizeasian="11pt"))
+        doc.automaticstyles.addElement(st)
+    return FOOTER_TEXT
+
+
+def _page_number_footer(label: str, span_style: str):
     """第 N 頁，共 M 頁, centred, as the .xlsx's &C footer; ``label`` at the left, as
-    its &L."""
+    its &L; the text in ``span_style``."""
     from odf import style, text
 
     footer = style.Footer()
     if label:
         left = style.RegionLeft()
-        left.addElement(text.P(text=label))
+        para = text.P()
+        para.addElement(text.Span(stylename=span_style, text=label))
+        left.addElement(para)
         footer.addElement(left)
-    para = text.P(text="第 ")
-    para.addElement(text.PageNumber(text="1"))
-    para.addText(" 頁，共 ")
-    para.addElement(text.PageCount(text="1"))
-    para.addText(" 頁")
+    number = text.Span(stylename=span_style, text="第 ")
+    number.addElement(text.PageNumber(text="1"))
+    number.addText(" 頁，共 ")
+    number.addElement(text.PageCount(text="1"))
+    number.addText(" 頁")
+    para = text.P()
+    para.addElement(number)
     region = style.RegionCenter()
     region.addElement(para)
     footer.addElement(region)
