@@ -27,7 +27,8 @@ def note_issues(name: str, notes: list[Note], meta: dict[str, str] | None) -> li
     own = set((meta or {}).get(KEYS["notes"], "").split())
     theirs = [n for n in notes if not n.more and not n.problem and n.text.strip()
               and not _is_own(n, own)]
-    issues = [Issue("cell-note", f"「{name}」的工作表「{n.sheet}」儲存格 {n.cell} 有註解"
+    # The file, sheet and cell are the issue's place, shown before its message.
+    issues = [Issue("cell-note", "此儲存格有註解"
                     f"{f'（{quote(n.author, 40)}）' if n.author.strip() else ''}：「{quote(_one_line(n.text))}」；"
                     "註解不會納入彙整，要填報的內容請填在儲存格中。",
                     file=name, sheet=n.sheet, cell=n.cell, value=n.text[:NOTE_TEXT])
@@ -59,7 +60,7 @@ def _unreadable(name: str, notes: list[Note]) -> list[Issue]:
     for sheet in dict.fromkeys(n.sheet for n in notes if n.problem):
         why = "、".join(dict.fromkeys(_WHY.get(n.problem, n.problem) for n in notes
                                       if n.problem and n.sheet == sheet))
-        issues.append(Issue("cell-notes-unreadable", f"「{name}」的工作表「{sheet}」有註解無法讀取（{why}），"
+        issues.append(Issue("cell-notes-unreadable", f"此工作表有註解無法讀取（{why}），"
                             "其中的文字未能列出；儲存格的內容已照常讀取。若註解中有要填報的內容，"
                             "請填在儲存格中，或重新存檔後再寄。", file=name, sheet=sheet))
     return issues
