@@ -321,3 +321,20 @@ def test_print_never_overwrites_a_pdf_that_is_not_xltools(tmp_path):
     assert res.exit_code == 2, res.output
     assert "總表.pdf" in res.output and "為免覆蓋而未寫入" in res.output
     assert own.read_bytes() == b"%PDF-1.4 a signed scan"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symbolic links need privileges on Windows")
+def test_a_link_to_the_master_is_written_through(tmp_path):
+    """A master reached by a link (a shortcut to the shared folder's file): the file the
+    link names gets the new master, and the link stays a link."""
+    real = tmp_path / "shared" / "總表.xlsx"
+    real.parent.mkdir()
+    real.write_bytes(b"old")
+    link = tmp_path / "總表.xlsx"
+    link.symlink_to(real)
+    from xltool.files import atomic_path
+
+    with atomic_path(link) as tmp:
+        tmp.write_bytes(b"new")
+    assert link.is_symlink() and real.read_bytes() == b"new"
+    assert sorted(p.name for p in real.parent.iterdir()) == ["總表.xlsx"]

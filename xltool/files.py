@@ -39,8 +39,11 @@ def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; move it into place on success.
 
     A folder that cannot be written to is an :class:`XltoolError` in the user's
-    terms, not a traceback."""
+    terms, not a traceback. A link is written through: the file it names is replaced,
+    not the link (which would leave that file as it was, and the link a copy)."""
     target = Path(target)
+    if target.is_symlink():
+        target = target.resolve()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".~xltool-", suffix=target.suffix, dir=target.parent)
