@@ -130,8 +130,9 @@ FOOTER_LABEL = 40  # Excel holds 255 characters for a whole footer, codes includ
 
 
 def footer_label(book: Book) -> str:
-    """The label as printed: one line, cut to FOOTER_LABEL characters."""
-    label = " ".join(book.footer_label.split())
+    """The label as printed: one line (its line breaks as spaces; a full-width space is
+    the name's own), cut to FOOTER_LABEL characters."""
+    label = " ".join(part.strip() for part in book.footer_label.splitlines() if part.strip())
     return label if len(label) <= FOOTER_LABEL else label[:FOOTER_LABEL - 1] + "…"
 
 

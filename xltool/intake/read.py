@@ -121,13 +121,23 @@ def _read(rd: Reading) -> Return:
 TEMPLATE_SHEETS = frozenset({F.GUIDE_SHEET, F.FORM_SHEET, F.LIST_SHEET, F.META_SHEET, TODO_SHEET})
 
 
+ADDED_SHEETS_TOLD = 10  # added sheets told one by one; the rest in one issue
+
+
 def _added_sheets(rd: Reading, names: list[str], form: str) -> None:
     """Say each sheet the unit added: no sheet but the form is read, so what it holds
-    would be lost unseen."""
-    for name in names:
-        if name not in TEMPLATE_SHEETS and name != form:
-            rd.issue("sheet-added", f"檔案中有填報表沒有的工作表「{quote(name)}」；其中的內容不會納入彙整，"
-                     f"要填報的內容請填在「{F.FORM_SHEET}」對應項目的儲存格中。", WARNING, sheet=name)
+    would be lost unseen. A book of hundreds of sheets is told in a bounded number of
+    issues, not one each, which would push the form's own issues off the list."""
+    added = [name for name in names if name not in TEMPLATE_SHEETS and name != form]
+    for name in added[:ADDED_SHEETS_TOLD]:
+        rd.issue("sheet-added", f"檔案中有填報表沒有的工作表「{quote(name)}」；其中的內容不會納入彙整，"
+                 f"要填報的內容請填在「{F.FORM_SHEET}」對應項目的儲存格中。", WARNING, sheet=name)
+    rest = added[ADDED_SHEETS_TOLD:]
+    if rest:
+        shown = "、".join(f"「{quote(name)}」" for name in rest[:10]) + ("…" if len(rest) > 10 else "")
+        rd.issue("sheet-added", f"檔案中另有 {len(rest)} 個填報表沒有的工作表（共 {len(added)} 個）：{shown}；"
+                 f"其中的內容不會納入彙整，要填報的內容請填在「{F.FORM_SHEET}」對應項目的儲存格中。",
+                 WARNING, sheet=rest[0])
 
 
 def _identify_and_read(rd: Reading) -> None:

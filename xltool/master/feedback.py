@@ -23,6 +23,7 @@ from ..forms.template import build_template, template_filename
 from ..forms.todo import TODO_COLUMNS, TODO_HEADER_ROW, TODO_SHEET
 from ..intake import Return, read_returns
 from ..plan.filenames import same_file
+from ..quoting import quote
 from .merge import MergeResult
 
 # About the returned file as a whole (its name, its identity, its clock), not about a
@@ -289,6 +290,9 @@ def _record_own_notes(meta: Sheet, form: Sheet) -> None:
         meta.put(meta.max_row, 1, own_notes(list(form.notes.values())))
 
 
+SENT_NAME_CHARS = 80  # of an attachment's name, as a mail gave it
+
+
 def as_sent(result: MergeResult, ret: Return) -> str:
     """The return as its unit knows it: the attachment it mailed, and when it arrived,
     where `xltool collect` stored it under another name; else the file's own name."""
@@ -302,7 +306,8 @@ def as_sent(result: MergeResult, ret: Return) -> str:
         when = local_text(at, result.plan.zone or at.tzinfo)
     except ValueError:
         when = ""
-    return f"貴單位{when + ' ' if when else ''}寄來的「{sent}」（收件後存為「{ret.name}」）"
+    # The name came in a mail: shown visible (no control characters) and bounded.
+    return f"貴單位{when + ' ' if when else ''}寄來的「{quote(sent, SENT_NAME_CHARS)}」（收件後存為「{ret.name}」）"
 
 
 def todo_entries(ret: Return, located: list[tuple[Issue, str]]) -> list[list[str]]:
