@@ -3,8 +3,9 @@
 Two things can spoil a master while it is being replaced: a second xltool writing the
 same file (the later one wins, and the reviews the first one kept may be lost with it),
 and an office program holding it open (Excel then refuses the replacement after the
-whole merge; LibreOffice lets it happen and later saves its old copy over the new one,
-reviews typed since included). Both are found before any work starts."""
+whole merge; LibreOffice lets it happen, and a save there afterwards may put its old
+copy back over the new one, reviews typed since included). Both are found before any
+work starts."""
 from __future__ import annotations
 
 import hashlib
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import XltoolError
-from .files import display_name, unwritable
+from .files import display_name, real_path, unwritable
 
 if sys.platform == "win32":  # (sys.platform, not os.name: mypy follows it)
     import msvcrt
@@ -56,20 +57,12 @@ def lock_path(target: Path) -> Path:
     itself, whatever name it is given (a relative path, ``..``, a link to it), so
     that two names for one file are one lock. A name too long to take the prefix
     gets a digest of it instead, the same for every xltool."""
-    real = _real(Path(target))
+    real = real_path(Path(target))
     name = PREFIX + real.name
     if len(os.fsencode(name)) > MAX_NAME_BYTES:
         digest = hashlib.sha256(os.fsencode(real.name)).hexdigest()[:32]
         name = PREFIX + digest + real.suffix
     return real.with_name(name)
-
-
-def _real(target: Path) -> Path:
-    """``target`` with its links and ``..`` resolved, as far as they can be."""
-    try:
-        return target.resolve()
-    except (OSError, RuntimeError):  # a link loop: the name as given is all there is
-        return target.absolute()
 
 
 @contextmanager
@@ -206,7 +199,7 @@ def _office_locks(target: Path):
     opened under, and by its real name (LibreOffice resolves links; so may a share).
     Excel's is ~$ and the whole name, whatever its length (Word alone shortens it)."""
     seen = set()
-    for path in (target, _real(target)):
+    for path in (target, real_path(target)):
         name = path.name
         for lock, program, reader in ((path.with_name(f".~lock.{name}#"), "LibreOffice", _libreoffice_user),
                                       (path.with_name(f"~${name}"), "Excel", _excel_user)):

@@ -76,6 +76,15 @@ def atomic_path(target: Path) -> Iterator[Path]:
             pass
 
 
+def real_path(path: Path) -> Path:
+    """``path`` with its links and ``..`` resolved as far as they can be (a link loop,
+    an unreadable folder: the name as given, made absolute): one file, one key."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):
+        return Path(path).absolute()
+
+
 def unwritable(target: Path, exc: OSError):
     from .errors import XltoolError
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from ..cells import local_text, norm_text, squeeze
 from .fields import PLAN_COLUMNS
@@ -154,6 +155,23 @@ def as_instant(value: datetime, zone=None) -> datetime | None:
         return value.astimezone(timezone.utc)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def correction_copies(plan_id: str, paths: list[Path]) -> tuple[list[Path], set[Path]]:
+    """Of ``paths``: the correction copies of the plan ``plan_id``, in order, and those
+    of them still as xltool wrote them (:func:`untouched_copy`). Read in isolated
+    workers, as any file from elsewhere."""
+    from ..reading.workbook import read_stamps
+
+    copies, untouched = [], set()
+    for path, stamp in zip(paths, read_stamps(list(paths))):
+        props, saved = stamp or ({}, None)
+        if props.get(KEYS["feedback"]) != "1" or props.get(KEYS["plan_id"]) != plan_id:
+            continue
+        copies.append(path)
+        if untouched_copy(props.get(KEYS["generated"], ""), saved):
+            untouched.add(path)
+    return copies, untouched
 
 
 def untouched_copy(generated: str, saved: datetime | None) -> bool:

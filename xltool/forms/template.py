@@ -13,6 +13,7 @@ from ..cells import norm_text, roc_date
 from ..errors import XltoolError
 from ..plan import Plan
 from ..plan.filenames import file_name_twins, plan_short_name, template_stem
+from ..plan.rules import LIST_NAME_PREFIX
 from ..resources import load_json
 from . import fields as F
 from .book import Book, PrintSetup, Sheet, Validation, row_height
@@ -27,7 +28,8 @@ LINE_POINTS = 16
 
 def list_name(name: str, index: int) -> str:
     """A defined name for a plan list; Unicode letters are fine in Excel and Calc."""
-    return f"選項_{name}" if re.fullmatch(r"\w+", name) else f"選項_{index + 1}"
+    # The plan check holds a list's name to what leaves room for this prefix.
+    return f"{LIST_NAME_PREFIX}{name}" if re.fullmatch(r"\w+", name) else f"{LIST_NAME_PREFIX}{index + 1}"
 
 
 def short_name(plan: Plan) -> str:

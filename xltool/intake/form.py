@@ -97,7 +97,7 @@ def read_rows(rd: Reading, sheet: SheetData, header_row: int, expected: list[str
     formula_rows = {r for r, _ in rd.formulas}
     names = header_row_names(sheet, header_row)  # to quote a row read into no item
     last = _last_item_row(sheet, header_row, id_col, expected_ids)
-    known = set(items) | set(rd.made.items)  # a 編號 typed below is a row, not a remark
+    known = (items, rd.made.items)  # a 編號 of these typed below is a row, not a remark
     for r in range(header_row + 1, len(sheet.rows)):
         cells = sheet.rows[r]
         if r > last and (lone := _lone_text(cells, r, formula_rows, id_col, known)) is not None:
@@ -145,7 +145,7 @@ def _last_item_row(sheet: SheetData, header_row: int, id_col: int, expected: set
                 if norm_text(_at(sheet.rows[r], id_col)) in expected), default=header_row)
 
 
-def _lone_text(cells: list, r: int, formula_rows: set[int], id_col: int, known: set[str]) -> int | None:
+def _lone_text(cells: list, r: int, formula_rows: set[int], id_col: int, known: tuple) -> int | None:
     """The column of a row's only typed cell, if it has just one, typed as text and no
     formula: under the form that is a remark (「填表人請假，由代理人填寫」), not an item
     row added. A number, a date or a 編號 of the plan alone is data (an 實際值 whose
@@ -154,7 +154,7 @@ def _lone_text(cells: list, r: int, formula_rows: set[int], id_col: int, known: 
     if len(typed) != 1 or r in formula_rows:
         return None
     c, value = typed[0], cells[typed[0]]
-    if type(value) is not str or (c == id_col and norm_text(value) in known):
+    if type(value) is not str or (c == id_col and any(norm_text(value) in ids for ids in known)):
         return None
     return c
 

@@ -32,7 +32,6 @@ from pathlib import Path
 
 from ..cells import roc_date
 from ..errors import ERROR, WARNING, Issue
-from ..forms.identity import KEYS
 from ..forms.template import write_templates
 from ..forms.todo import TODO_SHEET, todo_rows
 from ..plan import Plan
@@ -125,21 +124,17 @@ class Copy:
 def find_copies(plan: Plan, folder: Path) -> tuple[list[Copy], list[Issue]]:
     """The correction copies of this plan in ``folder`` now, each with its unit as
     its own identity says (checked as a return is) and its 待修正事項 entries."""
-    from ..forms.identity import untouched_copy
+    from ..forms.identity import correction_copies
     from ..intake import read_returns
-    from ..reading.workbook import read_stamps
 
     folder = Path(folder)
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in COPY_SUFFIXES
                    and not p.name.startswith("~$")) if folder.is_dir() else []
-    mine, issues = [], []
-    for path, stamp in zip(files, read_stamps(files)):
-        props, saved = stamp or ({}, None)
-        if props.get(KEYS["feedback"]) != "1" or props.get(KEYS["plan_id"]) != plan.plan_id:
-            continue
-        if untouched_copy(props.get(KEYS["generated"], ""), saved):
-            mine.append(path)
-        else:  # saved again since xltool wrote it: most likely the unit's own correction
+    found, untouched = correction_copies(plan.plan_id, files)
+    mine = [path for path in found if path in untouched]
+    issues = []
+    for path in found:
+        if path not in untouched:  # saved again since xltool wrote it: most likely the unit's own correction
             issues.append(Issue("copy-not-sent", f"「{path.name}」不是 xltool 原樣寫出的退件補正檔"
                                 "（寫出後又被存檔過，可能是單位寄回的修正檔），未寄出；"
                                 "若是單位的修正檔，請移到回收資料夾後重新執行 xltool merge --feedback。",

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from ..cells import a1, col_index, local_text, roc_prose_date
 from ..errors import WARNING, Issue, XltoolError
-from ..files import short_filename
+from ..files import real_path, short_filename
 from ..forms import fields as F
 from ..forms.book import PrintSetup, Sheet, row_height
-from ..forms.identity import KEYS, untouched_copy
+from ..forms.identity import KEYS, correction_copies
 from ..forms.template import build_template, template_filename
 from ..forms.todo import TODO_COLUMNS, TODO_HEADER_ROW, TODO_SHEET
 from ..intake import Return, read_returns
@@ -111,11 +111,11 @@ class _Folder:
     @classmethod
     def scan(cls, result: MergeResult, out_dir: Path) -> _Folder:
         files = sorted(p for p in out_dir.iterdir() if p.is_file()) if out_dir.is_dir() else []
-        inputs = {_resolved(r.path) for s in result.units for r in (s.ret, *s.superseded) if r is not None}
-        inputs |= {_resolved(r.path) for r in result.rejected}
-        candidates = [p for p in files if p.suffix.lower() in (".xlsx", ".ods") and _resolved(p) not in inputs]
-        copies, untouched = _copies_of(result.plan, candidates)
-        return cls(out_dir, {same_file(p.name): p for p in files}, untouched, copies, inputs)
+        inputs = {real_path(r.path) for s in result.units for r in (s.ret, *s.superseded) if r is not None}
+        inputs |= {real_path(r.path) for r in result.rejected}
+        candidates = [p for p in files if p.suffix.lower() in (".xlsx", ".ods") and real_path(p) not in inputs]
+        copies, untouched = correction_copies(result.plan.plan_id, candidates)
+        return cls(out_dir, {same_file(p.name): p for p in files}, untouched, set(copies), inputs)
 
     def claim(self, names, ret: Return, problems: list[Issue]) -> Path:
         """The first of ``names`` that is free: no file of that name, or a copy xltool
@@ -135,10 +135,10 @@ class _Folder:
         raise AssertionError("unreachable: _names never ends")
 
     def _what(self, path: Path) -> str:
-        if _resolved(path) in self.inputs:
+        if real_path(path) in self.inputs:
             return _INPUT
         if path in self.copies:
-            return "是退件補正檔，但在 xltool 寫出後被修改過（可能是單位寄回的修正檔）"
+            return _EDITED
         return "不是 xltool 寫出的退件補正檔"
 
     def remove_stale(self, keep: set[Path], problems: list[Issue]) -> list[Path]:
@@ -149,8 +149,8 @@ class _Folder:
         removed = []
         for path in sorted(self.copies - keep):
             if path not in self.rewritable:
-                problems.append(Issue("feedback-file-kept", f"補正資料夾中的「{path.name}」是退件補正檔，但在 xltool "
-                                      "寫出後被修改過（可能是單位寄回的修正檔），未刪除；若是單位的修正檔，請移到回收資料夾"
+                problems.append(Issue("feedback-file-kept", f"補正資料夾中的「{path.name}」{_EDITED}，"
+                                      "未刪除；若是單位的修正檔，請移到回收資料夾"
                                       "後重新彙整，否則請自行刪除，以免再寄給該單位。", file=path.name))
                 continue
             try:
@@ -172,31 +172,7 @@ def _kept_issue(kept: Path, ret: Return, name: str, what: str) -> Issue:
 
 
 _INPUT = "是本次彙整讀取的回傳檔"
-
-
-def _resolved(path: Path) -> Path:
-    try:
-        return Path(path).resolve()
-    except OSError:
-        return Path(path).absolute()
-
-
-def _copies_of(plan, paths: list[Path]) -> tuple[set[Path], set[Path]]:
-    """Of ``paths``: the correction copies of ``plan``, and those still as xltool
-    wrote them (read in isolated workers, as any file from elsewhere)."""
-    from ..reading.workbook import read_stamps
-
-    copies, untouched = set(), set()
-    for path, answer in zip(paths, read_stamps(list(paths))):
-        if answer is None:
-            continue
-        props, saved = answer
-        if props.get(KEYS["feedback"]) != "1" or props.get(KEYS["plan_id"]) != plan.plan_id:
-            continue
-        copies.add(path)
-        if untouched_copy(props.get(KEYS["generated"], ""), saved):
-            untouched.add(path)
-    return copies, untouched
+_EDITED = "是退件補正檔，但在 xltool 寫出後被修改過（可能是單位寄回的修正檔）"
 
 
 @dataclass

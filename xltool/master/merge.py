@@ -245,12 +245,6 @@ def score(plan: Plan, returns: list[Return], issues: list[Issue],
             issues.append(Issue("unrecognized", f"「{ret.name}」無法使用。", file=ret.name))
     rejected = [r for r in rejected if id(r) not in superseded]
 
-    known = {i.id for i in plan.items}
-    for item_id in sorted(set(reviews) - known):
-        issues.append(Issue("orphan-review", f"總表中編號「{item_id}」的複評 {reviews[item_id]} 對應的項目已不在"
-                            "計畫中，未採計；請確認。", WARNING, sheet=SCORE_SHEET, field="複評",
-                            value=str(reviews[item_id])))
-
     from ..forms.revisions import changes_from_returns
 
     result = MergeResult(plan=plan, units=statuses, items=[], dimensions=[], total=0, grade="",

@@ -528,12 +528,12 @@ def unusable_issues(reviews: Reviews, plan=None, carried_to: str = "") -> list[I
         kept = "已照原樣保留在新總表並以紅色標示，" if carried_to else ""
         text = (f"項目「{item_id}」的複評「{quote(bad.typed)}」{bad.reason}，未採計（以自評計）；{kept}"
                 f"請修正{where} 後重新彙整。")
-        if bad.expected != "數字":
-            issues.append(Issue("review-out-of-range", text, file=carried_to or name, sheet=SCORE_SHEET,
-                                cell=cell, field=REVIEW_HEADER, value=quote(bad.typed), expected=bad.expected))
-        else:
-            issues.append(Issue("type-error", text, WARNING, file=carried_to or name, sheet=SCORE_SHEET,
-                                cell=cell, field=REVIEW_HEADER, value=quote(bad.typed), expected="數字"))
+        # Not a number is a warning here (the item is scored by its 自評); its code says
+        # "error" wherever a unit's cell holds one.
+        number = bad.expected == "數字"
+        issues.append(Issue("type-error" if number else "review-out-of-range", text, WARNING if number else "",
+                            file=carried_to or name, sheet=SCORE_SHEET, cell=cell, field=REVIEW_HEADER,
+                            value=quote(bad.typed), expected=bad.expected))
     return issues + (removed_issues(plan, reviews, carried_to) if plan is not None else [])
 
 

@@ -125,13 +125,11 @@ def shown_names(paths: list[Path]) -> list[str]:
 def _once(masters: list[Path]) -> list[Path]:
     """The masters given, each file once (a shell pattern and a name may both give it),
     in the order first given."""
+    from ...files import real_path
+
     seen: dict[Path, Path] = {}
     for path in masters:
-        try:
-            key = Path(path).resolve()
-        except OSError:
-            key = Path(path).absolute()
-        seen.setdefault(key, Path(path))
+        seen.setdefault(real_path(Path(path)), Path(path))
     return list(seen.values())
 
 
