@@ -1,5 +1,8 @@
 """End to end through the command line: init, check, template."""
+import os
 import re
+import shutil
+import subprocess
 import sys
 
 import openpyxl
@@ -150,3 +153,19 @@ def test_a_bug_while_reading_one_return_lets_the_merge_finish_and_exits_3(
     wb = openpyxl.load_workbook(master)
     issues = [[c.value for c in row] for row in wb["檢核結果"].iter_rows(min_row=2)]
     assert any("內部錯誤" in " ".join(str(v) for v in row) for row in issues)
+
+
+def test_a_character_the_console_cannot_show_does_not_stop_the_command(tmp_path):
+    """Output redirected to a file on a Traditional Chinese Windows is cp950: an emoji
+    in a return's name is shown as its code, and the command goes on."""
+    example = ROOT / "examples" / "kaohsiung-109"
+    returns = tmp_path / "returns"
+    shutil.copytree(example / "returns", returns)
+    first = sorted(returns.glob("*.xlsx"))[0]
+    first.rename(first.with_name(first.stem + "😀.xlsx"))
+    proc = subprocess.run([sys.executable, "-m", "xltool", "status", str(example / "plan.xlsx"), str(returns)],
+                          capture_output=True, env={**os.environ, "PYTHONIOENCODING": "cp950"})
+    out = proc.stdout.decode("cp950")
+    assert proc.returncode in (0, 1), proc.stderr.decode("cp950", "replace")
+    assert f"{first.stem}\\U0001f600.xlsx" in out
+    assert out.count("已繳") >= 12

@@ -32,7 +32,7 @@ from xltool.mail.send import prepare
 from xltool.mail.sources import imap_folder_name
 from xltool.plan import check_plan, load_plan
 from xltool.quoting import quote, visible
-from xltool.reading.isolation import isolation_enabled
+from xltool.reading.isolation import isolation_enabled, start_method
 
 EXAMPLE = ROOT / "examples" / "kaohsiung-109"
 PLAN = EXAMPLE / "plan.xlsx"
@@ -201,6 +201,12 @@ def test_forwarding_deeper_than_the_bound_is_an_error(plan, tmp_path):
     assert res.exit_code == 1 and "超過 12 層" in res.output and "deep.eml" in res.output
 
 
+# Their monkeypatches reach the workers only when these are forked (Linux; not Windows,
+# nor XLTOOL_START_METHOD=spawn).
+forked_workers = pytest.mark.skipif(start_method() != "fork", reason="the patch reaches the workers by fork")
+
+
+@forked_workers
 def test_encrypted_unreadable_and_oversized_attachments_are_errors(plan, tmp_path, monkeypatch):
     from msoffcrypto.format.ooxml import OOXMLFile
 
@@ -247,6 +253,7 @@ def test_a_message_over_the_cap_is_never_read(plan, tmp_path):
 
 
 @pytest.mark.skipif(not isolation_enabled(), reason="the crash would take the test run with it")
+@forked_workers
 def test_a_worker_that_dies_costs_only_its_message(plan, tmp_path, monkeypatch):
     real = examine_module.examine
 
@@ -365,6 +372,7 @@ def test_starttls_against_a_tls_only_port_times_out_plainly(imap, tmp_path):
     assert "沒有回應" in res.output and "只接受 SSL" in res.output
 
 
+@forked_workers
 def test_imap_non_ascii_folder_and_a_message_over_the_cap(plan, imap, tmp_path, monkeypatch):
     import imaplib
 

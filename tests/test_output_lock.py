@@ -77,6 +77,18 @@ def test_left_lock_files_are_named(master, lock, program, user):
     assert any("備份" in n for n in names(master.parent))  # the master was replaced
 
 
+def test_the_lock_files_folder_is_named_whole_for_a_master_named_without_one(master):
+    """`-o 總表.xlsx` in the master's folder: the folder to look in is named as a
+    path the user can find, not "."."""
+    (master.parent / ".~lock.總表.xlsx#").write_text(",王小明,pc-01,;", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "xltool", "merge", EXAMPLE / "plan.xlsx",
+                           EXAMPLE / "returns", "-o", master.name], capture_output=True, text=True,
+                          encoding="utf-8", cwd=master.parent)
+    assert proc.returncode == 2, proc.stderr
+    assert f"同一資料夾「{master.parent}」" in proc.stderr, proc.stderr
+    assert "「.」" not in proc.stderr
+
+
 def test_two_merges_at_once(master):
     before = master.read_bytes()
     with one_writer(master):
@@ -101,3 +113,31 @@ def test_lock_released_when_the_holder_dies(master, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert not lock_path(master).exists()
 
+
+
+def test_a_lock_file_windows_will_not_even_look_at_is_a_message(tmp_path, monkeypatch):
+    """On Windows a lock file whose removal is pending refuses opening and even a look
+    (PermissionError from stat): a zh-TW refusal, not a traceback."""
+    import os
+    from pathlib import Path
+
+    import xltool.file_locks as file_locks
+    from xltool.errors import XltoolError
+
+    target = tmp_path / "總表.xlsx"
+    lock = lock_path(target)
+    real_is_file, real_open = Path.is_file, os.open
+
+    def is_file(self):
+        if self.name == lock.name:
+            raise PermissionError(13, "Access is denied")
+        return real_is_file(self)
+
+    def refuse(path, *args, **kwargs):
+        if Path(path).name == lock.name:
+            raise PermissionError(13, "Access is denied")
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(Path, "is_file", is_file)
+    monkeypatch.setattr(file_locks.os, "open", refuse)
+    with pytest.raises(XltoolError, match="總表.xlsx"), one_writer(target):
+        pass

@@ -3,7 +3,6 @@ the streamed master is byte for byte the master a sequential run writes from the
 finished merge, with the pool and without it, and whatever order the workers
 finish in."""
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from xltool.master.run import run_merge
 from xltool.master.streaming import Stream, StreamedMaster, guess_units
 from xltool.master.writer import write_master
 from xltool.plan import load_plan
+from xltool.reading.isolation import start_method
 
 EXAMPLE = ROOT / "examples" / "kaohsiung-109"
 FIRST = "109_提升服務效能_第一課.xlsx"
@@ -61,7 +61,7 @@ def test_the_streamed_master_is_the_sequential_one(inbox, tmp_path, monkeypatch,
     elif mode == "one-worker":
         monkeypatch.setenv("XLTOOL_WORKERS", "1")
     else:
-        if not sys.platform.startswith("linux"):
+        if start_method() != "fork":
             pytest.skip("the slowed job reaches the workers by fork")
         monkeypatch.setenv("XLTOOL_WORKERS", "2")
         FINISHED = tmp_path / "finished.txt"

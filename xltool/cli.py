@@ -769,13 +769,32 @@ def _stop_cleanly_on_signals() -> None:
                 pass
 
 
+def _never_fail_on_encoding() -> None:
+    """Output redirected to a file on a Traditional Chinese Windows is cp950, which has
+    no emoji and no rare characters: one in a unit's file name must not stop the
+    command, so such a character is shown as its code (\\U0001f600)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
+
+
+_PROCESS_ENDS_WITH_COMMAND = False  # set by main(): the command is the process's last work
+
+
 def main(argv=None):
     """Entry point: turn library errors into zh-TW messages and exit codes."""
+    global _PROCESS_ENDS_WITH_COMMAND
+    _PROCESS_ENDS_WITH_COMMAND = True
     if not os.environ.get("XLTOOL_DEBUG"):
         # An error raised while an object is discarded (a half-written zip closed
         # again on a full disk) is printed as a traceback by default; the error that
         # matters has been reported already.
         sys.unraisablehook = _ignore_unraisable
+    _never_fail_on_encoding()
     _stop_cleanly_on_signals()
     try:
         cli.main(args=argv, prog_name="xltool", standalone_mode=False)

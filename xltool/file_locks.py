@@ -124,21 +124,38 @@ def _open(path: Path, target: Path) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)  # as writing the file itself would
     except OSError as exc:  # where the lock cannot go, the file itself cannot either
         raise unwritable(target, exc) from None
-    if path.is_symlink() or (path.exists() and not path.is_file()):
+    if _odd(path):
         raise _odd_lock(path, target, "不是一般檔案")
     try:
         return os.open(path, os.O_RDWR | os.O_CREAT | _NO_FOLLOW, 0o666)
     except PermissionError as exc:
-        if not path.is_file():  # the folder refuses a new file: so it would the master
+        if not _is_file(path):  # the folder refuses a new file: so it would the master
             raise unwritable(target, exc) from None
         try:
             return os.open(path, os.O_RDONLY | _NO_FOLLOW)
         except OSError as again:
             raise _odd_lock(path, target, f"無法開啟（{again.strerror or again}）") from None
     except OSError as exc:
-        if path.is_symlink() or (path.exists() and not path.is_file()):  # made meanwhile
+        if _odd(path):  # made meanwhile
             raise _odd_lock(path, target, "不是一般檔案") from None
         raise unwritable(target, exc) from None
+
+
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file; False where it cannot be told (Windows
+    refuses even a look at a file whose removal is pending)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _odd(path: Path) -> bool:
+    """A link, or something there that is not a regular file."""
+    try:
+        return path.is_symlink() or (path.exists() and not path.is_file())
+    except OSError:
+        return False
 
 
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -146,8 +163,16 @@ _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 def _odd_lock(path: Path, target: Path, what: str) -> XltoolError:
     return XltoolError(f"「{display_name(target)}」的鎖定檔「{display_name(path)}」{what}，無法確認是否有另一個 "
-                       f"xltool 正在寫入；若沒有，請刪除該鎖定檔（與總表在同一資料夾「{path.parent}」，"
+                       f"xltool 正在寫入；若沒有，請刪除該鎖定檔（與總表在同一資料夾「{_folder(path)}」，"
                        "可能是隱藏檔）後重新執行。")
+
+
+def _folder(path: Path) -> str:
+    """The folder a lock file is in, whole: "." (a master named without a folder)
+    tells a user nothing; each part as :func:`display_name` shows it."""
+    folder = Path(path).absolute().parent
+    names = [display_name(part) for part in folder.parts[1:]]
+    return folder.anchor + os.sep.join(names)
 
 
 def _still_there(path: Path, fd: int) -> bool:
@@ -180,7 +205,7 @@ def office_holding(target: Path) -> str | None:
         return (f"「{display_name(target)}」正在 {program} 中開啟{by}；請先存檔並關閉後再執行，"
                 f"否則新的檔案無法寫入，或之後在 {program} 中存檔時會蓋掉新的檔案。"
                 f"若確定沒有開啟（例如程式曾當掉），請刪除鎖定檔「{display_name(lock)}」（與總表在同一資料夾"
-                f"「{lock.parent}」，可能是隱藏檔）後重新執行。")
+                f"「{_folder(lock)}」，可能是隱藏檔）後重新執行。")
     return None
 
 

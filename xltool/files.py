@@ -28,10 +28,15 @@ _NEW_FILE_MODE = _umask_mode()
 _FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 
 
+# Names Windows keeps for devices, also with an extension (NUL.xlsx is NUL: what is
+# written there is lost, and CON.xlsx is the console, where a read waits for typing).
+_DEVICE = re.compile(r"(?i)(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)([ .].*)?")
+
+
 def safe_filename(name: str) -> str:
     """A file name that is valid on Windows and Linux and cannot climb folders."""
     cleaned = _FORBIDDEN.sub("_", name).strip(" .")
-    return cleaned or "_"
+    return "_" + cleaned if _DEVICE.fullmatch(cleaned) else cleaned or "_"
 
 
 @contextmanager

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 IN_WORKER = False  # set inside a worker: nested reads run in place
+WORKER_YOUNG_OBJECTS = 50_000  # a worker's young generation: collected when it passes this
 DEPTH = 3  # files a worker holds at once: the one it reads, and the next ones queued
 
 
@@ -57,6 +58,18 @@ def limits_from_env() -> Limits:
 def isolation_enabled() -> bool:
     """Off only for the benchmark that measures what isolation costs."""
     return os.environ.get("XLTOOL_ISOLATION", "on").lower() not in ("off", "0", "no")
+
+
+def start_method() -> str:
+    """How workers start: ``fork`` on Linux (cheap, and the context need not be
+    pickled), ``spawn`` elsewhere (Windows has nothing else). XLTOOL_START_METHOD=spawn
+    runs the Windows way on Linux, for the tests."""
+    import multiprocessing
+
+    asked = os.environ.get("XLTOOL_START_METHOD", "").strip().lower()
+    if asked in multiprocessing.get_all_start_methods():
+        return asked
+    return "fork" if sys.platform.startswith("linux") else "spawn"
 
 
 def _env_number(name: str, default: float) -> float:
@@ -176,7 +189,8 @@ class Pool:
         if self._idle:
             return self._idle.pop()
         if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="xltool-workers-")
+            self._tmp = tempfile.TemporaryDirectory(
+                prefix="xltool-workers-", ignore_cleanup_errors=True)  # Windows: a file still held
         worker = _Worker(self, Path(self._tmp.name) / f"stderr-{len(self._all)}-{time.monotonic_ns()}")
         self._all.append(worker)
         return worker
@@ -223,9 +237,7 @@ class _Worker:
     def __init__(self, pool: Pool, stderr_path: Path):
         import multiprocessing
 
-        # fork on Linux: cheap, and the context need not be pickled; spawn elsewhere.
-        ctx = multiprocessing.get_context("fork") if sys.platform.startswith("linux") \
-            else multiprocessing.get_context("spawn")
+        ctx: Any = multiprocessing.get_context(start_method())  # a Process class per method
         self.limits = pool.limits
         self.stderr_path = stderr_path
         self.conn, child = ctx.Pipe()
@@ -327,6 +339,12 @@ def _worker_main(conn, handler: Handler, context: Any, limits: Limits, stderr_pa
     # What the worker was forked with (the plan, the modules) lives as long as it does:
     # kept out of its garbage collections, which need then walk only what a file made.
     gc.freeze()
+    # Its own collector, whatever the parent's was at the fork (a merge forks with its
+    # collector off): a file that left cyclic garbage must not add to what a worker
+    # holds for the next thousand files. Collected rarely, since a file's objects go
+    # with their last reference (an ordinary return leaves no cyclic garbage at all).
+    gc.set_threshold(WORKER_YOUNG_OBJECTS)
+    gc.enable()
     while True:
         try:
             payload = conn.recv()
@@ -420,7 +438,7 @@ def _limit_windows_process(pid: int, limits: Limits):  # pragma: no cover — Wi
     import ctypes
     from ctypes import wintypes
 
-    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32 = _kernel32()
 
     class IoCounters(ctypes.Structure):
         _fields_ = [(name, ctypes.c_ulonglong) for name in (
@@ -463,6 +481,26 @@ def _limit_windows_process(pid: int, limits: Limits):  # pragma: no cover — Wi
 def _close_handle(handle) -> None:  # pragma: no cover — Windows only
     if sys.platform != "win32":  # a job handle exists only there
         return
-    import ctypes
+    _kernel32().CloseHandle(handle)
 
-    ctypes.WinDLL("kernel32").CloseHandle(handle)
+
+def _kernel32():  # pragma: no cover — Windows only
+    """kernel32 with the signatures of the calls made here. Without them ctypes takes
+    every argument and result for a C int, 32 bits, where a HANDLE is 64 bits wide on
+    64-bit Windows."""
+    if sys.platform != "win32":  # ctypes.WinDLL exists only there
+        raise OSError("kernel32 is Windows only")
+    import ctypes
+    from ctypes import wintypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    for name, result, arguments in (
+            ("CreateJobObjectW", wintypes.HANDLE, (ctypes.c_void_p, wintypes.LPCWSTR)),
+            ("SetInformationJobObject", wintypes.BOOL,
+             (wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p, wintypes.DWORD)),
+            ("OpenProcess", wintypes.HANDLE, (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)),
+            ("AssignProcessToJobObject", wintypes.BOOL, (wintypes.HANDLE, wintypes.HANDLE)),
+            ("CloseHandle", wintypes.BOOL, (wintypes.HANDLE,))):
+        function = getattr(kernel32, name)
+        function.restype, function.argtypes = result, arguments
+    return kernel32
