@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import partial
 from pathlib import Path
 
@@ -397,14 +397,14 @@ def _verify(master: Path, returns: tuple[Path, ...]) -> None:
 def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | None, strict: bool,
           as_pdf: bool, feedback_dir: Path | None):
     """彙整各單位回傳的填報表，檢核每一格並寫出評分總表。"""
-    from .master.run import check_outputs, run_merge
-    from .reading.workbook import assert_xml_guard
+    from .master.run import check_outputs, collector_off_to_exit, run_merge
 
     check_outputs([output] + ([report] if report else []) + ([feedback_dir] if feedback_dir else []),
                   list(returns), plan)
-    assert_xml_guard()
     model = _plan_or_exit(plan)
-    with _progress(returns) as progress:
+    # Only where the process ends with the command (not a test's in-process call).
+    to_exit = collector_off_to_exit() if _PROCESS_ENDS_WITH_COMMAND else nullcontext()
+    with to_exit, _progress(returns) as progress:
         run = run_merge(model, list(returns), output, report=report, strict=strict, pdf=as_pdf,
                         feedback_dir=feedback_dir, progress=progress)
     _show_merge(run, output, report)

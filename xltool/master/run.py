@@ -113,7 +113,7 @@ def _merge_into(plan: Plan, returns: list[Path], output: Path, *, report: Path |
             return run
         run.backup = master.commit(result)
     run.written = True
-    if report:  # with the collector on: json's indenting encoder leaves a cycle per call
+    if report:  # after the collector is as the caller had it: json's indenting encoder leaves a cycle per call
         _write_report(result, report)
     run.pdf, said = _print_or_set_aside(output, pdf)
     run.problems += said
@@ -163,6 +163,21 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
+
+
+@contextmanager
+def collector_off_to_exit() -> Iterator[None]:
+    """For a process that ends with its merge (the ``merge`` command): the collector
+    stays off to the end, and what the merge made is frozen, so that neither a
+    collection after the merge nor the interpreter's last one at exit walks it (for
+    1,000 returns, 0.2–0.3 s spent walking every row and entry held, to find none of
+    them garbage). Not for a caller that lives on, whose later collections would pass
+    over these objects."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
 
 
 def _write_report(result: MergeResult, report: Path) -> None:

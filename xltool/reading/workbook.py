@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypedDict
 
-from ..errors import Issue, XltoolError
+from ..errors import Issue
 from ..files import display_name
 from .bounds import Bounds, Formulas
 from .gate import SPREADSHEET_SUFFIXES, ZIP_FORMATS, GateReport, Rejected, gate, reject  # noqa: F401
@@ -330,11 +330,3 @@ def parse_stamp(text: str) -> datetime | None:
     if value.tzinfo is not None:
         value = value.astimezone(timezone.utc)
     return value
-
-
-def assert_xml_guard() -> None:
-    """openpyxl refuses XML entity tricks only when defusedxml is installed."""
-    from openpyxl.xml import DEFUSEDXML
-
-    if not DEFUSEDXML:
-        raise XltoolError("安全防護未啟用：請先安裝 defusedxml（pip install defusedxml）再執行。")
