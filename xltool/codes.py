@@ -113,6 +113,8 @@ CATALOGUE: dict[str, Code] = {
                                  "已改從總表讀取複評；另存的檔案未變更，其中若有較新的複評請修復該檔。"),
     "review-other-file": _c(WARNING, "複評讀自另存的總表", "往後請在 .xlsx 的總表填寫複評並存成 .xlsx。"),
     "review-note-missing": _c(WARNING, "複評未填複評說明", "複評與自評不同時，請在「評分」的複評說明欄寫明理由。"),
+    "review-self-changed": _c(WARNING, "複評填寫後自評已變動",
+                              "複評照原樣保留；請對照新的自評確認複評與複評說明是否仍適用。"),
     "revised-points": _c(WARNING, "自評超過修訂後的配分", "暫以新配分計；請複評確認。"),
     "new-item-unreported": _c(WARNING, "新增項目尚未填報", "可產生預填的新版填報表請單位補填。"),
     "write-failed": _c(ERROR, "檔案未寫出", "請確認資料夾可以寫入。"),

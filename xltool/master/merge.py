@@ -77,6 +77,8 @@ class MergeResult:
     review_notes: dict[str, str] = field(default_factory=dict)  # 複評說明 by item 編號 (review.py)
     # 複評 that cannot be adopted, by item 編號 (review.Unusable): shown as typed, not counted
     unusable_reviews: dict = field(default_factory=dict)
+    # 編號 → (自評 the previous master showed beside its 複評 or 複評說明, 自評 now), where they differ
+    self_changes: dict[str, tuple[float, float]] = field(default_factory=dict)
     store: RowStore | None = field(default=None, repr=False)
     _by_unit: dict[str, UnitStatus] = field(default_factory=dict, repr=False)
     # The last item's rows and entries: the sheets and the report ask for one item's

@@ -8,10 +8,13 @@ an issue naming the file, the sheet and the cell, never dropped in silence: a
 review that cannot be adopted is carried into the new master as typed (red, not
 counted) until someone fixes it, exactly as typed (a number is never rounded, a
 text never normalised); so is the review of an item the plan no longer has, in a
-list of its own below the totals (see sheets/scores.py)."""
+list of its own below the totals (see sheets/scores.py). A 複評 or 複評說明 typed
+beside a 自評 that has changed since (a unit's corrected return) is kept as typed,
+and said (see :func:`self_changes`)."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -84,6 +87,9 @@ class Reviews:
     issues: list[Issue] = field(default_factory=list)
     unusable: dict[str, Unusable] = field(default_factory=dict)
     lost: list[Issue] = field(default_factory=list)  # its reviews could not be read at all
+    # The 自評 評分 showed beside each 複評 or 複評說明, by item 編號: what it was typed
+    # against (see :func:`self_changes`); none where that 自評 is not a number
+    shown: dict[str, float] = field(default_factory=dict)
     read: bool = False  # a review sheet was found and read
     source: Path | None = None  # the file read
 
@@ -98,6 +104,7 @@ class _Layout:
     note_col: int | None
     retitled: tuple[tuple[int, str, str], ...] = ()  # (column, header seen, header meant)
     notes_lost: bool = False  # neither 複評說明 nor the layout without one
+    self_col: int | None = None  # 自評's, where one column is so named
 
 
 def read_reviews(master: Path, plan=None) -> tuple[dict[str, float], list[Issue]]:
@@ -145,10 +152,10 @@ def read_review_sheet(master: Path, plan=None, beside: bool = True) -> Reviews:
             found.issues.append(_duplicate(name, sheet, layout, item_id, first[item_id], r))
             continue
         first[item_id] = r
-        if layout.note_col is not None:
-            note = prose(sheet.cell(r, layout.note_col))[:MAX_CELL_TEXT]
-            if note:
-                found.notes[item_id] = note
+        note = prose(sheet.cell(r, layout.note_col))[:MAX_CELL_TEXT] if layout.note_col is not None else ""
+        if note:
+            found.notes[item_id] = note
+        _shown(found, sheet, r, layout, item_id, note)
         if plan is not None and item_id not in points:
             _removed_review(found, sheet, r, layout.review_col, item_id)
         else:
@@ -291,7 +298,24 @@ def _layout(sheet: SheetData) -> _Layout | None:
     if note is not None and names[note] != NOTE_HEADER:
         retitled.append((note, names[note], NOTE_HEADER))
     return _Layout(r, names.index(ID_HEADER), review, note, tuple(retitled),
-                   notes_lost=note is None and after != ADOPTED_HEADER)
+                   notes_lost=note is None and after != ADOPTED_HEADER,
+                   self_col=names.index(SELF_HEADER) if names.count(SELF_HEADER) == 1 else None)
+
+
+def _shown(found: Reviews, sheet: SheetData, r: int, layout: _Layout, item_id: str, note: str) -> None:
+    """Remember the 自評 row ``r`` shows beside its 複評 or 複評說明 (``note``), when it
+    has either and that 自評 is a number (a cached result, or its text in a copy)."""
+    if layout.self_col is None or (not note and norm_text(sheet.cell(r, layout.review_col)) == ""):
+        return
+    value = sheet.cell(r, layout.self_col)
+    if isinstance(value, (date, time, timedelta)):
+        return
+    try:
+        number = float(to_number(value))
+    except (ValueError, OverflowError):
+        return  # none shown (a formula whose result was not saved) or not a number: nothing to compare
+    if math.isfinite(number):
+        found.shown[item_id] = number
 
 
 def _review_column(names: list[str]) -> int | None:
@@ -671,8 +695,64 @@ def carry_notes(result, reviews: Reviews, master: str = "") -> list[Issue]:
     says those whose item is gone)."""
     result.review_notes = dict(reviews.notes)
     result.unusable_reviews = dict(reviews.unusable)
+    result.self_changes = self_changes(result, reviews)
     scored = [(n, r.item, r.self_score, r.review) for n, r in enumerate(result.items)]
-    return missing_notes(result.plan, scored, result.review_notes, master)
+    return self_changed_issues(result, reviews, master) + missing_notes(result.plan, scored,
+                                                                         result.review_notes, master)
+
+
+SAME_SELF = 1e-6  # a 自評 read back as 23.250000000000004 (or as the text 23.25) is 23.25
+
+
+def self_changes(result, reviews: Reviews) -> dict[str, tuple[float, float]]:
+    """The items whose 複評 or 複評說明 was typed beside a 自評 other than this merge's
+    (a unit's corrected return since): 編號 → (the 自評 then, the 自評 now). The 複評
+    stays as typed; 評分 marks the 自評 and the issue says so (:func:`self_changed_issues`)."""
+    changes = {}
+    for r in result.items:
+        was = reviews.shown.get(r.item.id)
+        if was is not None and abs(was - r.self_score) > SAME_SELF:
+            changes[r.item.id] = (was, r.self_score)
+    return changes
+
+
+def _typed_review(reviews: Reviews, item_id: str) -> str:
+    """The 複評 of ``item_id`` as the previous master had it ("" for none)."""
+    bad = reviews.unusable.get(item_id)
+    if bad is not None:
+        return bad.typed
+    return exact_text(reviews.scores[item_id]) if item_id in reviews.scores else ""
+
+
+def reviewed_what(reviews: Reviews, item_id: str, typed: bool = True) -> str:
+    """複評 40 與複評說明, as much of them as ``item_id`` has (not ``typed``: 複評與複評說明)."""
+    review = _typed_review(reviews, item_id)
+    said = [*([f"{REVIEW_HEADER} {quote(review, 20)}" if typed else REVIEW_HEADER] if review else []),
+            *([NOTE_HEADER] if reviews.notes.get(item_id) else [])]
+    return (" 與" if typed and review else "與").join(said)
+
+
+def self_changed_issues(result, reviews: Reviews, master: str = "") -> list[Issue]:
+    """A warning for each item whose 自評 changed under its 複評 or 複評說明 (see
+    :func:`self_changes`), naming the cell of the new master to look at again."""
+    from .sheets.scores import note_cell, review_cell
+
+    order = {r.item.id: n for n, r in enumerate(result.items)}
+    name = display_name(reviews.source) if reviews.source else ""
+    issues = []
+    for item_id, (was, now) in result.self_changes.items():
+        typed, what = _typed_review(reviews, item_id), reviewed_what(reviews, item_id)
+        short = reviewed_what(reviews, item_id, typed=False)
+        n = order[item_id]
+        cell = review_cell(result.plan, n) if typed else note_cell(result.plan, n)
+        kept = f"複評已照原樣保留（仍為 {quote(typed, 20)}，未隨自評調整）" if typed else "複評說明已照原樣保留"
+        issues.append(Issue("review-self-changed", f"項目「{item_id}」的自評已由 {fmt_number(was)} 變為 "
+                            f"{fmt_number(now)}（主辦單位的回傳已更新），既有總表「{name}」中的{what}是在自評為 "
+                            f"{fmt_number(was)} 時填寫的；{kept}。請確認總表「{SCORE_SHEET}」{cell} 的{short}"
+                            "是否仍適用（自評未再變動時，下次彙整不再提醒）。", WARNING, file=master,
+                            sheet=SCORE_SHEET, cell=cell, field=SELF_HEADER,
+                            value=f"自評 {fmt_number(was)} → {fmt_number(now)}", expected="確認複評"))
+    return issues
 
 
 def unusable_reviews(result) -> dict[str, Unusable]:

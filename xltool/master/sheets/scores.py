@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from itertools import groupby
 
 from ... import textfit
-from ...cells import a1, abs_ref, col_letter, formula_string
+from ...cells import a1, abs_ref, col_letter, fmt_number, formula_string
 from ...forms.book import FONT
 from ..layout import (
     ISSUE_SHEET,
@@ -144,12 +144,21 @@ def _item_row(ctx: Context, ws, cols: _Columns, r: int, res, unusable: Unusable 
     ws.write_number(r, cols.points, item.points, f["num"])
     for k, unit in enumerate(cols.units):
         _unit_score(ctx, ws, r, cols.first_unit + k, unit, res.entries.get(unit))
+    changed = ctx.r.self_changes.get(item.id)
+    shown = f["revised"] if changed else f["num"]
     if cols.units:
         span = f"{a1(r, cols.first_unit)}:{a1(r, cols.self_score - 1)}"
-        ws.write_formula(r, cols.self_score, f"=IFERROR(ROUND(AVERAGE({span}),2),0)", f["num"],
+        ws.write_formula(r, cols.self_score, f"=IFERROR(ROUND(AVERAGE({span}),2),0)", shown,
                          res.self_score)
     else:
-        ws.write_number(r, cols.self_score, res.self_score, f["num"])
+        ws.write_number(r, cols.self_score, res.self_score, shown)
+    if changed:
+        was, now = (fmt_number(v) for v in changed)
+        what = "與".join([*([REVIEW_HEADER] if res.review is not None or unusable is not None else []),
+                         *([NOTE_HEADER] if note else [])])
+        ws.write_comment(r, cols.self_score, f"自評已由 {was} 變為 {now}（主辦單位的回傳已更新）；"
+                                             f"右側的{what}是在自評為 {was} 時填寫的，已照原樣保留，"
+                                             "請確認是否仍適用。", {"font_name": FONT, "x_scale": 2})
     if res.review is None and unusable is not None:
         _unusable_review(ctx, ws, r, cols.review, unusable)
     elif res.review is None:
