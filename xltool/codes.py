@@ -83,6 +83,8 @@ CATALOGUE: dict[str, Code] = {
     "missing-value": _c(ERROR, "必填未填", "若本項不適用，請於執行狀態選不適用。"),
     "too-long": _c(ERROR, "文字過長", "一格最多 32,767 個字元。"),
     "normalized": _c(INFO, "已自動校正", "例如全形數字已視為數字。"),
+    "number-shown-as-date": _c(WARNING, "數字欄位顯示為日期或時間",
+                               "已依儲存格的數值採計；請將儲存格格式改為數值後重新輸入。"),
     "formula": _c(ERROR, "填寫欄位是公式", "請直接輸入數值或文字。"),
     # ------------------------------------------------ the merge
     "missing-return": _c(ERROR, "未繳交", "請催繳。"),

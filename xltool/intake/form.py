@@ -2,7 +2,7 @@
 the form's declarations and the plan."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from ..cells import a1, col_letter, date_to_serial, header_name, norm_text, prose, serial_to_date, squeeze
@@ -75,11 +75,51 @@ def read_columns(rd: Reading, sheet: SheetData, header_row: int) -> None:
 
 
 def check_merged_inputs(rd: Reading, sheet: SheetData, header_row: int) -> None:
+    """A merge over input cells shows only its top-left value. The cells it covers are
+    read as blank, whatever they hold: Excel empties them, LibreOffice keeps what they
+    held hidden, and the same return must read alike from either. What a covered cell
+    held is quoted in the issue, so that nothing typed is lost unseen."""
     input_cols = {rd.ret.cols[c.name] for c in F.INPUT_COLUMNS if c.name in rd.ret.cols}
+    names = header_row_names(sheet, header_row)
+    budget = [MERGE_CELLS_EMPTIED]
     for r1, c1, r2, c2 in sheet.merged:
         if r2 > header_row and any(c1 <= c <= c2 for c in input_cols):
+            hidden = _empty_covered(rd, sheet, (r1, c1, r2, c2), header_row, input_cols, names, budget)
+            told = f"被合併遮住的儲存格所填的內容未採用（{quote(hidden, 120)}）；" if hidden else ""
             rd.issue("merged-input-cells", f"填寫欄位有合併儲存格（{a1(r1, c1)}:{a1(r2, c2)}），"
-                     "只讀得到左上角的值；請取消合併後分別填寫。", cell=a1(r1, c1))
+                     f"只讀得到左上角的值；{told}請取消合併後分別填寫。", cell=a1(r1, c1),
+                     value=hidden or None)
+
+
+# Covered cells walked per sheet: every input cell of the most rows a return may have,
+# twice over; a file of overlapping merges (no program writes one) costs no more.
+MERGE_CELLS_EMPTIED = 2 * 20_000 * len(F.INPUT_COLUMNS)
+
+
+def _empty_covered(rd: Reading, sheet: SheetData, merge: tuple[int, int, int, int], header_row: int,
+                   input_cols: set[int], names: dict[int, str], budget: list[int]) -> str:
+    """Blank the input cells a merge covers (all but its top-left) below the header
+    row; what they held, as 儲存格 欄名：值, joined (a formula as written)."""
+    r1, c1, r2, c2 = merge
+    found: list[str] = []
+    for r in range(max(r1, header_row + 1), min(r2, len(sheet.rows) - 1) + 1):
+        cells = sheet.rows[r]
+        for c in sorted(input_cols):
+            if not c1 <= c <= c2 or (r, c) == (r1, c1):
+                continue
+            budget[0] -= 1
+            if budget[0] < 0:
+                return "；".join(found)
+            formula = rd.formulas.pop((r, c), None)  # "" where the file keeps no text
+            value = cells[c] if c < len(cells) else None
+            if formula is None and (value is None or not norm_text(value)):
+                continue
+            if c < len(cells):
+                cells[c] = None
+            if len(found) < 20:
+                shown = show_value(value) if formula is None else formula or "（公式）"
+                found.append(f"{a1(r, c)} {names.get(c, col_letter(c))}：{shown}")
+    return "；".join(found)
 
 
 def _id_col(rd: Reading) -> int:
@@ -377,15 +417,16 @@ def read_row(rd: Reading, sheet: SheetData, r: int, cols: dict[str, int], item, 
                     rd.seen_points[item.id] = raw_found
             else:
                 rd.edits.append((row, col.name, a1(r, c), found, want))
-    formula_cols = _read_inputs(rd, r, item, inputs, layout, row)
+    formula_cols = _read_inputs(rd, r, item, inputs, layout, row, cells)
     _check_required(rd, r, cols, item, inputs, formula_cols, row, layout)
     return row
 
 
 def _read_inputs(rd: Reading, r: int, item, inputs: dict[str, Any], layout: _Layout,
-                 row: Row) -> set[str]:
+                 row: Row, cells: list[Any] | None = None) -> set[str]:
     """Check each input cell of the row into ``row``; returns the columns holding formulas."""
     formula_cols: set[str] = set()
+    cells = cells or []
     for col, c, choices in layout.inputs:
         raw = inputs.get(col.name)
         if (r, c) in rd.formulas:
@@ -421,12 +462,22 @@ def _read_inputs(rd: Reading, r: int, item, inputs: dict[str, Any], layout: _Lay
             rd.ret.capped[item.id] = result.value
             row.values[col.name] = current
             row.flags.append("revised-points")
+        shown = shown_as_date(col, cells[c] if c < len(cells) else None)
         if result.problem:
-            rd.issue(result.problem.code, f"{result.problem.message}（編號 {item.id}）。",
+            seen_as = f"（此儲存格顯示為「{shown}」，其數值為 {show_value(raw)}）" if shown else ""
+            rd.issue(result.problem.code, f"{result.problem.message}（編號 {item.id}）{seen_as}。",
                        cell=a1(r, c), field=col.name, value=raw,
                        expected=result.problem.expected)
             row.flags.append(result.problem.code)
             row.invalid.append(col.name)
+        elif shown:
+            # The unit sees a date or a time (Excel and Calc turn 3/4 or 1-2 typed into a
+            # number cell into a date): what is taken is the number the cell holds, never
+            # silently, since it is rarely what the unit meant.
+            rd.issue("number-shown-as-date", f"「{col.name}」的儲存格顯示為日期或時間「{shown}」，"
+                     f"已依其數值採計為 {show_value(raw)}（編號 {item.id}）；若不是要填這個數字，"
+                     "請將儲存格格式改為「數值」後重新輸入。", WARNING, cell=a1(r, c), field=col.name,
+                     value=shown, expected=rule[1])
         elif result.note:
             rd.issue("normalized", f"{result.note}（編號 {item.id}）。",
                        cell=a1(r, c), field=col.name, value=raw)
@@ -485,10 +536,32 @@ def as_declared(rd: Reading, col: F.Column, value: Any) -> Any:
         return date_to_serial(value, rd.date_system)
     if col.kind == "number" and isinstance(value, timedelta):
         return value.total_seconds() / 86400
+    if col.kind == "number" and isinstance(value, time):  # a time of day: a fraction of one
+        return (value.hour * 3600 + value.minute * 60 + value.second
+                + value.microsecond / 1e6) / 86400
     if col.kind == "date" and isinstance(value, (int, float)) and not isinstance(value, bool) \
             and 0 < value < 2_958_466:  # Excel's last day, 9999-12-31
         return serial_to_date(value, rd.date_system)
     return value
+
+
+def shown_as_date(col: F.Column, value: Any) -> str:
+    """How a number column's cell shows when its format makes it a date, a time or a
+    duration (as the unit sees it); "" for any other cell."""
+    if col.kind != "number":
+        return ""
+    if isinstance(value, datetime):
+        shown = f"{value.year}/{value.month}/{value.day}"
+        return shown if value.time() == time() else f"{shown} {value:%H:%M:%S}"
+    if isinstance(value, date):
+        return f"{value.year}/{value.month}/{value.day}"
+    if isinstance(value, time):
+        return f"{value:%H:%M:%S}"
+    if isinstance(value, timedelta):
+        seconds = round(value.total_seconds())
+        sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
+        return f"{sign}{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    return ""
 
 
 def verify_fingerprint(rd: Reading, meta: dict[str, str]) -> None:

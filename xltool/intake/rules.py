@@ -6,6 +6,7 @@ Pasting bypasses a spreadsheet's validation, so every value is checked again.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -68,7 +69,7 @@ def rule_for(col: Column, *, choices: tuple[str, ...] | None = None,
         hi = maximum if maximum is not None else float("inf")
         span = (f"{fmt_number(lo)} 到 {fmt_number(hi)} 之間" if maximum is not None
                 else f"{fmt_number(lo)} 以上")
-        return Schema(And(Use(to_number, error=_fail("type-error", f"「{col.name}」須為數字")),
+        return Schema(And(Use(finite_number, error=_fail("type-error", f"「{col.name}」須為數字")),
                           lambda v: lo <= v <= hi,
                           error=_fail("out-of-range", f"「{col.name}」須為 {span}的數字")))
     if col.kind == "date":
@@ -78,6 +79,15 @@ def rule_for(col: Column, *, choices: tuple[str, ...] | None = None,
     return Schema(And(Use(clean_text), fits_a_cell,
                       error=_fail("too-long", f"「{col.name}」超過 {TEXT_LIMIT} 個字元"
                                               "（中文擴充字、表情符號等每字以 2 計）")))
+
+
+def finite_number(value: Any) -> float | int:
+    """:func:`cells.to_number`, but never an infinity: 400 nines typed as text read as
+    inf, which no spreadsheet can hold (the master could not be written)."""
+    number = to_number(value)
+    if not math.isfinite(number):
+        raise ValueError("not a finite number")
+    return number
 
 
 def date_problem(col: Column, example: date | None = None) -> str:
@@ -148,7 +158,7 @@ def _already_valid(col: Column, raw: Any, choices, maximum) -> bool:
     if kind == "list":
         return type(raw) is str and choices is not None and raw in choices
     if kind == "number":
-        return (type(raw) in (int, float) and raw == raw
+        return (type(raw) in (int, float) and (type(raw) is int or math.isfinite(raw))
                 and (col.minimum is None or raw >= col.minimum)
                 and (maximum is None or raw <= maximum))
     if kind == "text":

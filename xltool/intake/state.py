@@ -53,4 +53,8 @@ def show_value(value: Any) -> str:
     text = clean_text(value) if isinstance(value, str) else norm_text(value)
     if isinstance(value, float):
         text = fmt_number(value)
+        if len(text) > 20 or not value == value == float(text):
+            # 20.2500000001 is not 20.25, nor is 1E+308 three hundred digits: the
+            # shortest text that reads back as the very number the cell holds
+            text = repr(value).upper()
     return text if len(text) <= 200 else text[:200] + "…"
