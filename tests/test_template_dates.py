@@ -135,10 +135,9 @@ def test_a_gregorian_date_typed_in_calc_into_the_xlsx_merges(typed, plan, text):
 def test_roc_typing_in_calc_into_the_xlsx_is_refused_with_the_way_out(typed, plan, text):
     result, folder = typed[("xlsx", text)]
     assert result["invalid"] == [DATE_CELL]  # Calc stops it, with the message below
-    # Had it been kept, the date of the year 115 would not survive the .xlsx (it reads back
-    # as a time of day): the merge warns rather than take a wrong date.
-    value, issues = merged_date(plan, folder)
-    assert [i.code for i in issues] == ["type-error"] and value != JULY_1
+    # Kept all the same (pasted, which the validity check does not stop), the year 115 is
+    # in the .xlsx as a negative number, which the merge reads as the ROC date typed.
+    assert merged_date(plan, folder) == (JULY_1, [])
 
 
 def test_the_xlsx_message_says_how_to_type_an_roc_date(plan, tmp_path):
@@ -194,18 +193,29 @@ def test_a_date_that_is_none_is_a_warning_with_the_plans_example(plan, tmp_path)
     assert issue.message == "「填報日期」須為日期，例如 113/1/15（民國年）或 2024/1/15"
 
 
-def test_a_date_before_1900_in_a_xlsx_says_how_to_type_the_roc_date(plan, tmp_path):
+def test_a_date_before_1900_in_a_xlsx_is_read_as_the_roc_date_typed(plan, tmp_path):
     """What LibreOffice stores when 113/01/05 is typed into the .xlsx's date cell (the
-    year 113: a negative serial, which the readers give as a time of day)."""
+    year 113: a negative serial, which the readers give as a time of day): the number
+    the file holds is read, as the date LibreOffice shows, the ROC year typed."""
     (written,) = write_templates(plan, tmp_path / "tpl", units=[UNIT], formats=("xlsx",))
     folder = tmp_path / "in"
     folder.mkdir()
     target = folder / written.path.name
     wb = openpyxl.load_workbook(written.path)
-    wb[F.FORM_SHEET][DATE_CELL].value = -652683  # 0113-01-05
+    wb[F.FORM_SHEET][DATE_CELL].value = -652683  # 113/01/05 to LibreOffice
     wb.save(target)
-    value, issues = merged_date(plan, folder)
-    assert value == "00:00:00"  # what the file holds, kept as text
-    (issue,) = issues
-    assert issue.code == "type-error" and issue.cell == DATE_CELL
-    assert "1900" in issue.message and "'115/07/01" in issue.message and "西元日期" in issue.message
+    assert merged_date(plan, folder) == (date(2024, 1, 5), [])
+
+
+def test_a_date_that_cannot_be_read_says_how_to_type_the_roc_date(plan):
+    """Where a reader's time of day could not be put back (no number in the file), the
+    message gives the plan's own date as the example, and ends as a sentence."""
+    from datetime import time
+
+    from xltool.intake.rules import date_message
+
+    col = next(f for f in F.FORM_FIELDS if f.kind == "date")
+    message = date_message(col, time(0, 0), plan.info.deadline)
+    deadline = plan.info.deadline
+    assert f"'{deadline.year - 1911}/{deadline.month:02d}/{deadline.day:02d}" in message
+    assert "1900" in message and "西元日期" in message and message.endswith("。")

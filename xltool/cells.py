@@ -1,6 +1,7 @@
 """Spreadsheet coordinates and value normalisation shared by readers and writers."""
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from datetime import date, datetime
@@ -168,6 +169,19 @@ def serial_to_date(serial: float, system: str = "1900") -> date:
     from datetime import timedelta
 
     return _EPOCHS[system] + timedelta(days=days)
+
+
+FIRST_EARLY_SERIAL = -693593  # 0001-01-01, counted LibreOffice's way from 1899-12-30
+
+
+def early_serial_to_date(serial: float, system: str = "1900") -> date:
+    """The day a negative cell number means: LibreOffice counts days from its null
+    date (1899-12-30) in the proleptic Gregorian calendar, with no phantom leap day,
+    and writes such numbers into a .xlsx for dates before 1900 (Excel writes none)."""
+    from datetime import timedelta
+
+    epoch = date(1899, 12, 30) if system == "1900" else _EPOCHS[system]
+    return epoch + timedelta(days=math.floor(serial))
 
 
 def utc_naive(value: datetime) -> datetime:

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from ..cells import a1, col_letter, date_to_serial, header_name, norm_text, prose, serial_to_date, squeeze
+from ..cells import (
+    FIRST_EARLY_SERIAL,
+    a1,
+    col_letter,
+    date_to_serial,
+    early_serial_to_date,
+    header_name,
+    norm_text,
+    prose,
+    serial_to_date,
+    squeeze,
+)
 from ..errors import WARNING
 from ..forms import fields as F
 from ..forms.identity import KEYS, cell_digest, legacy_fingerprint, plan_cell_value
@@ -372,7 +383,7 @@ def read_form_fields(rd: Reading, sheet: SheetData, header_row: int) -> None:
     """填表人, 聯絡電話, 填報日期: each label's value is the cell to its right. A date is
     taken as the unit typed it, ROC or Gregorian (rules._as_date); the message for one
     that is no date gives an example from the plan (its 繳交期限)."""
-    from .rules import Checked, date_message
+    from .rules import Checked, date_message, is_lost_date
 
     fields: dict[str, F.Column] = {}
     for f in F.FORM_FIELDS:
@@ -385,8 +396,10 @@ def read_form_fields(rd: Reading, sheet: SheetData, header_row: int) -> None:
             raw = as_declared(rd, col, sheet.cell(r, c + 1))
             result: Checked = check(rule_for(col), col, raw, expected_text(col))
             # Keep what was typed when it is invalid, so nothing is lost: as text,
-            # since an impossible date or a NaN is no value any writer can store.
-            rd.ret.header[col.name] = show_value(raw) if result.problem else result.value
+            # since an impossible date or a NaN is no value any writer can store. A date
+            # whose number could not be read is no text the unit typed ("00:00:00"): none.
+            rd.ret.header[col.name] = result.value if not result.problem else \
+                None if is_lost_date(raw) else show_value(raw)
             if result.problem:
                 message = result.problem.message if col.kind != "date" else \
                     date_message(col, raw, rd.plan.info.deadline)
@@ -542,6 +555,9 @@ def as_declared(rd: Reading, col: F.Column, value: Any) -> Any:
     if col.kind == "date" and isinstance(value, (int, float)) and not isinstance(value, bool) \
             and 0 < value < 2_958_466:  # Excel's last day, 9999-12-31
         return serial_to_date(value, rd.date_system)
+    if col.kind == "date" and isinstance(value, (int, float)) and not isinstance(value, bool) \
+            and FIRST_EARLY_SERIAL <= value < 0:  # a day before 1900 (LibreOffice's 116/01/05)
+        return early_serial_to_date(value, rd.date_system)
     return value
 
 

@@ -99,9 +99,11 @@ def date_problem(col: Column, example: date | None = None) -> str:
 
 
 def is_lost_date(raw: Any) -> bool:
-    """A .xlsx cannot hold a date before 1900: its readers give a time of day for one.
+    """A date before 1900 that could not be read: readers give a time of day for one.
     LibreOffice stores such a date when an ROC date is typed into a date cell of a
-    .xlsx (it takes 115/07/01 for the year 115), so the unit's date is gone."""
+    .xlsx (it takes 115/07/01 for the year 115); the reader puts the number the file
+    holds back (reading.workbook._early_dates), so this is what is left: a cell whose
+    number could not be found."""
     return isinstance(raw, time) and not isinstance(raw, datetime)
 
 
@@ -109,8 +111,10 @@ def date_message(col: Column, raw: Any, example: date | None = None) -> str:
     """What is wrong with a date cell, and for a lost date how to type it instead."""
     if not is_lost_date(raw):
         return date_problem(col, example)
-    return (f"{date_problem(col, example)}。此儲存格的日期早於西元 1900 年，.xlsx 無法保存"
-            f"（在 LibreOffice 中輸入民國日期時會如此），請在日期前加半形單引號（'115/07/01）或改輸入西元日期")
+    example = example or date(2026, 7, 5)
+    roc = f"{example.year - 1911}/{example.month:02d}/{example.day:02d}"
+    return (f"{date_problem(col, example)}。此儲存格的日期早於西元 1900 年，無法讀取"
+            f"（在 LibreOffice 中輸入民國日期時可能如此），請在日期前加半形單引號（'{roc}）或改輸入西元日期。")
 
 
 @lru_cache(maxsize=4096)

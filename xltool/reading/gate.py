@@ -57,6 +57,9 @@ class GateReport:
     # when one of them was not kept and must be read from the file again.
     properties: dict[str, bytes] | None = None
     notes: list = field(default_factory=list)  # cell notes (reading/notes.py): no reader reads them
+    # .xlsx: each sheet's part (index → member), where its relationships name one only:
+    # where a value a reader gave must be looked up as the file holds it
+    sheet_parts: dict[int, str] = field(default_factory=dict)
 
 
 def reject(path: Path, code: str, message: str) -> Rejected:
@@ -171,10 +174,15 @@ def _gate_zip(path: Path, suffix: str, bounds: Bounds, only: set[str] | None,
             report.sheets, report.formulas, report.tables = ods.sheets, ods.formulas, ods.tables
             report.notes = ods.notes
         else:
-            from .xlsx_scan import _members, _read_small, scan_xlsx
+            from .xlsx_scan import _key, _members, _read_small, scan_xlsx
 
             xlsx = scan_xlsx(zf, bounds, only, prefer, kept)
             report.sheets = [n for n, _ in xlsx.sheets]
+            members = _members(zf.namelist())
+            for k, (_, parts) in enumerate(xlsx.sheets):
+                found = {members[_key(p)] for p in parts if _key(p) in members}
+                if len(found) == 1:
+                    report.sheet_parts[k] = found.pop()
             report.notes = xlsx_notes(zf, xlsx.sheets, _members(zf.namelist()),
                                       lambda part: _read_small(zf, part, kept))
             report.formulas, report.date1904 = xlsx.formulas, xlsx.date1904

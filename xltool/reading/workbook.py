@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, time, timezone
 from pathlib import Path
 from typing import Any, TypedDict
 
+from ..cells import a1
 from ..errors import Issue
 from ..files import display_name
 from .bounds import Bounds, Formulas
@@ -153,6 +154,7 @@ def read_here(path: Path, *, bounds: Bounds | None = None, max_rows: int = DEFAU
         except BaseException as exc:  # noqa: BLE001 — calamine panics are BaseExceptions
             raise _unreadable(path, exc) from None
         names = order
+        _early_dates(path, sheets, order, report.sheet_parts)
     formulas = {order[i]: cells for i, cells in report.formulas.items() if i < len(order)}
     props, saved, producer = _document_properties(path, report.properties)
     if report.saved_xls is not None and saved is None:
@@ -161,6 +163,47 @@ def read_here(path: Path, *, bounds: Bounds | None = None, max_rows: int = DEFAU
                         properties=props, saved=saved, producer=producer,
                         warnings=report.warnings, formulas=formulas, date1904=report.date1904,
                         reader=reader, notes=report.notes, sheet_names=list(report.sheets or names))
+
+
+EARLY_DATE_PART = 64 * 1024 * 1024  # bytes of a sheet read again for its early dates (the gate bounds it)
+
+
+def _early_dates(path: Path, sheets: dict[str, SheetData], order: list[str],
+                 parts: dict[int, str]) -> None:
+    """A number under a date format that is no day since 1900 (a negative one) comes
+    from calamine as a time of day, 00:00:00, and the number is lost. LibreOffice
+    writes such numbers: an ROC date typed into a date cell of a .xlsx (116/01/05 is
+    the year 116 there, -651588). Each is put back as the number the file holds, for
+    the checks to read as the form declares (see intake.form.as_declared). A time of
+    day (a number from 0 to 1) stays one."""
+    lost = {name: [(r, c) for r, row in enumerate(sheet.rows) for c, v in enumerate(row) if type(v) is time]
+            for name, sheet in sheets.items() if any(time in map(type, row) for row in sheet.rows)}
+    if not lost:
+        return
+    with zipfile.ZipFile(path) as zf:
+        for name, cells in lost.items():
+            part = parts.get(order.index(name)) if name in order else None
+            if part is None:
+                continue
+            with zf.open(part) as fh:
+                xml = fh.read(EARLY_DATE_PART)
+            for r, c in cells:
+                number = _stored_number(xml, a1(r, c))
+                if number is not None and not 0 <= number < 1:
+                    sheets[name].rows[r][c] = number
+
+
+def _stored_number(xml: bytes, ref: str) -> float | None:
+    """The number a sheet's XML holds in cell ``ref`` (its <v>), or None."""
+    import re
+
+    cell = re.search(rb'<c\s[^>]*?\br="' + ref.encode() + rb'"[^>]*>(.*?)</c>', xml, re.S)
+    value = re.search(rb"<v>([^<]{1,40})</v>", cell.group(1)) if cell else None
+    try:
+        number = float(value.group(1)) if value else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) else None
 
 
 def _unreadable(path: Path, exc: BaseException) -> Rejected:
