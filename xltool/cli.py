@@ -667,8 +667,8 @@ def report(plan: Path, master: Path, outputs: tuple[Path, ...]):
         _exit_for(outcome.issues)
     document = outcome_document(outcome)
     for target in outputs:
-        write_document(document, target)
-        say(f"已產生執行成果：{target}")
+        kept = write_document(document, target)
+        say(f"已產生執行成果：{target}" + (f"（原有的同名檔案不同，已另存為「{kept.name}」）" if kept else ""))
     for dim, value in outcome.dimensions:
         say(f"{dim.name}：{value:g} / {dim.points:g}")
     say(f"總分：{outcome.total:g}　等第：{outcome.grade}　考核年月：{model.info.review_month}"
@@ -719,12 +719,12 @@ def rollup(masters: tuple[Path, ...], outputs: tuple[Path, ...], roster: Path | 
     unwritten = []
     for target in outputs:  # one output that cannot be written does not stop the others
         try:
-            write_rollup(result, target)
+            kept = write_rollup(result, target)
         except XltoolError as exc:
             say(f"錯誤：{exc}", err=True)
             unwritten.append(target)
             continue
-        say(f"已產生彙整的附表2：{target}")
+        say(f"已產生彙整的附表2：{target}" + (f"（原有的同名檔案不同，已另存為「{kept.name}」）" if kept else ""))
     if report:
         write_rollup_json(result, report)
         say(f"報告：{report}")

@@ -204,7 +204,7 @@ def office_holding(target: Path) -> str | None:
         by = f"（{who}）" if who else ""
         return (f"「{display_name(target)}」正在 {program} 中開啟{by}；請先存檔並關閉後再執行，"
                 f"否則新的檔案無法寫入，或之後在 {program} 中存檔時會蓋掉新的檔案。"
-                f"若確定沒有開啟（例如程式曾當掉），請刪除鎖定檔「{display_name(lock)}」（與總表在同一資料夾"
+                f"若確定沒有開啟（例如程式曾當掉），請刪除鎖定檔「{display_name(lock)}」（與該檔在同一資料夾"
                 f"「{_folder(lock)}」，可能是隱藏檔）後重新執行。")
     return None
 
@@ -219,15 +219,32 @@ def _head(lock: Path) -> bytes:
         return b""
 
 
+WORD_FORMATS = (".doc", ".docx", ".rtf", ".odt")  # what Word may have open
+
+
+def word_lock(target: Path) -> Path:
+    """The lock file Word keeps beside a document it has open: ``~$`` and the name, less
+    its first two characters where the name before the extension is 8 or more (UTF-16)
+    characters long, less its first where it is 7 (LibreOffice's msodocumentlockfile.cxx
+    reads and writes it so)."""
+    target = Path(target)
+    length = len(target.stem.encode("utf-16-le")) // 2
+    cut = 2 if length >= 8 else 1 if length == 7 else 0
+    return target.with_name("~$" + target.name[cut:])
+
+
 def _office_locks(target: Path):
-    """The lock files LibreOffice and Excel keep beside ``target``: by the name it was
-    opened under, and by its real name (LibreOffice resolves links; so may a share).
-    Excel's is ~$ and the whole name, whatever its length (Word alone shortens it)."""
+    """The lock files LibreOffice, Excel and Word keep beside ``target``: by the name it
+    was opened under, and by its real name (LibreOffice resolves links; so may a share).
+    Excel's is ~$ and the whole name, whatever its length; Word shortens a long one."""
     seen = set()
     for path in (target, real_path(target)):
         name = path.name
-        for lock, program, reader in ((path.with_name(f".~lock.{name}#"), "LibreOffice", _libreoffice_user),
-                                      (path.with_name(f"~${name}"), "Excel", _excel_user)):
+        locks = [(path.with_name(f".~lock.{name}#"), "LibreOffice", _libreoffice_user),
+                 (path.with_name(f"~${name}"), "Excel", _excel_user)]
+        if path.suffix.lower() in WORD_FORMATS:  # its owner file is laid out as Excel's
+            locks = [locks[0], (word_lock(path), "Word", _excel_user)]
+        for lock, program, reader in locks:
             if lock not in seen:
                 seen.add(lock)
                 yield lock, program, reader

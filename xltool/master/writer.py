@@ -77,6 +77,49 @@ def backup_of(target: Path) -> Path | None:
     return backup
 
 
+def write_keeping(target, write) -> Path | None:
+    """Write ``target`` atomically through ``write(path)``; a file already there whose
+    bytes differ (a document someone edited since, or any other file of that name) is
+    first copied aside as 名稱-備份-YYYYMMDD-HHMMSS (as the master's backups are named)
+    and that copy's path returned, so that nothing of anyone's is replaced unsaid."""
+    from ..errors import XltoolError
+    from ..files import display_name
+
+    target = Path(target)
+    real = target.resolve() if target.is_symlink() else target
+    with atomic_path(real) as tmp:
+        write(tmp)
+        try:
+            if not real.is_file() or same_content(real, tmp):
+                return None
+            backup = backup_of(real)
+        except OSError as exc:
+            raise XltoolError(f"「{display_name(target)}」已存在，但無法先另存備份（{exc.strerror or exc}），"
+                              "為免覆蓋而未寫入；請將該檔改名或移走後重新執行。") from None
+    return backup
+
+
+STAMPS = "docProps/core.xml"  # when an .xlsx was written: all that differs between two writes of one content
+
+
+def same_content(old: Path, new: Path) -> bool:
+    """``old`` holds what ``new`` does: the same bytes, or the same zip members but for
+    the time written (so that writing the same 附表2 again keeps no copy of the last)."""
+    import zipfile
+
+    if filecmp.cmp(old, new, shallow=False):
+        return True
+    try:
+        with zipfile.ZipFile(old) as a, zipfile.ZipFile(new) as b:
+            sizes = {i.filename: i.file_size for i in b.infolist() if i.filename != STAMPS}
+            if {i.filename: i.file_size for i in a.infolist() if i.filename != STAMPS} != sizes \
+                    or len(a.infolist()) != len(b.infolist()):
+                return False  # (sizes first: the old file's members are read only where ours are as large)
+            return all(a.read(n) == b.read(n) for n in sizes)
+    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError, NotImplementedError):
+        return False
+
+
 def backup_path(target: Path) -> Path | None:
     """Where :func:`backup_of` keeps the master at ``target``: 總表-備份-YYYYMMDD-HHMMSS.xlsx
     from its time saved, else, where that name is taken by other bytes (two saves in

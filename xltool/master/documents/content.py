@@ -11,6 +11,7 @@ bands line, and 實施考核機關 | 編號 | 受考核單位名稱 | each 構�
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from ...cells import fmt_number
 from ...plan import Item, Plan
@@ -168,7 +169,9 @@ DOCUMENT_SUFFIXES = (".odt", ".docx", ".html")
 
 
 def check_targets(targets: list, inputs: tuple = ()) -> None:
-    """Every output named by a document format's extension, and none of them an input."""
+    """Every output named by a document format's extension, none of them an input,
+    and none open in an office program (which would refuse it, or save its old copy
+    over it afterwards)."""
     from pathlib import Path
 
     from ...errors import XltoolError
@@ -178,29 +181,32 @@ def check_targets(targets: list, inputs: tuple = ()) -> None:
             raise XltoolError(f"輸出檔須為 .odt、.docx 或 .html：{Path(target).name}")
         if any(Path(target).resolve() == Path(given).resolve() for given in inputs):
             raise XltoolError(f"輸出檔「{target}」就是輸入的計畫檔或總表，寫入會覆蓋它；請改用其他檔名。")
+    from ...file_locks import check_not_open
+
+    for target in targets:
+        check_not_open(Path(target))
 
 
-def write_document(document: Document, target) -> None:
-    """Write ``document`` in the format ``target``'s extension names."""
-    from pathlib import Path
+def write_document(document: Document, target, keep: bool = True) -> Path | None:
+    """Write ``document`` in the format ``target``'s extension names. Returns where a
+    different file that was at ``target`` has been kept (:func:`~xltool.master.writer.write_keeping`; with
+    ``keep`` False it is simply replaced)."""
+    from ...files import atomic_path
+    from ..writer import write_keeping
+    from .docx import write_docx
+    from .html import write_html
+    from .odt import write_odt
 
     check_targets([target])
-    suffix = Path(target).suffix.lower()
-    if suffix == ".odt":
-        from .odt import write_odt
-
-        write_odt(document, Path(target))
-    elif suffix == ".docx":
-        from .docx import write_docx
-
-        write_docx(document, Path(target))
-    else:
-        from .html import write_html
-
-        write_html(document, Path(target))
+    writer = {".odt": write_odt, ".docx": write_docx}.get(Path(target).suffix.lower(), write_html)
+    if not keep:
+        with atomic_path(Path(target)) as tmp:
+            writer(document, tmp)
+        return None
+    return write_keeping(Path(target), lambda path: writer(document, path))
 
 
 def write_plan_document(plan: Plan, target, preface: list[tuple[str, list[str]]] | None = None) -> None:
     """The plan document (without results) as .odt, .docx or .html: what the
     examples ship as 計畫.docx and 計畫.odt, and what `xltool init --from` reads."""
-    write_document(plan_document(plan, preface), target)
+    write_document(plan_document(plan, preface), target, keep=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...quoting import xml_lines
+from ...quoting import NOT_TEXT, xml_lines
 
 FONT = "標楷體"  # the official document font
 # What to use where 標楷體 is missing: its Windows and macOS names, then the
@@ -75,5 +75,7 @@ def grid(rows: list[list[DocCell]], columns: int) -> list[list[tuple[DocCell, bo
 
 def lines(text: str) -> list[str]:
     """A cell's or paragraph's text as paragraphs: one per line, without what no XML
-    document can hold (a master from an older plan may carry a control character)."""
-    return xml_lines(text)
+    document can hold (a master from an older plan may carry a control character),
+    nor C1 controls and DEL, which odfpy writes as U+FFFD and no text xltool keeps
+    may hold (:data:`~xltool.quoting.NOT_TEXT`): every format shows the same text."""
+    return [NOT_TEXT.sub("", line) for line in xml_lines(text)]

@@ -8,6 +8,7 @@ zip times, so the same content gives the same bytes.
 """
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -142,14 +143,37 @@ def _paragraph_style(doc, name: str, size: float, bold: bool, centred: bool, abo
 
 
 def _paragraphs(block: DocParagraph, styles: dict[str, object], first: bool):
-    from odf import teletype, text
+    from odf import text
 
     name = "first" if first else (f"break-{block.style}" if block.page_break and
                                   f"break-{block.style}" in styles else block.style)
     for k, line in enumerate(lines(block.text)):
         p = text.P(stylename=styles[name if k == 0 else block.style])
-        teletype.addTextToElement(p, line)
+        add_text(p, line)
         yield p
+
+
+_SPACES = re.compile(r"( +|\t)")
+
+
+def add_text(p, line: str) -> None:
+    """``line`` into the paragraph ``p`` so that every space and tab reads back: ODF
+    readers drop a paragraph's leading spaces and collapse a run of them to one
+    (ODF 1.3 part 3, 6.1.2), so a space is written as itself only alone between two
+    other characters, and every other run of spaces as ``text:s`` with its count
+    (odfpy's teletype writes the first of a run as a space, which a leading run loses)."""
+    from odf import text
+
+    parts = [part for part in _SPACES.split(line) if part]
+    for n, part in enumerate(parts):
+        if part == "\t":
+            p.addElement(text.Tab())
+        elif part[0] != " ":
+            p.addText(part)
+        elif part == " " and 0 < n < len(parts) - 1 and parts[n - 1] != "\t" and parts[n + 1] != "\t":
+            p.addText(" ")
+        else:
+            p.addElement(text.S(c=len(part)))
 
 
 def _table(doc, block: DocTable, styles: dict[str, object], n: int):
@@ -183,7 +207,7 @@ def _table_style(doc, n: int):
 
 
 def _rows(rows, columns: int, styles: dict[str, object], header: bool):
-    from odf import table, teletype, text
+    from odf import table, text
 
     for placed in grid(rows, columns):
         tr = table.TableRow()
@@ -201,7 +225,7 @@ def _rows(rows, columns: int, styles: dict[str, object], header: bool):
             para = "cell-header" if header else ("cell-center" if cell.align == "center" else "cell")
             for line in lines(cell.text):
                 p = text.P(stylename=styles[para])
-                teletype.addTextToElement(p, line)
+                add_text(p, line)
                 td.addElement(p)
             tr.addElement(td)
         yield tr

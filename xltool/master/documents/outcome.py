@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from ...cells import a1, fmt_number, header_name, norm_text, prose, to_number
-from ...errors import WARNING, Issue, XltoolError
+from ...errors import INFO, WARNING, Issue, XltoolError
 from ...files import display_name
 from ...forms import fields as F
 from ...plan import Dimension, Item, Plan
+from ...quoting import NOT_TEXT
 from ...reading.bounds import Bounds
 from ...reading.workbook import SheetData, read_workbook
 from ..layout import DETAIL_SHEET, SCORE_HEADER_ROW, SCORE_SHEET
@@ -65,8 +66,9 @@ class Outcome:
 class MasterMismatch(XltoolError):
     """The master does not belong to this plan; ``issues`` say where."""
 
-    def __init__(self, issues: list[Issue]):
+    def __init__(self, issues: list[Issue], missing_sheet: str = ""):
         self.issues = issues
+        self.missing_sheet = missing_sheet  # the master has no sheet of this name
         super().__init__(f"總表與計畫檔不符（{len(issues)} 處）；請以目前的計畫檔重新執行 xltool merge 後再產生成果。")
 
 
@@ -104,7 +106,7 @@ def _details(sheet: SheetData | None, name: str) -> dict[tuple[str, str], dict[s
     """明細's rows by (unit, 編號): the values, where they are, and the 檢核 flags."""
     if sheet is None or not sheet.rows:
         raise MasterMismatch([_mismatch(name, f"「{name}」沒有「{DETAIL_SHEET}」工作表，不是 xltool merge 產生的總表。",
-                                        DETAIL_SHEET)])
+                                        DETAIL_SHEET)], DETAIL_SHEET)
     head = [header_name(v) for v in sheet.rows[0]]
     absent = [c for c in DETAIL_COLUMNS if c not in head]
     if absent:
@@ -117,7 +119,8 @@ def _details(sheet: SheetData | None, name: str) -> dict[tuple[str, str], dict[s
         if unit and item_id and (unit, item_id) not in out:
             out[(unit, item_id)] = {
                 "row": r, "score_col": col[SCORE], "status": norm_text(sheet.cell(r, col[STATUS])),
-                "text": prose(sheet.cell(r, col[RESULT])), "score": sheet.cell(r, col[SCORE]),
+                "text": prose(sheet.cell(r, col[RESULT])), "text_cell": a1(r, col[RESULT]),
+                "score": sheet.cell(r, col[SCORE]),
                 "flags": set(filter(None, norm_text(sheet.cell(r, col["檢核"])).split("、")))}
     return out
 
@@ -127,7 +130,7 @@ def _check_matches(plan: Plan, scores: SheetData | None, details: dict, name: st
     problems: list[Issue] = []
     if scores is None:
         raise MasterMismatch([_mismatch(name, f"「{name}」沒有「{SCORE_SHEET}」工作表，不是 xltool merge 產生的總表。",
-                                        SCORE_SHEET)])
+                                        SCORE_SHEET)], SCORE_SHEET)
     title = norm_text(scores.cell(0, 0))
     if not title.startswith(norm_text(plan.info.name)):
         problems.append(_mismatch(name, f"總表的計畫「{title[:60]}」不是計畫檔的「{plan.info.name}」。",
@@ -175,7 +178,14 @@ def _item(plan: Plan, item: Item, details: dict, review: float | None, outcome: 
     for unit in item.leads:
         row = details[(unit, item.id)]
         missing = MISSING in row["flags"]
-        texts.append(UnitText(unit, "" if missing else row["text"], missing, row["status"]))
+        text = "" if missing else row["text"]
+        if NOT_TEXT.search(text):  # a master edited by hand: what no text xltool keeps may hold
+            text = NOT_TEXT.sub("", text)
+            outcome.issues.append(Issue("normalized", f"總表「{DETAIL_SHEET}」中 {unit} 項目「{item.id}」的{RESULT}"
+                                        "含有控制字元，成果文件中已略去（其他文字照原文）。",
+                                        INFO, file=outcome.master, sheet=DETAIL_SHEET, cell=row["text_cell"],
+                                        field=RESULT))
+        texts.append(UnitText(unit, text, missing, row["status"]))
         entries.append(_entry(plan, item, row, outcome))
     self_score, _ = item_self_score(entries)
     return ItemOutcome(item, texts, self_score, review, adopted_score(self_score, review),

@@ -13,16 +13,21 @@ __all__ = ["Branch", "Rollup", "Roster", "RosterError", "Row", "Scheme", "Unveri
            "rollup", "verify_master", "write_rollup"]
 
 
-def write_rollup(result: Rollup, target) -> None:
-    """Write the roll-up in the format ``target``'s extension names: .xlsx, .odt, .docx or .html."""
+def write_rollup(result: Rollup, target):
+    """Write the roll-up in the format ``target``'s extension names: .xlsx, .odt, .docx or
+    .html. Returns where a different file that was at ``target`` has been kept (see
+    :func:`~xltool.master.writer.write_keeping`), or None."""
     from pathlib import Path
+
+    from ...file_locks import check_not_open
+    from ..documents.content import write_document
+    from ..writer import write_keeping
 
     if Path(target).suffix.lower() == ".xlsx":
         from .workbook import write_rollup_xlsx
 
-        write_rollup_xlsx(result, Path(target))
-    else:
-        from ..documents.content import write_document
-        from .document import rollup_document
+        check_not_open(Path(target))
+        return write_keeping(Path(target), lambda path: write_rollup_xlsx(result, path))
+    from .document import rollup_document
 
-        write_document(rollup_document(result), target)
+    return write_document(rollup_document(result), target)

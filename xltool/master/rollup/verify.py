@@ -101,7 +101,13 @@ def verify_master(path: Path, order: int = 0, name: str = "") -> Branch:
         outcome = read_outcome(plan, path)
     except MasterMismatch as exc:
         where = "；".join(i.message for i in exc.issues[:3])
-        raise _unverified(name, f"「{name}」的內容與其識別資料不符：{where}", "master-tampered") from None
+        first = exc.issues[0] if exc.issues else None
+        if exc.missing_sheet:  # the identity is there: the sheet was renamed or deleted since
+            where = (f"找不到工作表「{exc.missing_sheet}」（可能被改名或刪除；請改回原名，或請該單位重新執行 "
+                     "xltool merge）")
+        raise Unverified(Issue("master-tampered", f"「{name}」的內容與其識別資料不符：{where}", file=name,
+                               sheet=first.sheet if first else ID.IDENTITY_SHEET,
+                               cell=first.cell if first else "")) from None
     except Rejected as exc:
         raise _unverified(name, f"無法讀取「{name}」：{exc.issue.message}") from None
     _check_entries(outcome, recorded, name)
