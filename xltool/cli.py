@@ -488,7 +488,7 @@ def _send_batch(model, templates: Path | None, remind: Path | None, corrections:
 
         batch = prepare_reminders(model, missing, templates_dir=templates_opt or templates,
                                   deadline=deadline, formats=formats, prefer_one=fmt != "both",
-                                  blank=blank_only(result))
+                                  blank=blank_only(result), received=result.received.returns)
         return batch, "remind", round_key(date.today())
     if templates is None:
         raise click.UsageError("缺少參數「填報表資料夾」（或改用 --remind、--corrections）。")
@@ -601,7 +601,7 @@ def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | Non
             folder: str, since, before, starttls: bool, cafile: str | None, timeout: float):
     """從 .eml 資料夾、mbox、Maildir 或 IMAP 信箱取出本計畫的回傳檔。"""
     from .intake.log import EVIDENCE_DIR
-    from .mail.collect import ImapSettings, messages_from, messages_from_imap
+    from .mail.collect import ImapSettings, messages_from, messages_from_imap, when_shown
     from .mail.collect import collect as do_collect
     from .mail.send import parse_hostport
     from .quoting import quote
@@ -623,12 +623,12 @@ def collect(source: Path | None, plan_path: Path, out_dir: Path, imap: str | Non
     with _progress_bar("檢查郵件", None) as progress:
         result = do_collect(model, messages, out_dir, progress=progress)
     for saved in result.saved:
-        say(f"  {saved.unit}：{saved.path.name}（{quote(saved.sender)}，{saved.sent[:16]}）")
+        say(f"  {saved.unit}：{saved.path.name}（{quote(saved.sender)}，{when_shown(saved.sent, model)}）")
     for ev in result.evidence:
         if not ev.duplicate:
             named = "" if ev.attachment == ev.path.name else f"附件「{ev.attachment}」，"
             say(f"  佐證資料（{ev.unit or '未歸屬單位'}）：{ev.path.relative_to(out_dir).as_posix()}"
-                f"（{named}{quote(ev.sender)}，{ev.sent[:16]}）")
+                f"（{named}{quote(ev.sender)}，{when_shown(ev.sent, model)}）")
     if result.issues:
         say(render_text(result.issues), err=True)
     if result.already:

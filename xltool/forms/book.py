@@ -75,6 +75,9 @@ class Sheet:
     freeze: tuple[int, int] | None = None
     print_setup: PrintSetup | None = None
     notes: dict[tuple[int, int], str] = field(default_factory=dict)  # cell comments
+    # Merged ranges (first row, first col, last row, last col), inclusive: the first
+    # cell holds the value and the style, the others are covered (no value of their own).
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     def put(self, row: int, col: int, value: Any, style: str = "text") -> None:
         self.cells[(row, col)] = (value, style)

@@ -362,6 +362,12 @@ def _table(doc, index: int, sheet: Sheet, cell_styles: dict, validation_names: d
             for c in range(v.first[1], v.last[1] + 1):
                 cell_validation[(r, c)] = validation_names[id(v)]
 
+    spans: dict[tuple[int, int], tuple[int, int]] = {}  # a merge's first cell → (rows, cols)
+    covered: set[tuple[int, int]] = set()
+    for r1, c1, r2, c2 in sheet.merges:
+        spans[(r1, c1)] = (r2 - r1 + 1, c2 - c1 + 1)
+        covered |= {(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)} - {(r1, c1)}
+
     header_rows = sheet.print_setup.repeat_rows if sheet.print_setup else None
     header_group = None
     for r in range(sheet.max_row + 1):
@@ -374,8 +380,15 @@ def _table(doc, index: int, sheet: Sheet, cell_styles: dict, validation_names: d
             row_kwargs["stylename"] = rs
         row = table.TableRow(**row_kwargs)
         for c in range(ncols):
+            if (r, c) in covered:
+                row.addElement(table.CoveredTableCell())
+                continue
             cell = _cell(sheet.cells.get((r, c)), cell_styles, cell_validation.get((r, c)),
                          text, table)
+            if (r, c) in spans:
+                rows_spanned, cols_spanned = spans[(r, c)]
+                cell.setAttribute("numberrowsspanned", str(rows_spanned))
+                cell.setAttribute("numbercolumnsspanned", str(cols_spanned))
             if (r, c) in sheet.notes:
                 cell.insertBefore(_annotation(sheet.notes[(r, c)]), cell.firstChild)
             row.addElement(cell)

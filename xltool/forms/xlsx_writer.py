@@ -66,6 +66,8 @@ def _write(book: Book, path: Path) -> None:
             ws.set_column(c, c, width)
         for r, height in sheet.heights.items():
             ws.set_row(r, height)
+        for r1, c1, r2, c2 in sheet.merges:  # the first cell's value is written below
+            ws.merge_range(r1, c1, r2, c2, "", formats[sheet.cells.get((r1, c1), (None, "text"))[1]])
         for (r, c), (value, style) in sorted(sheet.cells.items()):
             fmt = formats[style]
             if value is None:

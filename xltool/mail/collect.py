@@ -224,7 +224,7 @@ class _Saver:
         self.log.add(name, record)
         self.records[name] = record
         self.seen.add(key)
-        came = _when(first.get("date"), self.plan)
+        came = when_shown(first.get("date"), self.plan)
         who = quote(str(first.get("sender") or "")) or "（寄件者不明）"
         self.result.issues.append(Issue(
             "duplicate-message", f"{ex.where} 的附件「{found.name}」與先前收到的回傳檔「{name}」"
@@ -295,8 +295,9 @@ def _discard(mail: Mail) -> None:
             pass
 
 
-def _when(text, plan: Plan) -> str:
-    """An ISO time from the log as people read it (ROC date, the plan's zone), or ""."""
+def when_shown(text, plan: Plan) -> str:
+    """An ISO time from the log (or a :class:`Saved`'s ``sent``) as every screen shows
+    times (:func:`~xltool.cells.local_text`: ROC date, the plan's zone), or ""."""
     try:
         return local_text(datetime.fromisoformat(str(text)), plan.zone) if text else ""
     except ValueError:

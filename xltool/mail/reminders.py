@@ -3,7 +3,8 @@
 A reminder goes to each unit that has not returned (the CLI finds them as
 `xltool status` does, and passes their names: this layer does not import the
 merge). To a unit that sent only a blank form it says so, naming the file (the
-CLI passes those names too), rather than that nothing arrived. It states the
+CLI passes those names too, and the collect log's records) as the unit sent it
+and when it arrived, rather than that nothing arrived. It states the
 deadline (the plan's, or a new one) and attaches the unit's template again: from
 a templates folder when given, otherwise drawn afresh from the plan, dated the
 start of the day, so that a rerun on the same day attaches the very same file and
@@ -30,7 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
-from ..cells import roc_date
+from ..cells import local_text, roc_date
 from ..errors import ERROR, WARNING, Issue
 from ..forms.template import write_templates
 from ..forms.todo import TODO_SHEET, todo_rows
@@ -79,9 +80,12 @@ def _start_of(today: date, plan: Plan) -> datetime:
 def prepare_reminders(plan: Plan, units: list[str], *, templates_dir: Path | None = None,
                       deadline: date | None = None, today: date | None = None,
                       formats: tuple[str, ...] = ("xlsx",), prefer_one: bool = True,
-                      blank: Mapping[str, list[str]] | None = None) -> Batch:
+                      blank: Mapping[str, list[str]] | None = None,
+                      received: Mapping[str, Mapping] | None = None) -> Batch:
     """A reminder to each of ``units`` (those 未繳), its template attached again.
-    ``blank``: the units among them that sent only blank forms, with those files' names."""
+    ``blank``: the units among them that sent only blank forms, with those files' names;
+    ``received``: the collect log's record of each collected file, by its name
+    (:func:`~xltool.intake.log.received_from`), to name a file as the unit sent it."""
     today = today or date.today()
     due = with_deadline(plan, deadline)
     values = {"today": roc_date(today), "deadline": roc_date(due.info.deadline),
@@ -90,8 +94,8 @@ def prepare_reminders(plan: Plan, units: list[str], *, templates_dir: Path | Non
     tag = f"remind-{today:%Y%m%d}"
 
     def message(unit: str, paths: list[Path]):
-        return compose(due, unit, paths, REMIND, {**values, **what_arrived(values, (blank or {}).get(unit))},
-                       tag)
+        arrived = what_arrived(values, (blank or {}).get(unit), received, plan.zone)
+        return compose(due, unit, paths, REMIND, {**values, **arrived}, tag)
 
     with tempfile.TemporaryDirectory(prefix="xltool-remind-") as tmp:
         source = Path(templates_dir) if templates_dir is not None else Path(tmp)
@@ -105,13 +109,33 @@ def prepare_reminders(plan: Plan, units: list[str], *, templates_dir: Path | Non
     return Batch(batch.outgoing, deadline_issues(plan, deadline, today) + batch.issues)
 
 
-def what_arrived(values: Mapping[str, str], blank_files: list[str] | None) -> dict[str, str]:
+def what_arrived(values: Mapping[str, str], blank_files: list[str] | None,
+                 received: Mapping[str, Mapping] | None = None, zone=None) -> dict[str, str]:
     """The reminder's sentences on what was received (mail.json): nothing, or only blank
-    forms, named."""
+    forms, named as the unit sent them (:func:`sent_as`)."""
     text = load_json("mail.json")["reminder"]
     case = "blank" if blank_files else "nothing"
-    names = "、".join(f"「{quote(name, 120)}」" for name in blank_files or [])
+    names = "、".join(sent_as(name, (received or {}).get(name), zone) for name in blank_files or [])
     return {key: text[key][case].format(**values, blank_files=names) for key in ("received", "if_sent")}
+
+
+SENT_NAME_CHARS = 80  # of an attachment's name, as a mail gave it (as the correction copy shows it)
+
+
+def sent_as(name: str, record: Mapping | None, zone=None) -> str:
+    """A returned file as its unit knows it: the attachment it mailed, when that
+    arrived (as every screen shows times), and the name `xltool collect` stored it
+    under, for the secretariat to find it; a file no collect log names (put in the
+    folder by hand) by its own name. Names from a mail are shown visible (no
+    control characters) and bounded."""
+    sent = str((record or {}).get("attachment") or "")
+    if not sent or sent == name:
+        return f"「{quote(name, 120)}」"
+    try:
+        when = local_text(datetime.fromisoformat(str((record or {}).get("date", ""))), zone) + " 收到，"
+    except ValueError:
+        when = ""
+    return f"「{quote(sent, SENT_NAME_CHARS)}」（{when}收件後存為「{quote(name, 120)}」）"
 
 
 @dataclass

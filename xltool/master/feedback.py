@@ -235,14 +235,21 @@ def feedback_book(result: MergeResult, ret: Return, created: datetime):
     meta = book.sheet(F.META_SHEET)
     meta.put(meta.max_row + 1, 0, KEYS["feedback"])
     meta.put(meta.max_row, 1, "1")
-    widths: list[float] = [6, 16, 14, 30, 60, 20]
+    # 123 characters wide, about 27.4 cm: within A4 landscape's 27.7 cm between the margins,
+    # so that the list prints at full size.
+    widths: list[float] = [5, 14, 12, 26, 48, 18]
     listing = Sheet(TODO_SHEET, widths=widths, protect=True,
                     print_setup=PrintSetup(repeat_rows=(TODO_HEADER_ROW, TODO_HEADER_ROW)))
     listing.put(0, 0, f"{plan.info.name}　{ret.unit}　待修正事項", "title")
     to = f"回傳{plan.info.contact_unit}" if plan.info.contact_unit else "回傳"
-    listing.put(1, 0, f"本檔依{as_sent(result, ret)}產生。請修正「{F.FORM_SHEET}」中紅色的儲存格"
-                      f"（游標移到儲存格上可看說明），修正後直接存檔，{to}"
-                      f"（繳交期限：{roc_prose_date(plan.info.deadline)}）。", "text")
+    intro = (f"本檔依{as_sent(result, ret)}產生。請修正「{F.FORM_SHEET}」中紅色的儲存格"
+             f"（游標移到儲存格上可看說明），修正後直接存檔，{to}"
+             f"（繳交期限：{roc_prose_date(plan.info.deadline)}）。")
+    # Wrapped across the table's width: one long line would widen the printed page, and
+    # fitting it to one page wide would print the table small.
+    listing.put(1, 0, intro, "wrap")
+    listing.merges.append((1, 0, 1, len(widths) - 1))
+    listing.heights[1] = row_height([(intro, sum(widths))])
     for c, name in enumerate(TODO_COLUMNS):
         listing.put(TODO_HEADER_ROW, c, name, "header")
     for n, values in enumerate(todo_entries(ret, _mark_issues(form, where, ret)), start=1):

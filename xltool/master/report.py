@@ -1,9 +1,53 @@
-"""The merge report as JSON (format documented in README, 「報告檔格式」)."""
+"""The merge report as JSON (format documented in README, 「報告檔格式」).
+
+Every time in it has one shape, ISO 8601 to the second with its offset
+(2020-07-08T14:00:00+08:00), whoever wrote it: a file's save time (some carry
+microseconds), or the collect log's record of a message (a sender's Date header
+marked -0000 has no offset: it is UTC, RFC 5322 §3.3).
+"""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from typing import Any
 
 from .audit import evidence_records, file_records, unit_evidence
+
+# The fields of the report that hold a time, wherever they are nested.
+TIME_FIELDS = frozenset({"saved", "sent", "received", "date"})
+
+
+def report_time(value: datetime | str | None, zone=None) -> str | None:
+    """A time as the report gives it: to the second, with its offset. A datetime is
+    put in ``zone`` (None: this machine's); a text that is not an ISO time (a log
+    damaged by hand) is kept as it is: nothing read is dropped."""
+    if value is None or value == "":
+        return None if value is None else ""
+    if isinstance(value, str):
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        # A logged time keeps the offset it was logged with (a mail's own zone).
+        when = when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+    else:
+        when = value.astimezone(zone)  # a naive one is this machine's time, as astimezone takes it
+    return when.isoformat(timespec="seconds")
+
+
+def _shaped(value: Any) -> Any:
+    """``value`` (a record, or a list of them) with each time field in the report's shape."""
+    if isinstance(value, dict):
+        return {k: report_time(v) if k in TIME_FIELDS and isinstance(v, str) else _shaped(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shaped(v) for v in value]
+    return value
+
+
+def _all_shaped(rows: Iterable[dict]) -> Iterator[dict]:
+    return (_shaped(row) for row in rows)
 
 
 def write_result_json(result, out) -> None:
@@ -31,16 +75,16 @@ def write_result_json(result, out) -> None:
     section("units", ({
         "unit": s.unit, "status": s.status,
         "file": s.ret.name if s.ret else None,
-        "saved": s.ret.saved.astimezone(plan.zone).isoformat() if s.ret and s.ret.saved else None,
+        "saved": report_time(s.ret.saved, plan.zone) if s.ret and s.ret.saved else None,
         "errors": s.ret.errors if s.ret else 0,
         "warnings": s.ret.warnings if s.ret else 0,
         "superseded": [old.name for old in s.superseded],
         "sender": result.senders.get(s.ret.name) if s.ret else None,
         "sha256": s.ret.sha256 or None if s.ret else None,
-        **unit_evidence(result, s.unit),
+        **_shaped(unit_evidence(result, s.unit)),
     } for s in result.units))
-    section("files", file_records(result))
-    section("unassigned_evidence", evidence_records(result.received.evidence.get("", [])))
+    section("files", _all_shaped(file_records(result)))
+    section("unassigned_evidence", _all_shaped(evidence_records(result.received.evidence.get("", []))))
     section("items", ({
         "id": r.item.id, "dimension": plan.dimension(r.item.dimension).name,
         "points": r.item.points,

@@ -18,7 +18,7 @@ from ..errors import Issue, PlanError
 from ..reading.workbook import Rejected, read_workbook
 from . import crossref, sheets
 from .book import PlanBook
-from .model import STATUS_LIST, Plan, PlanInfo
+from .model import DEFAULT_NOT_APPLICABLE, STATUS_LIST, Plan
 from .rules import INFO_SHEET, SHEETS
 
 __all__ = ["INFO_SHEET", "SHEETS", "check_plan", "load_plan"]
@@ -45,30 +45,36 @@ def check_plan(path: Path) -> tuple[Plan | None, list[Issue]]:
 
 
 def _read_plan(book: PlanBook, path: Path) -> Plan | None:
-    # Every sheet is read even when an earlier one is broken: one run lists every fault.
-    info = sheets.read_info(book)
+    # Every sheet is read even when an earlier one is broken, and every check across
+    # sheets runs on what could be read: one run lists every fault. A wrong cell on
+    # the 計畫 sheet costs only the checks that need it (the 填報表 names need 年度).
+    info, fields = sheets.read_info(book)
     dims = sheets.read_dimensions(book)
     units = sheets.read_units(book)
     items, tally = sheets.read_items(book, dims, units)
     grades = sheets.read_grades(book)
     lists = sheets.read_lists(book)
     crossref.check_file_names(book, info, units)
-    if info is None or book.missing:
-        return None
     crossref.check_points(book, dims, tally)
     crossref.check_leads(book, units, tally)
-    info = _not_applicable_as_listed(book, info, lists)
+    # Unless typed (and readable), 不適用選項 is the default, which the list must hold too.
+    not_applicable = None if fields is None else _not_applicable_as_listed(
+        book, fields.get("not_applicable", DEFAULT_NOT_APPLICABLE), lists)
+    if info is None or book.missing:
+        return None
+    if not_applicable is not None and not_applicable != info.not_applicable:
+        info = replace(info, not_applicable=not_applicable)
     return Plan(info=info, dimensions=dims.model, units=units.model, items=items, grades=grades,
                 lists=lists, source=path)
 
 
-def _not_applicable_as_listed(book: PlanBook, info: PlanInfo, lists: dict[str, list[str]]) -> PlanInfo:
+def _not_applicable_as_listed(book: PlanBook, value: str, lists: dict[str, list[str]]) -> str:
     """不適用選項 as the 執行狀態 list words it (matched after normalising)."""
     statuses = {norm_text(v): v for v in lists.get(STATUS_LIST, [])}
-    if not info.not_applicable or not statuses:
-        return info
-    if norm_text(info.not_applicable) in statuses:
-        return replace(info, not_applicable=statuses[norm_text(info.not_applicable)])
-    book.fault(f"「不適用選項」的值「{info.not_applicable}」不在「{STATUS_LIST}」清單中。",
+    if not value or not statuses:
+        return value
+    if norm_text(value) in statuses:
+        return statuses[norm_text(value)]
+    book.fault(f"「不適用選項」的值「{value}」不在「{STATUS_LIST}」清單中。",
                INFO_SHEET, code="not-in-list")
-    return info
+    return value

@@ -45,13 +45,15 @@ from .units import Unit, UnitDirectory, split_names
 # ---------------------------------------------------------------- 計畫
 
 
-def read_info(book: PlanBook) -> PlanInfo | None:
-    """The 計畫 sheet (欄位｜內容 rows); None when a required field is missing or wrong."""
+def read_info(book: PlanBook) -> tuple[PlanInfo | None, dict[str, Any] | None]:
+    """The 計畫 sheet (欄位｜內容 rows): the model, None when a required field is missing
+    or wrong; and every field that could be read (by attribute; None when the sheet
+    itself cannot be read), so that the checks needing only those still run."""
     if INFO_SHEET in book.missing:
-        return None
+        return None, None
     if book.header(INFO_SHEET)[:2] != ["欄位", "內容"]:
         book.fault("工作表「計畫」第 1 列須為「欄位｜內容」。", INFO_SHEET, 0, 0, code="missing-column")
-        return None
+        return None, None
     sheet = book.sheets[INFO_SHEET]
     found: dict[str, tuple[int, Any]] = {}
     for r in range(1, len(sheet.rows)):
@@ -69,8 +71,8 @@ def read_info(book: PlanBook) -> PlanInfo | None:
     if "電子郵件" in found and values.get("contact_email"):
         check_address_charset(book, values["contact_email"], INFO_SHEET, found["電子郵件"][0], 1)
     if any(required and attr not in values for attr, required in INFO_FIELDS.values()):
-        return None
-    return PlanInfo(**values)
+        return None, values
+    return PlanInfo(**values), values
 
 
 def _info_value(book: PlanBook, label: str, required: bool, found: tuple[int, Any] | None) -> Any:
