@@ -63,7 +63,7 @@ def test_a_worker_forked_while_the_merge_has_its_collector_off_collects_its_own(
 def test_the_merge_command_leaves_what_it_made_to_the_end_of_the_process(tmp_path):
     """The command's process ends with the merge: its collector stays off to the end, and
     what the merge made is frozen, out of the interpreter's last collection at exit."""
-    script = ("import gc, sys\nfrom xltool.cli import main\ntry:\n    main(sys.argv[1:])\n"
+    script = ("import gc, sys\nfrom xltool.cli import main\ntry:\n    main()\n"
               "finally:\n    print(gc.isenabled(), gc.get_freeze_count() > 10_000)\n")
     proc = subprocess.run([sys.executable, "-c", script, "merge", str(EXAMPLE / "plan.xlsx"),
                            str(EXAMPLE / "returns"), "-o", str(tmp_path / "m.xlsx")],

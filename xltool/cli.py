@@ -782,13 +782,16 @@ def _never_fail_on_encoding() -> None:
                 pass
 
 
-_PROCESS_ENDS_WITH_COMMAND = False  # set by main(): the command is the process's last work
+# The command is the process's last work: main() as the process's entry point (the
+# console script, python -m xltool), which reads its arguments from sys.argv; not a
+# caller that hands main() its own (a test, in its own long-lived process).
+_PROCESS_ENDS_WITH_COMMAND = False
 
 
 def main(argv=None):
     """Entry point: turn library errors into zh-TW messages and exit codes."""
     global _PROCESS_ENDS_WITH_COMMAND
-    _PROCESS_ENDS_WITH_COMMAND = True
+    _PROCESS_ENDS_WITH_COMMAND = argv is None
     if not os.environ.get("XLTOOL_DEBUG"):
         # An error raised while an object is discarded (a half-written zip closed
         # again on a full disk) is printed as a traceback by default; the error that
