@@ -96,7 +96,7 @@ def test_text_that_looks_like_code_stays_text(built, plan):
     texts = [rows[i].values["執行績效與成果"] for i in list(rows)[:6]]
     assert texts[0] == '=HYPERLINK("http://attacker.example")'
     assert texts[1:4] == ["+886 專線", "-1 件", "@SUM(A1)"]
-    assert texts[4:] == ["以 Tab 開頭", "以 CR 開頭"]  # surrounding blanks trimmed
+    assert texts[4:] == ["\t以 Tab 開頭", "以 CR 開頭"]  # text still: an indent kept, a line end before it gone
 
 
 def test_long_text_and_control_characters(built, plan):

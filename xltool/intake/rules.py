@@ -7,6 +7,7 @@ Pasting bypasses a spreadsheet's validation, so every value is checked again.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -36,16 +37,21 @@ class Checked:
     note: str = ""  # what normalisation changed, for the record
 
 
+_LEADING_BLANK_LINES = re.compile(r"\A(?:[^\S\n]*\n)+")
+
+
 def clean_text(value: Any) -> str:
-    """Free text as typed: surrounding blanks and control characters removed.
+    """Free text as typed: control characters, blank lines before it and blanks after
+    it removed; the first line's indent kept (Chinese prose opens a paragraph with two
+    full-width spaces, as the lines after it do). Blanks alone are no text.
 
     No NFKC here: it would turn the full-width punctuation of Chinese prose
     into ASCII.
     """
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", text).strip()
+    text = _CONTROL.sub("", str(value).replace("\r\n", "\n").replace("\r", "\n")).rstrip()
+    return _LEADING_BLANK_LINES.sub("", text)
 
 
 def _fail(code: str, message: str):
@@ -166,7 +172,8 @@ def _already_valid(col: Column, raw: Any, choices, maximum) -> bool:
                 and (col.minimum is None or raw >= col.minimum)
                 and (maximum is None or raw <= maximum))
     if kind == "text":
-        return (type(raw) is str and fits_a_cell(raw) and raw == raw.strip()
+        return (type(raw) is str and fits_a_cell(raw) and raw == raw.rstrip()
+                and not _LEADING_BLANK_LINES.match(raw)
                 and "\r" not in raw and not _CONTROL.search(raw))
     return False
 
