@@ -77,6 +77,22 @@ def prose(value: Any) -> str:
     return norm_text(value)
 
 
+_LEADING_BLANK_LINES = re.compile(r"\A(?:[^\S\n]*\n)+")
+
+
+def kept_text(value: Any) -> str:
+    """A unit's text as it is kept: line ends made \\n, blank lines before it and blanks
+    after it dropped (nothing shows them), the first line's indent kept (Chinese prose
+    opens a paragraph with two full-width spaces, as the lines after it do). Blanks
+    alone are no text."""
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n").rstrip()
+    return _LEADING_BLANK_LINES.sub("", text)
+
+
+def starts_with_blank_line(text: str) -> bool:
+    return _LEADING_BLANK_LINES.match(text) is not None
+
+
 def squeeze(text: str) -> str:
     """Drop all white space: unit names never contain any, PDF copies often do."""
     return re.sub(r"\s+", "", text)

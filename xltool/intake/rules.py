@@ -7,7 +7,6 @@ Pasting bypasses a spreadsheet's validation, so every value is checked again.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -15,7 +14,7 @@ from typing import Any
 
 from schema import And, Schema, SchemaError, Use
 
-from ..cells import fmt_number, norm_text, to_number
+from ..cells import fmt_number, kept_text, norm_text, starts_with_blank_line, to_number
 from ..forms.fields import EARLIEST_DATE, LATEST_DATE, TEXT_LIMIT, Column
 from ..quoting import NOT_TEXT
 from ..xlsx_text import fits_a_cell
@@ -37,21 +36,16 @@ class Checked:
     note: str = ""  # what normalisation changed, for the record
 
 
-_LEADING_BLANK_LINES = re.compile(r"\A(?:[^\S\n]*\n)+")
-
-
 def clean_text(value: Any) -> str:
-    """Free text as typed: control characters, blank lines before it and blanks after
-    it removed; the first line's indent kept (Chinese prose opens a paragraph with two
-    full-width spaces, as the lines after it do). Blanks alone are no text.
+    """Free text as typed: control characters removed, and kept as cells.kept_text
+    keeps it (the first line's indent too; blank lines before it and blanks after go).
 
     No NFKC here: it would turn the full-width punctuation of Chinese prose
     into ASCII.
     """
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = _CONTROL.sub("", str(value).replace("\r\n", "\n").replace("\r", "\n")).rstrip()
-    return _LEADING_BLANK_LINES.sub("", text)
+    return kept_text(_CONTROL.sub("", str(value).replace("\r\n", "\n").replace("\r", "\n")))
 
 
 def _fail(code: str, message: str):
@@ -173,7 +167,7 @@ def _already_valid(col: Column, raw: Any, choices, maximum) -> bool:
                 and (maximum is None or raw <= maximum))
     if kind == "text":
         return (type(raw) is str and fits_a_cell(raw) and raw == raw.rstrip()
-                and not _LEADING_BLANK_LINES.match(raw)
+                and not starts_with_blank_line(raw)
                 and "\r" not in raw and not _CONTROL.search(raw))
     return False
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...cells import a1, fmt_number, header_name, norm_text, prose, to_number
+from ...cells import a1, fmt_number, header_name, kept_text, norm_text, prose, to_number
 from ...errors import INFO, WARNING, Issue, XltoolError
 from ...files import display_name
 from ...forms import fields as F
@@ -119,10 +119,15 @@ def _details(sheet: SheetData | None, name: str) -> dict[tuple[str, str], dict[s
         if unit and item_id and (unit, item_id) not in out:
             out[(unit, item_id)] = {
                 "row": r, "score_col": col[SCORE], "status": norm_text(sheet.cell(r, col[STATUS])),
-                "text": prose(sheet.cell(r, col[RESULT])), "text_cell": a1(r, col[RESULT]),
+                "text": _text(sheet.cell(r, col[RESULT])), "text_cell": a1(r, col[RESULT]),
                 "score": sheet.cell(r, col[SCORE]),
                 "flags": set(filter(None, norm_text(sheet.cell(r, col["檢核"])).split("、")))}
     return out
+
+
+def _text(value: Any) -> str:
+    """A unit's text in 明細 as the merge kept it, its first line's indent too."""
+    return kept_text(value) if isinstance(value, str) else prose(value)
 
 
 def _check_matches(plan: Plan, scores: SheetData | None, details: dict, name: str) -> None:
