@@ -4,6 +4,7 @@ a formula, a blank, a value out of range alike); and, as a reminder does, it war
 (deadline-passed) when the deadline it states has passed, and takes --deadline."""
 import re
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -128,3 +129,17 @@ def test_a_copy_saved_again_is_not_mailed_back(copy_of, tmp_path):
     (eml,) = out.glob("*_補正.eml")
     attached = [p.get_filename() for p in checked(eml.read_bytes()).iter_attachments()]
     assert attached == [copy.name]
+
+
+def test_each_fix_is_a_sentence_before_what_was_typed():
+    """A problem said without its 。 (a date's) does not run into 目前填寫."""
+    from types import SimpleNamespace
+
+    from xltool.mail.reminders import fix_lines
+
+    copy = SimpleNamespace(path=Path("甲組_待修正.xlsx"), todo=[{
+        "儲存格": "填報表!K3", "欄位": "填報日期",
+        "問題與修正方式": "[錯誤] 「填報日期」須為日期，例如 116/1/8（民國年）或 2027/1/8",
+        "填寫內容": "下週五", "應填內容": ""}])
+    (line,) = fix_lines([copy])
+    assert "或 2027/1/8。目前填寫：下週五。" in line, line

@@ -252,3 +252,23 @@ def test_every_format_writes_the_same_text_of_one_with_c1_controls(tmp_path, fmt
     data = out.read_bytes() if fmt == "html" else \
         b"".join(zipfile.ZipFile(out).read(n) for n in zipfile.ZipFile(out).namelist())
     assert "前中後".encode() in data and "\ufffd".encode() not in data
+
+
+@pytest.mark.parametrize("fmt", ["docx", "odt"])
+def test_table2s_figures_do_not_break_across_lines(tmp_path, soffice, example_plan, fmt):
+    """A total with two decimals (241.33) and 考核年月 stay whole on their lines when the
+    results document prints (Word's cell margins made 總分 too narrow in the .docx)."""
+    from lo_pdf import pages, to_pdf
+
+    from xltool.master.documents.content import table2
+
+    plan = load_plan(example_plan)  # five 構面: the narrowest columns
+    n = len(plan.dimensions)
+    figures = ["106.5", "74.5", "40.33", "20", "19.99", "88.88"][:n] + ["241.33", "優等"]
+    document = Document("附表2", blocks=table2(plan, figures))
+    target = tmp_path / f"t.{fmt}"
+    write_document(document, target)
+    words = [w.text for page in pages(to_pdf(soffice, target, tmp_path / "pdf")) for w in page.words]
+    for figure in [*figures[:n], "241.33", plan.info.review_month]:
+        assert figure in words, (figure, words)
+    assert "考核年月" in "".join(words)

@@ -199,6 +199,9 @@ _REF = re.compile(r"([^\s!（]+)!([A-Z]{1,3}[0-9]+)")
 _SEVERITY = re.compile(r"^\[([^\]]+)\]\s*")
 
 
+_SENTENCE_ENDS = ("。", "！", "？", "…")
+
+
 def fix_lines(copies: list[Copy]) -> list[str]:
     """The numbered list of what to fix, for the body of one unit's message: the
     entries of the copies' 待修正事項 sheets, each in the sheet's words."""
@@ -214,11 +217,12 @@ def fix_lines(copies: list[Copy]) -> list[str]:
         line = f"{n}. " + (f"[{severity[1]}] " if severity else "") + where
         if entry.get("欄位"):
             line += f"（{quote(entry['欄位'])}）"
-        line += f"：{quote(problem[severity.end():] if severity else problem, 1000)}"
+        said = quote(problem[severity.end():] if severity else problem, 1000)
+        line += f"：{said}" + ("" if not said or said.endswith(_SENTENCE_ENDS) else "。")
         for label, name in (("目前填寫", "填寫內容"), ("應為", "應填內容")):
             if entry.get(name):
                 text = quote(entry[name], 201)
-                line += f"{label}：{text}" + ("" if text.endswith(("。", "！", "？")) else "。")
+                line += f"{label}：{text}" + ("" if text.endswith(_SENTENCE_ENDS) else "。")
         lines.append(line)
     if len(fixes) > MOST_FIXES:
         lines.append(f"…另有 {len(fixes) - MOST_FIXES} 處，請見附件的「待修正事項」工作表。")

@@ -159,7 +159,9 @@ def table2(plan: Plan, scores: list[str] | None) -> list:
     body = [[DocCell(plan.info.agency, align="center"), DocCell("1", align="center"),
              DocCell(plan.info.agency, align="center"), *[DocCell(s, align="center") for s in figures],
              DocCell(plan.info.review_month, align="center")]]
-    widths = [1.9, 1.2, 1.9, *[1.8] * n, 1.3, 1.2, 1.8]
+    # Relative widths (cm on a 17 cm line for five 構面): the names wrap, the figures may
+    # not (a total of 241.33 at 10 pt with Word's cell margins needs 1.6 cm), nor 考核年月.
+    widths = [1.6, 1.1, 1.6, *[1.8] * n, 1.7, 1.3, 1.9]
     return [DocParagraph("【附表 2】", "heading", page_break=True), DocParagraph(title, "subtitle"),
             DocParagraph(f"受考核單位：{plan.info.agency}"), DocParagraph(bands_line(plan)),
             DocTable(title, widths, header, body)]
