@@ -113,3 +113,45 @@ def test_outputs_have_the_mode_the_umask_gives(tmp_path):
         assert len(written) >= 7, written
         for path in written:
             assert path.stat().st_mode & 0o777 == want, (path, oct(path.stat().st_mode))
+
+
+def test_a_replace_windows_refuses_for_a_moment_is_tried_again(tmp_path, monkeypatch):
+    """A virus scanner holding the new file a moment: the replace succeeds on a later
+    try (Windows only; elsewhere the refusal is at once a message)."""
+    import os
+
+    import xltool.files as files
+
+    calls = []
+    real = os.replace
+
+    def refused_twice(src, dst):
+        calls.append(dst)
+        if len(calls) <= 2:
+            raise PermissionError(13, "Access is denied")
+        return real(src, dst)
+    monkeypatch.setattr(files.os, "replace", refused_twice)
+    monkeypatch.setattr(files, "RETRY_REFUSED_REPLACE", True)  # as on Windows
+    monkeypatch.setattr(files.time, "sleep", lambda s: None)
+    target = tmp_path / "out.txt"
+    with files.atomic_path(target) as tmp:
+        tmp.write_text("寫好了", encoding="utf-8")
+    assert target.read_text(encoding="utf-8") == "寫好了" and len(calls) == 3
+
+
+def test_a_replace_refused_for_good_is_a_message(tmp_path, monkeypatch):
+    import os
+
+    import pytest
+
+    import xltool.files as files
+    from xltool.errors import XltoolError
+
+    def refused(src, dst):
+        raise PermissionError(13, "Access is denied")
+    monkeypatch.setattr(files.os, "replace", refused)
+    monkeypatch.setattr(files, "RETRY_REFUSED_REPLACE", True)  # as on Windows
+    monkeypatch.setattr(files.time, "sleep", lambda s: None)
+    with pytest.raises(XltoolError, match="無法寫入"), files.atomic_path(tmp_path / "out.txt") as tmp:
+        tmp.write_text("x", encoding="utf-8")
+    assert not any(p.name.startswith(".~xltool-") for p in os.scandir(tmp_path))

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,7 +72,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
             # mkstemp makes the file private (0600); colleagues must be able to open
             # what xltool writes, so give it the mode a plain open() would.
             os.chmod(tmp_path, _NEW_FILE_MODE)
-            os.replace(tmp_path, target)
+            _replace(tmp_path, target)
         except OSError as exc:
             raise unwritable(target, exc) from None
     finally:
@@ -79,6 +80,25 @@ def atomic_path(target: Path) -> Iterator[Path]:
             tmp_path.unlink(missing_ok=True)
         except OSError:  # still open elsewhere (Windows): a stray temporary file, not a failure
             pass
+
+
+REPLACE_TRIES = (0.1, 0.25, 0.5, 1.0)  # seconds between tries of a refused replace (Windows)
+RETRY_REFUSED_REPLACE = os.name == "nt"
+
+
+def _replace(source: Path, target: Path) -> None:
+    """os.replace, tried again a few times where Windows refuses it for a moment: a
+    virus scanner, a search indexer or OneDrive opens a file just written, and the
+    replace fails with "access denied" until it lets go. A lasting refusal (the file
+    open in Excel) is still one after the last try."""
+    for pause in (*REPLACE_TRIES, None):
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError:
+            if not RETRY_REFUSED_REPLACE or pause is None:
+                raise
+            time.sleep(pause)
 
 
 def real_path(path: Path) -> Path:
