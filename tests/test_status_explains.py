@@ -42,3 +42,15 @@ def test_status_says_why_a_file_cannot_be_used(tmp_path, second_plan_path):
     lines = out.splitlines()
     assert any(ln.startswith("[錯誤] 改名的文字檔.xlsx：") and "不是 .xlsx 格式" in ln for ln in lines), out
     assert any(ln.startswith("[錯誤] 空檔.xlsx：") and "空檔案" in ln for ln in lines), out
+
+
+def test_status_names_each_error_of_a_return_with_errors(tmp_path, second_plan_path):
+    """A secretariat phoning a unit whose return 有誤 needs the cells, not a count."""
+    from returns import Kit
+
+    kit = Kit(tmp_path, second_plan_path)
+    kit.ret("甲組", {"A01": {"自評分數": 999, "執行績效與成果": ""}})
+    res = CliRunner().invoke(cli, ["status", str(second_plan_path), str(kit.inbox)])
+    lines = [line for line in res.output.splitlines() if line.startswith("[錯誤]") and "甲組" in line]
+    assert any("儲存格 L6" in line and "自評分數" in line for line in lines), res.output
+    assert any("儲存格 K6" in line and "執行績效與成果" in line for line in lines), res.output

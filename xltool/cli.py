@@ -322,6 +322,9 @@ def _status_table(result) -> str:
     return table(rows)
 
 
+
+STATUS_ERRORS_SHOWN = 50  # errors `status` lists; the master's 檢核結果 has them all
+
 @cli.command()
 @click.argument("plan", metavar="計畫檔", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_returns_option
@@ -350,6 +353,12 @@ def status(plan: Path, returns: tuple[Path, ...], verify: bool):
                 if any(i.is_error for i in ret.issues)]
     if unusable:  # why each file that cannot be used cannot be
         say(render_text(unusable))
+    errors = [i for s in result.units if s.ret is not None for i in s.ret.issues if i.is_error]
+    if errors:  # what to tell each unit whose return 有誤: file, sheet, cell
+        say(render_text(errors[:STATUS_ERRORS_SHOWN]))
+        if len(errors) > STATUS_ERRORS_SHOWN:
+            say(f"…另有 {len(errors) - STATUS_ERRORS_SHOWN} 個錯誤；完整清單見 xltool merge 產生的總表"
+                "「檢核結果」工作表。")
     counts: dict[str, int] = {}
     for s in result.units:
         counts[s.status] = counts.get(s.status, 0) + 1
