@@ -13,6 +13,7 @@ import filecmp
 import functools
 import itertools
 import os
+import re
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -86,7 +87,11 @@ def write_keeping(target, write) -> Path | None:
     from ..files import display_name
 
     target = Path(target)
-    real = target.resolve() if target.is_symlink() else target
+    try:
+        real = target.resolve() if target.is_symlink() else target
+    except (OSError, RuntimeError):  # a link to itself, or a loop of links: Python 3.11 raises RuntimeError
+        raise XltoolError(f"「{display_name(target)}」是一個連結，但連到自己或形成迴圈，無法寫入；"
+                          "請刪除該連結或改用其他檔名後重新執行。") from None
     with atomic_path(real) as tmp:
         write(tmp)
         try:
@@ -100,6 +105,10 @@ def write_keeping(target, write) -> Path | None:
 
 
 STAMPS = "docProps/core.xml"  # when an .xlsx was written: all that differs between two writes of one content
+# The times in it, all that is left out of the comparison: a title, author or keywords
+# typed there (Windows' file properties write only this part) are content like any other.
+_STAMP_TIMES = re.compile(rb"<dcterms:(created|modified)\b[^>]*>[^<]*</dcterms:\1>")
+_STAMPS_READ = 1 << 20  # bytes of the old file's core.xml compared (ours is under 1 KB)
 
 
 def same_content(old: Path, new: Path) -> bool:
@@ -115,9 +124,19 @@ def same_content(old: Path, new: Path) -> bool:
             if {i.filename: i.file_size for i in a.infolist() if i.filename != STAMPS} != sizes \
                     or len(a.infolist()) != len(b.infolist()):
                 return False  # (sizes first: the old file's members are read only where ours are as large)
+            if (STAMPS in a.namelist()) != (STAMPS in b.namelist()):
+                return False
+            if STAMPS in b.namelist() and _unstamped(a) != _unstamped(b):
+                return False
             return all(a.read(n) == b.read(n) for n in sizes)
     except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError, NotImplementedError):
         return False
+
+
+def _unstamped(zf) -> bytes:
+    """A zip's core.xml (its first bytes) without the times it was created and modified."""
+    with zf.open(STAMPS) as fh:
+        return _STAMP_TIMES.sub(b"", fh.read(_STAMPS_READ))
 
 
 def backup_path(target: Path) -> Path | None:

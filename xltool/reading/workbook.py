@@ -14,7 +14,7 @@ from datetime import datetime, time, timezone
 from pathlib import Path
 from typing import Any, TypedDict
 
-from ..cells import a1
+from ..cells import col_index
 from ..errors import Issue
 from ..files import display_name
 from .bounds import Bounds, Formulas
@@ -175,8 +175,9 @@ def _early_dates(path: Path, sheets: dict[str, SheetData], order: list[str],
     writes such numbers: an ROC date typed into a date cell of a .xlsx (116/01/05 is
     the year 116 there, -651588). Each is put back as the number the file holds, for
     the checks to read as the form declares (see intake.form.as_declared). A time of
-    day (a number from 0 to 1) stays one."""
-    lost = {name: [(r, c) for r, row in enumerate(sheet.rows) for c, v in enumerate(row) if type(v) is time]
+    day (a number from 0 to 1) stays one. Each sheet's part is read once, whatever
+    the number of such cells (time linear in its size)."""
+    lost = {name: {(r, c) for r, row in enumerate(sheet.rows) for c, v in enumerate(row) if type(v) is time}
             for name, sheet in sheets.items() if any(time in map(type, row) for row in sheet.rows)}
     if not lost:
         return
@@ -186,24 +187,76 @@ def _early_dates(path: Path, sheets: dict[str, SheetData], order: list[str],
             if part is None:
                 continue
             with zf.open(part) as fh:
-                xml = fh.read(EARLY_DATE_PART)
-            for r, c in cells:
-                number = _stored_number(xml, a1(r, c))
-                if number is not None and not 0 <= number < 1:
+                found = _stored_numbers(fh, cells)
+            for (r, c), number in found.items():
+                if not 0 <= number < 1:
                     sheets[name].rows[r][c] = number
 
 
-def _stored_number(xml: bytes, ref: str) -> float | None:
-    """The number a sheet's XML holds in cell ``ref`` (its <v>), or None."""
-    import re
+def _stored_numbers(stream, cells: set[tuple[int, int]]) -> dict[tuple[int, int], float]:
+    """The finite number a sheet's XML holds (its <v>) in each of ``cells`` (0-based
+    row, column), in one streaming pass over at most EARLY_DATE_PART bytes. A cell is
+    placed as the gate places it (its r, else the next after the one before it, any
+    prefix); where one is written twice, the last counts, as for the readers."""
+    from xml.parsers import expat
 
-    cell = re.search(rb'<c\s[^>]*?\br="' + ref.encode() + rb'"[^>]*>(.*?)</c>', xml, re.S)
-    value = re.search(rb"<v>([^<]{1,40})</v>", cell.group(1)) if cell else None
+    from .xlsx_scan import _REF
+    from .xmlstream import CHUNK, Unsafe, make_parser
+
+    found: dict[tuple[int, int], float] = {}
+    at = {"row": -1, "next": 0}
+    cell: list = [None, None]  # the wanted cell being read, and its <v> text (None: not in one)
+
+    def start(tag, attrs):
+        name = tag[tag.rfind("}") + 1:]
+        if name == "row":
+            ref = attrs.get("r")
+            at["row"] = int(ref) - 1 if ref and ref.isdigit() and len(ref) <= 9 else at["row"] + 1
+            at["next"] = 0
+        elif name == "c":
+            ref = attrs.get("r")
+            m = _REF.fullmatch(ref) if ref else None
+            if ref and m is None:
+                where = None  # no reader places it where the gate would look
+            else:
+                where = (int(m.group(2)) - 1, col_index(m.group(1))) if m else (max(at["row"], 0), at["next"])
+                at["next"] = where[1] + 1
+            cell[0], cell[1] = (where if where in cells and attrs.get("t", "n") == "n" else None), None
+            if where in cells:
+                found.pop(where, None)  # written again: this one counts
+        elif name == "v" and cell[0] is not None:
+            cell[1] = []
+
+    def end(tag):
+        name = tag[tag.rfind("}") + 1:]
+        if name == "v" and cell[0] is not None and cell[1] is not None:
+            text = "".join(cell[1])
+            try:
+                number = float(text) if len(text) <= 40 else math.nan
+            except ValueError:
+                number = math.nan
+            if math.isfinite(number):
+                found[cell[0]] = number
+            cell[1] = None
+        elif name == "c":
+            cell[0] = cell[1] = None
+
+    def text(data):
+        if cell[1] is not None and len(cell[1]) < 8:
+            cell[1].append(data)
+
+    parser = make_parser(start, end, text)
+    left = EARLY_DATE_PART
     try:
-        number = float(value.group(1)) if value else None
-    except ValueError:
-        return None
-    return number if number is not None and math.isfinite(number) else None
+        while left > 0:
+            chunk = stream.read(min(CHUNK, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            parser.Parse(chunk, False)
+    except (expat.ExpatError, Unsafe, ValueError, LookupError, UnicodeError):
+        pass  # what was read before stands: the gate let the part through
+    return found
 
 
 def _unreadable(path: Path, exc: BaseException) -> Rejected:
