@@ -85,6 +85,8 @@ CATALOGUE: dict[str, Code] = {
     "normalized": _c(INFO, "已自動校正", "例如全形數字已視為數字。"),
     "number-shown-as-date": _c(WARNING, "數字欄位顯示為日期或時間",
                                "已依儲存格的數值採計；請將儲存格格式改為數值後重新輸入。"),
+    "number-shown-as-percent": _c(WARNING, "數字欄位顯示為百分比",
+                                  "已依儲存格的數值採計（95% 為 0.95）；要填 95 請直接輸入 95。"),
     "formula": _c(ERROR, "填寫欄位是公式", "請直接輸入數值或文字。"),
     # ------------------------------------------------ the merge
     "missing-return": _c(ERROR, "未繳交", "請催繳。"),

@@ -2,6 +2,7 @@
 the form's declarations and the plan."""
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from ..cells import (
     col_letter,
     date_to_serial,
     early_serial_to_date,
+    fmt_number,
     header_name,
     norm_text,
     prose,
@@ -149,6 +151,7 @@ def read_rows(rd: Reading, sheet: SheetData, header_row: int, expected: list[str
     names = header_row_names(sheet, header_row)  # to quote a row read into no item
     last = _last_item_row(sheet, header_row, id_col, expected_ids)
     known = (items, rd.made.items)  # a 編號 of these typed below is a row, not a remark
+    rd.percent = sheet.percent
     for r in range(header_row + 1, len(sheet.rows)):
         cells = sheet.rows[r]
         if r > last and (lone := _lone_text(cells, r, formula_rows, id_col, known)) is not None:
@@ -476,6 +479,8 @@ def _read_inputs(rd: Reading, r: int, item, inputs: dict[str, Any], layout: _Lay
             row.values[col.name] = current
             row.flags.append("revised-points")
         shown = shown_as_date(col, cells[c] if c < len(cells) else None)
+        as_percent = shown_as_percent(col, raw) if not shown and (r, c) in rd.percent else ""
+        shown = shown or as_percent
         if result.problem:
             seen_as = f"（此儲存格顯示為「{shown}」，其數值為 {show_value(raw)}）" if shown else ""
             rd.issue(result.problem.code, f"{result.problem.message}（編號 {item.id}）{seen_as}。",
@@ -483,6 +488,13 @@ def _read_inputs(rd: Reading, r: int, item, inputs: dict[str, Any], layout: _Lay
                        expected=result.problem.expected)
             row.flags.append(result.problem.code)
             row.invalid.append(col.name)
+        elif as_percent:
+            # 95% typed is the number 0.95: a 實際值 of 95 (計量單位 %) read as 0.95, a
+            # 自評分數 of 90 as 0.9 points, unless the unit is told.
+            rd.issue("number-shown-as-percent", f"「{col.name}」的儲存格顯示為百分比「{shown}」，"
+                     f"已依其數值採計為 {show_value(raw)}（編號 {item.id}）；若要填的是 "
+                     f"{shown[:-1]}，請直接輸入 {shown[:-1]}，並將儲存格格式改為「數值」。", WARNING,
+                     cell=a1(r, c), field=col.name, value=shown, expected=rule[1])
         elif shown:
             # The unit sees a date or a time (Excel and Calc turn 3/4 or 1-2 typed into a
             # number cell into a date): what is taken is the number the cell holds, never
@@ -559,6 +571,14 @@ def as_declared(rd: Reading, col: F.Column, value: Any) -> Any:
             and FIRST_EARLY_SERIAL <= value < 0:  # a day before 1900 (LibreOffice's 116/01/05)
         return early_serial_to_date(value, rd.date_system)
     return value
+
+
+def shown_as_percent(col: F.Column, value: Any) -> str:
+    """How a number column's cell under a percentage format shows its number (0.95 as
+    95%); "" for any other cell."""
+    if col.kind != "number" or type(value) not in (int, float) or not math.isfinite(value):
+        return ""
+    return f"{fmt_number(round(value * 100, 9))}%"
 
 
 def shown_as_date(col: F.Column, value: Any) -> str:

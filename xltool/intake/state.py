@@ -33,6 +33,7 @@ class Reading:
         self.made = Made()
         self.seen_points: dict[str, Any] = {}  # item → the 配分 its earlier template showed
         self.below_form: list[tuple[int, int]] = []  # lone text under the last item row: a remark
+        self.percent: frozenset[tuple[int, int]] = frozenset()  # form cells shown as a percentage
 
     def issue(self, code: str, message: str, severity: str = "", *, cell: str = "",
               field: str = "", value: Any = None, expected: str = "", sheet: str | None = None):

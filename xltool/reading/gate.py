@@ -60,6 +60,7 @@ class GateReport:
     # .xlsx: each sheet's part (index → member), where its relationships name one only:
     # where a value a reader gave must be looked up as the file holds it
     sheet_parts: dict[int, str] = field(default_factory=dict)
+    percent_styles: frozenset[int] = frozenset()  # .xlsx: cell styles that show a percentage
 
 
 def reject(path: Path, code: str, message: str) -> Rejected:
@@ -174,11 +175,17 @@ def _gate_zip(path: Path, suffix: str, bounds: Bounds, only: set[str] | None,
             report.sheets, report.formulas, report.tables = ods.sheets, ods.formulas, ods.tables
             report.notes = ods.notes
         else:
-            from .xlsx_scan import _key, _members, _read_small, scan_xlsx
+            from .xlsx_scan import STYLES, TooLarge, _key, _members, _read_small, percent_styles, scan_xlsx
 
             xlsx = scan_xlsx(zf, bounds, only, prefer, kept)
             report.sheets = [n for n, _ in xlsx.sheets]
             members = _members(zf.namelist())
+            styles = members.get(_key(STYLES))
+            if styles is not None:
+                try:
+                    report.percent_styles = percent_styles(_read_small(zf, styles, kept))
+                except TooLarge:
+                    pass  # a reader's look only: no percentage is said
             for k, (_, parts) in enumerate(xlsx.sheets):
                 found = {members[_key(p)] for p in parts if _key(p) in members}
                 if len(found) == 1:

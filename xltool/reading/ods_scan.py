@@ -34,6 +34,7 @@ class OdsTable:
     rows: list[list[Any]] = field(default_factory=list)
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)
     visible: bool = True
+    percent: set[tuple[int, int]] = field(default_factory=set)  # cells whose number shows as a percentage
 
 
 @dataclass
@@ -262,6 +263,8 @@ class _Walk:
             self.table.merged.append((row, col, row + spans[0] - 1, col + spans[1] - 1))
         if self.keep:
             value = _value(kind, cell, "".join(self.parts))
+            if kind == "percentage":  # 95% is 0.95: what the unit sees is not the number
+                self.table.percent.update((r, c) for r in range(row, row + rows) for c in range(col, col + cols))
             for r in range(row, row + rows):
                 line = self.cells.setdefault(r, {})
                 for c in range(col, col + cols):

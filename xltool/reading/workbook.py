@@ -30,6 +30,7 @@ class SheetData:
     rows: list[list[Any]]
     visible: bool = True
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # r1, c1, r2, c2
+    percent: frozenset[tuple[int, int]] = frozenset()  # (row, col) of numbers shown as a percentage
 
     def cell(self, row: int, col: int) -> Any:
         """Value at 0-based (row, col), or None past the data."""
@@ -142,7 +143,8 @@ def read_here(path: Path, *, bounds: Bounds | None = None, max_rows: int = DEFAU
         reader = "odf-stream"
         names = [t.name for t in report.tables]
         sheets = {t.name: SheetData(t.name, [[_clean(v) for v in r[:max_cols]]
-                                             for r in t.rows[:max_rows]], merged=t.merged)
+                                             for r in t.rows[:max_rows]], merged=t.merged,
+                                    percent=frozenset(t.percent))
                   for t in report.tables}
         order = report.sheets
     else:
@@ -154,7 +156,7 @@ def read_here(path: Path, *, bounds: Bounds | None = None, max_rows: int = DEFAU
         except BaseException as exc:  # noqa: BLE001 — calamine panics are BaseExceptions
             raise _unreadable(path, exc) from None
         names = order
-        _early_dates(path, sheets, order, report.sheet_parts)
+        _looked_up_again(path, sheets, order, report)
     formulas = {order[i]: cells for i, cells in report.formulas.items() if i < len(order)}
     props, saved, producer = _document_properties(path, report.properties)
     if report.saved_xls is not None and saved is None:
@@ -168,9 +170,14 @@ def read_here(path: Path, *, bounds: Bounds | None = None, max_rows: int = DEFAU
 EARLY_DATE_PART = 64 * 1024 * 1024  # bytes of a sheet read again for its early dates (the gate bounds it)
 
 
-def _early_dates(path: Path, sheets: dict[str, SheetData], order: list[str],
-                 parts: dict[int, str]) -> None:
-    """A number under a date format that is no day since 1900 (a negative one) comes
+def _looked_up_again(path: Path, sheets: dict[str, SheetData], order: list[str],
+                     report: GateReport) -> None:
+    """What calamine does not give, from the sheet's XML, in one walk of each sheet that
+    needs one (most need none): the numbers of early dates (see below), and the cells
+    whose number shows as a percentage (report.percent_styles), which calamine gives as
+    the bare number (95% as 0.95) while the unit sees 95%.
+
+    A number under a date format that is no day since 1900 (a negative one) comes
     from calamine as a time of day, 00:00:00, and the number is lost. LibreOffice
     writes such numbers: an ROC date typed into a date cell of a .xlsx (116/01/05 is
     the year 116 there, -651588). Each is put back as the number the file holds, for
@@ -179,31 +186,36 @@ def _early_dates(path: Path, sheets: dict[str, SheetData], order: list[str],
     the number of such cells (time linear in its size)."""
     lost = {name: {(r, c) for r, row in enumerate(sheet.rows) for c, v in enumerate(row) if type(v) is time}
             for name, sheet in sheets.items() if any(time in map(type, row) for row in sheet.rows)}
-    if not lost:
+    styles = report.percent_styles
+    if not lost and not styles:
         return
     with zipfile.ZipFile(path) as zf:
-        for name, cells in lost.items():
-            part = parts.get(order.index(name)) if name in order else None
-            if part is None:
+        for name, sheet in sheets.items():
+            part = report.sheet_parts.get(order.index(name)) if name in order else None
+            if part is None or not (styles or lost.get(name)):
                 continue
             with zf.open(part) as fh:
-                found = _stored_numbers(fh, cells)
+                found, percent = _stored_numbers(fh, lost.get(name, set()), styles)
             for (r, c), number in found.items():
                 if not 0 <= number < 1:
-                    sheets[name].rows[r][c] = number
+                    sheet.rows[r][c] = number
+            sheet.percent = frozenset(percent)
 
 
-def _stored_numbers(stream, cells: set[tuple[int, int]]) -> dict[tuple[int, int], float]:
+def _stored_numbers(stream, cells: set[tuple[int, int]], styles: frozenset[int] = frozenset()
+                    ) -> tuple[dict[tuple[int, int], float], set[tuple[int, int]]]:
     """The finite number a sheet's XML holds (its <v>) in each of ``cells`` (0-based
-    row, column), in one streaming pass over at most EARLY_DATE_PART bytes. A cell is
-    placed as the gate places it (its r, else the next after the one before it, any
-    prefix); where one is written twice, the last counts, as for the readers."""
+    row, column), and the number cells of a style in ``styles``, in one streaming pass
+    over at most EARLY_DATE_PART bytes. A cell is placed as the gate places it (its r,
+    else the next after the one before it, any prefix); where one is written twice, the
+    last counts, as for the readers."""
     from xml.parsers import expat
 
     from .xlsx_scan import _REF
     from .xmlstream import CHUNK, Unsafe, make_parser
 
     found: dict[tuple[int, int], float] = {}
+    percent: set[tuple[int, int]] = set()
     at = {"row": -1, "next": 0}
     cell: list = [None, None]  # the wanted cell being read, and its <v> text (None: not in one)
 
@@ -221,9 +233,16 @@ def _stored_numbers(stream, cells: set[tuple[int, int]]) -> dict[tuple[int, int]
             else:
                 where = (int(m.group(2)) - 1, col_index(m.group(1))) if m else (max(at["row"], 0), at["next"])
                 at["next"] = where[1] + 1
-            cell[0], cell[1] = (where if where in cells and attrs.get("t", "n") == "n" else None), None
+            number = attrs.get("t", "n") == "n"
+            cell[0], cell[1] = (where if where in cells and number else None), None
             if where in cells:
                 found.pop(where, None)  # written again: this one counts
+            if styles and where is not None:
+                style = attrs.get("s", "0")
+                if number and style.isdigit() and len(style) <= 6 and int(style) in styles:
+                    percent.add(where)
+                else:
+                    percent.discard(where)
         elif name == "v" and cell[0] is not None:
             cell[1] = []
 
@@ -256,7 +275,7 @@ def _stored_numbers(stream, cells: set[tuple[int, int]]) -> dict[tuple[int, int]
             parser.Parse(chunk, False)
     except (expat.ExpatError, Unsafe, ValueError, LookupError, UnicodeError):
         pass  # what was read before stands: the gate let the part through
-    return found
+    return found, percent
 
 
 def _unreadable(path: Path, exc: BaseException) -> Rejected:
