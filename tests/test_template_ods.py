@@ -137,3 +137,18 @@ def test_ods_cells_hold_line_breaks_and_no_replacement_characters(second_plan_pa
     content = zipfile.ZipFile(path).read("content.xml")
     assert "\ufffd".encode() not in content and b"\r" not in content
     assert validate([path]) == []
+
+
+def test_an_ods_saved_again_by_libreoffice_still_prints_its_cells(ods, soffice, tmp_path):
+    """LibreOffice 7.4 gives a master page without a header an empty one when it saves
+    the file, and then prints pages with no cells on them: a unit could not print the
+    template it filled in. The header is switched off instead, and survives the save."""
+    from conftest import convert
+    from lo_pdf import pages, to_pdf
+
+    _, templates = ods
+    saved = convert(soffice, next(iter(templates.values())), "ods", tmp_path / "saved")
+    words = [w for page in pages(to_pdf(soffice, saved, tmp_path / "pdf")) for w in page.texts]
+    text = "".join(words)
+    assert "填報說明" in text or "執行績效與成果" in text, words[:20]
+    assert len(words) > 20

@@ -163,6 +163,10 @@ def _page_styles(doc, book: Book) -> dict[PrintSetup, str]:
             layout.addElement(_footer_style())
         doc.automaticstyles.addElement(layout)
         master = style.MasterPage(name=name, pagelayoutname=layout)
+        # No header, said so: a master page without one is given an empty header (and a
+        # hidden first-page one) when LibreOffice 7.4 saves the file, after which it
+        # prints pages with no cells on them; a header switched off survives the save.
+        master.addElement(style.Header(display="false"))
         if p.footer:
             master.addElement(_page_number_footer(footer_label(book), _footer_text_style(doc)))
         doc.masterstyles.addElement(master)
