@@ -272,3 +272,25 @@ def test_table2s_figures_do_not_break_across_lines(tmp_path, soffice, example_pl
     for figure in [*figures[:n], "241.33", plan.info.review_month]:
         assert figure in words, (figure, words)
     assert "考核年月" in "".join(words)
+
+
+def test_a_report_from_a_copy_older_than_the_master_says_so(tmp_path, soffice, example_plan):
+    """The reviewer's 總表.ods, saved before the last merge wrote 總表.xlsx again: the
+    document made from it would show older results, and that is said."""
+    import os
+
+    from conftest import ROOT, convert
+
+    master = tmp_path / "總表.xlsx"
+    res = CliRunner().invoke(cli, ["merge", str(example_plan), str(ROOT / "examples" / "kaohsiung-109" / "returns"),
+                                   "-o", str(master)])
+    assert master.exists(), res.output
+    copy = convert(soffice, master, "ods", tmp_path)
+    later = copy.stat().st_mtime + 60
+    os.utime(master, (later, later))  # merged again after the copy was saved
+    res = report(example_plan, copy, "-o", tmp_path / "成果.odt")
+    assert "總表.xlsx」比指定的「總表.ods」晚存檔" in res.output, res.output
+    assert (tmp_path / "成果.odt").exists()
+    os.utime(master, (later - 120, later - 120))  # the copy is the newer: nothing to say
+    res = report(example_plan, copy, "-o", tmp_path / "成果2.odt")
+    assert "晚存檔" not in res.output, res.output

@@ -116,6 +116,7 @@ CATALOGUE: dict[str, Code] = {
     "review-copy-unreadable": _c(WARNING, "較晚另存的總表無法讀取",
                                  "已改從總表讀取複評；另存的檔案未變更，其中若有較新的複評請修復該檔。"),
     "review-other-file": _c(WARNING, "複評讀自另存的總表", "往後請在 .xlsx 的總表填寫複評並存成 .xlsx。"),
+    "newer-master": _c(WARNING, "同名的總表較新", "成果文件依指定的總表產生；請確認是否應改用較新的檔案。"),
     "review-note-missing": _c(WARNING, "複評未填複評說明", "複評與自評不同時，請在「評分」的複評說明欄寫明理由。"),
     "review-self-changed": _c(WARNING, "複評填寫後自評已變動",
                               "複評照原樣保留；請對照新的自評確認複評與複評說明是否仍適用。"),

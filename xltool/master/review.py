@@ -579,13 +579,13 @@ def newer_copy(master: Path) -> Path | None:
     cannot be read does not hide the master's (read_review_sheet says it was passed
     over). Without a master there is nothing else to read: the newest, read or not."""
     master = Path(master)
-    copies = _newer_copies(master)
+    copies = newer_copies(master)
     if not master.exists():
         return copies[0] if copies else None
     return next((copy for copy in copies if _unreadable(copy) is None), None)
 
 
-def _newer_copies(master: Path) -> list[Path]:
+def newer_copies(master: Path) -> list[Path]:
     """The files beside ``master`` of its name in another spreadsheet format saved after it, newest first."""
     since = master.stat().st_mtime if master.exists() else float("-inf")
     copies = [p for p in (master.with_suffix(s) for s in sorted(SPREADSHEET_SUFFIXES - {master.suffix.lower()}))
@@ -614,7 +614,7 @@ def _passed_over(used: Path) -> list[Issue]:
     """A warning for each newer copy of ``used`` that :func:`newer_copy` passed over,
     as its reviews could not be read: those of ``used`` are kept instead."""
     issues = []
-    for copy in _newer_copies(used):
+    for copy in newer_copies(used):
         why = _unreadable(copy)
         if why is None:
             break  # a readable newer copy: the one newer_copy chose, not this file

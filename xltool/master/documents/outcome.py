@@ -86,7 +86,7 @@ def read_outcome(plan: Plan, master: Path) -> Outcome:
     details = _details(wb.sheets.get(DETAIL_SHEET), name)
     _check_matches(plan, wb.sheets.get(SCORE_SHEET), details, name)
     reviews, issues = read_reviews(master, plan)
-    outcome = Outcome(plan, name, issues=issues)
+    outcome = Outcome(plan, name, issues=_newer_masters(master) + issues)
     outcome.missing = sorted({unit for (unit, _), row in details.items() if MISSING in row["flags"]},
                              key=[u.name for u in plan.units].index)
     for item in plan.items:
@@ -96,6 +96,18 @@ def read_outcome(plan: Plan, master: Path) -> Outcome:
     outcome.total = dimension_score(s for _, s in outcome.dimensions)
     outcome.grade = plan.grade_for(outcome.total)
     return outcome
+
+
+def _newer_masters(master: Path) -> list[Issue]:
+    """A file of the master's name in another format saved after it (總表.xlsx beside
+    the 總表.ods given, written by a later merge): the document would show results older
+    than the secretariat's latest, so it is said."""
+    from ..review import newer_copies
+
+    name = display_name(master)
+    return [Issue("newer-master", f"「{display_name(copy)}」比指定的「{name}」晚存檔；成果文件依「{name}」"
+                  f"產生，可能不是最新的彙整結果（例如另存的總表在重新彙整之後未再更新）。"
+                  f"請確認要用哪一個檔案。", WARNING, file=name) for copy in newer_copies(master)]
 
 
 def _mismatch(name: str, message: str, sheet: str, cell: str = "") -> Issue:
