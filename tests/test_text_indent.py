@@ -35,3 +35,12 @@ def test_blanks_alone_are_still_no_text(tmp_path, second_plan_path):
     _, master = merged(kit, tmp_path)
     (missing,) = checks(master, "missing-value")
     assert missing["欄位"] == RESULT and missing["嚴重度"] == "錯誤"
+
+
+def test_zero_width_marks_alone_are_no_text(tmp_path, second_plan_path):
+    """A 成果 of zero-width spaces shows nothing: it is not filled in."""
+    kit = Kit(tmp_path, second_plan_path)
+    kit.ret(UNIT, {"A01": {RESULT: "\u200b\u200b\ufeff"}})
+    _, master = merged(kit, tmp_path)
+    (missing,) = checks(master, "missing-value")
+    assert missing["欄位"] == RESULT

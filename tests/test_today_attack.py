@@ -124,3 +124,25 @@ def test_an_output_that_is_a_link_to_itself_is_refused_in_words(tmp_path):
     with pytest.raises(XltoolError, match="連結"):
         write_keeping(target, lambda path: path.write_bytes(b"x"))
     assert target.is_symlink() and not list(tmp_path.glob(".~xltool-*"))
+
+
+def test_an_output_that_is_a_link_to_itself_is_a_message_in_the_commands(tmp_path):
+    """report and rollup both look at their outputs before writing: a link loop there is
+    the zh-TW refusal, not an internal error."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    example = ROOT / "examples" / "kaohsiung-109"
+    master = tmp_path / "總表.xlsx"
+    subprocess.run([sys.executable, "-m", "xltool", "merge", str(example / "plan.xlsx"), str(example / "returns"),
+                    "-o", str(master)], capture_output=True, check=False)
+    for name, command in (("loop.odt", ["report", str(example / "plan.xlsx"), str(master)]),
+                          ("loop.xlsx", ["rollup", str(master)])):
+        loop = tmp_path / name
+        loop.symlink_to(loop.name)
+        proc = subprocess.run([sys.executable, "-m", "xltool", *command, "-o", str(loop)], capture_output=True,
+                              text=True, encoding="utf-8")
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "迴圈" in proc.stderr and "internal-error" not in proc.stderr + proc.stdout

@@ -84,9 +84,18 @@ def kept_text(value: Any) -> str:
     """A unit's text as it is kept: line ends made \\n, blank lines before it and blanks
     after it dropped (nothing shows them), the first line's indent kept (Chinese prose
     opens a paragraph with two full-width spaces, as the lines after it do). Blanks
-    alone are no text."""
+    alone, or with zero-width marks, are no text."""
     text = str(value).replace("\r\n", "\n").replace("\r", "\n").rstrip()
+    if shows_nothing(text):
+        return ""
     return _LEADING_BLANK_LINES.sub("", text)
+
+
+def shows_nothing(text: str) -> bool:
+    """Blanks and zero-width marks alone: a cell that shows nothing. (Cheap for the
+    usual text, whose first character past its blanks shows.)"""
+    text = text.strip()
+    return not text or (_INVISIBLE_FORMAT.match(text) is not None and not _INVISIBLE_FORMAT.sub("", text).strip())
 
 
 def starts_with_blank_line(text: str) -> bool:

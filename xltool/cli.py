@@ -696,16 +696,17 @@ def report(plan: Path, master: Path, outputs: tuple[Path, ...]):
 @option("--report", type=click.Path(dir_okay=False, path_type=Path), help="另存 JSON 報告檔。")
 def rollup(masters: tuple[Path, ...], outputs: tuple[Path, ...], roster: Path | None, report: Path | None):
     """將各單位（例如各分局）的總表彙整為一份附表2：每個單位一列，分數逐一驗證後重新計算。"""
+    from .files import real_path
     from .master.rollup import RosterError, read_roster, write_rollup
     from .master.rollup import rollup as do_rollup
     from .master.rollup.report import write_rollup_json
     from .render import render_text
 
-    inputs = {p.resolve() for p in (*masters, *([roster] if roster else []))}
+    inputs = {real_path(p) for p in (*masters, *([roster] if roster else []))}
     for target in (*outputs, *([report] if report else [])):
         if target in outputs and target.suffix.lower() not in (".xlsx", ".odt", ".docx", ".html"):
             raise UserError(f"輸出檔須為 .xlsx、.odt、.docx 或 .html：{target.name}")
-        if target.resolve() in inputs:
+        if real_path(target) in inputs:
             raise UserError(f"輸出檔「{target}」就是輸入的總表或名冊，寫入會覆蓋它；請改用其他檔名。")
     from .errors import XltoolError
     from .file_locks import check_not_open

@@ -14,7 +14,7 @@ from typing import Any
 
 from schema import And, Schema, SchemaError, Use
 
-from ..cells import fmt_number, kept_text, norm_text, starts_with_blank_line, to_number
+from ..cells import fmt_number, kept_text, norm_text, shows_nothing, starts_with_blank_line, to_number
 from ..forms.fields import EARLIEST_DATE, LATEST_DATE, TEXT_LIMIT, Column
 from ..quoting import NOT_TEXT
 from ..xlsx_text import fits_a_cell
@@ -136,8 +136,8 @@ def check(rule: Schema, col: Column, raw: Any, expected: str,
 
     ``bounds`` — the (choices, maximum) the rule was built with — lets values the
     rule would pass unchanged skip it (see :func:`_already_valid`)."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return Checked(None)
+    if raw is None or (isinstance(raw, str) and shows_nothing(raw)):
+        return Checked(None)  # blanks, or zero-width marks, alone: nothing shows
     if bounds is not None and _already_valid(col, raw, *bounds):
         return Checked(raw)
     if col.kind == "date" and is_lost_date(raw):

@@ -177,11 +177,12 @@ def check_targets(targets: list, inputs: tuple = ()) -> None:
     from pathlib import Path
 
     from ...errors import XltoolError
+    from ...files import real_path
 
     for target in targets:
         if Path(target).suffix.lower() not in DOCUMENT_SUFFIXES:
             raise XltoolError(f"輸出檔須為 .odt、.docx 或 .html：{Path(target).name}")
-        if any(Path(target).resolve() == Path(given).resolve() for given in inputs):
+        if any(real_path(Path(target)) == real_path(Path(given)) for given in inputs):
             raise XltoolError(f"輸出檔「{target}」就是輸入的計畫檔或總表，寫入會覆蓋它；請改用其他檔名。")
     from ...file_locks import check_not_open
 
