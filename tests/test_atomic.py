@@ -155,3 +155,18 @@ def test_a_replace_refused_for_good_is_a_message(tmp_path, monkeypatch):
     with pytest.raises(XltoolError, match="無法寫入"), files.atomic_path(tmp_path / "out.txt") as tmp:
         tmp.write_text("x", encoding="utf-8")
     assert not any(p.name.startswith(".~xltool-") for p in os.scandir(tmp_path))
+
+
+def test_a_link_to_a_missing_folder_makes_no_folders(tmp_path):
+    """Written through a link, but to where it points only if that folder is there: a
+    dangling link does not make folders elsewhere."""
+    import pytest
+
+    from xltool.errors import XltoolError
+    from xltool.files import atomic_path
+
+    link = tmp_path / "out.odt"
+    link.symlink_to(tmp_path / "nowhere" / "deeper" / "x.odt")
+    with pytest.raises(XltoolError, match="連結指向的資料夾不存在"), atomic_path(link) as tmp:
+        tmp.write_text("x", encoding="utf-8")
+    assert not (tmp_path / "nowhere").exists() and link.is_symlink()

@@ -682,7 +682,8 @@ def report(plan: Path, master: Path, outputs: tuple[Path, ...]):
         say(f"{dim.name}：{value:g} / {dim.points:g}")
     say(f"總分：{outcome.total:g}　等第：{outcome.grade}　考核年月：{model.info.review_month}"
         + (f"　未繳：{'、'.join(outcome.missing)}" if outcome.missing else ""))
-    _next("開啟成果文件檢閱後陳核；網頁版（.html）可直接登載於機關網站")
+    web = any(Path(t).suffix.lower() == ".html" for t in outputs)
+    _next("開啟成果文件檢閱後陳核" + ("；網頁版（.html）可直接登載於機關網站" if web else ""))
 
 
 @cli.command()
