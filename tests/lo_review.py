@@ -1,7 +1,8 @@
 """Run by the system Python: type 複評 into a master's 評分 sheet in LibreOffice Calc
-and save it as .xlsx, as a secretariat working in LibreOffice would.
+and save it as .xlsx (or .ods, by the output's name), as a secretariat working in
+LibreOffice would.
 
-Usage: python3 lo_review.py MASTER.xlsx OUTPUT.xlsx PROFILE_DIR 編號=分數 … [編號@欄名=內容 …]
+Usage: python3 lo_review.py MASTER.xlsx OUTPUT.xlsx|OUTPUT.ods PROFILE_DIR 編號=分數 … [編號@欄名=內容 …]
 (編號=分數 types into 複評; 編號@複評說明=… into the column of that header.)"""
 import os
 import sys
@@ -27,8 +28,8 @@ def main(path, output, profile, pairs):
             for (wanted, column), value in typed.items():
                 if wanted == item:
                     sheet.getCellByPosition(header[column], r).setFormula(value)  # as typed
-        doc.storeToURL(uno.systemPathToFileUrl(os.path.abspath(output)),
-                       (prop("FilterName", "Calc MS Excel 2007 XML"),))
+        saved_as = "calc8" if output.lower().endswith(".ods") else "Calc MS Excel 2007 XML"
+        doc.storeToURL(uno.systemPathToFileUrl(os.path.abspath(output)), (prop("FilterName", saved_as),))
         doc.close(True)
 
 

@@ -199,44 +199,14 @@ def test_a_review_of_an_item_the_plan_no_longer_has_is_not_said_to_have_moved(tm
 
 # ---------------------------------------------------------------- typed in LibreOffice
 
-TYPE_IN_LO = """
-import os, sys
-sys.path.insert(0, sys.argv[1])
-import uno
-from lo_uno import load, office, prop
-
-path, output, profile, fmt = sys.argv[2:6]
-typed = {}
-for pair in sys.argv[6:]:
-    key, value = pair.split("=", 1)
-    item, _, column = key.partition("@")
-    typed[(item, column or "複評")] = value
-with office(profile) as (desktop, _):
-    doc = load(desktop, path)
-    sheet = doc.Sheets.getByName("評分")
-    header = {sheet.getCellByPosition(c, 3).String: c for c in range(300)}
-    for r in range(4, 20_000):
-        item = sheet.getCellByPosition(0, r).String
-        if not item:
-            break
-        for (wanted, column), value in typed.items():
-            if wanted == item:
-                sheet.getCellByPosition(header[column], r).setFormula(value)
-    doc.storeToURL(uno.systemPathToFileUrl(os.path.abspath(output)),
-                   (prop("FilterName", {"xlsx": "Calc MS Excel 2007 XML", "ods": "calc8"}[fmt]),))
-    doc.close(True)
-"""
-
-
 def type_in_libreoffice(tmp_path, master, fmt, *pairs):
     """Open ``master`` in LibreOffice, type ``pairs`` (編號=複評, 編號@複評說明=…) into 評分 and
     save it as ``fmt`` beside it (總表.xlsx over itself, or 總表.ods saved after it)."""
     python = shutil.which("python3", path="/usr/bin") or "python3"
-    script = tmp_path / "type_in_lo.py"
-    script.write_text(TYPE_IN_LO, encoding="utf-8")
     saved = tmp_path / f"lo-saved.{fmt}"
-    out = subprocess.run([python, str(script), str(ROOT / "tests"), str(master), str(saved),
-                          str(tmp_path / "lo-profile"), fmt, *pairs], capture_output=True, text=True, timeout=300)
+    out = subprocess.run([python, str(ROOT / "tests" / "lo_review.py"), str(master), str(saved),
+                          str(tmp_path / "lo-profile"), *pairs], capture_output=True, text=True, timeout=300,
+                         cwd=ROOT / "tests")
     assert out.returncode == 0, out.stderr
     target = master.with_suffix(f".{fmt}")
     shutil.move(saved, target)
