@@ -61,3 +61,15 @@ def test_a_plain_number_is_not_a_percentage(tmp_path, second_plan_path):
     wb.save(path)
     _, master = merged(kit, tmp_path)
     assert not checks(master, "number-shown-as-percent")
+
+
+def test_which_styles_show_a_percentage():
+    from xltool.reading.xlsx_scan import percent_styles
+
+    styles = (b'<styleSheet><numFmts><numFmt numFmtId="164" formatCode="0.0%"/>'
+              b'<numFmt numFmtId="165" formatCode="&quot;%&quot;0"/><numFmt numFmtId="166" formatCode="0\\%"/>'
+              b'</numFmts><cellXfs count="5"><xf numFmtId="0"/><xf numFmtId="164"/><xf numFmtId="10"/>'
+              b'<xf numFmtId="165"/><xf numFmtId="166"/></cellXfs></styleSheet>')
+    assert percent_styles(styles) == {1, 2}  # a quoted or escaped % shows a % sign, not a percentage
+    assert percent_styles(b'<styleSheet><cellXfs><xf numFmtId="0"/></cellXfs></styleSheet>') == frozenset()
+    assert percent_styles(b'<numFmt numFmtId="9"/>' + b"<cellXfs>" * 100_000) == frozenset()  # never closed

@@ -753,11 +753,14 @@ def percent_styles(xml: bytes) -> frozenset[int]:
             shown = code.group(1).decode("utf-8", "replace").replace("&quot;", '"')
             if "%" in re.sub(r'"[^"]*"|\\.', "", shown):
                 percent.add(int(fid.group(1)))
-    xfs = re.search(rb"<(?:\w+:)?cellXfs\b[^>]*>(.*?)</(?:\w+:)?cellXfs>", xml, re.S)
-    if xfs is None:
+    # Found as two searches, each once over the part: a part of many openings and no
+    # close must cost no more than one pass.
+    opening = re.search(rb"<(?:\w+:)?cellXfs\b[^>]*>", xml)
+    closing = re.compile(rb"</(?:\w+:)?cellXfs>").search(xml, opening.end()) if opening else None
+    if opening is None or closing is None:
         return frozenset()
     found = set()
-    for k, tag in enumerate(re.findall(rb"<(?:\w+:)?xf\b[^>]*>", xfs.group(1))):
+    for k, tag in enumerate(re.findall(rb"<(?:\w+:)?xf\b[^>]*>", xml[opening.end():closing.start()])):
         fid = re.search(rb'numFmtId="(\d{1,6})"', tag)
         if fid and int(fid.group(1)) in percent:
             found.add(k)
