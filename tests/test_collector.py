@@ -60,16 +60,39 @@ def test_a_worker_forked_while_the_merge_has_its_collector_off_collects_its_own(
     assert enabled and collections > 0
 
 
-def test_the_merge_command_leaves_what_it_made_to_the_end_of_the_process(tmp_path):
-    """The command's process ends with the merge: its collector stays off to the end, and
-    what the merge made is frozen, out of the interpreter's last collection at exit."""
+def test_the_merge_command_leaves_what_it_made_out_of_its_last_collections(tmp_path):
+    """The command's process ends with the merge: what the merge made is frozen once the
+    master is written, out of the later collections and the interpreter's last one at
+    exit; the collector itself is back on, for what comes after (the report, the
+    correction copies, whose cyclic garbage it collects)."""
     script = ("import gc, sys\nfrom xltool.cli import main\ntry:\n    main()\n"
               "finally:\n    print(gc.isenabled(), gc.get_freeze_count() > 10_000)\n")
     proc = subprocess.run([sys.executable, "-c", script, "merge", str(EXAMPLE / "plan.xlsx"),
                            str(EXAMPLE / "returns"), "-o", str(tmp_path / "m.xlsx")],
                           capture_output=True, text=True, encoding="utf-8")
-    assert proc.stdout.splitlines()[-1] == "False True", proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1] == "True True", proc.stdout + proc.stderr
     assert (tmp_path / "m.xlsx").exists()
+
+
+def test_correction_copies_are_collected_after_the_merge(tmp_path):
+    """What the correction copies leave (odfpy's trees hold their parents) is collected:
+    the collector is on again when they are written."""
+    import xltool.master.feedback as feedback
+
+    seen = []
+    write = feedback.write_feedback
+
+    def watched(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return write(*args, **kwargs)
+    feedback.write_feedback = watched
+    try:
+        out = run.run_merge(load_plan(EXAMPLE / "plan.xlsx"), [EXAMPLE / "returns"], tmp_path / "m.xlsx",
+                            feedback_dir=tmp_path / "fb", ends_process=True)
+    finally:
+        feedback.write_feedback = write
+        gc.unfreeze()
+    assert out.written and seen == [True]
 
 
 def test_the_merge_command_called_in_process_leaves_the_collector_as_it_was(tmp_path):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -406,16 +406,15 @@ def _verify(master: Path, returns: tuple[Path, ...]) -> None:
 def merge(plan: Path, returns: tuple[Path, ...], output: Path, report: Path | None, strict: bool,
           as_pdf: bool, feedback_dir: Path | None):
     """彙整各單位回傳的填報表，檢核每一格並寫出評分總表。"""
-    from .master.run import check_outputs, collector_off_to_exit, run_merge
+    from .master.run import check_outputs, run_merge
 
     check_outputs([output] + ([report] if report else []) + ([feedback_dir] if feedback_dir else []),
                   list(returns), plan)
     model = _plan_or_exit(plan)
-    # Only where the process ends with the command (not a test's in-process call).
-    to_exit = collector_off_to_exit() if _PROCESS_ENDS_WITH_COMMAND else nullcontext()
-    with to_exit, _progress(returns) as progress:
+    with _progress(returns) as progress:
         run = run_merge(model, list(returns), output, report=report, strict=strict, pdf=as_pdf,
-                        feedback_dir=feedback_dir, progress=progress)
+                        feedback_dir=feedback_dir, progress=progress,
+                        ends_process=_PROCESS_ENDS_WITH_COMMAND)  # not a test's in-process call
     _show_merge(run, output, report)
     _exit_for(run.errors + run.problems)
 

@@ -82,7 +82,14 @@ def check_outputs(outputs: list[Path], inputs: list[Path], plan: Path | None = N
 def run_merge(plan: Plan, returns: list[Path], output: Path, **options) -> MergeRun:
     """Merge ``returns`` under ``plan`` into the master at ``output`` (options: see
     :func:`_merge_into`), while nothing else writes it: not an office program that has
-    it open, whose later save would put the old master back, nor another xltool."""
+    it open, whose later save would put the old master back, nor another xltool.
+
+    ``ends_process``: the process ends with this merge (the ``merge`` command). What
+    the merge made is then frozen once the master is written, so that neither the
+    collections after it (the report, the correction copies, which do leave cyclic
+    garbage and are collected as usual) nor the interpreter's last one at exit walk
+    every row and entry it holds (0.2–0.3 s for 1,000 returns, to find none of them
+    garbage). Not for a caller that lives on: its collections would pass over them."""
     from ..file_locks import check_not_open, one_writer
 
     check_not_open(Path(output))
@@ -92,7 +99,7 @@ def run_merge(plan: Plan, returns: list[Path], output: Path, **options) -> Merge
 
 def _merge_into(plan: Plan, returns: list[Path], output: Path, *, report: Path | None = None,
                 strict: bool = False, pdf: bool = False, feedback_dir: Path | None = None,
-                progress: Callable[[Path], None] | None = None) -> MergeRun:
+                progress: Callable[[Path], None] | None = None, ends_process: bool = False) -> MergeRun:
     from .review import carry_notes, unusable_issues, with_backup
     from .writer import backup_path
 
@@ -112,8 +119,10 @@ def _merge_into(plan: Plan, returns: list[Path], output: Path, *, report: Path |
             _replace(result.issues, lost, with_backup(reviews.lost, None, written=False))
             return run
         run.backup = master.commit(result)
+        if ends_process:  # before the collector is back on: see run_merge
+            gc.freeze()
     run.written = True
-    if report:  # after the collector is as the caller had it: json's indenting encoder leaves a cycle per call
+    if report:  # with the collector as the caller had it: json's indenting encoder leaves a cycle per call
         _write_report(result, report)
     run.pdf, said = _print_or_set_aside(output, pdf)
     run.problems += said
@@ -163,21 +172,6 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
-
-
-@contextmanager
-def collector_off_to_exit() -> Iterator[None]:
-    """For a process that ends with its merge (the ``merge`` command): the collector
-    stays off to the end, and what the merge made is frozen, so that neither a
-    collection after the merge nor the interpreter's last one at exit walks it (for
-    1,000 returns, 0.2–0.3 s spent walking every row and entry held, to find none of
-    them garbage). Not for a caller that lives on, whose later collections would pass
-    over these objects."""
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
 
 
 def _write_report(result: MergeResult, report: Path) -> None:
