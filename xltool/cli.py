@@ -322,8 +322,8 @@ def _status_table(result) -> str:
     return table(rows)
 
 
-
 STATUS_ERRORS_SHOWN = 50  # errors `status` lists; the master's 檢核結果 has them all
+
 
 @cli.command()
 @click.argument("plan", metavar="計畫檔", type=click.Path(exists=True, dir_okay=False, path_type=Path))

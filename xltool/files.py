@@ -48,8 +48,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     terms, not a traceback. A link is written through: the file it names is replaced,
     not the link (which would leave that file as it was, and the link a copy)."""
     target = Path(target)
-    linked = target.is_symlink()
-    if linked:
+    if target.is_symlink():
         target = real_path(target)
         if not target.parent.is_dir():  # a link to nowhere: make no folders where it points
             raise unwritable(target, FileNotFoundError(errno.ENOENT, "連結指向的資料夾不存在"))

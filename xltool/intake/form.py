@@ -564,12 +564,11 @@ def as_declared(rd: Reading, col: F.Column, value: Any) -> Any:
     if col.kind == "number" and isinstance(value, time):  # a time of day: a fraction of one
         return (value.hour * 3600 + value.minute * 60 + value.second
                 + value.microsecond / 1e6) / 86400
-    if col.kind == "date" and isinstance(value, (int, float)) and not isinstance(value, bool) \
-            and 0 < value < 2_958_466:  # Excel's last day, 9999-12-31
-        return serial_to_date(value, rd.date_system)
-    if col.kind == "date" and isinstance(value, (int, float)) and not isinstance(value, bool) \
-            and FIRST_EARLY_SERIAL <= value < 0:  # a day before 1900 (LibreOffice's 116/01/05)
-        return early_serial_to_date(value, rd.date_system)
+    if col.kind == "date" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 0 < value < 2_958_466:  # Excel's last day, 9999-12-31
+            return serial_to_date(value, rd.date_system)
+        if FIRST_EARLY_SERIAL <= value < 0:  # a day before 1900 (LibreOffice's 116/01/05)
+            return early_serial_to_date(value, rd.date_system)
     return value
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -140,6 +142,22 @@ class Received:
         if rec is None:
             return ""
         return f"{rec.get('sender', '')}（{str(rec.get('date', ''))[:16].replace('T', ' ')}）"
+
+
+SENT_NAME_CHARS = 80  # of an attachment's name as a mail gave it, where it is quoted
+
+
+def as_mailed(record: Mapping | None, name: str) -> tuple[str, datetime | None] | None:
+    """The attachment a collected file ``name`` came as, and when it arrived (None where
+    the log has no time), where the collect log's ``record`` names one other than the
+    file's own name; else None (a file put in the folder by hand, or kept as sent)."""
+    sent = str((record or {}).get("attachment") or "")
+    if not sent or sent == name:
+        return None
+    try:
+        return sent, datetime.fromisoformat(str((record or {}).get("date", "")))
+    except ValueError:
+        return sent, None
 
 
 def received_from(paths: list[Path]) -> tuple[Received, list[Issue]]:

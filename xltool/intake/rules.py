@@ -102,7 +102,7 @@ def is_lost_date(raw: Any) -> bool:
     """A date before 1900 that could not be read: readers give a time of day for one.
     LibreOffice stores such a date when an ROC date is typed into a date cell of a
     .xlsx (it takes 115/07/01 for the year 115); the reader puts the number the file
-    holds back (reading.workbook._early_dates), so this is what is left: a cell whose
+    holds back (reading.workbook._looked_up_again), so this is what is left: a cell whose
     number could not be found."""
     return isinstance(raw, time) and not isinstance(raw, datetime)
 

@@ -119,22 +119,19 @@ def what_arrived(values: Mapping[str, str], blank_files: list[str] | None,
     return {key: text[key][case].format(**values, blank_files=names) for key in ("received", "if_sent")}
 
 
-SENT_NAME_CHARS = 80  # of an attachment's name, as a mail gave it (as the correction copy shows it)
-
-
 def sent_as(name: str, record: Mapping | None, zone=None) -> str:
     """A returned file as its unit knows it: the attachment it mailed, when that
     arrived (as every screen shows times), and the name `xltool collect` stored it
     under, for the secretariat to find it; a file no collect log names (put in the
     folder by hand) by its own name. Names from a mail are shown visible (no
     control characters) and bounded."""
-    sent = str((record or {}).get("attachment") or "")
-    if not sent or sent == name:
+    from ..intake.log import SENT_NAME_CHARS, as_mailed
+
+    mailed = as_mailed(record, name)
+    if mailed is None:
         return f"「{quote(name, 120)}」"
-    try:
-        when = local_text(datetime.fromisoformat(str((record or {}).get("date", ""))), zone) + " 收到，"
-    except ValueError:
-        when = ""
+    sent, at = mailed
+    when = local_text(at, zone or at.tzinfo) + " 收到，" if at else ""
     return f"「{quote(sent, SENT_NAME_CHARS)}」（{when}收件後存為「{quote(name, 120)}」）"
 
 

@@ -273,22 +273,17 @@ def _record_own_notes(meta: Sheet, form: Sheet) -> None:
         meta.put(meta.max_row, 1, own_notes(list(form.notes.values())))
 
 
-SENT_NAME_CHARS = 80  # of an attachment's name, as a mail gave it
-
-
 def as_sent(result: MergeResult, ret: Return) -> str:
     """The return as its unit knows it: the attachment it mailed, and when it arrived,
     where `xltool collect` stored it under another name; else the file's own name."""
-    rec = result.received.returns.get(ret.name) or {}
-    sent = str(rec.get("attachment") or "")
-    if not sent or sent == ret.name:
+    from ..intake.log import SENT_NAME_CHARS, as_mailed
+
+    mailed = as_mailed(result.received.returns.get(ret.name), ret.name)
+    if mailed is None:
         return f"「{ret.name}」"
-    try:
-        at = datetime.fromisoformat(str(rec.get("date", "")))
-        # As the stored name says it (collect names by the time where it arrived).
-        when = local_text(at, result.plan.zone or at.tzinfo)
-    except ValueError:
-        when = ""
+    sent, at = mailed
+    # As the stored name says it (collect names by the time where it arrived).
+    when = local_text(at, result.plan.zone or at.tzinfo) if at else ""
     # The name came in a mail: shown visible (no control characters) and bounded.
     return f"貴單位{when + ' ' if when else ''}寄來的「{quote(sent, SENT_NAME_CHARS)}」（收件後存為「{ret.name}」）"
 

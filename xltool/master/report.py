@@ -8,7 +8,6 @@ marked -0000 has no offset: it is UTC, RFC 5322 §3.3).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -46,10 +45,6 @@ def _shaped(value: Any) -> Any:
     return value
 
 
-def _all_shaped(rows: Iterable[dict]) -> Iterator[dict]:
-    return (_shaped(row) for row in rows)
-
-
 def write_result_json(result, out) -> None:
     """Write the report piece by piece: with 10,000 units the item scores alone are
     600,000 numbers, which need not all be in memory at once."""
@@ -83,8 +78,8 @@ def write_result_json(result, out) -> None:
         "sha256": s.ret.sha256 or None if s.ret else None,
         **_shaped(unit_evidence(result, s.unit)),
     } for s in result.units))
-    section("files", _all_shaped(file_records(result)))
-    section("unassigned_evidence", _all_shaped(evidence_records(result.received.evidence.get("", []))))
+    section("files", map(_shaped, file_records(result)))
+    section("unassigned_evidence", map(_shaped, evidence_records(result.received.evidence.get("", []))))
     section("items", ({
         "id": r.item.id, "dimension": plan.dimension(r.item.dimension).name,
         "points": r.item.points,

@@ -190,7 +190,7 @@ def _gate_zip(path: Path, suffix: str, bounds: Bounds, only: set[str] | None,
                 found = {members[_key(p)] for p in parts if _key(p) in members}
                 if len(found) == 1:
                     report.sheet_parts[k] = found.pop()
-            report.notes = xlsx_notes(zf, xlsx.sheets, _members(zf.namelist()),
+            report.notes = xlsx_notes(zf, xlsx.sheets, members,
                                       lambda part: _read_small(zf, part, kept))
             report.formulas, report.date1904 = xlsx.formulas, xlsx.date1904
     return report

@@ -167,7 +167,7 @@ def read_here(path: Path, *, bounds: Bounds | None = None, max_rows: int = DEFAU
                         reader=reader, notes=report.notes, sheet_names=list(report.sheets or names))
 
 
-EARLY_DATE_PART = 64 * 1024 * 1024  # bytes of a sheet read again for its early dates (the gate bounds it)
+LOOKED_UP_PART = 64 * 1024 * 1024  # bytes of a sheet walked again (the gate bounds it)
 
 
 def _looked_up_again(path: Path, sheets: dict[str, SheetData], order: list[str],
@@ -195,18 +195,18 @@ def _looked_up_again(path: Path, sheets: dict[str, SheetData], order: list[str],
             if part is None or not (styles or lost.get(name)):
                 continue
             with zf.open(part) as fh:
-                found, percent = _stored_numbers(fh, lost.get(name, set()), styles)
+                found, percent = _numbers_and_percent_cells(fh, lost.get(name, set()), styles)
             for (r, c), number in found.items():
                 if not 0 <= number < 1:
                     sheet.rows[r][c] = number
             sheet.percent = frozenset(percent)
 
 
-def _stored_numbers(stream, cells: set[tuple[int, int]], styles: frozenset[int] = frozenset()
+def _numbers_and_percent_cells(stream, cells: set[tuple[int, int]], styles: frozenset[int] = frozenset()
                     ) -> tuple[dict[tuple[int, int], float], set[tuple[int, int]]]:
     """The finite number a sheet's XML holds (its <v>) in each of ``cells`` (0-based
     row, column), and the number cells of a style in ``styles``, in one streaming pass
-    over at most EARLY_DATE_PART bytes. A cell is placed as the gate places it (its r,
+    over at most LOOKED_UP_PART bytes. A cell is placed as the gate places it (its r,
     else the next after the one before it, any prefix); where one is written twice, the
     last counts, as for the readers."""
     from xml.parsers import expat
@@ -265,7 +265,7 @@ def _stored_numbers(stream, cells: set[tuple[int, int]], styles: frozenset[int] 
             cell[1].append(data)
 
     parser = make_parser(start, end, text)
-    left = EARLY_DATE_PART
+    left = LOOKED_UP_PART
     try:
         while left > 0:
             chunk = stream.read(min(CHUNK, left))

@@ -174,8 +174,6 @@ def check_targets(targets: list, inputs: tuple = ()) -> None:
     """Every output named by a document format's extension, none of them an input,
     and none open in an office program (which would refuse it, or save its old copy
     over it afterwards)."""
-    from pathlib import Path
-
     from ...errors import XltoolError
     from ...files import real_path
 
