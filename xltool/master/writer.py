@@ -15,6 +15,7 @@ import itertools
 import os
 import re
 import shutil
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -26,9 +27,9 @@ from ..intake import Return
 from ..intake.log import Received
 from ..plan import Plan
 from ..xlsx_scratch import ScratchWorkbook
-from ..xlsx_text import LiteralWorksheet
 from .layout import SHEET_ORDER, SUMMARY_SHEET
 from .merge import MergeResult
+from .packing import MasterWorksheet, MasterZipFile
 from .sheets import chart, details, identity, issues, revisions, scores, status, summary, table2
 from .sheets.context import ONE_LINE, Context, formats
 
@@ -114,8 +115,6 @@ _STAMPS_READ = 1 << 20  # bytes of the old file's core.xml compared (ours is und
 def same_content(old: Path, new: Path) -> bool:
     """``old`` holds what ``new`` does: the same bytes, or the same zip members but for
     the time written (so that writing the same 附表2 again keeps no copy of the last)."""
-    import zipfile
-
     if filecmp.cmp(old, new, shallow=False):
         return True
     try:
@@ -187,7 +186,7 @@ class MasterWriter:
                               issues=[], rejected=[])
         self.ctx = ctx = Context(wb, pending, f=formats(wb))
         # Sheets are added in reading order up front: XlsxWriter numbers them as added.
-        ctx.ws = {name: wb.add_worksheet(name, LiteralWorksheet) for name in SHEET_ORDER}
+        ctx.ws = {name: wb.add_worksheet(name, MasterWorksheet) for name in SHEET_ORDER}
         for ws in ctx.ws.values():
             ws.set_default_row(ONE_LINE)  # one line of 標楷體 shows whole, in LibreOffice too
         self.details = details.Details(ctx)
@@ -222,16 +221,16 @@ class MasterWriter:
 
 
 class MasterWorkbook(ScratchWorkbook):
-    """A workbook zipped at :data:`DEFLATE_LEVEL`. XlsxWriter has no option for it: its
-    ZipFile is given the level for the moment the workbook is stored (one thread
-    writes a master), and is left as it was where that name is not XlsxWriter's to
-    give (another version of it)."""
+    """A workbook zipped at :data:`DEFLATE_LEVEL`, its big part on every core
+    (master/packing.py). XlsxWriter has no option for either: its ZipFile is replaced
+    for the moment the workbook is stored (one thread writes a master), and is left
+    as it was where that name is not XlsxWriter's to give (another version of it)."""
 
     def _store_workbook(self) -> None:
         zip_file = getattr(xlsxwriter_workbook, "ZipFile", None)
-        if zip_file is None:
+        if zip_file is not zipfile.ZipFile:
             return super()._store_workbook()
-        xlsxwriter_workbook.ZipFile = functools.partial(zip_file, compresslevel=DEFLATE_LEVEL)
+        xlsxwriter_workbook.ZipFile = functools.partial(MasterZipFile, compresslevel=DEFLATE_LEVEL)
         try:
             return super()._store_workbook()
         finally:

@@ -1,0 +1,119 @@
+"""The master's zip (master/packing.py): its big parts deflated in threads, its rows
+copied as bytes. Every member reads back as written, by zipfile (which checks the
+CRC) and by calamine, and a master's bytes do not depend on how the work was shared."""
+import random
+import shutil
+import zipfile
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import xlsxwriter
+from conftest import ROOT
+from python_calamine import CalamineWorkbook
+
+from xltool.master import packing
+from xltool.master.merge import merge
+from xltool.master.run import run_merge
+from xltool.master.writer import write_master
+from xltool.plan import load_plan
+from xltool.xlsx_text import LiteralWorksheet
+
+EXAMPLE = ROOT / "examples" / "kaohsiung-109"
+
+
+def _xml_like(size: int, seed: int = 1) -> bytes:
+    """Text like a sheet's (repeats, CJK, line breaks) with some noise that deflates badly."""
+    rng = random.Random(seed)
+    out, n = [], 0
+    while n < size:
+        piece = (f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>第{rng.randrange(10**6)}項\n'
+                 f'{rng.randbytes(12).hex()}</t></is></c></row>').encode()
+        out.append(piece)
+        n += len(piece)
+    return b"".join(out)[:size]
+
+
+@pytest.mark.parametrize("size", [0, 1, packing.BLOCK - 1, packing.BLOCK, 3 * packing.BLOCK + 17])
+def test_the_blocks_join_into_one_deflate_stream(size):
+    data = _xml_like(size)
+    with ThreadPoolExecutor(3) as pool:
+        deflate = packing.ParallelDeflate(pool, 3, 3)
+        pieces = [deflate.compress(data[k:k + 70_000]) for k in range(0, len(data), 70_000)]
+        stream = b"".join(pieces) + deflate.flush()
+    assert zlib.decompress(stream, -zlib.MAX_WBITS) == data
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    assert inflater.decompress(stream) == data and inflater.eof and not inflater.unused_data
+
+
+def test_a_big_member_reads_back_whole_and_the_same_every_time(tmp_path, monkeypatch):
+    part = tmp_path / "part.xml"
+    part.write_bytes(_xml_like(packing.PARALLEL_FROM + 5 * packing.BLOCK // 3))
+    zips = []
+    for threads in (2, 3, 4):
+        monkeypatch.setattr(packing, "deflate_threads", lambda t=threads: t)
+        target = tmp_path / f"t{threads}.zip"
+        with packing.MasterZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=3) as zf:
+            zf.write(part, "xl/worksheets/sheet1.xml")
+            zf.writestr(zipfile.ZipInfo("small.xml", (1980, 1, 1, 0, 0, 0)), b"<a/>")
+        with zipfile.ZipFile(target) as zf:
+            assert zf.testzip() is None  # every CRC checked
+            assert zf.read("xl/worksheets/sheet1.xml") == part.read_bytes()
+        zips.append(target.read_bytes())
+    assert zips[0] == zips[1] == zips[2]  # the blocks are fixed, not the threads' timing
+    # one core: zipfile's own deflate, and the same member
+    monkeypatch.setattr(packing, "deflate_threads", lambda: 1)
+    plain = tmp_path / "plain.zip"
+    with packing.MasterZipFile(plain, "w", zipfile.ZIP_DEFLATED, compresslevel=3) as zf:
+        zf.write(part, "xl/worksheets/sheet1.xml")
+    with zipfile.ZipFile(plain) as zf:
+        assert zf.read("xl/worksheets/sheet1.xml") == part.read_bytes()
+
+
+def _sheet_xml(path, worksheet_class) -> bytes:
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    ws = wb.add_worksheet("明細", worksheet_class)
+    wrap = wb.add_format({"text_wrap": True})
+    for r in range(3000):
+        ws.write_string(r, 0, f"第 {r} 列\n行二　全形空白", wrap)
+        ws.write_number(r, 1, r / 7)
+        ws.write_string(r, 2, "a&b<c>😀\r\n")
+    ws.autofilter(0, 0, 2999, 2)
+    wb.close()
+    with zipfile.ZipFile(path) as zf:
+        return zf.read("xl/worksheets/sheet1.xml")
+
+
+def test_the_rows_copied_as_bytes_are_xlsxwriters_own(tmp_path):
+    ours = _sheet_xml(tmp_path / "ours.xlsx", packing.MasterWorksheet)
+    assert ours == _sheet_xml(tmp_path / "theirs.xlsx", LiteralWorksheet)
+    assert ours.count(b"<row ") == 3000 and b"</sheetData><autoFilter" in ours
+    sheet = CalamineWorkbook.from_path(str(tmp_path / "ours.xlsx")).get_sheet_by_name("明細").to_python()
+    assert sheet[2999][0] == "第 2999 列\n行二　全形空白"
+
+
+def test_a_master_deflated_in_blocks_is_the_sequential_one(tmp_path, monkeypatch):
+    """Blocks small enough that every sheet of the example's master is cut into many:
+    the streamed master, from the pool, is byte for byte the sequential one, and reads
+    back in calamine."""
+    monkeypatch.setattr(packing, "BLOCK", 4096)
+    monkeypatch.setattr(packing, "PARALLEL_FROM", 8192)
+    monkeypatch.setattr(packing, "deflate_threads", lambda: 3)
+    monkeypatch.setenv("XLTOOL_WORKERS", "2")
+    used = []
+    monkeypatch.setattr(packing, "ParallelDeflate",
+                        lambda *a, cls=packing.ParallelDeflate: used.append(1) or cls(*a))
+    plan = load_plan(EXAMPLE / "plan.xlsx")
+    inbox = tmp_path / "in"
+    shutil.copytree(EXAMPLE / "returns", inbox)
+    for n in range(26):  # enough files for the pool
+        shutil.copy(next(inbox.glob("*第一課*")), inbox / f"copy{n:02d}.xlsx")
+    sequential = tmp_path / "sequential.xlsx"
+    write_master(merge(plan, [inbox], workers=1, spill_from=10 ** 9), sequential)
+    streamed = tmp_path / "out" / "master.xlsx"
+    assert used and run_merge(plan, [inbox], streamed).written
+    assert streamed.read_bytes() == sequential.read_bytes()
+    with zipfile.ZipFile(streamed) as zf:
+        assert zf.testzip() is None
+    book = CalamineWorkbook.from_path(str(streamed))
+    assert book.get_sheet_by_name("明細").to_python()[1][0]
