@@ -7,14 +7,17 @@ import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import Issue, XltoolError
-from ..files import atomic_path, display_name
+from ..files import display_name
 from ..plan import Plan
+from .aside import ReportAside
 from .feedback import Feedback
 from .merge import MergeResult, merge
+from .report import write_result_json
 from .streaming import StreamedMaster
 
 if TYPE_CHECKING:
@@ -118,12 +121,19 @@ def _merge_into(plan: Plan, returns: list[Path], output: Path, *, report: Path |
         if strict and run.errors:
             _replace(result.issues, lost, with_backup(reviews.lost, None, written=False))
             return run
-        run.backup = master.commit(result)
+        # The report is written while the master is (see aside.py), and put in place after it.
+        aside = ReportAside(report, partial(write_result_json, result)).start() if report else None
+        try:
+            run.backup = master.commit(result)
+        except BaseException:
+            if aside is not None:
+                aside.abandon()
+            raise
         if ends_process:  # before the collector is back on: see run_merge
             gc.freeze()
     run.written = True
-    if report:  # with the collector as the caller had it: json's indenting encoder leaves a cycle per call
-        _write_report(result, report)
+    if aside is not None:  # with the collector as the caller had it: json's indenting encoder leaves a cycle per call
+        aside.finish()
     run.pdf, said = _print_or_set_aside(output, pdf)
     run.problems += said
     if feedback_dir:
@@ -173,9 +183,3 @@ def collector_paused() -> Iterator[None]:
         if was:
             gc.enable()
 
-
-def _write_report(result: MergeResult, report: Path) -> None:
-    from .report import write_result_json
-
-    with atomic_path(report) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as fh:
-        write_result_json(result, fh)
