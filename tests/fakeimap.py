@@ -13,7 +13,7 @@ import ssl
 import threading
 import time
 
-from mailservers import make_certificate
+from mailservers import make_certificate, stop_listening
 
 
 class FakeImap:
@@ -34,7 +34,8 @@ class FakeImap:
         self.fetched: list[int] = []  # UIDs asked for, in order
         self.connections = 0
         self._stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
 
     def _serve(self):
         while not self._stop.is_set():
@@ -110,4 +111,4 @@ class FakeImap:
 
     def stop(self):
         self._stop.set()
-        self.sock.close()
+        stop_listening(self.sock, self.thread)

@@ -4,6 +4,8 @@ and written all the same when the child fails."""
 import json
 import os
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -25,7 +27,13 @@ def plan():
 
 @pytest.fixture
 def children(monkeypatch):
-    """The pids of the report's children, as started."""
+    """The pids of the report's children, as started; with no thread but this one
+    running, as in the merge command (the report is forked only then)."""
+    deadline = time.monotonic() + 10
+    for thread in threading.enumerate():  # (a server an earlier test stopped may still be ending)
+        if thread is not threading.current_thread():
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    assert threading.active_count() == 1, f"earlier tests left threads running: {threading.enumerate()}"
     pids, start = [], aside.ReportAside.start
 
     def noted(self):
