@@ -265,7 +265,7 @@ def _report_text(result) -> str:
     return out.getvalue()
 
 
-def test_the_master_is_deflated_at_its_level_and_xlsxwriter_is_left_as_it_was(tmp_path):
+def test_the_master_is_deflated_at_its_level_and_xlsxwriter_is_left_as_it_was(tmp_path, monkeypatch):
     """The master's parts are deflated at writer.DEFLATE_LEVEL (quicker than zlib's
     default, for a large 明細), and every other workbook keeps XlsxWriter's default."""
     import zipfile
@@ -273,17 +273,33 @@ def test_the_master_is_deflated_at_its_level_and_xlsxwriter_is_left_as_it_was(tm
 
     import xlsxwriter.workbook
 
+    from xltool.master import packing
     from xltool.master.writer import DEFLATE_LEVEL
 
+    monkeypatch.setattr(packing, "deflate_threads", lambda: 2)  # (as on one core or many)
     master = tmp_path / "master.xlsx"
     assert run_merge(EXAMPLE / "plan.xlsx", EXAMPLE / "returns", "-o", master).exit_code == 0
     assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile
     with zipfile.ZipFile(master) as zf:
         info = zf.getinfo("xl/worksheets/sheet2.xml")  # 明細, the largest part
         data = zf.read(info)
+        summary = zf.getinfo("xl/worksheets/sheet1.xml")
+        summary_data = zf.read(summary)
 
-    def deflated(level: int) -> int:
+    def deflated(level: int, *pieces: bytes) -> int:
+        """Each piece deflated on its own, ending on a byte, then the final block."""
+        size = 0
+        for piece in pieces:
+            packer = zlib.compressobj(level, zlib.DEFLATED, -15)
+            size += len(packer.compress(piece) + packer.flush(zlib.Z_SYNC_FLUSH))
+        return size + len(zlib.compressobj(level, zlib.DEFLATED, -15).flush())
+
+    def whole(level: int, piece: bytes) -> int:
         packer = zlib.compressobj(level, zlib.DEFLATED, -15)
-        return len(packer.compress(data) + packer.flush())
-    assert info.compress_type == zipfile.ZIP_DEFLATED
-    assert info.compress_size == deflated(DEFLATE_LEVEL) != deflated(6)
+        return len(packer.compress(piece) + packer.flush())
+    assert info.compress_type == summary.compress_type == zipfile.ZIP_DEFLATED
+    assert summary.compress_size == whole(DEFLATE_LEVEL, summary_data) != whole(6, summary_data)
+    # 明細's rows were deflated apart from its head and its tail (packing.EarlyRows)
+    start, end = data.index(b"<sheetData>") + len(b"<sheetData>"), data.index(b"</sheetData>")
+    pieces = data[:start], data[start:end], data[end:]
+    assert info.compress_size == deflated(DEFLATE_LEVEL, *pieces) != deflated(6, *pieces)

@@ -117,3 +117,89 @@ def test_a_master_deflated_in_blocks_is_the_sequential_one(tmp_path, monkeypatch
         assert zf.testzip() is None
     book = CalamineWorkbook.from_path(str(streamed))
     assert book.get_sheet_by_name("明細").to_python()[1][0]
+
+
+def _members(path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None  # every CRC checked
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def _example_master(tmp_path, name: str) -> dict[str, bytes]:
+    out = tmp_path / name / "master.xlsx"
+    assert run_merge(load_plan(EXAMPLE / "plan.xlsx"), [EXAMPLE / "returns"], out).written
+    return _members(out)
+
+
+def test_rows_deflated_early_make_the_member_they_would_have_made(tmp_path, monkeypatch):
+    """明細 spliced from its early-deflated rows holds what zipping it whole holds, and
+    its scratch files are gone afterwards."""
+    made = []
+
+    class Noted(packing.EarlyRows):
+        def usable(self):
+            made.append(self)
+            return super().usable()
+    monkeypatch.setattr(packing, "deflate_threads", lambda: 2)
+    monkeypatch.setattr(packing, "EarlyRows", Noted)
+    early = _example_master(tmp_path, "early")
+    assert len(made) == 1 and not made[0].rows.exists() and not made[0].deflated.exists()
+    monkeypatch.setattr(Noted, "possible", staticmethod(lambda ws: False))
+    whole = _example_master(tmp_path, "whole")
+    assert early == whole and b"<sheetData><row " in early["xl/worksheets/sheet2.xml"]
+
+
+def test_rows_that_failed_to_deflate_early_are_zipped_as_usual(tmp_path, monkeypatch):
+    whole = _example_master(tmp_path, "whole")
+    monkeypatch.setattr(packing, "deflate_threads", lambda: 2)
+
+    def full_disk(self):
+        self.deflated.write_bytes(b"\x00half")
+        raise OSError("磁碟已滿")
+    monkeypatch.setattr(packing.EarlyRows, "_deflate", full_disk)
+    assert _example_master(tmp_path, "failed") == whole
+
+
+def test_rows_changed_since_they_were_deflated_are_not_used(tmp_path):
+    rows = tmp_path / "rows.xml"
+    rows.write_bytes(_xml_like(50_000))
+    early = packing.EarlyRows(type("Sheet", (), {"row_data_filename": str(rows)}), 3)
+    assert early.usable()
+    inflated = zlib.decompressobj(-zlib.MAX_WBITS).decompress(early.deflated.read_bytes())
+    assert inflated == rows.read_bytes()
+    with rows.open("ab") as fh:
+        fh.write(b"<row/>")
+    assert not early.usable()
+    early.discard()
+    assert not early.deflated.exists()
+
+
+def test_rows_are_deflated_early_only_once_the_sheet_holds_none_back(tmp_path, monkeypatch):
+    monkeypatch.setattr(packing, "deflate_threads", lambda: 2)
+    wb = xlsxwriter.Workbook(str(tmp_path / "b.xlsx"), {"constant_memory": True})
+    ws = wb.add_worksheet("明細", packing.MasterWorksheet)
+    ws.write_string(0, 0, "甲")
+    ws.write_string(1, 0, "乙")
+    assert not packing.EarlyRows.possible(ws)  # row 2 is still in XlsxWriter's hands
+    ws._write_single_row()  # as the next row would: the last one goes to the row file
+    assert packing.EarlyRows.possible(ws)
+    monkeypatch.setattr(packing, "deflate_threads", lambda: 1)
+    assert not packing.EarlyRows.possible(ws)  # one core: nothing to gain
+    wb.close()
+
+
+@pytest.mark.parametrize("rows", [random.Random(7).randbytes(300_000), b"", _xml_like(300_000)])
+def test_a_spliced_member_is_its_head_rows_and_tail(tmp_path, rows):
+    """Rows that deflate to more bytes than they are (noise) or to none at all, between
+    a part's head and tail, read back whole."""
+    head, tail = b"<worksheet><sheetData>", b"</sheetData></worksheet>"
+    (tmp_path / "rows.xml").write_bytes(rows)
+    (tmp_path / "part.xml").write_bytes(head + tail)
+    early = packing.EarlyRows(type("Sheet", (), {"row_data_filename": str(tmp_path / "rows.xml")}), 3)
+    assert early.usable()  # (as the sheet asks before its rows are spliced)
+    spliced = {str(tmp_path / "part.xml"): (len(head), early)}
+    with packing.MasterZipFile(tmp_path / "t.zip", "w", zipfile.ZIP_DEFLATED, compresslevel=3,
+                               spliced=spliced) as zf:
+        zf.write(str(tmp_path / "part.xml"), "xl/worksheets/sheet1.xml")
+    assert _members(tmp_path / "t.zip") == {"xl/worksheets/sheet1.xml": head + rows + tail}
+    assert not spliced and not early.rows.exists() and not early.deflated.exists()

@@ -10,8 +10,12 @@ blocks are the same whatever order the threads finish in, so a master's bytes
 never depend on timing. Small parts, and machines with one core, are deflated as
 before.
 
-The sheet's rows also reach its part as bytes: XlsxWriter copies a constant-memory
-sheet's row file into the part in text mode, decoding and encoding all 44 MB again.
+明細's rows are finished before the master's other sheets are written, so they are
+deflated then, in a thread, while the interpreter writes those sheets on one core
+(:class:`EarlyRows`); its zip member is then the sheet's head, those rows, and its
+tail, each a run of deflate blocks. Elsewhere a sheet's rows reach its part as bytes:
+XlsxWriter copies a constant-memory row file into the part in text mode, decoding and
+encoding it all again.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ import zipfile
 import zlib
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 from ..xlsx_text import LiteralWorksheet
 
@@ -76,20 +81,95 @@ class ParallelDeflate:
         return b"".join(out)
 
 
+class EarlyRows:
+    """A finished constant-memory sheet's rows, deflated in a thread into a file beside
+    them (one deflate stream that ends on a byte boundary, not final)."""
+
+    def __init__(self, ws, level: int):
+        self.rows = Path(ws.row_data_filename)
+        self.deflated = self.rows.with_name(self.rows.name + ".deflate")
+        self.size = self.rows.stat().st_size
+        self.level = level
+        pool = ThreadPoolExecutor(1, thread_name_prefix="xltool-deflate")
+        self.job = pool.submit(self._deflate)
+        pool.shutdown(wait=False)  # the thread ends with its one job
+
+    @staticmethod
+    def possible(ws) -> bool:
+        """Whether ``ws``'s rows are all in its row file already: nothing held back
+        for XlsxWriter to write when the workbook is stored."""
+        fh = getattr(ws, "row_data_fh", None)
+        return (bool(getattr(ws, "constant_memory", False)) and fh is not None and not fh.closed
+                and not getattr(ws, "row_data_fh_closed", True) and not ws.table
+                and ws.dim_rowmin is not None and ws.previous_row not in ws.row_info
+                and ws.previous_row not in ws.comments and deflate_threads() >= 2)
+
+    def _deflate(self) -> None:
+        deflate = zlib.compressobj(self.level, zlib.DEFLATED, -zlib.MAX_WBITS)
+        with self.rows.open("rb") as src, self.deflated.open("wb") as out:
+            for block in iter(lambda: src.read(BLOCK), b""):
+                out.write(deflate.compress(block))
+            out.write(deflate.flush(zlib.Z_SYNC_FLUSH))
+
+    def usable(self) -> bool:
+        """Deflated whole, of the rows as they are now (waits for the thread)."""
+        try:
+            self.job.result()
+        except Exception:  # noqa: BLE001 — (a full disk, say) the rows are zipped as usual
+            return False
+        return self.rows.stat().st_size == self.size
+
+    def discard(self) -> None:
+        self.job.exception()  # (waited for)
+        self.deflated.unlink(missing_ok=True)
+
+
+def start_early_rows(ws, level: int) -> None:
+    """Deflate ``ws``'s rows now, when :meth:`EarlyRows.possible`."""
+    if EarlyRows.possible(ws):
+        ws.row_data_fh.close()  # flushed: XlsxWriter reopens it to store the workbook
+        ws.row_data_fh_closed = True
+        ws.early_rows = EarlyRows(ws, level)
+
+
+class _Spliced:
+    """The compressor of a member whose middle is already deflated: the head and the
+    tail are deflated as they come; the rows' writes (their bytes are still given, for
+    the member's CRC and size) get the deflated file's bytes instead."""
+
+    def __init__(self, level: int, deflated):
+        self.level, self.deflated, self.in_rows, self.after_rows = level, deflated, False, False
+
+    def compress(self, data: bytes) -> bytes:
+        if self.in_rows:
+            return self.deflated.read(len(data))  # the deflated rows, at the rows' pace
+        # (after the rows, what is left of them first: they may deflate to more bytes)
+        rest = self.deflated.read() if self.after_rows else b""
+        return rest + (_deflate_block(data, self.level) if data else b"")
+
+    def flush(self) -> bytes:
+        return self.compress(b"") + zlib.compressobj(self.level, zlib.DEFLATED, -zlib.MAX_WBITS).flush()
+
+
 class MasterZipFile(zipfile.ZipFile):
-    """A ZipFile whose large members from disk are deflated by :class:`ParallelDeflate`."""
+    """A ZipFile whose large members from disk are deflated by :class:`ParallelDeflate`,
+    and whose members with :class:`EarlyRows` (``spliced``: part file → where the rows
+    go in it, and them) are put together from what was deflated early."""
+
+    def __init__(self, *args, spliced: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.spliced = spliced if spliced is not None else {}
 
     def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
+        if filename in self.spliced and compress_type is None and compresslevel is None:
+            return self._write_spliced(filename, arcname, *self.spliced.pop(filename))
         threads = deflate_threads()
         if threads < 2 or compress_type not in (None, zipfile.ZIP_DEFLATED) \
                 or self.compression != zipfile.ZIP_DEFLATED or compresslevel is not None \
                 or not os.path.isfile(filename) or os.path.getsize(filename) < PARALLEL_FROM:
             return super().write(filename, arcname, compress_type, compresslevel)
         # As ZipFile.write does for a file, but its compressor is the parallel one.
-        zinfo = zipfile.ZipInfo.from_file(filename, arcname, strict_timestamps=self._strict_timestamps)
-        zinfo.compress_type = zipfile.ZIP_DEFLATED
-        level = self.compresslevel if self.compresslevel is not None else zlib.Z_DEFAULT_COMPRESSION
-        zinfo._compresslevel = level  # as ZipFile.write sets it
+        zinfo, level = self._deflated_info(filename, arcname)
         with ThreadPoolExecutor(threads, thread_name_prefix="xltool-deflate") as pool, \
                 open(filename, "rb") as src, self.open(zinfo, "w") as dest:
             if not hasattr(dest, "_compressor"):  # another zipfile than the one this knows
@@ -99,12 +179,55 @@ class MasterZipFile(zipfile.ZipFile):
             shutil.copyfileobj(src, dest, _COPY)
         return None
 
+    def _deflated_info(self, filename, arcname) -> tuple[zipfile.ZipInfo, int]:
+        """The member's entry, deflated at the file's level, as ZipFile.write makes it."""
+        zinfo = zipfile.ZipInfo.from_file(filename, arcname, strict_timestamps=self._strict_timestamps)  # type: ignore[attr-defined]
+        zinfo.compress_type = zipfile.ZIP_DEFLATED
+        level = self.compresslevel if self.compresslevel is not None else zlib.Z_DEFAULT_COMPRESSION
+        zinfo._compresslevel = level  # type: ignore[attr-defined]
+        return zinfo, level
+
+    def _write_spliced(self, filename, arcname, at: int, early: EarlyRows) -> None:
+        """The member of a sheet part whose rows (from :class:`EarlyRows`) go at ``at``."""
+        zinfo, level = self._deflated_info(filename, arcname)
+        zinfo.file_size += early.size  # (the member's size decides on ZIP64, as for any file)
+        try:
+            with open(filename, "rb") as part, early.rows.open("rb") as rows, \
+                    early.deflated.open("rb") as deflated, self.open(zinfo, "w") as dest:
+                compressor = _Spliced(level, deflated)
+                if hasattr(dest, "_compressor"):  # (else another zipfile's: it deflates them all)
+                    dest._compressor = compressor
+                dest.write(part.read(at))
+                compressor.in_rows = True
+                shutil.copyfileobj(rows, dest, _COPY)
+                compressor.in_rows, compressor.after_rows = False, True
+                dest.write(part.read())
+        finally:
+            early.rows.unlink(missing_ok=True)
+            early.deflated.unlink(missing_ok=True)
+
 
 class MasterWorksheet(LiteralWorksheet):
-    """A worksheet whose constant-memory rows are copied into its part as bytes."""
+    """A worksheet whose constant-memory rows are copied into its part as bytes, or,
+    deflated early (:func:`start_early_rows`), put in its zip member from there."""
+
+    early_rows: EarlyRows | None = None
+    spliced: dict | None = None  # the workbook's: part file → (offset, EarlyRows)
 
     def _write_optimized_sheet_data(self) -> None:
-        rows, part = getattr(self, "row_data_fh", None), getattr(self, "fh", None)
+        early, part = self.early_rows, getattr(self, "fh", None)
+        if early is not None:
+            self.early_rows = None
+            if self.spliced is not None and part is not None and hasattr(part, "buffer") \
+                    and early.usable():
+                self.row_data_fh.close()  # (reopened by XlsxWriter, with nothing to add)
+                self._xml_start_tag("sheetData")
+                part.flush()
+                self.spliced[part.name] = (part.buffer.tell(), early)
+                self._xml_end_tag("sheetData")
+                return None
+            early.discard()
+        rows = getattr(self, "row_data_fh", None)
         if self.dim_rowmin is None or rows is None or part is None or not hasattr(part, "buffer") \
                 or not getattr(self, "row_data_filename", None):
             return super()._write_optimized_sheet_data()

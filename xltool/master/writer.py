@@ -27,9 +27,9 @@ from ..intake import Return
 from ..intake.log import Received
 from ..plan import Plan
 from ..xlsx_scratch import ScratchWorkbook
-from .layout import SHEET_ORDER, SUMMARY_SHEET
+from .layout import DETAIL_SHEET, SHEET_ORDER, SUMMARY_SHEET
 from .merge import MergeResult
-from .packing import MasterWorksheet, MasterZipFile
+from .packing import MasterWorksheet, MasterZipFile, start_early_rows
 from .sheets import chart, details, identity, issues, revisions, scores, status, summary, table2
 from .sheets.context import ONE_LINE, Context, formats
 
@@ -208,6 +208,8 @@ class MasterWriter:
                            "author": plan.info.contact_unit or plan.info.agency,
                            "created": utc_naive(created)})
         self.details.close()
+        # 明細 is done: its rows are deflated while the other sheets are written.
+        start_early_rows(ctx.ws[DETAIL_SHEET], DEFLATE_LEVEL)
         for sheet in WRITERS:
             sheet.write(ctx)
         ctx.ws[SUMMARY_SHEET].activate()
@@ -230,7 +232,11 @@ class MasterWorkbook(ScratchWorkbook):
         zip_file = getattr(xlsxwriter_workbook, "ZipFile", None)
         if zip_file is not zipfile.ZipFile:
             return super()._store_workbook()
-        xlsxwriter_workbook.ZipFile = functools.partial(MasterZipFile, compresslevel=DEFLATE_LEVEL)
+        spliced: dict = {}  # sheet parts whose rows were deflated early (packing.EarlyRows)
+        for sheet in self.worksheets():
+            sheet.spliced = spliced
+        xlsxwriter_workbook.ZipFile = functools.partial(MasterZipFile, compresslevel=DEFLATE_LEVEL,
+                                                        spliced=spliced)
         try:
             return super()._store_workbook()
         finally:
