@@ -174,17 +174,37 @@ def test_rows_changed_since_they_were_deflated_are_not_used(tmp_path):
     assert not early.deflated.exists()
 
 
-def test_rows_are_deflated_early_only_once_the_sheet_holds_none_back(tmp_path, monkeypatch):
+def test_the_row_xlsxwriter_holds_is_written_before_the_rows_are_deflated(tmp_path, monkeypatch):
+    """A sheet written by XlsxWriter's own calls, its last row (with a height) still in
+    XlsxWriter's hands: that row is in the spliced member once, as XlsxWriter writes it."""
+    from xltool.master.writer import MasterWorkbook
+
+    def book(name: str, early: bool):
+        wb = MasterWorkbook(str(tmp_path / name), {"constant_memory": True})
+        ws = wb.add_worksheet("明細", packing.MasterWorksheet)
+        ws.set_row(0, 30)
+        for r in range(2000):
+            ws.write_string(r, 0, f"第 {r} 列")
+            ws.write_number(r, 1, r)
+        ws.set_row(1999, 42)
+        ws.write_comment(1999, 0, "末列")
+        if early:
+            assert packing.EarlyRows.possible(ws)
+            packing.start_early_rows(ws, 3)
+            assert ws.early_rows is not None
+        wb.close()
+        return _members(tmp_path / name)
     monkeypatch.setattr(packing, "deflate_threads", lambda: 2)
-    wb = xlsxwriter.Workbook(str(tmp_path / "b.xlsx"), {"constant_memory": True})
+    early = book("early.xlsx", True)
+    assert early == book("late.xlsx", False)
+    sheet = early["xl/worksheets/sheet1.xml"]
+    assert sheet.count(b'<row r="2000"') == 1 and sheet.count(b'<row r="1"') == 1
+    assert b'<row r="2000" ht="42"' in sheet
+    monkeypatch.setattr(packing, "deflate_threads", lambda: 1)  # one core: nothing to gain
+    wb = xlsxwriter.Workbook(str(tmp_path / "one.xlsx"), {"constant_memory": True})
     ws = wb.add_worksheet("明細", packing.MasterWorksheet)
     ws.write_string(0, 0, "甲")
-    ws.write_string(1, 0, "乙")
-    assert not packing.EarlyRows.possible(ws)  # row 2 is still in XlsxWriter's hands
-    ws._write_single_row()  # as the next row would: the last one goes to the row file
-    assert packing.EarlyRows.possible(ws)
-    monkeypatch.setattr(packing, "deflate_threads", lambda: 1)
-    assert not packing.EarlyRows.possible(ws)  # one core: nothing to gain
+    assert not packing.EarlyRows.possible(ws)
     wb.close()
 
 

@@ -96,13 +96,13 @@ class EarlyRows:
 
     @staticmethod
     def possible(ws) -> bool:
-        """Whether ``ws``'s rows are all in its row file already: nothing held back
-        for XlsxWriter to write when the workbook is stored."""
+        """Whether ``ws``'s rows can all be in its row file now: a constant-memory
+        sheet, its row file still open, rows in it, and a core to spare."""
         fh = getattr(ws, "row_data_fh", None)
         return (bool(getattr(ws, "constant_memory", False)) and fh is not None and not fh.closed
-                and not getattr(ws, "row_data_fh_closed", True) and not ws.table
-                and ws.dim_rowmin is not None and ws.previous_row not in ws.row_info
-                and ws.previous_row not in ws.comments and deflate_threads() >= 2)
+                and getattr(ws, "fh", None) is fh and not getattr(ws, "row_data_fh_closed", True)
+                and hasattr(ws, "_write_single_row") and ws.dim_rowmin is not None
+                and deflate_threads() >= 2)
 
     def _deflate(self) -> None:
         deflate = zlib.compressobj(self.level, zlib.DEFLATED, -zlib.MAX_WBITS)
@@ -126,10 +126,17 @@ class EarlyRows:
 
 def start_early_rows(ws, level: int) -> None:
     """Deflate ``ws``'s rows now, when :meth:`EarlyRows.possible`."""
-    if EarlyRows.possible(ws):
-        ws.row_data_fh.close()  # flushed: XlsxWriter reopens it to store the workbook
-        ws.row_data_fh_closed = True
-        ws.early_rows = EarlyRows(ws, level)
+    if not EarlyRows.possible(ws):
+        return
+    # The row XlsxWriter still holds, written as it would write it when the workbook
+    # is stored (its packager: _write_single_row); -1 is the row it then writes, and
+    # no row of that number has cells, a height or a comment: it writes nothing more.
+    ws._write_single_row(-1)
+    if ws.table:  # (another XlsxWriter than the one this knows)
+        return
+    ws.row_data_fh.close()  # flushed: XlsxWriter reopens it to store the workbook
+    ws.row_data_fh_closed = True
+    ws.early_rows = EarlyRows(ws, level)
 
 
 class _Spliced:
