@@ -214,6 +214,27 @@ def test_libreoffice_keeping_the_stamp_in_another_zone_is_kept():
         assert saved_instant(kept, "LibreOffice/7.6", ".xlsx", None, generated) == kept
 
 
+def test_libreoffice_converting_a_file_keeps_its_true_utc_time():
+    """``soffice --convert-to`` of a file openpyxl saved keeps openpyxl's true UTC time
+    (found by a trial under TZ=Asia/Taipei): read as local it would come 8 hours before
+    the template was made. A time that is before the template either way stays local."""
+    from datetime import datetime, timedelta, timezone
+
+    from xltool.forms.identity import saved_instant
+
+    taipei = timezone(timedelta(hours=8))
+    generated = "2026-12-03T11:20:00+00:00"  # the template, 19:20 in Taipei
+    kept = datetime(2026, 12, 3, 11, 35, 36, tzinfo=timezone.utc)  # filled in at 19:35 Taipei
+    assert saved_instant(kept, "LibreOffice/7.6", ".xlsx", taipei, generated) == kept
+    stamped = datetime(2026, 12, 3, 19, 35, tzinfo=timezone.utc)  # LibreOffice's own save at 19:35
+    assert saved_instant(stamped, "LibreOffice/7.6", ".xlsx", taipei, generated) == \
+        datetime(2026, 12, 3, 11, 35, tzinfo=timezone.utc)
+    early = datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc)  # before the template read either way
+    assert saved_instant(early, "LibreOffice/7.6", ".xlsx", taipei, generated) == \
+        datetime(2026, 12, 3, 1, 0, tzinfo=timezone.utc)
+    assert saved_instant(kept, "Microsoft Excel", ".xlsx", taipei, generated) == kept
+
+
 def test_a_full_width_space_in_a_units_name_stays_in_its_footer():
     from xltool.forms.book import Book, footer_label
 

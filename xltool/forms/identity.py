@@ -128,14 +128,31 @@ def saved_instant(saved: datetime | None, producer: str, suffix: str,
     .xlsx the stated zone is ignored and the time read as local too. "Local" is
     ``zone`` (the plan's 時區) when given, else this machine's zone.
 
-    Except where LibreOffice saved a template it had not changed: it then keeps the
-    time xltool stamped (``generated``, the template's own, a true UTC time)."""
+    Except where LibreOffice kept the time the file already had: saving a template it
+    had not changed keeps the time xltool stamped (``generated``, a true UTC time), and
+    converting a file another program saved (``soffice --convert-to``) keeps that
+    program's true UTC time. Read as local, such a time comes before the template
+    was made, where read as stated it does not; LibreOffice's own local time cannot
+    (it saved the file after the template was made), so it is then read as stated."""
     if saved is None:
         return None
     if saved.tzinfo is not None and suffix.lower() in (".xlsx", ".xlsm") and \
             producer.lower().startswith("libreoffice") and not _is_stamp(saved, generated):
-        saved = saved.replace(tzinfo=None)
+        local = as_instant(saved.replace(tzinfo=None), zone)
+        if not _kept_from_after(saved, local, generated):
+            return local
     return as_instant(saved, zone)
+
+
+def _kept_from_after(stated: datetime, local: datetime | None, generated: str) -> bool:
+    """Whether a LibreOffice .xlsx's time read as local is before the template was
+    made (to the second) and read as stated is not: a true UTC time it kept."""
+    made = _parse_generated(generated) if generated else None
+    at = as_instant(stated)
+    if made is None or local is None or at is None:
+        return False
+    made = made.replace(microsecond=0)
+    return local.replace(microsecond=0) < made <= at.replace(microsecond=0)
 
 
 def _is_stamp(saved: datetime, generated: str) -> bool:
