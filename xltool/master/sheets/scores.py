@@ -130,11 +130,20 @@ def write(ctx: Context) -> None:
     ctx.print_setup(ws, cols.header_row)
 
 
+METHOD_CHARS = 60  # of 執行方法's last line: the sheet is for scores; 明細 and 總表 hold it whole
+
+
+def _shortened(method: str) -> str:
+    """``method`` cut to :data:`METHOD_CHARS`, ending in "…" where it was cut, so that
+    a printed page does not read as if the sentence stopped there."""
+    return method if len(method) <= METHOD_CHARS else method[:METHOD_CHARS - 1] + "…"
+
+
 def _item_row(ctx: Context, ws, cols: _Columns, r: int, res, unusable: Unusable | None) -> None:
     """One item: its units' scores, 自評 (their average, live), 複評 and 採計分數;
     ``unusable``: the previous master's 複評 of it that could not be adopted."""
     f, item = ctx.f, res.item
-    dim_name, method = ctx.plan.dimension(item.dimension).name, item.method.split("\n")[-1][:60]
+    dim_name, method = ctx.plan.dimension(item.dimension).name, _shortened(item.method.split("\n")[-1])
     # Heights set directly: this sheet's comments are placed by them when the book closes.
     note = ctx.r.review_notes.get(item.id, "")
     ws.set_row(r, textfit.row_height([(item.id, 9), (dim_name, 10), (method, 30), (note, NOTE_WIDTH)]))
