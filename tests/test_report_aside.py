@@ -107,3 +107,53 @@ def test_no_report_when_the_master_is_not_written(plan, tmp_path, monkeypatch, f
     for pid in children:  # stopped and reaped: no child left behind
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
+
+
+@needs_fork
+def test_a_merge_stopped_while_it_waits_for_the_report_leaves_nothing_of_it(plan, tmp_path, monkeypatch,
+                                                                           children):
+    """Ctrl-C while the parent waits for a slow child (found by helper-51: the child went
+    on writing after xltool had ended, and its scratch file stayed): the master is in
+    place, the child is stopped and reaped, no report and no scratch file."""
+    parent, written = os.getpid(), report.write_result_json
+
+    def slow_in_the_child(result, out):
+        if os.getpid() != parent:
+            time.sleep(60)
+        written(result, out)
+
+    monkeypatch.setattr("xltool.master.run.write_result_json", slow_in_the_child)
+    real_wait, stopped = os.waitpid, []
+
+    def interrupted(pid, options):
+        if pid in children and not stopped:
+            stopped.append(pid)
+            raise KeyboardInterrupt
+        return real_wait(pid, options)
+
+    monkeypatch.setattr(aside.os, "waitpid", interrupted)
+    before, out = _scratch_files(), tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_merge(plan, [EXAMPLE / "returns"], out / "master.xlsx", report=out / "r.json")
+    assert stopped == children and (out / "master.xlsx").exists() and not (out / "r.json").exists()
+    with pytest.raises(ChildProcessError):  # stopped and reaped
+        real_wait(children[0], os.WNOHANG)
+    assert _scratch_files() == before
+
+
+@needs_fork
+def test_the_child_is_stopped_by_a_signal_as_any_process_is(plan, tmp_path, monkeypatch, children):
+    """In the child, Ctrl-C and kill stop it at once (the parent then writes the report):
+    with the parent's handlers it would run the parent's clean-ups as its own."""
+    parent, written = os.getpid(), report.write_result_json
+
+    def tells_its_handlers(result, out):
+        if os.getpid() != parent:
+            import signal
+            out.write(json.dumps([signal.getsignal(s) == signal.SIG_DFL for s in aside.STOPPING]))
+            return
+        written(result, out)
+
+    monkeypatch.setattr("xltool.master.run.write_result_json", tells_its_handlers)
+    assert json.loads(_merge(plan, tmp_path, "child")) == [True] * len(aside.STOPPING)
+    assert len(children) == 1

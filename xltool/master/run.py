@@ -110,30 +110,33 @@ def _merge_into(plan: Plan, returns: list[Path], output: Path, *, report: Path |
         raise XltoolError(f"總表檔須為 .xlsx：{Path(output).name}")
     reviews, found = _previous_reviews(plan, Path(output))
     # 明細 is written while the returns are read; the master replaces ``output`` only
-    # when committed (see streaming.py).
-    with collector_paused(), StreamedMaster(plan, output) as master:
-        result = merge(plan, list(returns), reviews.scores, progress=progress, master=master)
-        # The backup holds the lost reviews when they were the master's own (not a copy's).
-        lost = with_backup(reviews.lost, backup_path(output) if reviews.source == Path(output) else None)
-        result.issues[:0] = found + lost + reviews.issues + carry_notes(result, reviews, display_name(output)) + \
-            unusable_issues(reviews, plan, carried_to=display_name(output))
-        run = MergeRun(result, reviews=reviews)
-        if strict and run.errors:
-            _replace(result.issues, lost, with_backup(reviews.lost, None, written=False))
-            return run
-        # The report is written while the master is (see aside.py), and put in place after it.
-        aside = ReportAside(report, partial(write_result_json, result)).start() if report else None
-        try:
+    # when committed (see streaming.py). The report is written while the master is
+    # (see aside.py) and put in place after it; stopped before, nothing of it is left.
+    aside: ReportAside | None = None
+    try:
+        with collector_paused(), StreamedMaster(plan, output) as master:
+            result = merge(plan, list(returns), reviews.scores, progress=progress, master=master)
+            # The backup holds the lost reviews when they were the master's own (not a copy's).
+            lost = with_backup(reviews.lost, backup_path(output) if reviews.source == Path(output) else None)
+            result.issues[:0] = found + lost + reviews.issues + carry_notes(result, reviews, display_name(output)) + \
+                unusable_issues(reviews, plan, carried_to=display_name(output))
+            run = MergeRun(result, reviews=reviews)
+            if strict and run.errors:
+                _replace(result.issues, lost, with_backup(reviews.lost, None, written=False))
+                return run
+            if report:
+                aside = ReportAside(report, partial(write_result_json, result))
+                aside.start()
             run.backup = master.commit(result)
-        except BaseException:
-            if aside is not None:
-                aside.abandon()
-            raise
-        if ends_process:  # before the collector is back on: see run_merge
-            gc.freeze()
-    run.written = True
-    if aside is not None:  # with the collector as the caller had it: json's indenting encoder leaves a cycle per call
-        aside.finish()
+            if ends_process:  # before the collector is back on: see run_merge
+                gc.freeze()
+        run.written = True
+        if aside is not None:  # with the collector on (as the caller had it): json's
+            aside.finish()  # indenting encoder leaves a cycle per call
+    except BaseException:
+        if aside is not None:
+            aside.abandon()
+        raise
     run.pdf, said = _print_or_set_aside(output, pdf)
     run.problems += said
     if feedback_dir:
