@@ -6,9 +6,11 @@ import shutil
 import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import xlsxwriter
+import xlsxwriter.packager
 from conftest import ROOT
 from python_calamine import CalamineWorkbook
 
@@ -223,3 +225,35 @@ def test_a_spliced_member_is_its_head_rows_and_tail(tmp_path, rows):
         zf.write(str(tmp_path / "part.xml"), "xl/worksheets/sheet1.xml")
     assert _members(tmp_path / "t.zip") == {"xl/worksheets/sheet1.xml": head + rows + tail}
     assert not spliced and not early.rows.exists() and not early.deflated.exists()
+
+
+def test_a_workbook_not_stored_waits_for_its_early_rows(tmp_path, monkeypatch):
+    """The store fails (a full disk) on a part zipped before 明細's: closing the workbook
+    waits for the early deflate, which would otherwise go on writing into a removed
+    folder (found by helper-51), and leaves nothing behind."""
+    import time
+
+    from xltool.master.writer import MasterWorkbook
+
+    made = []
+
+    class Slow(packing.EarlyRows):
+        def _deflate(self):
+            made.append(self)
+            time.sleep(0.5)
+            super()._deflate()
+
+    def full_disk(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(packing, "deflate_threads", lambda: 2)
+    monkeypatch.setattr(packing, "EarlyRows", Slow)
+    monkeypatch.setattr(xlsxwriter.packager.Packager, "_write_workbook_rels_file", full_disk)  # (before 明細's part)
+    wb = MasterWorkbook(str(tmp_path / "m.xlsx"), {"constant_memory": True})
+    ws = wb.add_worksheet("明細", packing.MasterWorksheet)
+    ws.write_string(0, 0, "甲")
+    packing.start_early_rows(ws, 3)
+    with pytest.raises((OSError, xlsxwriter.exceptions.FileCreateError)):
+        wb.close()
+    assert made and made[0].job.done() and not made[0].deflated.exists()
+    assert not Path(wb._scratch.name).exists()  # (the partial file is the caller's: atomic_path)

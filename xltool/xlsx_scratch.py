@@ -23,6 +23,7 @@ class ScratchWorkbook(xlsxwriter.Workbook):
         try:
             super().close()
         finally:
+            self._settle()
             for sheet in self.worksheets():  # XlsxWriter closes the row files only on success
                 handle = getattr(sheet, "row_data_fh", None)
                 if handle is not None:
@@ -31,3 +32,6 @@ class ScratchWorkbook(xlsxwriter.Workbook):
                     except OSError:
                         pass
             self._scratch.cleanup()
+
+    def _settle(self) -> None:
+        """What still works on the folder's files ends (before they are removed)."""

@@ -8,7 +8,8 @@ does: each block ends on a byte boundary (a sync flush), and the last is followe
 by an empty final block. Any unzip reads the result as one ordinary member. The
 blocks are the same whatever order the threads finish in, so a master's bytes
 never depend on timing. Small parts, and machines with one core, are deflated as
-before.
+before: there, and where an early deflate failed, the members are the same and
+their compressed bytes are not.
 
 明細's rows are finished before the master's other sheets are written, so they are
 deflated then, in a thread, while the interpreter writes those sheets on one core

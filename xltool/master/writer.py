@@ -241,3 +241,12 @@ class MasterWorkbook(ScratchWorkbook):
             return super()._store_workbook()
         finally:
             xlsxwriter_workbook.ZipFile = zip_file
+
+    def _settle(self) -> None:
+        """明細's early deflate, when the workbook was not stored (a full disk, say),
+        waited for: it would go on writing into a removed file, and on Windows keep
+        the folder from being removed."""
+        for sheet in self.worksheets():
+            early, sheet.early_rows = getattr(sheet, "early_rows", None), None
+            if early is not None:
+                early.discard()
