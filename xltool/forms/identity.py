@@ -137,22 +137,23 @@ def saved_instant(saved: datetime | None, producer: str, suffix: str,
     if saved is None:
         return None
     if saved.tzinfo is not None and suffix.lower() in (".xlsx", ".xlsm") and \
-            producer.lower().startswith("libreoffice") and not _is_stamp(saved, generated):
+            producer.lower().startswith("libreoffice"):
         local = as_instant(saved.replace(tzinfo=None), zone)
-        if not _kept_from_after(saved, local, generated):
+        if not _kept_by_libreoffice(saved, local, generated):
             return local
     return as_instant(saved, zone)
 
 
-def _kept_from_after(stated: datetime, local: datetime | None, generated: str) -> bool:
-    """Whether a LibreOffice .xlsx's time read as local is before the template was
-    made (to the second) and read as stated is not: a true UTC time it kept."""
+def _kept_by_libreoffice(stated: datetime, local: datetime | None, generated: str) -> bool:
+    """Whether a LibreOffice .xlsx's time is one it kept, a true UTC time: the
+    template's own stamp, or a time that read as local is before the template was
+    made and read as stated is not (all to the second)."""
     made = _parse_generated(generated) if generated else None
     at = as_instant(stated)
-    if made is None or local is None or at is None:
+    if made is None or at is None:
         return False
-    made = made.replace(microsecond=0)
-    return local.replace(microsecond=0) < made <= at.replace(microsecond=0)
+    made, at = made.replace(microsecond=0), at.replace(microsecond=0)
+    return made == at or (local is not None and local.replace(microsecond=0) < made <= at)
 
 
 def _is_stamp(saved: datetime, generated: str) -> bool:

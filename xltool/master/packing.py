@@ -40,8 +40,18 @@ def deflate_threads() -> int:
     return min(os.cpu_count() or 1, MAX_THREADS)
 
 
+def _raw_deflater(level: int):
+    """A deflate stream with no zlib header, as a zip member holds it."""
+    return zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+
+
+def _final_block(level: int) -> bytes:
+    """The empty final block that ends a member made of sync-flushed blocks."""
+    return _raw_deflater(level).flush()
+
+
 def _deflate_block(data: bytes, level: int) -> bytes:
-    block = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+    block = _raw_deflater(level)
     return block.compress(data) + block.flush(zlib.Z_SYNC_FLUSH)
 
 
@@ -67,7 +77,7 @@ class ParallelDeflate:
             self.buffer.clear()
         done = b"".join(f.result() for f in self.pending)
         self.pending.clear()
-        return done + zlib.compressobj(self.level, zlib.DEFLATED, -zlib.MAX_WBITS).flush()
+        return done + _final_block(self.level)
 
     def _submit(self, data: bytes) -> None:
         self.pending.append(self.pool.submit(_deflate_block, data, self.level))
@@ -106,7 +116,7 @@ class EarlyRows:
                 and deflate_threads() >= 2)
 
     def _deflate(self) -> None:
-        deflate = zlib.compressobj(self.level, zlib.DEFLATED, -zlib.MAX_WBITS)
+        deflate = _raw_deflater(self.level)
         with self.rows.open("rb") as src, self.deflated.open("wb") as out:
             for block in iter(lambda: src.read(BLOCK), b""):
                 out.write(deflate.compress(block))
@@ -156,7 +166,7 @@ class _Spliced:
         return rest + (_deflate_block(data, self.level) if data else b"")
 
     def flush(self) -> bytes:
-        return self.compress(b"") + zlib.compressobj(self.level, zlib.DEFLATED, -zlib.MAX_WBITS).flush()
+        return self.compress(b"") + _final_block(self.level)
 
 
 class MasterZipFile(zipfile.ZipFile):
