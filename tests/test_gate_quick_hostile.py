@@ -160,7 +160,7 @@ CASES = [
                                strings=sst("<si><t>a</t></si>", f"<si><t>{BIG}</t></si>"))),
     # ---------------------------------------------------------------- hidden cells
     # calamine takes a cell by its local name, after the first colon, whatever the
-    # prefix; _PREFIXED sees only prefixes of [\w.-]+ (ASCII).
+    # prefix, and so does the gate (xlsx_scan.prefixed_element), not only ASCII ones.
     _case("empty-prefix-cell", book('<row r="1"><:c r="Z100"><v>1</v></:c></row>')),
     _case("symbol-prefix-cell", book('<row r="1"><x#:c r="Z100"><v>1</v></x#:c></row>')),
     _case("non-ascii-prefix-cell", book('<row r="1"><é:c xmlns:é="urn:x" r="Z100"><v>1</v>'
