@@ -1,8 +1,9 @@
 """The gate's search for prefixed cell elements (xlsx_scan.prefixed_element) finds
-exactly what the pattern it replaces finds, and stays linear on hostile parts."""
+exactly what the pattern it replaces finds, on random, known and long parts."""
 from __future__ import annotations
 
 import random
+
 import pytest
 
 from xltool.reading import xlsx_scan as XS

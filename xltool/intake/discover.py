@@ -5,6 +5,7 @@ candidates: a folder marked as an evidence folder, or the 佐證資料 folder be
 a collect log, is passed over, whichever folder the walk started from."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..errors import WARNING, Issue
@@ -22,7 +23,7 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Issue]]:
         found = sorted((f for f in p.rglob("*") if f.is_file()), key=lambda f: str(f)) \
             if p.is_dir() else [p]
         for f in found:
-            key = f.resolve()
+            key = os.path.realpath(f)  # what Path.resolve gives, without a Path per step
             if key in seen:
                 continue
             seen.add(key)
@@ -55,9 +56,15 @@ class _EvidenceFolders:
 
     def __init__(self) -> None:
         self._known: dict[Path, bool] = {}
+        self._within: dict[Path, bool] = {}  # a folder → whether it or one above is evidence
 
     def holds(self, path: Path) -> bool:
-        return any(self._is_evidence(folder) for folder in Path(path).absolute().parents)
+        folder = Path(path).parent
+        answer = self._within.get(folder)
+        if answer is None:  # asked once per folder, not once per file in it
+            answer = self._within[folder] = any(
+                self._is_evidence(f) for f in Path(path).absolute().parents)
+        return answer
 
     def _is_evidence(self, folder: Path) -> bool:
         answer = self._known.get(folder)

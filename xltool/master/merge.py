@@ -86,6 +86,8 @@ class MergeResult:
     _last: dict[str, tuple] = field(default_factory=dict, repr=False)
     _entries: tuple[tuple, dict[str, dict[str, Entry]]] = field(
         default=((), {}), repr=False)  # (valid for which units, item → entries)
+    _chosen: tuple[tuple, dict[str, Return | None]] = field(
+        default=((), {}), repr=False)  # (valid for which units, unit → its return)
 
     def _remembered(self, kind: str, item: Item, compute):
         key = (item.id, id(self.units), len(self.units))
@@ -101,8 +103,9 @@ class MergeResult:
     def _rows_of_item(self, item: Item) -> dict[str, Row]:
         stored = self.store.rows_of_item(item.id) if self.store else None
         out: dict[str, Row] = {}
+        chosen = self.chosen_returns()
         for unit in item.leads:
-            ret = self.status_of(unit).ret
+            ret = chosen[unit]
             if ret is None:
                 continue
             if stored is not None and isinstance(ret.rows, StoredRows):
@@ -130,8 +133,9 @@ class MergeResult:
     def _entries_for(self, item: Item) -> dict[str, Entry]:
         rows = self.rows_of_item(item)
         out = {}
+        chosen = self.chosen_returns()
         for unit in item.leads:
-            ret = self.status_of(unit).ret
+            ret = chosen[unit]
             if ret is not None and item.id in ret.new_items:
                 out[unit] = Entry(0.0, new=True)
             else:
@@ -146,6 +150,14 @@ class MergeResult:
         if len(self._by_unit) != len(self.units):
             self._by_unit = {s.unit: s for s in self.units}
         return self._by_unit[unit]
+
+    def chosen_returns(self) -> dict[str, Return | None]:
+        """Unit → the return used for it (None: none), for the loops over every
+        (item, unit) pair, which would otherwise ask :meth:`status_of` each time."""
+        key = (id(self.units), len(self.units))
+        if self._chosen[0] != key:
+            self._chosen = (key, {s.unit: s.ret for s in self.units})
+        return self._chosen[1]
 
     @property
     def newest_input(self) -> datetime | None:

@@ -38,8 +38,9 @@ def _item(ctx: Context, ws, r: int, dim_name: str, item) -> int:
     counts: list[int] | None = []
     missing, returned = [], 0
     rows = ctx.r.rows_of_item(item)
+    chosen = ctx.r.chosen_returns()
     for unit in item.leads:
-        if ctx.r.status_of(unit).ret is None:
+        if chosen[unit] is None:
             missing.append(unit)
             continue
         returned += 1
