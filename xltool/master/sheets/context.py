@@ -88,8 +88,11 @@ class Context:
         row as tall as its text wraps to. A text taller than Excel's tallest row goes
         on in the rows below, which show ``carry`` (column → text) where they would be
         blank. ``counts``: see :func:`textfit.fit_row`. Returns the next free row."""
-        texts = [v if isinstance(v, str) else "" for v in values]
-        rows = textfit.fit_row(texts, widths, counts=counts)
+        return self.write_fitted(ws, r, values, fitted(values, widths, counts), styles, carry)
+
+    def write_fitted(self, ws, r: int, values: Sequence[Any], rows: Fitted,
+                     styles: Sequence[str], carry: dict[int, str] | None = None) -> int:
+        """:meth:`record` with its rows' layout already worked out (by :func:`fitted`)."""
         out = self.rows(ws)
         for k, (pieces, height) in enumerate(rows):
             cells = _record_cells(values, pieces, styles, carry or {}, k)
@@ -139,6 +142,16 @@ class Context:
             else:
                 keep.append(row)
         pending[:] = keep
+
+
+Fitted = list[tuple[list[str], float]]  # a record's rows: their texts and heights
+
+
+def fitted(values: Sequence[Any], widths: Sequence[float],
+           counts: dict[int, Sequence[int]] | None = None) -> Fitted:
+    """The rows a record takes (see :meth:`Context.record`): pure, so that it can be
+    worked out elsewhere (master/aside.py)."""
+    return textfit.fit_row([v if isinstance(v, str) else "" for v in values], widths, counts=counts)
 
 
 def _record_cells(values: Sequence[Any], pieces: Sequence[str], styles: Sequence[str],
