@@ -80,3 +80,27 @@ def convert(soffice: str, src: Path, fmt: str, out_dir: Path) -> Path:
     result = out_dir / (src.stem + "." + fmt.split(":")[0])
     assert result.exists(), f"LibreOffice did not write {result}"
     return result
+
+
+def forked_children(monkeypatch, aside_class) -> list[int]:
+    """The pids of the children ``aside_class`` (master/aside.py) starts, noted as they
+    start, with no thread but this one running, as in the merge command (work is
+    forked only then)."""
+    import threading
+    import time
+
+    deadline = time.monotonic() + 10
+    for thread in threading.enumerate():  # (a server an earlier test stopped may still be ending)
+        if thread is not threading.current_thread():
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    assert threading.active_count() == 1, f"earlier tests left threads running: {threading.enumerate()}"
+    pids: list[int] = []
+    start = aside_class.start
+
+    def noted(self):
+        start(self)
+        pids.extend([self.pid] if self.pid else [])
+        return self
+
+    monkeypatch.setattr(aside_class, "start", noted)
+    return pids

@@ -4,12 +4,11 @@ and written all the same when the child fails."""
 import json
 import os
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, forked_children
 
 from xltool.master import aside, report
 from xltool.master.run import run_merge
@@ -27,22 +26,8 @@ def plan():
 
 @pytest.fixture
 def children(monkeypatch):
-    """The pids of the report's children, as started; with no thread but this one
-    running, as in the merge command (the report is forked only then)."""
-    deadline = time.monotonic() + 10
-    for thread in threading.enumerate():  # (a server an earlier test stopped may still be ending)
-        if thread is not threading.current_thread():
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
-    assert threading.active_count() == 1, f"earlier tests left threads running: {threading.enumerate()}"
-    pids, start = [], aside.ReportAside.start
-
-    def noted(self):
-        start(self)
-        pids.extend([self.pid] if self.pid else [])
-        return self
-
-    monkeypatch.setattr(aside.ReportAside, "start", noted)
-    return pids
+    """The pids of the report's children, as started."""
+    return forked_children(monkeypatch, aside.ReportAside)
 
 
 def _scratch_files() -> set[str]:

@@ -3,13 +3,11 @@ ValueAside): the master is the same bytes whether the child laid them out, the
 process did, or the child failed; and no child or scratch file is left behind."""
 import os
 import tempfile
-import threading
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, forked_children
 
 from xltool.master import aside
 from xltool.master.run import run_merge
@@ -22,22 +20,8 @@ needs_fork = pytest.mark.skipif(not aside.can_fork(), reason="work is forked onl
 
 @pytest.fixture
 def children(monkeypatch):
-    """The pids of the value children, as started, with no other thread running (as
-    in the merge command: the work is forked only then)."""
-    deadline = time.monotonic() + 10
-    for thread in threading.enumerate():
-        if thread is not threading.current_thread():
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
-    assert threading.active_count() == 1, f"earlier tests left threads running: {threading.enumerate()}"
-    pids, start = [], aside.ValueAside.start
-
-    def noted(self):
-        start(self)
-        pids.extend([self.pid] if self.pid else [])
-        return self
-
-    monkeypatch.setattr(aside.ValueAside, "start", noted)
-    return pids
+    """The pids of the value children, as started."""
+    return forked_children(monkeypatch, aside.ValueAside)
 
 
 def _scratch() -> set[str]:

@@ -113,8 +113,8 @@ class _Aside:
         return self.scratch if self._reap() == 0 else None
 
     def abandon(self) -> None:
-        """The child stopped and its file gone: nothing of the report left behind (what
-        a master not written asks for, and what follows the report put in place)."""
+        """The child stopped and its file gone: nothing of its work left behind (what
+        a master not written asks for, and what follows the work taken)."""
         if self.pid is not None:
             try:
                 os.kill(self.pid, signal.SIGKILL)

@@ -80,14 +80,13 @@ class MergeResult:
     # 編號 → (自評 the previous master showed beside its 複評 or 複評說明, 自評 now), where they differ
     self_changes: dict[str, tuple[float, float]] = field(default_factory=dict)
     store: RowStore | None = field(default=None, repr=False)
-    _by_unit: dict[str, UnitStatus] = field(default_factory=dict, repr=False)
+    _by_unit: tuple[tuple, tuple[dict[str, UnitStatus], dict[str, Return | None]]] = field(
+        default=((), ({}, {})), repr=False)  # (valid for which units, the indexes: see _unit_index)
     # The last item's rows and entries: the sheets and the report ask for one item's
     # several times in a row, and each time costs a read of the row store.
     _last: dict[str, tuple] = field(default_factory=dict, repr=False)
     _entries: tuple[tuple, dict[str, dict[str, Entry]]] = field(
         default=((), {}), repr=False)  # (valid for which units, item → entries)
-    _chosen: tuple[tuple, dict[str, Return | None]] = field(
-        default=((), {}), repr=False)  # (valid for which units, unit → its return)
 
     def _remembered(self, kind: str, item: Item, compute):
         key = (item.id, id(self.units), len(self.units))
@@ -147,17 +146,19 @@ class MergeResult:
         return sum(1 for i in self.issues if i.is_error)
 
     def status_of(self, unit: str) -> UnitStatus:
-        if len(self._by_unit) != len(self.units):
-            self._by_unit = {s.unit: s for s in self.units}
-        return self._by_unit[unit]
+        return self._unit_index()[0][unit]
 
     def chosen_returns(self) -> dict[str, Return | None]:
         """Unit → the return used for it (None: none), for the loops over every
         (item, unit) pair, which would otherwise ask :meth:`status_of` each time."""
+        return self._unit_index()[1]
+
+    def _unit_index(self) -> tuple[dict[str, UnitStatus], dict[str, Return | None]]:
+        """Unit → its status, and unit → its return, made again when the units change."""
         key = (id(self.units), len(self.units))
-        if self._chosen[0] != key:
-            self._chosen = (key, {s.unit: s.ret for s in self.units})
-        return self._chosen[1]
+        if self._by_unit[0] != key:
+            self._by_unit = (key, ({s.unit: s for s in self.units}, {s.unit: s.ret for s in self.units}))
+        return self._by_unit[1]
 
     @property
     def newest_input(self) -> datetime | None:
