@@ -71,6 +71,24 @@ def test_raw_rows_are_xlsxwriters_own(tmp_path, seed):
     assert _sheet(tmp_path / "raw.xlsx", rows, True) == _sheet(tmp_path / "native.xlsx", rows, False)
 
 
+@pytest.mark.parametrize("limit", [xmlrows._TAILS_LIMIT, 3])
+def test_texts_met_again_are_written_as_the_first_time(tmp_path, monkeypatch, limit):
+    """A short text's cell is kept, by text and style, for the rows that repeat it:
+    the same bytes whether it is found kept, kept in another style, or made again
+    after the kept ones were emptied (a limit of 3 empties them every few cells)."""
+    monkeypatch.setattr(xmlrows, "_TAILS_LIMIT", limit)
+    texts = [t for t in _texts() if len(t) <= xmlrows._TAIL_KEPT_UP_TO] + ["x" * xmlrows._TAIL_KEPT_UP_TO]
+    rnd = random.Random(limit)
+    rows = [([(rnd.choice(texts), rnd.choice(["a", "b", None])) for _ in range(rnd.randint(1, 12))],
+             rnd.choice([None, 35.25])) for _ in range(400)]
+    assert len({v for cells, _ in rows for v, _ in cells}) < 40  # every text met many times
+    assert _sheet(tmp_path / "raw.xlsx", rows, True) == _sheet(tmp_path / "native.xlsx", rows, False)
+
+
+def _texts() -> list[str]:
+    return [*xmlrows.PROBE_TEXTS, *AWKWARD, "單位00001", "已完成", "填報表!6", "<r>單位</r>"]
+
+
 def test_a_text_over_excels_limit_is_left_to_xlsxwriter(tmp_path):
     """XlsxWriter cuts a text at 32,767 UTF-16 units; the raw writer does not try."""
     import xlsxwriter

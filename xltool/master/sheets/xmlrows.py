@@ -69,6 +69,18 @@ def _text(value: str) -> tuple[str, bool | None]:
     return escape(value), keep
 
 
+def _tail(value: str, s: str) -> str:
+    """A text's cell after its row number, as XlsxWriter writes it (style ``s``)."""
+    if _SPECIAL.search(value) is None:
+        return f'"{s} t="inlineStr"><is><t>{value}</t></is></c>'
+    text, keep = _text(value)
+    inner = text if keep is None else f"<t{_KEEP if keep else '>'}{text}</t>"
+    return f'"{s} t="inlineStr"><is>{inner}</is></c>'
+
+
+_TAIL_KEPT_UP_TO, _TAILS_LIMIT = 40, 20_000  # characters; entries
+
+
 class RowXml:
     """Writes rows of texts and numbers straight into a constant-memory worksheet's
     row stream. ``styles``: format name → XlsxWriter format."""
@@ -80,11 +92,25 @@ class RowXml:
         self.index: dict[str | None, str] = {}
         self.prefix = [f'<c r="{col_letter(c)}' for c in range(columns)]  # a cell's start
         self._opening: dict[float | None, str] = {}
+        # A short text's cell after its row number, by (text, format name): most texts of a
+        # sheet repeat on row after row (unit, item, 構面, status, 檢核), and the cell
+        # is then one lookup rather than a search for what needs escaping. Emptied
+        # when it grows large, so memory stays bounded.
+        self._tails: dict[tuple[str, str | None], str] = {}
 
     def _style(self, name: str | None) -> str:
         """The `` s="N"`` of a format (nothing for a cell without one)."""
         index = self.index[name] = f' s="{self.styles[name]._get_xf_index()}"' if name else ""
         return index
+
+    def _kept_tail(self, value: str, style: str | None) -> str:
+        """A short text's cell after its row number, kept for the rows that repeat it."""
+        tails = self._tails
+        if len(tails) >= _TAILS_LIMIT:
+            tails.clear()
+        s = self.index.get(style)
+        tail = tails[value, style] = _tail(value, self._style(style) if s is None else s)
+        return tail
 
     def _open(self, height: float | None) -> str:
         """What follows ``<row r="N`` for a row of ``height`` points (None: not set)."""
@@ -113,31 +139,33 @@ class RowXml:
         n = str(r + 1)
         parts = []
         first = last = -1
-        prefix, index, special = self.prefix, self.index, _SPECIAL.search
+        prefix, index, tails = self.prefix, self.index, self._tails
         if r >= ws.xls_rowmax:
             return False  # past Excel's last row: XlsxWriter's to refuse
         for c, (value, style) in enumerate(cells):
-            if value is None or (value is BLANK and style is None):
-                continue  # (as write_blank: a blank without a format is no cell)
             kind = type(value)
-            if kind is str:
-                if len(value) > EXCEL_LIMIT // 2:
-                    return False  # XlsxWriter may cut it to Excel's limit
-            elif value is not BLANK and kind is not int and (kind is not float or not math.isfinite(value)):
-                return False  # a kind only XlsxWriter writes (or refuses)
-            s = index.get(style)
-            if s is None:
-                s = self._style(style)
-            if value is BLANK:
-                parts.append(f'{prefix[c]}{n}"{s}/>')
-            elif kind is not str:
-                parts.append(f'{prefix[c]}{n}"{s}><v>{value:.16G}</v></c>')
-            elif special(value) is None:
-                parts.append(f'{prefix[c]}{n}"{s} t="inlineStr"><is><t>{value}</t></is></c>')
+            if kind is str and len(value) <= _TAIL_KEPT_UP_TO:  # the usual cell: one lookup
+                tail = tails.get((value, style))
+                if tail is None:
+                    tail = self._kept_tail(value, style)
+                parts.append(f"{prefix[c]}{n}{tail}")
+            elif value is None or (value is BLANK and style is None):
+                continue  # (as write_blank: a blank without a format is no cell)
             else:
-                text, keep = _text(value)
-                inner = text if keep is None else f"<t{_KEEP if keep else '>'}{text}</t>"
-                parts.append(f'{prefix[c]}{n}"{s} t="inlineStr"><is>{inner}</is></c>')
+                if kind is str:
+                    if len(value) > EXCEL_LIMIT // 2:
+                        return False  # XlsxWriter may cut it to Excel's limit
+                elif value is not BLANK and kind is not int and (kind is not float or not math.isfinite(value)):
+                    return False  # a kind only XlsxWriter writes (or refuses)
+                s = index.get(style)
+                if s is None:
+                    s = self._style(style)
+                if value is BLANK:
+                    parts.append(f'{prefix[c]}{n}"{s}/>')
+                elif kind is not str:
+                    parts.append(f'{prefix[c]}{n}"{s}><v>{value:.16G}</v></c>')
+                else:
+                    parts.append(f"{prefix[c]}{n}{_tail(value, s)}")
             if first < 0:
                 first = c
             last = c
