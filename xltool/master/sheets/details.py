@@ -72,6 +72,7 @@ class Details:
         removed = list(ret.removed.values()) if ret else []
         source = ret.name if ret else ""
         lines = max(_lines(unit, self.widths[0]), _lines(source, self.widths[-4]))  # per unit
+        no_inputs = [None] * len(self.inputs)
         for item in plan.items_for(unit) + [None] * len(removed):
             row: Row | None
             if item is None:  # an item the plan took away: kept as the unit wrote it
@@ -83,7 +84,7 @@ class Details:
             words, codes = _flags(ret, row, item_id)
             words += evidence_words(ctx.r, unit, row)
             values = [unit, item_id, dim_name,
-                      *(row.values.get(name) if row else None for name in self.inputs),
+                      *(map(row.values.get, self.inputs) if row else no_inputs),
                       source, f"{ret.sheet}!{row.row + 1}" if row and ret else "",
                       "、".join(words), "、".join(codes)]
             self._row(values, row.invalid if row else (), bool(codes),
@@ -114,6 +115,8 @@ class Details:
 def _flags(ret: Return | None, row: Row | None, item_id: str) -> tuple[list[str], list[str]]:
     """What 檢核 says of a row, in words, and the issue codes behind them."""
     if row:
+        if not row.flags:
+            return [], []
         codes = sorted(set(row.flags))
         return [flag_label(c) for c in codes], codes
     word = MISSING if ret is None else NEW_ITEM if item_id in ret.new_items else ROW_DELETED
