@@ -41,3 +41,30 @@ def test_dimension_sum_and_grade_bands():
     assert grade_for(899.99, bands) == "甲"
     assert grade_for(0, bands) == "丁"
     assert grade_for(-1, bands) == ""
+
+
+def test_equal_entries_of_an_item_are_one_object_and_kinds_of_number_are_told_apart():
+    """An item's entries repeat (1,000 units, a few scores): equal ones are shared
+    (they are frozen), but 1 and 1.0, 0.0 and -0.0, a refused and a blank score, and
+    a score over revised points each stay their own."""
+    from types import SimpleNamespace
+
+    from xltool.intake import Row
+    from xltool.master.merge import SCORE_FIELD, STATUS_FIELD, _entry
+
+    plan = SimpleNamespace(info=SimpleNamespace(not_applicable="不適用"))
+    shared: dict = {}
+
+    def entry(value, invalid=(), status="已完成", capped=None):
+        row = Row("I1", 5, {SCORE_FIELD: value, STATUS_FIELD: status}, invalid=list(invalid))
+        return _entry(plan, row, capped, shared)
+
+    assert entry(8) is entry(8) and entry(8) == Entry(8)
+    assert type(entry(1).score) is int and type(entry(1.0).score) is float
+    assert str(entry(-0.0).score) == "-0.0" and str(entry(0.0).score) == "0.0"
+    assert str(entry(0.0).score) == "0.0" and str(entry(-0.0).score) == "-0.0"  # either order
+    assert entry(None, invalid=[SCORE_FIELD]) == Entry(None, invalid=True)
+    assert entry(None) == Entry(None) and entry(None).invalid is False
+    assert entry(None, status="不適用") == Entry(None, excluded=True)
+    assert entry(9, capped=10) == Entry(9, capped_from=10) and entry(9) == Entry(9)
+    assert _entry(plan, None) == Entry(0.0)

@@ -133,12 +133,14 @@ class MergeResult:
         rows = self.rows_of_item(item)
         out = {}
         chosen = self.chosen_returns()
+        shared: dict[tuple, Entry] = {}  # the item's entries repeat: one object per kind
         for unit in item.leads:
             ret = chosen[unit]
             if ret is not None and item.id in ret.new_items:
                 out[unit] = Entry(0.0, new=True)
             else:
-                out[unit] = _entry(self.plan, rows.get(unit), ret.capped.get(item.id) if ret else None)
+                capped = ret.capped.get(item.id) if ret is not None and ret.capped else None
+                out[unit] = _entry(self.plan, rows.get(unit), capped, shared)
         return out
 
     @property
@@ -337,12 +339,24 @@ def _only_blank(unit: str, candidates: list[Return]) -> UnitStatus:
 
 
 
-def _entry(plan: Plan, row: Row | None, capped_from: float | None = None) -> Entry:
-    """A unit's contribution to an item: no return or no row counts 0."""
+_NO_ROW, _EXCLUDED = Entry(0.0), Entry(None, excluded=True)  # (frozen: shared)
+
+
+def _entry(plan: Plan, row: Row | None, capped_from: float | None = None,
+           shared: dict[tuple, Entry] | None = None) -> Entry:
+    """A unit's contribution to an item: no return or no row counts 0. ``shared``
+    holds the entries made so far, so that equal ones are one object (by kind of
+    number too: 1 and 1.0, or 0.0 and -0.0, are told apart)."""
     if row is None:
-        return Entry(0.0)
+        return _NO_ROW
     value = row.values.get(SCORE_FIELD)
     if value is None and row.values.get(STATUS_FIELD) == plan.info.not_applicable:
-        return Entry(None, excluded=True)
-    return Entry(value, invalid=value is None and SCORE_FIELD in row.invalid,
-                 capped_from=capped_from)
+        return _EXCLUDED
+    invalid = value is None and SCORE_FIELD in row.invalid
+    if shared is None or capped_from is not None or (type(value) is float and not value):
+        return Entry(value, invalid=invalid, capped_from=capped_from)
+    key = (type(value), value, invalid)
+    entry = shared.get(key)
+    if entry is None:
+        entry = shared[key] = Entry(value, invalid=invalid)
+    return entry
