@@ -190,6 +190,27 @@ def test_rows_on_disk_and_worker_processes_change_nothing(tmp_path, options):
     assert _report_text(plain) == _report_text(other)
 
 
+@pytest.mark.parametrize("spill_from", [10 ** 9, 0])
+def test_items_held_or_each_made_again_write_the_same_master(tmp_path, monkeypatch, spill_from):
+    """Every item's rows and entries are held while (unit, item) pairs are few
+    (ENTRIES_KEPT); past that, only the last item's are, and each is made again
+    when asked: the same master and report, rows in memory or on disk."""
+    from xltool.master import merge as merging
+    from xltool.master.writer import write_master
+    from xltool.plan import load_plan
+
+    plan = load_plan(EXAMPLE / "plan.xlsx")
+    held = merging.merge(plan, [EXAMPLE / "returns"], workers=1, spill_from=spill_from)
+    write_master(held, tmp_path / "held.xlsx")
+    assert held._held["entries"][1] and bool(held._held.get("rows")) == (spill_from > 0)
+    monkeypatch.setattr(merging, "ENTRIES_KEPT", 0)
+    each = merging.merge(plan, [EXAMPLE / "returns"], workers=1, spill_from=spill_from)
+    write_master(each, tmp_path / "each.xlsx")
+    assert not each._held
+    assert (tmp_path / "held.xlsx").read_bytes() == (tmp_path / "each.xlsx").read_bytes()
+    assert _report_text(held) == _report_text(each)
+
+
 def test_a_review_above_the_points_is_an_error_and_not_adopted(second_master, tmp_path):
     plan, inbox, master = second_master
     ws = openpyxl.load_workbook(master)["評分"]

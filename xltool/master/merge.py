@@ -85,8 +85,9 @@ class MergeResult:
     # The last item's rows and entries: the sheets and the report ask for one item's
     # several times in a row, and each time costs a read of the row store.
     _last: dict[str, tuple] = field(default_factory=dict, repr=False)
-    _entries: tuple[tuple, dict[str, dict[str, Entry]]] = field(
-        default=((), {}), repr=False)  # (valid for which units, item → entries)
+    # Every item's rows and entries, while they are few enough to hold (see _held_for):
+    # kind → (valid for which units, item → its rows or entries)
+    _held: dict[str, tuple[tuple, dict]] = field(default_factory=dict, repr=False)
 
     def _remembered(self, kind: str, item: Item, compute):
         key = (item.id, id(self.units), len(self.units))
@@ -95,9 +96,26 @@ class MergeResult:
             last = self._last[kind] = (key, compute(item))
         return last[1]
 
+    def _held_for(self, kind: str, item: Item, compute, *, light: bool = True):
+        """``compute(item)`` once per item while (unit, item) pairs are at most
+        ENTRIES_KEPT (a few MB), else for the last item asked only. Scoring, 總表
+        (in a child forked after scoring, which inherits what is held), 評分, 總表識別
+        and the report each ask for every item's. Not ``light``: what would be held
+        is not already in memory (rows read back from the row store)."""
+        if _leads_total(self.plan) > ENTRIES_KEPT or not light:
+            return self._remembered(kind, item, compute)
+        key = (id(self.units), len(self.units))
+        held = self._held.get(kind)
+        if held is None or held[0] != key:
+            held = self._held[kind] = (key, {})
+        found = held[1].get(item.id)
+        if found is None:
+            found = held[1][item.id] = compute(item)
+        return found
+
     def rows_of_item(self, item: Item) -> dict[str, Row]:
         """The rows the chosen returns hold for one item, by unit."""
-        return dict(self._remembered("rows", item, self._rows_of_item))
+        return dict(self._held_for("rows", item, self._rows_of_item, light=self.store is None))
 
     def _rows_of_item(self, item: Item) -> dict[str, Row]:
         stored = self.store.rows_of_item(item.id) if self.store else None
@@ -116,18 +134,8 @@ class MergeResult:
         return out
 
     def entries_for(self, item: Item) -> dict[str, Entry]:
-        """Lead unit → its contribution to ``item``. Scoring, 評分, 總表識別 and the
-        report each ask for every item's; while they are few enough to hold (a few
-        MB), each item's are read from the rows once."""
-        if _leads_total(self.plan) > ENTRIES_KEPT:
-            return dict(self._remembered("entries", item, self._entries_for))
-        key = (id(self.units), len(self.units))
-        if self._entries[0] != key:
-            self._entries = (key, {})
-        found = self._entries[1].get(item.id)
-        if found is None:
-            found = self._entries[1][item.id] = self._entries_for(item)
-        return dict(found)
+        """Lead unit → its contribution to ``item``."""
+        return dict(self._held_for("entries", item, self._entries_for))
 
     def _entries_for(self, item: Item) -> dict[str, Entry]:
         rows = self.rows_of_item(item)
