@@ -86,3 +86,27 @@ def test_a_value_comes_back_from_the_child(children):
     assert children
     assert job.value() == ("child", [1, "二"])
     assert job.scratch is None and job.pid is None
+
+
+@needs_fork
+@pytest.mark.parametrize("why", ["text", "store"])
+def test_a_large_merge_lays_out_here_item_by_item(tmp_path, monkeypatch, children, why):
+    """The child gives 總表's rows all at once, a few times the results' text: past
+    ASIDE_TEXT characters of results, or with the rows on disk (the row store), they
+    are laid out here one item at a time, into the same master."""
+    from xltool.master import merge as merging
+    from xltool.master import writer
+
+    forked = _master(tmp_path, "forked")
+    assert len(children) == 1
+    children.clear()
+    laid_out = []
+    real = summary._item
+    monkeypatch.setattr(summary, "_item", lambda *a: laid_out.append(a[2].id) or real(*a))
+    monkeypatch.setattr(summary, "prepare", lambda ctx: pytest.fail("all items at once"))
+    if why == "text":
+        monkeypatch.setattr(writer, "ASIDE_TEXT", 100)
+    else:
+        monkeypatch.setattr(merging, "SPILL_FROM", 0)
+    assert _master(tmp_path, "here") == forked
+    assert not children and len(laid_out) == len(load_plan(EXAMPLE / "plan.xlsx").items)

@@ -28,6 +28,7 @@ from ..intake.log import Received
 from ..plan import Plan
 from ..xlsx_scratch import ScratchWorkbook
 from .aside import ValueAside
+from .fit import RESULT_FIELD
 from .layout import DETAIL_SHEET, SHEET_ORDER, SUMMARY_SHEET
 from .merge import MergeResult
 from .packing import MasterWorksheet, MasterZipFile, start_early_rows
@@ -217,16 +218,18 @@ class MasterWriter:
         # other sheets are written (aside.py), forked before 明細's deflate starts a
         # thread. (The balance: the child takes 0.2 s of 1,000 returns, the other
         # sheets here 0.3 s; with 總表識別's records as well, the child took longer.)
-        aside = ValueAside(functools.partial(summary.prepare, ctx)).start()
+        aside = ValueAside(functools.partial(summary.prepare, ctx)).start() \
+            if lays_out_aside(result) else None
         try:
             self.details.close()
             # 明細 is done: its rows are deflated while the other sheets are written.
             start_early_rows(ctx.ws[DETAIL_SHEET], DEFLATE_LEVEL)
             for sheet in WRITERS:
                 sheet.write(ctx)
-            summary.write(ctx, aside.value())
+            summary.write(ctx, aside.value() if aside is not None else None)
         finally:
-            aside.abandon()
+            if aside is not None:
+                aside.abandon()
         ctx.ws[SUMMARY_SHEET].activate()
         self.close()
 
@@ -235,6 +238,30 @@ class MasterWriter:
         if not self.closed:
             self.closed = True
             self.wb.close()
+
+
+ASIDE_TEXT = 4_000_000  # characters of 執行績效與成果, up to which 總表 is laid out aside
+
+
+def lays_out_aside(result: MergeResult) -> bool:
+    """Whether 總表's rows are laid out in a child (aside.ValueAside) rather than
+    item by item here: the child gives them all at once, a few times the results'
+    text in both processes (joined, cut into rows, pickled), which the peak memory
+    can take while the rows are in memory and their results' text is at most
+    :data:`ASIDE_TEXT` (a few MB: 2.7 million characters for 1,000 returns of 60
+    items). Beyond, the 10,000-return merge's peak went from 247 MB to 329 MB."""
+    if result.store is not None:
+        return False
+    total = 0
+    for ret in result.chosen_returns().values():
+        if ret is not None:
+            for row in ret.rows.values():
+                text = row.values.get(RESULT_FIELD)
+                if type(text) is str:
+                    total += len(text)
+                    if total > ASIDE_TEXT:
+                        return False
+    return True
 
 
 class MasterWorkbook(ScratchWorkbook):

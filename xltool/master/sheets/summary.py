@@ -19,7 +19,7 @@ def write(ctx: Context, prepared: Prepared | None = None) -> None:
     :func:`prepare` gives, when it was worked out elsewhere (master/aside.py)."""
     plan = ctx.plan
     ws = ctx.ws[SUMMARY_SHEET]
-    items = iter(prepare(ctx) if prepared is None else prepared)
+    items = _prepared(ctx) if prepared is None else iter(prepared)  # (one item at a time)
     head = [name.format(plan.info.period) for name in HEAD]
     ctx.title(ws, 0, f"{plan.info.name}　執行成果彙整")
     hr = 2
@@ -38,9 +38,14 @@ def write(ctx: Context, prepared: Prepared | None = None) -> None:
 
 def prepare(ctx: Context) -> Prepared:
     """Every item's row (or rows), in the sheet's order, laid out: pure given the
-    merge's result, so that it can be worked out beside the other sheets."""
-    return [_item(ctx, dim.name, res.item) for dim in ctx.plan.dimensions
-            for res in _results_of(ctx, dim)]
+    merge's result, so that it can be worked out beside the other sheets. All of
+    them at once: a few times the results' text (see writer.lays_out_aside)."""
+    return list(_prepared(ctx))
+
+
+def _prepared(ctx: Context):
+    return (_item(ctx, dim.name, res.item) for dim in ctx.plan.dimensions
+            for res in _results_of(ctx, dim))
 
 
 def _results_of(ctx: Context, dim):
