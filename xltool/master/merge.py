@@ -96,13 +96,12 @@ class MergeResult:
             last = self._last[kind] = (key, compute(item))
         return last[1]
 
-    def _held_for(self, kind: str, item: Item, compute, *, light: bool = True):
+    def _held_for(self, kind: str, item: Item, compute):
         """``compute(item)`` once per item while (unit, item) pairs are at most
         ENTRIES_KEPT (a few MB), else for the last item asked only. Scoring, 總表
         (in a child forked after scoring, which inherits what is held), 評分, 總表識別
-        and the report each ask for every item's. Not ``light``: what would be held
-        is not already in memory (rows read back from the row store)."""
-        if _leads_total(self.plan) > ENTRIES_KEPT or not light:
+        and the report each ask for every item's."""
+        if _leads_total(self.plan) > ENTRIES_KEPT:
             return self._remembered(kind, item, compute)
         key = (id(self.units), len(self.units))
         held = self._held.get(kind)
@@ -115,7 +114,9 @@ class MergeResult:
 
     def rows_of_item(self, item: Item) -> dict[str, Row]:
         """The rows the chosen returns hold for one item, by unit."""
-        return dict(self._held_for("rows", item, self._rows_of_item, light=self.store is None))
+        # Rows read back from the row store are not held: they would all be in memory.
+        keep = self._held_for if self.store is None else self._remembered
+        return dict(keep("rows", item, self._rows_of_item))
 
     def _rows_of_item(self, item: Item) -> dict[str, Row]:
         stored = self.store.rows_of_item(item.id) if self.store else None

@@ -100,7 +100,9 @@ class RowXml:
 
     def _style(self, name: str | None) -> str:
         """The `` s="N"`` of a format (nothing for a cell without one)."""
-        index = self.index[name] = f' s="{self.styles[name]._get_xf_index()}"' if name else ""
+        index = self.index.get(name)
+        if index is None:
+            index = self.index[name] = f' s="{self.styles[name]._get_xf_index()}"' if name else ""
         return index
 
     def _kept_tail(self, value: str, style: str | None) -> str:
@@ -108,8 +110,7 @@ class RowXml:
         tails = self._tails
         if len(tails) >= _TAILS_LIMIT:
             tails.clear()
-        s = self.index.get(style)
-        tail = tails[value, style] = _tail(value, self._style(style) if s is None else s)
+        tail = tails[value, style] = _tail(value, self._style(style))
         return tail
 
     def _open(self, height: float | None) -> str:
