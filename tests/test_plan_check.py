@@ -32,6 +32,16 @@ def test_second_plan_is_clean_and_modelled(second_plan_path):
     assert plan.warnings == []
 
 
+def test_units_are_found_by_name(second_plan_path):
+    plan = load_plan(second_plan_path)
+    names = [u.name for u in plan.units]
+    assert [plan.unit(n).name for n in names] == names
+    assert all(plan.unit(n) is u for n, u in zip(names, plan.units))
+    assert all(plan.has_unit(n) for n in names)
+    assert not plan.has_unit("不在計畫中的單位") and not plan.has_unit("")
+    with pytest.raises(KeyError):
+        plan.unit("不在計畫中的單位")
+
 def test_unknown_unit_names_sheet_cell_and_text(tmp_path):
     p = second_plan()
     p["項目"][2][4] = "北區服務站、總務科"

@@ -64,7 +64,7 @@ def identify(rd: Reading, meta: dict[str, str], form: SheetData | None) -> bool:
                        expected="、".join(F.ACCEPTED_TEMPLATE_VERSIONS))
             return False
         unit = meta.get(KEYS["unit"], "")
-        if unit not in {u.name for u in plan.units}:
+        if not plan.has_unit(unit):
             rd.issue("unknown-unit", f"填報表上的單位「{quote(unit)}」不在計畫的單位中。", sheet="",
                        value=unit)
             return False

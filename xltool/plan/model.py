@@ -88,7 +88,20 @@ class Plan:
         return next(d for d in self.dimensions if d.code == key)
 
     def unit(self, name: str) -> Unit:
-        return next(u for u in self.units if u.name == name)
+        """The unit named ``name`` (KeyError if none is)."""
+        return self._units_by_name()[name]
+
+    def has_unit(self, name: str) -> bool:
+        return name in self._units_by_name()
+
+    def _units_by_name(self) -> dict[str, Unit]:
+        """Indexed once: a merge or a mailing asks per file, and plans may have 10,000 units."""
+        index = self.__dict__.get("_unit_index")
+        if index is None:
+            index = self.__dict__["_unit_index"] = {}
+            for u in self.units:
+                index.setdefault(u.name, u)  # the first of a name, as a search finds it
+        return index
 
     def items_for(self, unit: str) -> list[Item]:
         """The items a unit leads, in plan order (indexed once: plans may have 10,000 units)."""
