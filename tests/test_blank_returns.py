@@ -36,12 +36,13 @@ def blank_copy(kit: Kit, unit: str, name: str) -> Path:
     return path
 
 
-def merged(kit: Kit, tmp_path: Path, name: str = "總表.xlsx"):
-    """The merge of ``kit``'s returns, and the master it wrote."""
+def merged(kit: Kit, tmp_path: Path, name: str = "總表.xlsx", spill_from: int | None = None):
+    """The merge of ``kit``'s returns, and the master it wrote (``spill_from`` 0:
+    with every row kept on disk, as a large merge keeps them)."""
     from xltool.master.merge import merge
     from xltool.master.writer import write_master
 
-    result = merge(kit.plan, [kit.inbox], workers=1)
+    result = merge(kit.plan, [kit.inbox], workers=1, spill_from=spill_from)
     master = tmp_path / name
     write_master(result, master)
     return result, master
@@ -115,8 +116,9 @@ def _untimed(path: Path) -> Path:
     return path
 
 
+@pytest.mark.parametrize("spill_from", [None, 0])
 @pytest.mark.parametrize("case", ["blank saved later", "filled records no save time"])
-def test_a_blank_file_never_beats_a_filled_one(tmp_path, second_plan_path, case):
+def test_a_blank_file_never_beats_a_filled_one(tmp_path, second_plan_path, case, spill_from):
     kit = Kit(tmp_path, second_plan_path)
     done = filled(kit, "北區服務站", "北區服務站.xlsx")
     empty = blank_copy(kit, "北區服務站", "北區服務站_空白.xlsx")
@@ -125,7 +127,8 @@ def test_a_blank_file_never_beats_a_filled_one(tmp_path, second_plan_path, case)
         set_saved(done, datetime(2024, 1, 10, 4, 0))
     else:
         _untimed(done)
-    result, master = merged(kit, tmp_path)
+    result, master = merged(kit, tmp_path, spill_from=spill_from)
+    assert (result.store is not None) == (spill_from == 0)
     status = result.status_of("北區服務站")
     assert status.ret is not None and status.ret.name == done.name and status.status == "已繳"
     rows = {r["檔案"]: r for r in status_rows(master, "北區服務站")}

@@ -190,6 +190,26 @@ def test_rows_on_disk_and_worker_processes_change_nothing(tmp_path, options):
     assert _report_text(plain) == _report_text(other)
 
 
+def test_row_store_gives_back_the_rows_it_was_given_for_the_files_asked():
+    from xltool.intake import Row
+    from xltool.master.store import RowStore
+
+    store = RowStore()
+    try:
+        made = [{"A1": Row("A1", 5 + n, {"執行狀態": f"完成{n}", "自評分數": n / 3}, ["x"] * n, [], None, (n, (1,))),
+                 "A2": Row("A2", 6, {})} for n in range(3)]
+        kept = [store.put(dict(rows)) for rows in made]
+        assert [f.file for f in kept] == [0, 1, 2]
+        assert store.rows_of_item("A1") == {n: made[n]["A1"] for n in range(3)}
+        assert store.rows_of_item("A1", {2, 0}) == {0: made[0]["A1"], 2: made[2]["A1"]}
+        assert store.rows_of_item("A2", set()) == {} and store.rows_of_item("B9") == {}
+        assert all(r.raw is None for r in store.rows_of_item("A1").values())
+        empty = store.put({"A1": Row("A1", 5, {"執行狀態": None, "實際值": ""})})
+        assert [k.entered for k in kept] == [True] * 3 and not empty.entered
+        assert store.put({"A1": Row("A1", 5, {"執行狀態": None, "實際值": 0})}).entered
+    finally:
+        store.close()
+
 @pytest.mark.parametrize("spill_from", [10 ** 9, 0])
 def test_items_held_or_each_made_again_write_the_same_master(tmp_path, monkeypatch, spill_from):
     """Every item's rows and entries are held while (unit, item) pairs are few

@@ -14,6 +14,7 @@ from ..errors import Issue
 from ..intake import Return
 from ..intake.log import Received
 from ..plan import Plan
+from .store import StoredRows
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
@@ -176,9 +177,15 @@ def filled(ret: Return) -> bool:
     """Whether anything was entered in a return: an input cell of an item row (also of
     an item the plan has removed since the template: kept for the record), or the header."""
     empty = (None, "")
-    return any(v not in empty for v in ret.header.values()) or any(
-        v not in empty for rows in (ret.rows, ret.removed) for row in rows.values()
-        for v in row.values.values())
+    if any(v not in empty for v in ret.header.values()):
+        return True
+    kept = [ret.removed]
+    if isinstance(ret.rows, StoredRows):
+        if ret.rows.entered:
+            return True
+    else:
+        kept.append(ret.rows)
+    return any(v not in empty for rows in kept for row in rows.values() for v in row.values.values())
 
 
 def blank(ret: Return) -> bool:

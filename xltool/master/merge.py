@@ -119,9 +119,13 @@ class MergeResult:
         return dict(keep("rows", item, self._rows_of_item))
 
     def _rows_of_item(self, item: Item) -> dict[str, Row]:
-        stored = self.store.rows_of_item(item.id) if self.store else None
-        out: dict[str, Row] = {}
         chosen = self.chosen_returns()
+        stored = None
+        if self.store:
+            files = {ret.rows.file for unit in item.leads
+                     if isinstance(ret := chosen[unit], Return) and isinstance(ret.rows, StoredRows)}
+            stored = self.store.rows_of_item(item.id, files)
+        out: dict[str, Row] = {}
         for unit in item.leads:
             ret = chosen[unit]
             if ret is None:
