@@ -43,3 +43,13 @@ def test_unknown_names_are_reported_not_dropped():
 
 def test_split_names_normalises_full_width_and_blanks():
     assert split_names(" 第一課 ／第二課；；\n") == ["第一課", "第二課"]
+
+
+def test_a_group_of_every_unit_lists_each_once_in_sheet_order():
+    """10,000 units in one group (the benchmark's plan): each once, however many."""
+    units = [Unit(f"單位{n:05d}", groups=("全體", "全體")) for n in range(10_000)]
+    units[3] = Unit("單位00003", groups=("全體",), aliases=("全體",))  # also its alias
+    d = UnitDirectory(units)
+    assert d.by_name["全體"] == ["單位00003"] + [u.name for u in units if u.name != "單位00003"]
+    names, unknown = d.expand("全體")
+    assert unknown == [] and names == [u.name for u in units]

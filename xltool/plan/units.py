@@ -46,11 +46,16 @@ class UnitDirectory:
             for alias in u.aliases:
                 self.by_name.setdefault(alias, []).append(u.name)
         self.groups = {g for u in units for g in u.groups}
+        members: dict[str, set[str]] = {}  # a group's names so far (a group may hold every unit)
         for u in units:
             for g in u.groups:
-                self.by_name.setdefault(g, [])
-                if u.name not in self.by_name[g]:
-                    self.by_name[g].append(u.name)
+                listed = self.by_name.setdefault(g, [])
+                seen = members.get(g)
+                if seen is None:
+                    seen = members[g] = set(listed)
+                if u.name not in seen:
+                    seen.add(u.name)
+                    listed.append(u.name)
 
     def _single(self, token: str) -> str | None:
         hits = self.by_name.get(token, [])
