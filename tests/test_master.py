@@ -344,3 +344,36 @@ def test_the_master_is_deflated_at_its_level_and_xlsxwriter_is_left_as_it_was(tm
     start, end = data.index(b"<sheetData>") + len(b"<sheetData>"), data.index(b"</sheetData>")
     pieces = data[:start], data[start:end], data[end:]
     assert info.compress_size == deflated(DEFLATE_LEVEL, *pieces) != deflated(6, *pieces)
+
+
+def test_the_hidden_whole_hash_does_not_make_a_status_row_taller(tmp_path, second_plan_path):
+    """繳交狀態's hashes do not wrap (the whole SHA-256, for --verify, is hidden too):
+    a row whose other cells take one line stays one line tall."""
+    import re
+    from datetime import datetime
+
+    from returns import filled_book, rewrite
+
+    from xltool.forms.xlsx_writer import write_xlsx
+    from xltool.master.merge import merge
+    from xltool.master.writer import write_master
+    from xltool.plan import load_plan
+
+    plan = load_plan(second_plan_path)
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    done = inbox / "甲.xlsx"  # a short name, and no save time: every shown cell one line
+    write_xlsx(filled_book(plan, "甲組", {i: {"執行狀態": "完成", "執行績效與成果": "完成", "自評分數": 19}
+                                        for i in ("A01", "B01", "B02")}, datetime(2024, 1, 2)), done)
+    rewrite(done, "docProps/core.xml",
+            lambda x: re.sub(rb"<dcterms:modified[^>]*>[^<]*</dcterms:modified>", b"", x))
+    result = merge(plan, [inbox], workers=1)
+    write_master(result, tmp_path / "總表.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "總表.xlsx")["繳交狀態"]
+    rows = {ws.cell(r, 1).value: r for r in range(2, ws.max_row + 1)}
+    r = rows["甲組"]
+    assert ws.cell(r, 3).value == "甲.xlsx" and ws.cell(r, 4).value == "（未記錄）"
+    assert ws.cell(r, 2).value == "已繳" and not ws.cell(r, 10).value  # no 說明
+    last = openpyxl.utils.get_column_letter(ws.max_column)
+    assert len(ws.cell(r, ws.max_column).value) == 64 and ws.column_dimensions[last].hidden
+    assert float(ws.row_dimensions[r].height) == float(ws.sheet_format.defaultRowHeight)  # one line
