@@ -5,8 +5,8 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from xltool.cells import text_width
 from xltool.cli import cli
+from xltool.display import text_width
 
 COMMANDS = ["", *sorted(cli.commands)]
 # Words that are names, not English prose: commands, options, formats, products, protocols.

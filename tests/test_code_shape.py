@@ -15,7 +15,7 @@ import pytest
 import xltool
 
 PACKAGE = Path(xltool.__file__).resolve().parent
-SHARED = {"cells", "codes", "errors", "file_locks", "files", "quoting", "render", "resources",
+SHARED = {"cells", "codes", "display", "errors", "file_locks", "files", "quoting", "render", "resources",
           "textfit", "xlsx_scratch", "xlsx_text"}
 RANK = {"__main__": 0, "cli": 0, "cli_text": 0, "master": 1, "mail": 1, "intake": 2, "forms": 3,
         "plan": 4, "reading": 5, **{name: 6 for name in SHARED}}

@@ -269,9 +269,3 @@ def parse_offset(value: Any):
 def header_name(value: Any) -> str:
     """A header cell's column name, without a note such as （必填） or (選填)."""
     return re.sub(r"[（(].*?[)）]\s*$", "", norm_text(value)).strip()
-
-
-def text_width(text: str) -> int:
-    """Display width in Excel character units: CJK and full-width count double.
-    (Everything from U+2E80 on is taken as wide: exact enough for layout, and fast.)"""
-    return len(text) + sum(1 for ch in text if ch >= "\u2e80")

@@ -118,7 +118,7 @@ class Option(click.Option):
 def _display_width(x: str) -> int:  # click's term_len(x), by display width
     from click._compat import strip_ansi
 
-    from .cells import text_width
+    from .display import text_width
 
     return text_width(strip_ansi(x))
 

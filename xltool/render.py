@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
-from .cells import text_width
+from .display import text_width
 from .errors import Issue
 from .quoting import visible
 

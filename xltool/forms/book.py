@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..cells import text_width
+from ..display import text_width
 
 FONT = "標楷體"  # the official document font; LibreOffice on Linux substitutes Noto CJK
 PAPER_A4 = 9
