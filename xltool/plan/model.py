@@ -95,7 +95,8 @@ class Plan:
         return name in self._units_by_name()
 
     def _units_by_name(self) -> dict[str, Unit]:
-        """Indexed once: a merge or a mailing asks per file, and plans may have 10,000 units."""
+        """Indexed once: a merge or a mailing asks per file, and plans may have 10,000
+        units. (A plan is not changed once loaded; items_for's index assumes so too.)"""
         index = self.__dict__.get("_unit_index")
         if index is None:
             index = self.__dict__["_unit_index"] = {}
