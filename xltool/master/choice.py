@@ -14,7 +14,7 @@ from ..errors import Issue
 from ..intake import Return
 from ..intake.log import Received
 from ..plan import Plan
-from .store import StoredRows
+from .store import StoredRows, any_entered
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
@@ -176,16 +176,11 @@ def _tie_rule(old: Return, chosen: Return, tied: list[Return], received: Receive
 def filled(ret: Return) -> bool:
     """Whether anything was entered in a return: an input cell of an item row (also of
     an item the plan has removed since the template: kept for the record), or the header."""
-    empty = (None, "")
-    if any(v not in empty for v in ret.header.values()):
+    if any(v is not None and v != "" for v in ret.header.values()):
         return True
-    kept = [ret.removed]
-    if isinstance(ret.rows, StoredRows):
-        if ret.rows.entered:
-            return True
-    else:
-        kept.append(ret.rows)
-    return any(v not in empty for rows in kept for row in rows.values() for v in row.values.values())
+    # Rows kept on disk were looked at as they were stored: not read back for this.
+    rows = ret.rows.entered if isinstance(ret.rows, StoredRows) else any_entered(ret.rows)
+    return rows or any_entered(ret.removed)
 
 
 def blank(ret: Return) -> bool:

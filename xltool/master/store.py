@@ -19,6 +19,11 @@ from ..intake.returns import Row
 RECENT_ROWS = 20_000  # rows held in memory after storing, at most
 
 
+def any_entered(rows: Mapping[str, Row]) -> bool:
+    """Whether any of ``rows`` (item id → Row) holds a value: not blank, not empty text."""
+    return any(v is not None and v != "" for row in rows.values() for v in row.values.values())
+
+
 class RowStore:
     def __init__(self) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="xltool-rows-")
@@ -55,8 +60,7 @@ class RowStore:
         self._recent_rows += len(rows)
         while self._recent_rows > RECENT_ROWS and self._recent:
             self._recent_rows -= len(self._recent.pop(next(iter(self._recent))))
-        entered = any(v is not None and v != "" for r in rows.values() for v in r.values.values())
-        return StoredRows(self, file, len(rows), entered)
+        return StoredRows(self, file, len(rows), any_entered(rows))
 
     def take_recent(self, file: int) -> dict | None:
         """A return's rows as stored, if still held (then no longer): read back once."""
@@ -71,10 +75,7 @@ class RowStore:
         others are not unpickled (at 10,000 returns each pass over the items reads
         600,000 rows)."""
         found = self.db.execute("SELECT file, data FROM rows WHERE item=?", (item_id,))
-        row = StoredRows._row
-        if files is None:
-            return {file: row(item_id, blob) for file, blob in found}
-        return {file: row(item_id, blob) for file, blob in found if file in files}
+        return {file: StoredRows._row(item_id, blob) for file, blob in found if files is None or file in files}
 
     def close(self) -> None:
         self._cleanup(self.db, self._dir)

@@ -18,6 +18,8 @@ from .xmlrows import Cells, RowXml, rows_for
 ROC_DATE = "[$-404]e/mm/dd"
 ROC_TIME = "[$-404]e/mm/dd hh:mm"
 ONE_LINE = textfit.height_for(1)  # every sheet's default row height
+# A column's width for measuring a text that does not wrap (or does not show): one line.
+UNMEASURED = 255
 CONTINUED = "（續上列）"  # marks a row that carries on the text of the row above
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..layout import ISSUE_SHEET
-from .context import CONTINUED, Context
+from .context import CONTINUED, UNMEASURED, Context
 
 HEAD = ("嚴重度", "問題", "單位", "檔案", "工作表", "儲存格", "欄位", "填寫內容", "應為", "說明", "代碼")
 WIDTHS = (7, 16, 11, 28, 9, 8, 11, 24, 24, 56, 18)
@@ -22,7 +22,7 @@ def write(ctx: Context) -> None:
                   issue.field, issue.value, issue.expected, issue.message, issue.code]
         styles = ["bad" if issue.is_error else "wrap"] + ["wrap"] * (len(HEAD) - 2) + ["cell"]
         carry = {0: issue.severity, 1: CONTINUED, 2: issue.unit, len(HEAD) - 1: issue.code}
-        r = ctx.record(ws, r, values, WIDTHS[:-1] + (255,), styles, carry)  # hidden: not measured
+        r = ctx.record(ws, r, values, WIDTHS[:-1] + (UNMEASURED,), styles, carry)  # hidden
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(r - 1, 1), len(HEAD) - 1)
     ctx.print_setup(ws, 0)

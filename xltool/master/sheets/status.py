@@ -12,7 +12,7 @@ from ..audit import FILE_HEADER, HASH_HEADER, SHORT_HEADER, short_hash
 from ..layout import STATUS_SHEET
 from ..merge import STATUS_ERRORS, STATUS_MISSING
 from ..statuses import BLANK, UNUSABLE, Listed, blank_only, listing
-from .context import Context
+from .context import UNMEASURED, Context
 
 # The collect log's time of a message, as the sender list quotes it (2026-11-27 13:27).
 _SENT = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}:\d{2})")
@@ -39,7 +39,7 @@ def write(ctx: Context) -> None:
     # The hashes do not wrap (the whole SHA-256 does not even show): measured as if on
     # one line, they leave the row as tall as what wraps (and the whole one is not laid
     # out, 50 ms for 1,000 files).
-    measured = widths[:-2] + [255, 255]
+    measured = widths[:-2] + [UNMEASURED, UNMEASURED]
     note = {STATUS_MISSING: "未收到可用的填報表", STATUS_ERRORS: "請依「檢核結果」通知單位修正"}
     only_blank = blank_only(ctx.r)
     received = ctx.r.received
