@@ -128,6 +128,36 @@ def test_no_visible_cell_holds_a_code_word(printed):
     assert labels["not-in-list"] == CODES["not-in-list"].label  # the catalogue's words
 
 
+def test_every_cell_of_a_table_prints_its_border(printed):
+    """A table prints as a grid: a cell left empty (the unit that sent nothing, a
+    field a return left out, an empty count) is still a cell of it, with its border,
+    rather than a hole in the printed lines. Every sheet that lists records, every
+    row below its header, every visible column up to the header's last."""
+    from openpyxl.utils import get_column_letter
+
+    plan, result, master, _ = printed
+    wb = openpyxl.load_workbook(master)
+    holes, empty = [], 0
+    for name in ("明細", "繳交狀態", "檢核結果"):
+        ws = wb[name]
+        head = [c.value for c in ws[1]]
+        hidden = {k for k, d in ws.column_dimensions.items() if d.hidden}
+        columns = [c for c in range(1, len(head) + 1) if get_column_letter(c) not in hidden]
+        for r in range(2, ws.max_row + 1):
+            for c in columns:
+                cell = ws.cell(r, c)
+                empty += cell.value in (None, "")
+                sides = (cell.border.left, cell.border.right, cell.border.top, cell.border.bottom)
+                if not all(side is not None and side.style for side in sides):
+                    holes.append(f"{name}!{cell.coordinate}")
+    assert empty > 20  # the unit that sent nothing: its rows are mostly empty cells
+    assert not holes, holes[:20]
+    status = wb["繳交狀態"]
+    head = [c.value for c in status[1]]
+    missing = next(r for r in range(2, status.max_row + 1) if status.cell(r, 1).value == "資訊中心")
+    assert status.cell(missing, head.index("填表人") + 1).value is None  # nothing in it
+
+
 def test_dates_are_shown_in_the_roc_calendar(printed):
     plan, result, master, _ = printed
     ws = openpyxl.load_workbook(master)["繳交狀態"]

@@ -11,7 +11,7 @@ from typing import Any
 from ... import textfit
 from ...forms.book import FONT, PAPER_A4
 from ..merge import MergeResult
-from .xmlrows import Cells, RowXml, rows_for
+from .xmlrows import BLANK, Cells, RowXml, rows_for
 
 # Dates as people here read them: the ROC year ([$-404] is zh-TW, whose e is the ROC
 # year; LibreOffice reads it as its ROC calendar), 115/07/08.
@@ -110,6 +110,8 @@ class Context:
                 piece = carry.get(c, "")
             if isinstance(value, str) or k:
                 ws.write_string(r + k, c, piece, self.f[style])
+            elif value is None:
+                ws.write_blank(r + k, c, None, self.f[style])
             else:
                 self.value(ws, r, c, value, False)
 
@@ -165,8 +167,10 @@ def _record_cells(values: Sequence[Any], pieces: Sequence[str], styles: Sequence
     for c, (value, piece, style) in enumerate(zip(values, pieces, styles)):
         if k:
             cells.append((piece or carry.get(c, ""), style))
-        elif isinstance(value, str) or value is None:
-            cells.append((piece if value is not None else None, style))
+        elif isinstance(value, str):
+            cells.append((piece, style))
+        elif value is None:  # an empty cell of the table: its border prints
+            cells.append((BLANK, style))
         elif type(value) is bool:
             cells.append((str(value), "cell"))
         elif type(value) is int or type(value) is float:

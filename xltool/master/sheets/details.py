@@ -96,8 +96,9 @@ class Details:
         The cells of ``refused`` inputs are marked, empty as they are (what the unit
         typed is in 檢核結果), and so is 檢核 when anything is wrong with the row."""
         end = 3 + len(self.inputs)
+        # An empty input is still a cell of the table (BLANK): its border prints.
         inputs = [(BLANK if v is None else v, "bad") if name in refused else
-                  (v, "wrap" if type(v) is str else "num")
+                  (BLANK, "cell") if v is None else (v, "wrap" if type(v) is str else "num")
                   for name, v in zip(self.inputs, values[3:end])]
         cells = [(values[0], "wrap"), (values[1], "wrap"), (values[2], "wrap"), *inputs,
                  (values[end], "wrap"), (values[end + 1], "wrap"),
@@ -163,10 +164,9 @@ def _row(ctx: Context, ws, r: int, values: list, widths: list[float], refused, b
             ws.write_string(r, c, value, f["bad"] if bad else wrap)
         elif first_input <= c < end_input:
             kind, marked = type(value), F.INPUT_COLUMNS[c - first_input].name in refused
-            if value is None:
-                if marked:
-                    ws.write_blank(r, c, None, f["bad"])
-                continue  # nothing to write: a blank cell costs as much as a full one
+            if value is None:  # still a cell of the table: its border prints
+                ws.write_blank(r, c, None, f["bad"] if marked else f["cell"])
+                continue
             if kind is str:
                 ws.write_string(r, c, value, f["bad"] if marked else wrap)
             elif kind is float or kind is int:
