@@ -181,6 +181,8 @@ def test_the_workbook_has_formulas_statistics_chart_issues_and_prints_on_a4_land
     assert res.exit_code == 0, res.output
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == ["附表2", "統計", "來源", "檢核結果"]
+    issues = [[c.value for c in row] for row in wb["檢核結果"].iter_rows(min_row=2)]
+    assert issues == [["沒有發現任何錯誤或警告。", *[None] * 10]]  # said, not a bare header
     ws = wb["附表2"]
     assert ws["A1"].value == "新竹縣政府 112 年度數位轉型推動自行考核結果統計表"
     assert [ws.cell(5, c).value for c in (1, 2, 3, 4, 6, 7, 8)] == [

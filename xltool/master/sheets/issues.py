@@ -6,6 +6,7 @@ from .context import CONTINUED, UNMEASURED, Context
 
 HEAD = ("嚴重度", "問題", "單位", "檔案", "工作表", "儲存格", "欄位", "填寫內容", "應為", "說明", "代碼")
 WIDTHS = (7, 16, 11, 28, 9, 8, 11, 24, 24, 56, 18)
+NONE_FOUND = "沒有發現任何錯誤或警告。"
 
 
 def write(ctx: Context) -> None:
@@ -23,6 +24,8 @@ def write(ctx: Context) -> None:
         styles = ["bad" if issue.is_error else "wrap"] + ["wrap"] * (len(HEAD) - 2) + ["cell"]
         carry = {0: issue.severity, 1: CONTINUED, 2: issue.unit, len(HEAD) - 1: issue.code}
         r = ctx.record(ws, r, values, WIDTHS[:-1] + (UNMEASURED,), styles, carry)  # hidden
+    if r == 1:  # said in words, as 計畫修訂 does: a header alone could be a page that failed
+        ws.write_string(1, 0, NONE_FOUND, ctx.f["text"])
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(r - 1, 1), len(HEAD) - 1)
     ctx.print_setup(ws, 0)
