@@ -41,7 +41,7 @@ demo: venv
 	@printf '%s\n' '之後執行 xltool：$(BIN)/xltool --help（或先啟用虛擬環境：source $(BIN)/activate，Windows 為 .venv\Scripts\activate）'
 
 test: venv
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q -n 2 --durations=15
 
 lint: venv
 	$(BIN)/ruff check .

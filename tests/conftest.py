@@ -12,9 +12,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from plans import second_plan, write_plan  # noqa: E402
 
-# Every ODF package xltool writes during the run, validated at the end
-# (tests/test_zz_odf_valid.py) against the OASIS schemas.
-WRITTEN_ODF: list[Path] = []
+# Every ODF package xltool writes during the run is validated at the end against the
+# OASIS schemas (pytest_sessionfinish below), in one jing run, by the process that
+# runs the session: with pytest-xdist, the controller, from the list that every
+# worker appends to (the environment names it before the workers start).
+WRITTEN_ODF: list[Path] = []  # this process's
+ODF_LOG = "XLTOOL_TEST_ODF_LOG"
+_ODF_PROBLEMS = pytest.StashKey[list[str]]()
 
 
 def _record_odf_writes() -> None:
@@ -25,11 +29,70 @@ def _record_odf_writes() -> None:
     def recording(book, target):
         original(book, target)
         WRITTEN_ODF.append(Path(target))
+        log = os.environ.get(ODF_LOG)
+        if log:
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(f"{Path(target).resolve()}\n")
 
     writer.write_ods = recording
 
 
 _record_odf_writes()
+
+
+def _runs_the_session(config) -> bool:
+    return not hasattr(config, "workerinput")  # not an xdist worker
+
+
+def pytest_configure(config):
+    if _runs_the_session(config) and ODF_LOG not in os.environ:
+        import tempfile
+
+        handle, name = tempfile.mkstemp(prefix="xltool-odf-", suffix=".txt")
+        os.close(handle)
+        os.environ[ODF_LOG] = name
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Validate every ODF package the run wrote (the files are still in pytest's
+    temporary folders); a schema error fails the run, and is listed in its summary."""
+    if not _runs_the_session(session.config) or not os.environ.get(ODF_LOG):
+        return
+    log = Path(os.environ.pop(ODF_LOG))
+    written = [Path(line) for line in dict.fromkeys(log.read_text(encoding="utf-8").splitlines())]
+    log.unlink(missing_ok=True)
+    files = [f for f in written if f.exists()]
+    if not files:
+        return
+    from odfcheck import validate
+
+    try:
+        problems = validate(files)
+    except pytest.skip.Exception as why:  # no jing here (CI requires it: a failure then)
+        session.config.stash[_ODF_PROBLEMS] = []
+        print(f"\n{why}")
+        return
+    except pytest.fail.Exception as why:
+        problems = [str(why)]
+    if problems:
+        session.config.stash[_ODF_PROBLEMS] = problems
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    else:
+        print(f"\nODF 1.3: the {len(files)} ODF files this run wrote are valid (jing, OASIS schemas).")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    problems = config.stash.get(_ODF_PROBLEMS, [])
+    if not problems:
+        return
+    terminalreporter.section("ODF 1.3 validation (jing) of the files the run wrote", red=True)
+    for line in problems[:200]:
+        terminalreporter.line(line)
+    report = pytest.TestReport(
+        nodeid="tests/conftest.py::every ODF file written during the run is valid ODF 1.3",
+        location=("tests/conftest.py", 0, "ODF validation"), keywords={}, outcome="failed",
+        longrepr="\n".join(problems), when="call")
+    terminalreporter.stats.setdefault("failed", []).append(report)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 - Both templates print 第 N 頁，共 M 頁 on every page, numbered through the workbook
   (the .ods had the footer in its master page, but no footer style, so Calc printed none;
-  test_zz_odf_valid.py validates the .ods written here).
+  conftest.py validates every .ods a run writes, at its end).
 - The .ods asks Calc for the forbidden-character rules (kinsoku): without them 。，、
   start a line of a wrapped cell.
 - ``merge`` without ``--pdf`` sets aside the PDF an earlier ``merge --pdf`` left beside
