@@ -16,7 +16,6 @@ from plans import second_plan, write_plan  # noqa: E402
 # OASIS schemas (pytest_sessionfinish below), in one jing run, by the process that
 # runs the session: with pytest-xdist, the controller, from the list that every
 # worker appends to (the environment names it before the workers start).
-WRITTEN_ODF: list[Path] = []  # this process's
 ODF_LOG = "XLTOOL_TEST_ODF_LOG"
 _ODF_PROBLEMS = pytest.StashKey[list[str]]()
 
@@ -28,7 +27,6 @@ def _record_odf_writes() -> None:
 
     def recording(book, target):
         original(book, target)
-        WRITTEN_ODF.append(Path(target))
         log = os.environ.get(ODF_LOG)
         if log:
             with open(log, "a", encoding="utf-8") as fh:
