@@ -210,6 +210,7 @@ def test_row_store_gives_back_the_rows_it_was_given_for_the_files_asked():
     finally:
         store.close()
 
+
 @pytest.mark.parametrize("spill_from", [10 ** 9, 0])
 def test_items_held_or_each_made_again_write_the_same_master(tmp_path, monkeypatch, spill_from):
     """Every item's rows and entries are held while (unit, item) pairs are few

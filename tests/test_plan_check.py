@@ -42,6 +42,7 @@ def test_units_are_found_by_name(second_plan_path):
     with pytest.raises(KeyError):
         plan.unit("不在計畫中的單位")
 
+
 def test_unknown_unit_names_sheet_cell_and_text(tmp_path):
     p = second_plan()
     p["項目"][2][4] = "北區服務站、總務科"

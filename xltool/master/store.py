@@ -84,7 +84,7 @@ class RowStore:
 class StoredRows(Mapping):
     """A return's rows, read back from the store on demand (item id → Row)."""
 
-    def __init__(self, store: RowStore, file: int, count: int, entered: bool = True):
+    def __init__(self, store: RowStore, file: int, count: int, entered: bool):
         self.store, self.file, self.count = store, file, count
         # Whether any row holds a value: choosing a unit's return asks (choice.filled),
         # and is answered without reading every row back.
